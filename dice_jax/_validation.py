@@ -1,0 +1,65 @@
+"""Host-side input checks shared by every public entry point.
+
+Each check runs on concrete (non-traced) values before any compilation and raises a
+``ValueError`` whose message starts with the argument's name. Under ``jax.jit`` the values are
+tracers; then only the static (shape) checks run and the value checks are skipped.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import jax
+import numpy as np
+
+
+def is_concrete(x: Any) -> bool:
+  """True when ``x`` holds values (not a tracer), so value checks can run on the host."""
+  return not isinstance(x, jax.core.Tracer)
+
+
+def require_finite(name: str, x: Any) -> None:
+  """Raise ``ValueError`` naming ``name`` if a concrete ``x`` has NaN or infinite entries."""
+  if not is_concrete(x):
+    return
+  a = np.asarray(x)
+  if a.size and not np.all(np.isfinite(a)):
+    bad = np.argwhere(~np.isfinite(a))[0]
+    raise ValueError(
+        f"{name} must be finite; found {a[tuple(bad)]} at index {tuple(int(i) for i in bad)}.")
+
+
+def require_positive(name: str, x: Any) -> None:
+  """Raise ``ValueError`` naming ``name`` unless every entry of a concrete ``x`` is finite and > 0."""
+  require_finite(name, x)
+  if not is_concrete(x):
+    return
+  a = np.asarray(x)
+  if a.size and not np.all(a > 0):
+    bad = np.argwhere(~(a > 0))[0]
+    raise ValueError(
+        f"{name} must be > 0; found {a[tuple(bad)]} at index {tuple(int(i) for i in bad)}.")
+
+
+def require_distribution(name: str, x: Any, *, atol: float = 1e-6) -> None:
+  """Raise ``ValueError`` unless a concrete ``x`` is strictly positive and sums to 1 on its last axis."""
+  require_positive(name, x)
+  if not is_concrete(x):
+    return
+  a = np.asarray(x, dtype=np.float64)
+  sums = a.sum(axis=-1)
+  if not np.all(np.abs(sums - 1.0) <= atol * max(1, a.shape[-1])):
+    worst = np.unravel_index(np.argmax(np.abs(sums - 1.0)), sums.shape)
+    raise ValueError(
+        f"{name} must be a probability distribution over its last axis (sum 1); "
+        f"a row sums to {sums[worst]!r} at batch index {tuple(int(i) for i in worst)}.")
+
+
+def broadcast_or_raise(name: str, shape: Sequence[int], target: Sequence[int], meaning: str) -> None:
+  """Raise ``ValueError`` unless ``shape`` broadcasts to ``target`` (described by ``meaning``)."""
+  try:
+    out = np.broadcast_shapes(tuple(shape), tuple(target))
+  except ValueError:
+    out = None
+  if out != tuple(target):
+    raise ValueError(
+        f"{name} has shape {tuple(shape)}, which does not broadcast to {tuple(target)} ({meaning}).")

@@ -1,0 +1,12 @@
+"""HQRE solvers on one loop engine, and the public ``solve`` entry points."""
+from dice_jax.solvers.continuation import Continuation
+from dice_jax.solvers.damped import Damped
+from dice_jax.solvers.engine import iterate
+from dice_jax.solvers.mirror import Mirror, mirror_update
+from dice_jax.solvers.optimistic import Extragradient, Optimistic
+from dice_jax.solvers.result import RESULT
+from dice_jax.solvers.solution import Solution
+from dice_jax.solvers.solve import METHODS, solve, solve_one
+
+__all__ = ["Continuation", "Damped", "Extragradient", "Mirror", "Optimistic", "RESULT",
+           "Solution", "METHODS", "iterate", "mirror_update", "solve", "solve_one"]

@@ -1,0 +1,128 @@
+"""Continuation in temperature: follow the principal branch of the HQRE correspondence.
+
+The branch starts at the reference policy (infinite temperature) and is traced to the target
+temperatures, as Gambit's ``logit_solve_lambda`` traces the logit QRE branch from ``lambda = 0``.
+"""
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import struct
+
+from dice_jax.equilibrium.problem import HQREProblem
+from dice_jax.equilibrium.response import normalize
+from dice_jax.games.base import Profile
+
+
+def _split(y: jax.Array, num_actions) -> Profile:
+  return tuple(jnp.split(y, np.cumsum(num_actions)[:-1]))
+
+
+def _homotopy(problem: HQREProblem):
+  """``H(y, s) = y - log b(y; s)`` with ``log b_i = log_softmax(log rho_i + s v_i(x) / tau_i)``.
+
+  ``y`` holds every player's log-probabilities (concatenated), ``x = softmax(y)`` player by
+  player, and ``s`` runs from 0 (``x = rho``) to 1 (the target temperatures ``tau``): the
+  temperature along the path is ``tau / s``. ``H = 0`` exactly on the HQRE correspondence.
+  ``dH/dy`` is the identity along each player's all-ones direction (a constant shift of ``y_i``
+  changes no probability), so the Newton systems below are non-singular there.
+  """
+  num_actions = problem.game.num_actions
+
+  def h(z):
+    y, s = z[:-1], z[-1]
+    logits = normalize(_split(y, num_actions))
+    v = problem.game.utilities(tuple(jnp.exp(l) for l in logits))
+    lb = [jax.nn.log_softmax(lr + s * vi / problem.temperature[i], axis=-1)
+          for i, (vi, lr) in enumerate(zip(v, problem.log_reference))]
+    return y - jnp.concatenate(lb)
+
+  return h
+
+
+@struct.dataclass
+class Continuation:
+  """Predictor-corrector path following of ``H(y, s) = 0`` (pseudo-arclength continuation).
+
+  Each step (Allgower & Georg, "Introduction to Numerical Continuation Methods", SIAM 2003,
+  ch. 2-3): the unit tangent ``t`` solves ``[dH/dz; t_prev^T] t = e_last`` (so it keeps its
+  orientation through turning points of the branch, where ``s`` temporarily decreases);
+  the predictor is ``z + h t``; the corrector runs ``newton_iterations`` Newton steps on
+  ``[H(z); t^T (z - z_pred)] = 0``. A step is accepted when the corrector converged
+  (``||H||_inf <= corrector_tol``), its first Newton step was shorter than ``max_distance``
+  and it contracted; then ``h`` grows by ``acceleration`` (up to ``max_step_length``),
+  otherwise ``h`` halves and the step is retried — below ``min_step_length`` the result is
+  ``BREAKDOWN``. When the predictor would pass ``s = 1`` the step is shortened to land on it
+  and the constraint becomes ``s = 1``; from then on each step is Newton's method at the
+  target, converging quadratically to the fixed-point tolerance.
+
+  This is how "start at large temperature, shrink to the target, warm-starting" is made
+  robust: the Newton corrector converges to branch points that mirror dynamics cannot reach
+  (non-monotone games at low temperature, e.g. Shapley's game), so the result is the QRE
+  Gambit's path-following returns. Cost per step: ``newton_iterations + 1`` Jacobians of size
+  ``D x (D + 1)``, ``D = sum_i n_i`` (forward-mode, ``jax.jacfwd``) and as many dense solves.
+  """
+
+  initial_step_length: float = 0.1
+  max_step_length: float = 5.0
+  min_step_length: float = 1e-10
+  acceleration: float = 1.5
+  max_distance: float = 0.4
+  newton_iterations: int = struct.field(pytree_node=False, default=3)
+  check_every: int = struct.field(pytree_node=False, default=1)
+
+  def init(self, problem: HQREProblem, logits: Profile):
+    # The branch starts at the reference policy; the given initial logits are not used.
+    dtype = problem.temperature.dtype
+    y0 = jnp.concatenate([jnp.broadcast_to(lr, (n,)) for lr, n in
+                          zip(normalize(problem.log_reference), problem.game.num_actions)])
+    z0 = jnp.concatenate([y0, jnp.zeros((1,), dtype)])
+    t0 = jnp.zeros_like(z0).at[-1].set(1.0)
+    return z0, t0, jnp.asarray(self.initial_step_length, dtype), jnp.bool_(False)
+
+  def step(self, problem: HQREProblem, state):
+    z, t, h, done = state
+    dtype = z.dtype
+    eps = jnp.finfo(dtype).eps
+    corrector_tol = 10 * jnp.sqrt(eps)
+    homotopy = _homotopy(problem)
+    jac = jax.jacfwd(homotopy)
+    e_last = jnp.zeros_like(z).at[-1].set(1.0)
+
+    tangent = jnp.linalg.solve(jnp.concatenate([jac(z), t[None]]), e_last)
+    tangent = tangent / jnp.linalg.norm(tangent)
+    remaining = 1.0 - z[-1]
+    final = done | ((tangent[-1] > 0) & (h * tangent[-1] >= remaining))
+    h_eff = jnp.where(done, 0.0, jnp.where(final, remaining / jnp.where(tangent[-1] > 0, tangent[-1], 1.0), h))
+    z_pred = z + h_eff * tangent
+    z_pred = z_pred.at[-1].set(jnp.where(final, 1.0, z_pred[-1]))
+    row = jnp.where(final, e_last, tangent)
+
+    zk, norms = z_pred, []
+    for _ in range(self.newton_iterations):
+      f = jnp.concatenate([homotopy(zk), (row @ (zk - z_pred))[None]])
+      delta = jnp.linalg.solve(jnp.concatenate([jac(zk), row[None]]), f)
+      zk = zk - delta
+      norms.append(jnp.linalg.norm(delta))
+    zk = zk.at[-1].set(jnp.where(final, 1.0, zk[-1]))
+    h_end = jnp.max(jnp.abs(homotopy(zk)))
+    h_start = jnp.max(jnp.abs(homotopy(z)))
+    finite = jnp.all(jnp.isfinite(zk)) & jnp.isfinite(h_end)
+    contracted = (norms[-1] <= 0.5 * norms[0]) | (norms[-1] <= corrector_tol) if len(norms) > 1 \
+        else jnp.bool_(True)
+    tracing_ok = finite & (h_end <= corrector_tol) & (norms[0] <= self.max_distance) & contracted
+    polishing_ok = finite & (h_end <= jnp.maximum(h_start, corrector_tol))
+    accept = jnp.where(done, polishing_ok, tracing_ok)
+
+    easy = norms[0] <= 0.25 * self.max_distance
+    h_new = jnp.where(accept, jnp.where(easy, jnp.minimum(h * self.acceleration, self.max_step_length), h),
+                      h / 2)
+    z_new = jnp.where(accept, zk, z)
+    t_new = jnp.where(accept & ~done, tangent, t)
+    done_new = done | (final & accept)
+    ok = jnp.where(done, accept, h_new >= self.min_step_length)
+
+    logits = normalize(_split(z_new[:-1], problem.game.num_actions))
+    r, _, _ = problem.residual_and_response(logits)
+    return (z_new, t_new, h_new.astype(dtype), done_new), logits, r, ok

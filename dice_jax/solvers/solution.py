@@ -1,0 +1,47 @@
+"""The result type every solver returns."""
+from __future__ import annotations
+
+from typing import Optional, Tuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import struct
+
+from dice_jax.solvers.result import RESULT
+
+
+@struct.dataclass
+class Solution:
+  """An approximate HQRE with its diagnostics; leading axes are the game's batch axes.
+
+  Attributes:
+    logits: per player, normalised log-probabilities ``log x_i``, shape ``(*batch, n_i)``.
+    residual: fixed-point residual ``max_i ||x_i - b_i(x)||_1`` of the returned profile.
+    gap: regularised gap ``sum_i tau_i KL(x_i || b_i(x))`` (exploitability of the regularised
+      game), shape ``(*batch,)``; ``agent_gaps`` holds the per-player terms ``(*batch, N)``.
+    steps: solver steps taken (utility evaluations differ by method), ``int32``.
+    result: a :class:`RESULT` code per game; ``result_names()`` gives the strings.
+    history: when requested, the residual at every convergence check, ``(*batch, H)``,
+      NaN after the game stopped.
+  """
+
+  logits: Tuple[jax.Array, ...]
+  residual: jax.Array
+  gap: jax.Array
+  agent_gaps: jax.Array
+  steps: jax.Array
+  result: jax.Array
+  history: Optional[jax.Array] = None
+
+  @property
+  def probabilities(self) -> Tuple[jax.Array, ...]:
+    return tuple(jnp.exp(l) for l in self.logits)
+
+  @property
+  def converged(self) -> jax.Array:
+    return self.result == RESULT.CONVERGED
+
+  def result_names(self) -> np.ndarray:
+    """The result codes as strings (``"converged"``, ``"max_steps"``, ...)."""
+    return RESULT.names(self.result)

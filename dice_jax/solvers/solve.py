@@ -1,0 +1,172 @@
+"""Public entry points: :func:`solve` (validated, batched) and :func:`solve_one` (traceable)."""
+from __future__ import annotations
+
+import functools
+import math
+from typing import Any, Optional, Sequence, Union
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from dice_jax import _validation
+from dice_jax.equilibrium.problem import HQREProblem
+from dice_jax.equilibrium.response import normalize
+from dice_jax.games.base import Game
+from dice_jax.solvers.continuation import Continuation
+from dice_jax.solvers.damped import Damped
+from dice_jax.solvers.engine import iterate
+from dice_jax.solvers.mirror import Mirror
+from dice_jax.solvers.optimistic import Extragradient, Optimistic
+from dice_jax.solvers.solution import Solution
+
+METHODS = {
+    "mirror": Mirror,
+    "optimistic": Optimistic,
+    "extragradient": Extragradient,
+    "damped": Damped,
+    "continuation": Continuation,
+}
+
+DEFAULT_MAX_STEPS = {Continuation: 2_000}
+
+
+def default_tol(dtype) -> float:
+  """``1e-8`` in float64, ``1e-5`` in float32 (a residual the precision can reach)."""
+  return 1e-8 if jnp.finfo(dtype).bits >= 64 else 1e-5
+
+
+def get_solver(method: Union[str, Any]):
+  """A solver settings object from a name in :data:`METHODS` or an instance (returned as is)."""
+  if isinstance(method, str):
+    if method not in METHODS:
+      raise ValueError(f"method must be one of {sorted(METHODS)}; got {method!r}.")
+    return METHODS[method]()
+  if not all(hasattr(method, a) for a in ("init", "step", "check_every")):
+    raise ValueError(f"method must be a method name or a solver object; got {method!r}.")
+  return method
+
+
+def solve_one(game: Game, temperature, *, method: Any = "mirror", log_reference=None,
+              logits=None, tol=None, max_steps=None, history_length: Optional[int] = None
+              ) -> Solution:
+  """Solve one (unbatched) game without host-side checks: jit- and vmap-safe.
+
+  This is the building block :func:`solve` vmaps; use it inside your own ``jit``/``vmap``/
+  ``grad``. ``temperature`` must have shape ``(N,)``; ``log_reference`` and ``logits`` are
+  per-player log-probabilities (default uniform).
+  """
+  solver = get_solver(method)
+  n = game.num_actions
+  dtype = jnp.result_type(temperature)
+  if log_reference is None:
+    log_reference = tuple(jnp.full((k,), -math.log(k), dtype) for k in n)
+  if logits is None:
+    logits = log_reference
+  problem = HQREProblem(game=game, temperature=temperature, log_reference=tuple(log_reference))
+  tol = default_tol(dtype) if tol is None else tol
+  max_steps = DEFAULT_MAX_STEPS.get(type(solver), 10_000) if max_steps is None else max_steps
+  return iterate(solver, problem, normalize(tuple(logits)), tol=jnp.asarray(tol, dtype),
+                 max_steps=max_steps, history_length=history_length)
+
+
+@functools.partial(jax.jit, static_argnames=("history_length", "batched"))
+def _solve_jit(solver, game, temperature, log_reference, logits, tol, max_steps, *,
+               history_length, batched):
+  fn = lambda g, t, lr, l: solve_one(g, t, method=solver, log_reference=lr, logits=l, tol=tol,
+                                     max_steps=max_steps, history_length=history_length)
+  if batched:
+    fn = jax.vmap(fn)
+  return fn(game, temperature, log_reference, logits)
+
+
+def solve(game: Game, temperature, *, method: Any = "mirror", reference: Optional[Sequence] = None,
+          init: Optional[Sequence] = None, tol: Optional[float] = None,
+          max_steps: Optional[int] = None, history: bool = False) -> Solution:
+  """Compute the HQRE ``x_i = softmax(log rho_i + v_i(x) / tau_i)`` of a game or a batch.
+
+  With uniform ``reference`` and one temperature ``tau`` this is the logit QRE at
+  ``lambda = 1 / tau`` (Gambit's ``logit_solve_lambda``; McKelvey & Palfrey, "Quantal Response
+  Equilibria for Normal Form Games", GEB 1995). Inputs are checked on the host before any
+  compilation; numerical trouble during the solve is reported per game in ``result``.
+
+  Args:
+    game: a game, e.g. :class:`dice_jax.NormalFormGame`, possibly with batch axes ``batch``.
+    temperature: ``tau > 0``, broadcastable to ``(*batch, N)``: a scalar, one per player, or
+      per game (``(*batch, 1)``) and player.
+    method: ``"mirror"`` (default), ``"optimistic"``, ``"extragradient"``, ``"damped"``,
+      ``"continuation"``, or a solver object such as ``Mirror(step_size=0.5)``.
+    reference: optional reference policies ``rho_i`` (strictly positive distributions), one
+      per player, each broadcastable to ``(*batch, n_i)``; default uniform.
+    init: optional initial profile (distributions, as ``reference``); default ``reference``.
+    tol: residual tolerance; default ``1e-8`` (float64) or ``1e-5`` (float32).
+    max_steps: step budget per game; default 10,000 (2,000 for continuation).
+    history: also return the residual at every convergence check.
+
+  Returns:
+    A :class:`Solution` whose fields carry the batch axes.
+
+  Raises:
+    ValueError: naming the argument, for wrong shapes, non-finite values, temperatures
+      ``<= 0``, references that are not distributions, or an unknown method.
+
+  Example:
+    >>> import dice_jax
+    >>> sol = dice_jax.solve(dice_jax.games.matching_pennies(), 0.5)
+    >>> [p.round(3).tolist() for p in sol.probabilities], sol.result_names().item()
+    ([[0.5, 0.5], [0.5, 0.5]], 'converged')
+  """
+  if not all(hasattr(game, a) for a in ("num_actions", "utilities", "payoff_halfrange")):
+    raise ValueError(f"game must implement the Game protocol (num_actions, utilities, "
+                     f"payoff_halfrange); got {type(game).__name__}.")
+  solver = get_solver(method)
+  n_actions = tuple(game.num_actions)
+  n = len(n_actions)
+  batch = tuple(getattr(game, "batch_shape", ()))
+  dtype = getattr(game, "dtype", jnp.result_type(float))
+
+  _validation.require_positive("temperature", temperature)
+  t_shape = np.shape(temperature)
+  _validation.broadcast_or_raise("temperature", t_shape, (*batch, n),
+                                 f"batch shape {batch} by {n} players")
+  temperature = jnp.broadcast_to(jnp.asarray(temperature, dtype), (*batch, n))
+
+  def profile_arg(name, value):
+    if value is None:
+      return None
+    if len(value) != n:
+      raise ValueError(f"{name} must hold one distribution per player ({n}); got {len(value)}.")
+    out = []
+    for i, (p, k) in enumerate(zip(value, n_actions)):
+      _validation.broadcast_or_raise(f"{name}[{i}]", np.shape(p), (*batch, k),
+                                     f"batch shape {batch} by {k} actions of player {i}")
+      _validation.require_distribution(f"{name}[{i}]", p)
+      out.append(jnp.broadcast_to(jnp.log(jnp.asarray(p, dtype)), (*batch, k)))
+    return tuple(out)
+
+  log_reference = profile_arg("reference", reference)
+  if log_reference is None:
+    log_reference = tuple(jnp.full((*batch, k), -math.log(k), dtype) for k in n_actions)
+  logits = profile_arg("init", init)
+  if logits is None:
+    logits = log_reference
+  if tol is not None and not (np.isfinite(tol) and tol > 0):
+    raise ValueError(f"tol must be a finite number > 0; got {tol!r}.")
+  if max_steps is not None and not (int(max_steps) == max_steps and max_steps >= 1):
+    raise ValueError(f"max_steps must be a positive integer; got {max_steps!r}.")
+  tol = default_tol(dtype) if tol is None else tol
+  max_steps = DEFAULT_MAX_STEPS.get(type(solver), 10_000) if max_steps is None else int(max_steps)
+  k = int(solver.check_every)
+  history_length = -(-max_steps // k) if history else None
+
+  if not batch:
+    return _solve_jit(solver, game, temperature, log_reference, logits, jnp.asarray(tol, dtype),
+                      jnp.asarray(max_steps, jnp.int32), history_length=history_length,
+                      batched=False)
+  size = math.prod(batch)
+  flat = lambda x: x.reshape((size, *x.shape[len(batch):]))
+  sol = _solve_jit(solver, jax.tree_util.tree_map(flat, game), flat(temperature),
+                   tuple(map(flat, log_reference)), tuple(map(flat, logits)),
+                   jnp.asarray(tol, dtype), jnp.asarray(max_steps, jnp.int32),
+                   history_length=history_length, batched=True)
+  return jax.tree_util.tree_map(lambda x: x.reshape((*batch, *x.shape[1:])), sol)
