@@ -1,0 +1,33 @@
+"""dice_jax.llm — a small, exact Flax NNX bridge to Hugging Face causal language models.
+
+Checkpoints in (Hugging Face directories with ``config.json`` + safetensors, GGUF files),
+Flax NNX models out (Llama family: Llama 2/3, SmolLM2, Qwen2; GPT-2), generation with a static
+KV cache under ``jit``, batched scoring of candidate responses, and LoRA adapters that PyTorch
+PEFT can load. transformers (≥ 5, PyTorch) is the reference implementation, the config and the
+tokenizer source; torch is never imported here.
+
+Install with ``pip install 'dice_jax[llm]'``.
+"""
+
+from dice_jax.llm.attention import KVCache
+from dice_jax.llm.config import LMConfig, RopeConfig, config_from_hf, load_hf_config
+from dice_jax.llm.errors import CheckpointError, UnsupportedModelError
+from dice_jax.llm.gpt2 import GPT2LMHeadModel
+from dice_jax.llm.llama import LlamaForCausalLM
+from dice_jax.llm.loaders_hf import load_hf_model
+from dice_jax.llm.model import build_model, new_cache
+
+__all__ = [
+    "CheckpointError",
+    "GPT2LMHeadModel",
+    "KVCache",
+    "LMConfig",
+    "LlamaForCausalLM",
+    "RopeConfig",
+    "UnsupportedModelError",
+    "build_model",
+    "config_from_hf",
+    "load_hf_config",
+    "load_hf_model",
+    "new_cache",
+]
