@@ -95,8 +95,8 @@ def assemble_model(cfg: LMConfig, tensors: Mapping[str, object], *, source: str,
         if src_shape != want:
             raise CheckpointError(f"{source}: shape mismatch for tensor {key!r}: file has {src_shape}, "
                                   f"the {cfg.model_type} config needs {want}")
-        a = jnp.asarray(arr, dtype=dtype)
-        values[path] = a.T if transpose else a
+        a = np.asarray(arr).astype(np.dtype(dtype), copy=False)  # host-side: no per-shape XLA compiles
+        values[path] = jnp.asarray(np.ascontiguousarray(a.T) if transpose else a)
     flat = []
     for path, var in nnx.to_flat_state(abs_state):
         if path not in values:  # a non-parameter variable: a bug in the model definition

@@ -1,0 +1,135 @@
+"""Log-probabilities of candidate responses given prompts, batched (teacher forcing).
+
+For a prompt ``x`` and a candidate ``y = (y_1 … y_m)`` the score is
+
+    log π(y | x) = Σ_j log softmax(z_j)[y_j],
+
+where ``z_j`` are the logits after ``x ⊕ y_{<j}``. Each pair is one right-padded row of
+``prompt ⊕ candidate``; one forward pass over the batch (no cache) gives every row's logits,
+and the log-softmax is evaluated as ``z[y] - logsumexp(z)`` (max-subtracted) in float32. The
+padded length is rounded up to a multiple of ``bucket`` so repeated calls reuse the compiled
+program. DICE-FT (mirror targets over candidate sets) and DICE-PC (frozen agents' preferences)
+use these scores.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+
+__all__ = ["ScoreResult", "score_candidates", "score_texts", "sequence_logprobs"]
+
+
+@dataclasses.dataclass(frozen=True)
+class ScoreResult:
+    """Output of :func:`score_candidates`.
+
+    Attributes:
+      total: ``[N]`` float32, ``log π(candidate | prompt)`` summed over the candidate's tokens.
+      token_logprobs: list of ``N`` float32 arrays, one log-probability per candidate token.
+      num_tokens: ``[N]`` int, candidate lengths in tokens.
+    """
+
+    total: np.ndarray
+    token_logprobs: list[np.ndarray]
+    num_tokens: np.ndarray
+
+    @property
+    def mean(self) -> np.ndarray:
+        """Per-token average log-probability (length-normalised score)."""
+        return self.total / np.maximum(self.num_tokens, 1)
+
+
+def sequence_logprobs(model, ids: jax.Array, mask: jax.Array) -> jax.Array:
+    """``[B, L-1]`` log-probabilities of ``ids[:, 1:]`` given their prefixes (right-padded rows).
+
+    Differentiable (used by LoRA training losses); positions are ``0 … L-1``.
+    """
+    positions = jnp.broadcast_to(jnp.arange(ids.shape[1], dtype=jnp.int32), ids.shape)
+    logits, _ = model(ids, positions, mask)
+    logits = logits[:, :-1].astype(jnp.float32)
+    targets = ids[:, 1:]
+    picked = jnp.take_along_axis(logits, targets[..., None], axis=-1)[..., 0]
+    return picked - jax.nn.logsumexp(logits, axis=-1)
+
+
+@functools.partial(jax.jit, static_argnames=("graphdef",))
+def _score(graphdef, state, ids, mask, target_mask):
+    model = nnx.merge(graphdef, state)
+    lp = sequence_logprobs(model, ids, mask)
+    lp = jnp.where(target_mask[:, 1:], lp, 0.0)
+    return lp, lp.sum(axis=-1)
+
+
+def score_candidates(model, prompts: Sequence[Sequence[int]], candidates: Sequence[Sequence[int]], *,
+                     pad_id: int = 0, bucket: int = 16, batch_size: int | None = None) -> ScoreResult:
+    """``log π(candidate_i | prompt_i)`` for token-id pairs.
+
+    Args:
+      model: an NNX causal LM.
+      prompts: ``N`` prompt id lists (non-empty; repeat a prompt for several candidates).
+      candidates: ``N`` candidate id lists (non-empty).
+      pad_id: id used for padding (masked out, its value does not matter).
+      bucket: padded lengths are rounded up to a multiple of this.
+      batch_size: rows per forward pass (default: all at once).
+
+    Returns:
+      A :class:`ScoreResult`.
+
+    Example::
+
+        res = score_candidates(model, [p, p], [yes_ids, no_ids]); res.total  # two log-probs
+    """
+    if len(prompts) != len(candidates):
+        raise ValueError(f"{len(prompts)} prompts but {len(candidates)} candidates (pass one prompt per candidate)")
+    if not prompts:
+        raise ValueError("score_candidates needs at least one (prompt, candidate) pair")
+    for i, (p, c) in enumerate(zip(prompts, candidates)):
+        if len(p) == 0 or len(c) == 0:
+            raise ValueError(f"pair {i}: prompt and candidate must both be non-empty token lists")
+    rows = [list(p) + list(c) for p, c in zip(prompts, candidates)]
+    length = -(-max(len(r) for r in rows) // bucket) * bucket
+    if model.config.family == "gpt2" and length > model.config.max_position_embeddings:
+        length = max(len(r) for r in rows)
+    n = len(rows)
+    ids = np.full((n, length), pad_id, np.int32)
+    mask = np.zeros((n, length), bool)
+    target = np.zeros((n, length), bool)
+    for i, (p, c) in enumerate(zip(prompts, candidates)):
+        ids[i, : len(rows[i])] = rows[i]
+        mask[i, : len(rows[i])] = True
+        target[i, len(p): len(p) + len(c)] = True
+    graphdef, state = nnx.split(model)
+    bs = n if batch_size is None else batch_size
+    lps, totals = [], []
+    for s in range(0, n, bs):
+        sl = slice(s, s + bs)
+        lp, tot = _score(graphdef, state, jnp.asarray(ids[sl]), jnp.asarray(mask[sl]), jnp.asarray(target[sl]))
+        lps.append(np.asarray(lp))
+        totals.append(np.asarray(tot))
+    lp = np.concatenate(lps)
+    token_lps = [lp[i, len(p) - 1: len(p) - 1 + len(c)] for i, (p, c) in enumerate(zip(prompts, candidates))]
+    return ScoreResult(total=np.concatenate(totals), token_logprobs=token_lps,
+                       num_tokens=np.array([len(c) for c in candidates]))
+
+
+def score_texts(model, tokenizer, prompts: Sequence[str], candidates: Sequence[str], *, chat: bool = False,
+                system: str | None = None, **kwargs) -> ScoreResult:
+    """:func:`score_candidates` on strings: each prompt is tokenised (through the chat template
+    if ``chat``), each candidate is tokenised without special tokens and appended."""
+    from dice_jax.llm.tokenizer import format_chat, pad_id
+
+    p_ids = []
+    for p in prompts:
+        if chat:
+            p_ids.append(tokenizer(format_chat(tokenizer, p, system=system), add_special_tokens=False)["input_ids"])
+        else:
+            p_ids.append(tokenizer(p)["input_ids"])
+    c_ids = [tokenizer(c, add_special_tokens=False)["input_ids"] for c in candidates]
+    return score_candidates(model, p_ids, c_ids, pad_id=pad_id(tokenizer), **kwargs)
