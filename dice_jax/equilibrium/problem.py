@@ -8,7 +8,8 @@ import jax.numpy as jnp
 from flax import struct
 
 from dice_jax.equilibrium.residual import fixed_point_residual, regularised_gap
-from dice_jax.equilibrium.response import log_logit_response, probabilities
+from dice_jax.equilibrium.response import (log_logit_response, probabilities,
+                                           response_logits)
 from dice_jax.games.base import Profile
 
 
@@ -32,11 +33,13 @@ class HQREProblem:
   def log_response(self, utilities: Profile) -> Profile:
     return log_logit_response(utilities, self.temperature, self.log_reference)
 
-  def residual_and_response(self, logits: Profile):
-    """``(r(x), log b(x), v(x))`` at normalised logits: one utility evaluation."""
-    v = self.utilities(logits)
-    lb = self.log_response(v)
-    return fixed_point_residual(logits, lb), lb, v
+  def response_logits(self, utilities: Profile) -> Profile:
+    """Unnormalised logits ``log rho_i + v_i / tau_i`` of the logit responses."""
+    return response_logits(utilities, self.temperature, self.log_reference)
+
+  def residual(self, probs: Profile, response_logits: Profile) -> jax.Array:
+    """:func:`fixed_point_residual` of ``x`` given its response logits."""
+    return fixed_point_residual(probs, response_logits)
 
   def gaps(self, logits: Profile) -> jax.Array:
     """Per-player regularised gaps ``tau_i KL(x_i || b_i(x))``."""

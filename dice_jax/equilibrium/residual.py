@@ -1,6 +1,6 @@
 """Distances from equilibrium shared by every solver: fixed-point residual and regularised gap.
 
-With normalised log-probabilities ``l_i = log x_i`` and logit responses ``log b_i``
+With a profile ``x`` (``l_i = log x_i``) and its logit responses ``b_i``
 (:func:`dice_jax.equilibrium.response.log_logit_response`):
 
 * fixed-point residual  ``r(x) = max_i ||x_i - b_i(x)||_1``;
@@ -18,10 +18,15 @@ import jax.numpy as jnp
 from dice_jax.games.base import Profile
 
 
-def fixed_point_residual(logits: Profile, log_response: Profile) -> jax.Array:
-  """``max_i ||x_i - b_i||_1``; shape ``(...)`` (the leading axes of the inputs)."""
-  per_player = [jnp.sum(jnp.abs(jnp.exp(l) - jnp.exp(lb)), axis=-1)
-                for l, lb in zip(logits, log_response)]
+def fixed_point_residual(probs: Profile, response_logits: Profile) -> jax.Array:
+  """``max_i ||x_i - b_i||_1`` with ``b_i = softmax(z_i)``; shape ``(...)``.
+
+  Args:
+    probs: the profile ``x`` (probabilities).
+    response_logits: the (possibly unnormalised) logits ``z_i`` of the responses ``b_i``.
+  """
+  per_player = [jnp.sum(jnp.abs(x - jax.nn.softmax(z, axis=-1)), axis=-1)
+                for x, z in zip(probs, response_logits)]
   return jnp.max(jnp.stack(per_player, axis=-1), axis=-1)
 
 

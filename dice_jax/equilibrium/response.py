@@ -33,6 +33,21 @@ def log_logit_response(utilities: Profile, temperature: jax.Array,
       for i, (v, lr) in enumerate(zip(utilities, log_reference)))
 
 
+def response_logits(utilities: Profile, temperature: jax.Array,
+                    log_reference: Sequence[jax.Array]) -> Profile:
+  """Unnormalised logits ``z_i = log rho_i + v_i / tau_i`` of the logit responses."""
+  return tuple(lr + v / temperature[..., i, None]
+               for i, (v, lr) in enumerate(zip(utilities, log_reference)))
+
+
+def log_softmax_and_softmax(u: jax.Array):
+  """``(log_softmax(u), softmax(u))`` over the last axis with a single ``exp`` pass."""
+  u = u - jax.lax.stop_gradient(jnp.max(u, axis=-1, keepdims=True))
+  e = jnp.exp(u)
+  s = jnp.sum(e, axis=-1, keepdims=True)
+  return u - jnp.log(s), e / s
+
+
 def normalize(logits: Profile) -> Profile:
   """Normalise unnormalised logits to log-probabilities, player by player."""
   return tuple(jax.nn.log_softmax(l, axis=-1) for l in logits)

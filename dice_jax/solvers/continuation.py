@@ -124,5 +124,6 @@ class Continuation:
     ok = jnp.where(done, accept, h_new >= self.min_step_length)
 
     logits = normalize(_split(z_new[:-1], problem.game.num_actions))
-    r, _, _ = problem.residual_and_response(logits)
+    probs = tuple(jnp.exp(l) for l in logits)
+    r = problem.residual(probs, problem.response_logits(problem.game.utilities(probs)))
     return (z_new, t_new, h_new.astype(dtype), done_new), logits, r, ok

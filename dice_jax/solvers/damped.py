@@ -8,7 +8,9 @@ import jax.numpy as jnp
 from flax import struct
 
 from dice_jax.equilibrium.problem import HQREProblem
+from dice_jax.equilibrium.response import log_softmax_and_softmax
 from dice_jax.games.base import Profile
+from dice_jax.solvers.mirror import init_state
 
 
 @struct.dataclass
@@ -35,13 +37,15 @@ class Damped:
       beta = jnp.asarray(self.damping, problem.temperature.dtype)
     else:
       beta = 1.0 / (1.0 + problem.lipschitz() / jnp.min(problem.temperature, axis=-1))
-    return logits, beta
+    return init_state(logits), beta
 
   def step(self, problem: HQREProblem, state):
-    logits, beta = state
-    r, lb, _ = problem.residual_and_response(logits)
-    new = tuple(jnp.logaddexp(jnp.log1p(-beta) + l, jnp.log(beta) + b)
-                for l, b in zip(logits, lb))
-    # beta == 1 gives log(0) = -inf on the first term; logaddexp(-inf, a) = a is exact.
-    new = tuple(jax.nn.log_softmax(n, axis=-1) for n in new)
-    return (new, beta), logits, r, jnp.bool_(True)
+    (logits, probs), beta = state
+    z = problem.response_logits(problem.game.utilities(probs))
+    lb, b = zip(*(log_softmax_and_softmax(zi) for zi in z))
+    r = jnp.max(jnp.stack([jnp.sum(jnp.abs(x - bi), axis=-1) for x, bi in zip(probs, b)]))
+    # log-space form: beta == 1 gives log(0) = -inf in the first term, and logaddexp is exact.
+    new = tuple(jnp.logaddexp(jnp.log1p(-beta) + l, jnp.log(beta) + lbi)
+                for l, lbi in zip(logits, lb))
+    new_probs = tuple((1 - beta) * x + beta * bi for x, bi in zip(probs, b))
+    return ((new, new_probs), beta), logits, r, jnp.bool_(True)

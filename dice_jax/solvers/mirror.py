@@ -8,29 +8,38 @@ import jax.numpy as jnp
 from flax import struct
 
 from dice_jax.equilibrium.problem import HQREProblem
+from dice_jax.equilibrium.response import log_softmax_and_softmax
 from dice_jax.games.base import Profile
 
 
-def mirror_update(logits: Profile, log_response: Profile, weight: jax.Array) -> Profile:
-  """``log x_i+ = log_softmax(w_i log x_i + (1 - w_i) log b_i)`` for every player.
+def mirror_update(logits: Profile, response_logits: Profile, weight: jax.Array):
+  """``log x_i+ = log_softmax(w_i log x_i + (1 - w_i) z_i)`` for every player.
 
-  This *is* the proximal MMD step of DESIGN §3 with ``w_i = 1 / (1 + eta_i tau_i)``:
+  This *is* the proximal MMD step of DESIGN §3 with ``w_i = 1 / (1 + eta_i tau_i)`` and
+  ``z_i = log rho_i + v_i / tau_i`` (the logits of the logit response ``b_i``):
 
-      (log x + eta v + eta tau log rho) / (1 + eta tau)
-        = w log x + (1 - w) (log rho + v / tau)
-        = w log x + (1 - w) log b + const,
+      (log x + eta v + eta tau log rho) / (1 + eta tau) = w log x + (1 - w) z,
 
   a geometric interpolation between the iterate and its logit response (``w = 0`` is the
   logit best-response iteration). ``weight`` has shape ``(..., N)``.
+
+  Returns:
+    ``(logits+, probabilities+)``, both normalised, computed with one ``exp`` pass per player.
   """
-  return tuple(
-      jax.nn.log_softmax(weight[..., i, None] * l + (1 - weight[..., i, None]) * lb, axis=-1)
-      for i, (l, lb) in enumerate(zip(logits, log_response)))
+  out = [log_softmax_and_softmax(weight[..., i, None] * l + (1 - weight[..., i, None]) * z)
+         for i, (l, z) in enumerate(zip(logits, response_logits))]
+  return tuple(o[0] for o in out), tuple(o[1] for o in out)
 
 
 def proximal_weight(step_size, temperature) -> jax.Array:
   """``w_i = 1 / (1 + eta_i tau_i)`` for a user-given step ``eta`` (scalar or per player)."""
   return 1.0 / (1.0 + jnp.asarray(step_size, temperature.dtype) * temperature)
+
+
+def init_state(logits: Profile):
+  """``(logits, probabilities)``: every mirror-type solver carries both, so each step needs
+  one ``exp`` pass per player (in the update) instead of three."""
+  return logits, tuple(jnp.exp(l) for l in logits)
 
 
 @struct.dataclass
@@ -64,9 +73,10 @@ class Mirror:
     return l2 / (l2 + jnp.min(tau, axis=-1, keepdims=True) * tau)
 
   def init(self, problem: HQREProblem, logits: Profile):
-    return logits, self.weight(problem)
+    return init_state(logits), self.weight(problem)
 
   def step(self, problem: HQREProblem, state):
-    logits, w = state
-    r, lb, _ = problem.residual_and_response(logits)
-    return (mirror_update(logits, lb, w), w), logits, r, jnp.bool_(True)
+    (logits, probs), w = state
+    z = problem.response_logits(problem.game.utilities(probs))
+    r = problem.residual(probs, z)
+    return (mirror_update(logits, z, w), w), logits, r, jnp.bool_(True)

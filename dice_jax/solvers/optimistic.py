@@ -9,7 +9,7 @@ from flax import struct
 
 from dice_jax.equilibrium.problem import HQREProblem
 from dice_jax.games.base import Profile
-from dice_jax.solvers.mirror import mirror_update, proximal_weight
+from dice_jax.solvers.mirror import init_state, mirror_update, proximal_weight
 
 
 def cen_weight(problem: HQREProblem, *, optimistic: bool) -> jax.Array:
@@ -59,14 +59,16 @@ class Optimistic:
     return cen_weight(problem, optimistic=True)
 
   def init(self, problem: HQREProblem, logits: Profile):
-    _, lb, _ = problem.residual_and_response(logits)
-    return logits, lb, self.weight(problem)
+    logits, probs = init_state(logits)
+    z = problem.response_logits(problem.game.utilities(probs))
+    return (logits, probs), z, self.weight(problem)
 
   def step(self, problem: HQREProblem, state):
-    logits, lb_prev, w = state
-    look = mirror_update(logits, lb_prev, w)
-    r, lb, _ = problem.residual_and_response(look)
-    return (mirror_update(logits, lb, w), lb, w), look, r, jnp.bool_(True)
+    (logits, _), z_prev, w = state
+    look, look_probs = mirror_update(logits, z_prev, w)
+    z = problem.response_logits(problem.game.utilities(look_probs))
+    r = problem.residual(look_probs, z)
+    return (mirror_update(logits, z, w), z, w), look, r, jnp.bool_(True)
 
 
 @struct.dataclass
@@ -92,11 +94,12 @@ class Extragradient:
     return cen_weight(problem, optimistic=False)
 
   def init(self, problem: HQREProblem, logits: Profile):
-    return logits, self.weight(problem)
+    return init_state(logits), self.weight(problem)
 
   def step(self, problem: HQREProblem, state):
-    logits, w = state
-    r, lb, _ = problem.residual_and_response(logits)
-    look = mirror_update(logits, lb, w)
-    _, lb_look, _ = problem.residual_and_response(look)
-    return (mirror_update(logits, lb_look, w), w), logits, r, jnp.bool_(True)
+    (logits, probs), w = state
+    z = problem.response_logits(problem.game.utilities(probs))
+    r = problem.residual(probs, z)
+    _, look_probs = mirror_update(logits, z, w)
+    z_look = problem.response_logits(problem.game.utilities(look_probs))
+    return (mirror_update(logits, z_look, w), w), logits, r, jnp.bool_(True)
