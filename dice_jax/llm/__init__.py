@@ -15,10 +15,35 @@ from dice_jax.llm.errors import CheckpointError, UnsupportedModelError
 from dice_jax.llm.gpt2 import GPT2LMHeadModel
 from dice_jax.llm.llama import LlamaForCausalLM
 from dice_jax.llm.loaders_hf import load_hf_model
+from dice_jax.llm.generate import GenerationResult, generate, generate_text
+from dice_jax.llm.loaders_gguf import load_gguf_model
+from dice_jax.llm.lora import (ADAPTER, BASE, ScaledLoRA, apply_lora, load_lora_adapter, lora_modules,
+                               lora_optimizer, merge_lora, save_lora_adapter)
 from dice_jax.llm.model import build_model, new_cache
+from dice_jax.llm.score import ScoreResult, score_candidates, score_texts, sequence_logprobs
+from dice_jax.llm.tokenizer import encode_prompts, load_tokenizer
 
 __all__ = [
+    "ADAPTER",
+    "BASE",
     "CheckpointError",
+    "GenerationResult",
+    "ScaledLoRA",
+    "ScoreResult",
+    "apply_lora",
+    "encode_prompts",
+    "generate",
+    "generate_text",
+    "load_gguf_model",
+    "load_lora_adapter",
+    "load_tokenizer",
+    "lora_modules",
+    "lora_optimizer",
+    "merge_lora",
+    "save_lora_adapter",
+    "score_candidates",
+    "score_texts",
+    "sequence_logprobs",
     "GPT2LMHeadModel",
     "KVCache",
     "LMConfig",
