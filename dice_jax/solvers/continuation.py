@@ -126,4 +126,5 @@ class Continuation:
     logits = normalize(_split(z_new[:-1], problem.game.num_actions))
     probs = tuple(jnp.exp(l) for l in logits)
     r = problem.residual(probs, problem.response_logits(problem.game.utilities(probs)))
+    r = jnp.where(finite | accept, r, jnp.nan)  # a NaN/inf Newton step: report NONFINITE
     return (z_new, t_new, h_new.astype(dtype), done_new), logits, r, ok
