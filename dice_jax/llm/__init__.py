@@ -14,6 +14,7 @@ from dice_jax.llm.config import LMConfig, RopeConfig, config_from_hf, load_hf_co
 from dice_jax.llm.errors import CheckpointError, UnsupportedModelError
 from dice_jax.llm.gpt2 import GPT2LMHeadModel
 from dice_jax.llm.llama import LlamaForCausalLM
+from dice_jax.llm.load import load_model
 from dice_jax.llm.loaders_hf import load_hf_model
 from dice_jax.llm.generate import GenerationResult, generate, generate_text
 from dice_jax.llm.loaders_gguf import load_gguf_model
@@ -54,5 +55,6 @@ __all__ = [
     "config_from_hf",
     "load_hf_config",
     "load_hf_model",
+    "load_model",
     "new_cache",
 ]

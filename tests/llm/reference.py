@@ -87,3 +87,61 @@ def torch_logits(model, ids, mask, positions) -> np.ndarray:
         out = model(input_ids=torch.tensor(ids), attention_mask=torch.tensor(mask.astype(np.int64)),
                     position_ids=torch.tensor(positions))
     return out.logits.float().numpy()
+
+
+def llama_cpp_permute(w: np.ndarray, n_head: int) -> np.ndarray:
+    """llama.cpp ``convert_hf_to_gguf.py`` ``LlamaModel.permute``: rotate-half rows → interleaved."""
+    return w.reshape(n_head, 2, w.shape[0] // n_head // 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
+
+
+GGUF_NAMES = {
+    "input_layernorm.weight": "attn_norm.weight", "post_attention_layernorm.weight": "ffn_norm.weight",
+    "self_attn.q_proj.weight": "attn_q.weight", "self_attn.k_proj.weight": "attn_k.weight",
+    "self_attn.v_proj.weight": "attn_v.weight", "self_attn.o_proj.weight": "attn_output.weight",
+    "mlp.gate_proj.weight": "ffn_gate.weight", "mlp.up_proj.weight": "ffn_up.weight",
+    "mlp.down_proj.weight": "ffn_down.weight",
+}
+
+
+def write_tiny_gguf(path: str, model, *, arch: str = "llama", drop: str | None = None) -> None:
+    """Write a bias-free transformers Llama model as an F32 GGUF file in llama.cpp's layout.
+
+    ``arch`` is written to ``general.architecture`` (an unknown one tests the error path);
+    ``drop`` omits one GGUF tensor (tests the missing-tensor path).
+    """
+    import gguf
+
+    cfg = model.config
+    w = gguf.GGUFWriter(path, arch=arch)
+    w.add_block_count(cfg.num_hidden_layers)
+    w.add_context_length(cfg.max_position_embeddings)
+    w.add_embedding_length(cfg.hidden_size)
+    w.add_feed_forward_length(cfg.intermediate_size)
+    w.add_head_count(cfg.num_attention_heads)
+    w.add_head_count_kv(cfg.num_key_value_heads)
+    w.add_rope_freq_base(float(cfg.rope_parameters["rope_theta"]))
+    w.add_layer_norm_rms_eps(cfg.rms_norm_eps)
+    w.add_vocab_size(cfg.vocab_size)
+    tensors = {}
+    for name, p in model.state_dict().items():
+        a = p.detach().float().numpy()
+        if name == "model.embed_tokens.weight":
+            tensors["token_embd.weight"] = a
+        elif name == "model.norm.weight":
+            tensors["output_norm.weight"] = a
+        elif name == "lm_head.weight":
+            tensors["output.weight"] = a
+        else:
+            layer, rest = name[len("model.layers."):].split(".", 1)
+            if rest == "self_attn.q_proj.weight":
+                a = llama_cpp_permute(a, cfg.num_attention_heads)
+            elif rest == "self_attn.k_proj.weight":
+                a = llama_cpp_permute(a, cfg.num_key_value_heads)
+            tensors[f"blk.{layer}.{GGUF_NAMES[rest]}"] = a
+    for name, a in tensors.items():
+        if name != drop:
+            w.add_tensor(name, np.ascontiguousarray(a))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
