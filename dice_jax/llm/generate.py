@@ -81,7 +81,7 @@ def _generate(graphdef, state, ids, mask, key, temperature, top_p, *, max_new_to
     cache = new_cache(cfg, batch=b, max_len=p + n, dtype=dtype)
     key_mask = jnp.concatenate([mask, jnp.zeros((b, n), bool)], axis=1)
     positions = jnp.maximum(jnp.cumsum(mask.astype(jnp.int32), axis=1) - 1, 0)
-    logits, cache = model(ids, positions, key_mask, cache, 0)
+    logits, cache = model(ids, positions, key_mask, cache, jnp.zeros((), jnp.int32))
     stops = jnp.asarray(stop_ids if stop_ids else (-1,), jnp.int32)
 
     def cond(carry):
@@ -98,14 +98,16 @@ def _generate(graphdef, state, ids, mask, key, temperature, top_p, *, max_new_to
         tok = jnp.where(done, pad_id, tok)
         lp = jnp.where(done, 0.0, lp)
         counts = counts + (~done).astype(jnp.int32)
-        toks = jax.lax.dynamic_update_slice(toks, tok[:, None], (0, i))
-        lps = jax.lax.dynamic_update_slice(lps, lp[:, None], (0, i))
+        zero = jnp.zeros((), jnp.int32)  # index dtypes must agree, also under jax_enable_x64
+        toks = jax.lax.dynamic_update_slice(toks, tok[:, None], (zero, i))
+        lps = jax.lax.dynamic_update_slice(lps, lp[:, None], (zero, i))
         done = done | jnp.any(tok[:, None] == stops[None, :], axis=-1)
-        key_mask = jax.lax.dynamic_update_slice(key_mask, jnp.ones((b, 1), bool), (0, p + i))
-        step_logits, cache = model(tok[:, None], pos[:, None], key_mask, cache, p + i)
+        slot = (i + p).astype(jnp.int32)
+        key_mask = jax.lax.dynamic_update_slice(key_mask, jnp.ones((b, 1), bool), (zero, slot))
+        step_logits, cache = model(tok[:, None], pos[:, None], key_mask, cache, slot)
         return i + 1, cache, step_logits[:, 0], pos + 1, done, toks, lps, counts, key_mask
 
-    carry = (jnp.int32(0), cache, logits[:, -1], positions[:, -1] + 1, jnp.zeros((b,), bool),
+    carry = (jnp.zeros((), jnp.int32), cache, logits[:, -1], (positions[:, -1] + 1).astype(jnp.int32), jnp.zeros((b,), bool),
              jnp.full((b, n), pad_id, jnp.int32), jnp.zeros((b, n), jnp.float32), jnp.zeros((b,), jnp.int32),
              key_mask)
     _, _, _, _, done, toks, lps, counts, _ = jax.lax.while_loop(cond, body, carry)
@@ -155,6 +157,10 @@ def generate(model, ids, mask=None, *, max_new_tokens: int, greedy: bool = True,
         if not 0 < top_p <= 1:
             raise ValueError(f"top_p must be in (0, 1], got {top_p}")
     cfg = model.config
+    real = ids[mask]
+    if real.size and (real.min() < 0 or real.max() >= cfg.vocab_size):
+        raise ValueError(f"token ids must lie in [0, vocab_size={cfg.vocab_size}), got range "
+                         f"[{real.min()}, {real.max()}] (tokenizer and model mismatch?)")
     if ids.shape[1] + max_new_tokens > cfg.max_position_embeddings and cfg.family == "gpt2":
         raise ValueError(f"prompt length + max_new_tokens exceeds n_positions={cfg.max_position_embeddings}")
     graphdef, state = nnx.split(model)

@@ -94,6 +94,10 @@ def score_candidates(model, prompts: Sequence[Sequence[int]], candidates: Sequen
         if len(p) == 0 or len(c) == 0:
             raise ValueError(f"pair {i}: prompt and candidate must both be non-empty token lists")
     rows = [list(p) + list(c) for p, c in zip(prompts, candidates)]
+    vocab = model.config.vocab_size
+    for i, r in enumerate(rows):
+        if min(r) < 0 or max(r) >= vocab:
+            raise ValueError(f"pair {i}: token ids must lie in [0, vocab_size={vocab}), got [{min(r)}, {max(r)}]")
     length = -(-max(len(r) for r in rows) // bucket) * bucket
     if model.config.family == "gpt2" and length > model.config.max_position_embeddings:
         length = max(len(r) for r in rows)

@@ -145,3 +145,29 @@ def write_tiny_gguf(path: str, model, *, arch: str = "llama", drop: str | None =
     w.write_kv_data_to_file()
     w.write_tensors_to_file()
     w.close()
+
+
+WORDS = ["the", "cat", "dog", "sat", "on", "mat", "a", "red", "blue", "is", "what", "capital", "of", "france",
+         "paris", "hello", "world", "user", "assistant", ":", "?", "."]
+CHAT_TEMPLATE = ("{% for m in messages %}{{ m['role'] }} : {{ m['content'] }} . {% endfor %}"
+                 "{% if add_generation_prompt %}assistant : {% endif %}")
+
+
+def save_word_tokenizer(directory: str, vocab_size: int = VOCAB) -> None:
+    """A word-level tokenizer over ``vocab_size`` ids (specials 0-3, words, filler tokens) with a
+    chat template, saved with ``save_pretrained`` so the tiny checkpoints can be used end to end."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = {"<pad>": 0, "<s>": 1, "</s>": 2, "<unk>": 3}
+    for w in WORDS:
+        vocab[w] = len(vocab)
+    while len(vocab) < vocab_size:
+        vocab[f"w{len(vocab)}"] = len(vocab)
+    tk = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
+    tk.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    tk.decoder = decoders.WordPiece(prefix="##")  # joins words with spaces
+    fast = PreTrainedTokenizerFast(tokenizer_object=tk, pad_token="<pad>", bos_token="<s>", eos_token="</s>",
+                                   unk_token="<unk>")
+    fast.chat_template = CHAT_TEMPLATE
+    fast.save_pretrained(directory)
