@@ -25,16 +25,21 @@ def prisoners_dilemma(dtype=None) -> NormalFormGame:
 
 
 def shapley_game(dtype=None) -> NormalFormGame:
-  """Shapley's (1964) 3x3 game: a unique, uniform Nash equilibrium around which fictitious
-  play and logit dynamics cycle; not monotone, so low temperatures need continuation."""
+  """Shapley's (1964) 3x3 cycling game; its unique Nash equilibrium is uniform.
+
+  Fictitious play and logit dynamics cycle around it; the game is not monotone, so at low
+  temperature mirror iterations cycle too and ``continuation`` is the method that converges.
+  """
   a = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])
   b = np.array([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
   return NormalFormGame.from_arrays(a, b, dtype=dtype)
 
 
 def coordination_game(n: int = 2, dtype=None) -> NormalFormGame:
-  """Pure coordination: both players get 1 when they match, 0 otherwise. Below its critical
-  temperature it has several QRE (one per convention plus mixtures)."""
+  """Pure n x n coordination: both players get 1 when they match, 0 otherwise.
+
+  Below its critical temperature it has several QRE (one per convention plus mixtures).
+  """
   a = np.eye(n)
   return NormalFormGame.from_arrays(a, a, dtype=dtype)
 

@@ -6,7 +6,7 @@ from dice_jax.solvers.mirror import Mirror, mirror_update
 from dice_jax.solvers.optimistic import Extragradient, Optimistic
 from dice_jax.solvers.result import RESULT
 from dice_jax.solvers.solution import Solution
-from dice_jax.solvers.solve import METHODS, solve, solve_one
+from dice_jax.solvers._solve import METHODS, solve, solve_one
 
 __all__ = ["Continuation", "Damped", "Extragradient", "Mirror", "Optimistic", "RESULT",
            "Solution", "METHODS", "iterate", "mirror_update", "solve", "solve_one"]
