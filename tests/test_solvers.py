@@ -127,12 +127,12 @@ def test_explicit_step_size_overrides_the_automatic_one():
 
 
 def test_mirror_contracts_at_its_documented_rate_on_a_monotone_game():
-  """Automatic MMD step on a zero-sum game: the residual history decays geometrically at a
+  """Theoretical MMD step on a zero-sum game: the residual history decays geometrically at a
   rate no worse than the KL contraction 1 / (1 + eta min tau) of Sokota et al. (in sqrt,
   since KL is quadratic in the distance) once the iterates are close."""
   g = rg.zero_sum(jax.random.PRNGKey(6), (5, 5))
   tau = 0.5
-  sol = dj.solve(g, tau, method="mirror", history=True, tol=1e-13)
+  sol = dj.solve(g, tau, method=dj.Mirror(adaptive=False), history=True, tol=1e-13)
   lip = float(dj.HQREProblem(g, jnp.array([tau, tau]), (jnp.zeros(5), jnp.zeros(5))).lipschitz())
   eta = tau / lip**2
   predicted = 1 / np.sqrt(1 + eta * tau)
@@ -140,3 +140,26 @@ def test_mirror_contracts_at_its_documented_rate_on_a_monotone_game():
   h = h[np.isfinite(h)]
   observed = (h[-1] / h[len(h) // 2]) ** (1 / (len(h) - 1 - len(h) // 2))
   assert observed <= predicted + 1e-3
+
+
+def test_adaptive_mirror_backs_off_to_the_safe_step_and_no_further():
+  """On a game whose best-response iteration cycles (perturbed Shapley, lambda = 10), the
+  adaptive step must back off; its final step is never below eta_safe = min tau / L**2, and
+  on an easy game it keeps the large step and beats the fixed safe step."""
+  base = dj.games.shapley_game()
+  noise = rg.uniform(jax.random.PRNGKey(8), (3, 3))
+  g = dj.NormalFormGame(tuple(u + 0.05 * e for u, e in zip(base.payoffs, noise.payoffs)))
+  solver = dj.Mirror()
+  problem = dj.HQREProblem(g, jnp.array([0.5, 0.5]), (jnp.zeros(3), jnp.zeros(3)))
+  state = solver.init(problem, (jnp.log(jnp.ones(3) / 3),) * 2)
+  eta0 = np.asarray(state[5])
+  for _ in range(200):
+    state = solver.step(problem, state)[0]
+  eta, safe = np.asarray(state[5]), np.asarray(state[6])
+  assert np.all(eta < eta0) and np.all(eta >= safe * (1 - 1e-12))
+  easy = rg.zero_sum(jax.random.PRNGKey(9), (16, 16))
+  fast = dj.solve(easy, 0.5, method=solver)
+  slow = dj.solve(easy, 0.5, method=dj.Mirror(adaptive=False))
+  assert fast.result_names().item() == slow.result_names().item() == "converged"
+  assert int(fast.steps) * 2 < int(slow.steps)
+  np.testing.assert_allclose(fast.probabilities[0], slow.probabilities[0], atol=1e-8)

@@ -1,0 +1,1 @@
+"""Runnable benchmarks; each module answers one question and writes a JSON record + a plot."""
