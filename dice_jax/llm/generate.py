@@ -81,7 +81,8 @@ def _generate(graphdef, state, ids, mask, key, temperature, top_p, *, max_new_to
     cache = new_cache(cfg, batch=b, max_len=p + n, dtype=dtype)
     key_mask = jnp.concatenate([mask, jnp.zeros((b, n), bool)], axis=1)
     positions = jnp.maximum(jnp.cumsum(mask.astype(jnp.int32), axis=1) - 1, 0)
-    logits, cache = model(ids, positions, key_mask, cache, jnp.zeros((), jnp.int32))
+    hidden, cache = model.hidden_states(ids, positions, key_mask, cache, jnp.zeros((), jnp.int32))
+    last_logits = model.logits(hidden[:, -1])  # left padding: the last column is every row's last token
     stops = jnp.asarray(stop_ids if stop_ids else (-1,), jnp.int32)
 
     def cond(carry):
@@ -107,7 +108,7 @@ def _generate(graphdef, state, ids, mask, key, temperature, top_p, *, max_new_to
         step_logits, cache = model(tok[:, None], pos[:, None], key_mask, cache, slot)
         return i + 1, cache, step_logits[:, 0], pos + 1, done, toks, lps, counts, key_mask
 
-    carry = (jnp.zeros((), jnp.int32), cache, logits[:, -1], (positions[:, -1] + 1).astype(jnp.int32), jnp.zeros((b,), bool),
+    carry = (jnp.zeros((), jnp.int32), cache, last_logits, (positions[:, -1] + 1).astype(jnp.int32), jnp.zeros((b,), bool),
              jnp.full((b, n), pad_id, jnp.int32), jnp.zeros((b, n), jnp.float32), jnp.zeros((b,), jnp.int32),
              key_mask)
     _, _, _, _, done, toks, lps, counts, _ = jax.lax.while_loop(cond, body, carry)

@@ -112,7 +112,8 @@ class GPT2LMHeadModel(nnx.Module):
             self.lm_head = nnx.Linear(cfg.hidden_size, cfg.vocab_size, use_bias=False, param_dtype=dtype,
                                       dtype=dtype, rngs=rngs)
 
-    def __call__(self, input_ids, positions, key_mask, cache: KVCache | None = None, cache_index=0):
+    def hidden_states(self, input_ids, positions, key_mask, cache: KVCache | None = None, cache_index=0):
+        """Final-norm hidden states ``[B, T, hidden]`` and the updated cache (no output head)."""
         tr = self.transformer
         x = tr.wte(input_ids) + tr.wpe(positions)
         new_k, new_v = [], []
@@ -121,7 +122,15 @@ class GPT2LMHeadModel(nnx.Module):
             x, (k, v) = block(x, key_mask, kv, cache_index)
             new_k.append(k)
             new_v.append(v)
-        x = tr.ln_f(x)
-        logits = tr.wte.attend(x) if self.config.tie_word_embeddings else self.lm_head(x)
         new_cache = None if cache is None else KVCache(tuple(new_k), tuple(new_v))
-        return logits.astype(jnp.float32), new_cache
+        return tr.ln_f(x), new_cache
+
+    def logits(self, hidden):
+        """The output head: float32 logits ``[..., vocab]`` of final hidden states."""
+        if self.config.tie_word_embeddings:
+            return self.transformer.wte.attend(hidden).astype(jnp.float32)
+        return self.lm_head(hidden).astype(jnp.float32)
+
+    def __call__(self, input_ids, positions, key_mask, cache: KVCache | None = None, cache_index=0):
+        h, new_cache = self.hidden_states(input_ids, positions, key_mask, cache, cache_index)
+        return self.logits(h), new_cache

@@ -101,6 +101,10 @@ class LlamaForCausalLM(nnx.Module):
 
     Returns:
       ``(logits [B, T, vocab] float32, cache)`` where ``cache`` is the updated KVCache (or None).
+
+    ``hidden_states(...)`` and ``logits(h)`` are the two halves of the call, so callers that
+    need few logit rows (the last prompt token, candidate positions) skip the vocabulary
+    projection elsewhere.
     """
 
     def __init__(self, cfg: LMConfig, *, rngs: nnx.Rngs, dtype=jnp.float32):
@@ -111,7 +115,8 @@ class LlamaForCausalLM(nnx.Module):
         if not cfg.tie_word_embeddings:
             self.lm_head = _linear(cfg.hidden_size, cfg.vocab_size, False, rngs, dtype)
 
-    def __call__(self, input_ids, positions, key_mask, cache: KVCache | None = None, cache_index=0):
+    def hidden_states(self, input_ids, positions, key_mask, cache: KVCache | None = None, cache_index=0):
+        """Final-norm hidden states ``[B, T, hidden]`` and the updated cache (no output head)."""
         x = self.model.embed_tokens(input_ids)
         inv_freq = jnp.asarray(rope_inv_freq(self.config.rope, self.config.head_dim))
         cos, sin = rope_cos_sin(positions, inv_freq)
@@ -121,10 +126,15 @@ class LlamaForCausalLM(nnx.Module):
             x, (k, v) = layer(x, cos, sin, key_mask, kv, cache_index)
             new_k.append(k)
             new_v.append(v)
-        x = self.model.norm(x)
-        if self.config.tie_word_embeddings:
-            logits = self.model.embed_tokens.attend(x)
-        else:
-            logits = self.lm_head(x)
         new_cache = None if cache is None else KVCache(tuple(new_k), tuple(new_v))
-        return logits.astype(jnp.float32), new_cache
+        return self.model.norm(x), new_cache
+
+    def logits(self, hidden):
+        """The output head: float32 logits ``[..., vocab]`` of final hidden states."""
+        if self.config.tie_word_embeddings:
+            return self.model.embed_tokens.attend(hidden).astype(jnp.float32)
+        return self.lm_head(hidden).astype(jnp.float32)
+
+    def __call__(self, input_ids, positions, key_mask, cache: KVCache | None = None, cache_index=0):
+        h, new_cache = self.hidden_states(input_ids, positions, key_mask, cache, cache_index)
+        return self.logits(h), new_cache

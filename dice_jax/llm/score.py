@@ -9,7 +9,8 @@ where ``z_j`` are the logits after ``x ⊕ y_{<j}``. Each pair is one right-padd
 and the log-softmax is evaluated as ``z[y] - logsumexp(z)`` (max-subtracted) in float32. The
 padded length is rounded up to a multiple of ``bucket`` so repeated calls reuse the compiled
 program. DICE-FT (mirror targets over candidate sets) and DICE-PC (frozen agents' preferences)
-use these scores.
+use these scores. Only the candidate positions go through the vocabulary projection
+(:func:`candidate_logprobs`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-__all__ = ["ScoreResult", "score_candidates", "score_texts", "sequence_logprobs"]
+__all__ = ["ScoreResult", "candidate_logprobs", "score_candidates", "score_texts", "sequence_logprobs"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,16 +60,37 @@ def sequence_logprobs(model, ids: jax.Array, mask: jax.Array) -> jax.Array:
     return picked - jax.nn.logsumexp(logits, axis=-1)
 
 
-@functools.partial(jax.jit, static_argnames=("graphdef",))
-def _score(graphdef, state, ids, mask, target_mask):
+def candidate_logprobs(model, ids: jax.Array, mask: jax.Array, starts: jax.Array, lengths: jax.Array,
+                       window: int) -> jax.Array:
+    """``[N, window]`` log-probabilities of each row's candidate tokens (0 past ``lengths``).
+
+    Row ``i`` holds ``prompt ⊕ candidate`` right-padded; ``starts[i] = len(prompt_i) - 1`` is the
+    position whose logits predict the first candidate token. Only the ``window`` positions from
+    ``starts`` go through the vocabulary projection, so scoring short candidates after long
+    prompts costs little more than the transformer body. Differentiable.
+    """
+    positions = jnp.broadcast_to(jnp.arange(ids.shape[1], dtype=jnp.int32), ids.shape)
+    hidden, _ = model.hidden_states(ids, positions, mask)
+    last = ids.shape[1] - 1
+    idx = jnp.minimum(starts[:, None] + jnp.arange(window, dtype=jnp.int32)[None, :], last)
+    h = jnp.take_along_axis(hidden, idx[..., None], axis=1)
+    logits = model.logits(h)
+    targets = jnp.take_along_axis(ids, jnp.minimum(idx + 1, last), axis=1)
+    picked = jnp.take_along_axis(logits, targets[..., None], axis=-1)[..., 0]
+    lp = picked - jax.nn.logsumexp(logits, axis=-1)
+    valid = jnp.arange(window, dtype=jnp.int32)[None, :] < lengths[:, None]
+    return jnp.where(valid, lp, 0.0)
+
+
+@functools.partial(jax.jit, static_argnames=("graphdef", "window"))
+def _score(graphdef, state, ids, mask, starts, lengths, *, window: int):
     model = nnx.merge(graphdef, state)
-    lp = sequence_logprobs(model, ids, mask)
-    lp = jnp.where(target_mask[:, 1:], lp, 0.0)
+    lp = candidate_logprobs(model, ids, mask, starts, lengths, window)
     return lp, lp.sum(axis=-1)
 
 
 def score_candidates(model, prompts: Sequence[Sequence[int]], candidates: Sequence[Sequence[int]], *,
-                     pad_id: int = 0, bucket: int = 16, batch_size: int | None = None) -> ScoreResult:
+                     pad_id: int = 0, bucket: int = 8, batch_size: int | None = None) -> ScoreResult:
     """``log π(candidate_i | prompt_i)`` for token-id pairs.
 
     Args:
@@ -104,23 +126,24 @@ def score_candidates(model, prompts: Sequence[Sequence[int]], candidates: Sequen
     n = len(rows)
     ids = np.full((n, length), pad_id, np.int32)
     mask = np.zeros((n, length), bool)
-    target = np.zeros((n, length), bool)
-    for i, (p, c) in enumerate(zip(prompts, candidates)):
-        ids[i, : len(rows[i])] = rows[i]
-        mask[i, : len(rows[i])] = True
-        target[i, len(p): len(p) + len(c)] = True
+    for i, r in enumerate(rows):
+        ids[i, : len(r)] = r
+        mask[i, : len(r)] = True
+    starts = np.array([len(p) - 1 for p in prompts], np.int32)
+    lengths = np.array([len(c) for c in candidates], np.int32)
+    window = -(-int(lengths.max()) // 8) * 8
     graphdef, state = nnx.split(model)
     bs = n if batch_size is None else batch_size
     lps, totals = [], []
     for s in range(0, n, bs):
         sl = slice(s, s + bs)
-        lp, tot = _score(graphdef, state, jnp.asarray(ids[sl]), jnp.asarray(mask[sl]), jnp.asarray(target[sl]))
+        lp, tot = _score(graphdef, state, jnp.asarray(ids[sl]), jnp.asarray(mask[sl]), jnp.asarray(starts[sl]),
+                         jnp.asarray(lengths[sl]), window=window)
         lps.append(np.asarray(lp))
         totals.append(np.asarray(tot))
     lp = np.concatenate(lps)
-    token_lps = [lp[i, len(p) - 1: len(p) - 1 + len(c)] for i, (p, c) in enumerate(zip(prompts, candidates))]
-    return ScoreResult(total=np.concatenate(totals), token_logprobs=token_lps,
-                       num_tokens=np.array([len(c) for c in candidates]))
+    token_lps = [lp[i, : len(c)] for i, c in enumerate(candidates)]
+    return ScoreResult(total=np.concatenate(totals), token_logprobs=token_lps, num_tokens=lengths.astype(int))
 
 
 def score_texts(model, tokenizer, prompts: Sequence[str], candidates: Sequence[str], *, chat: bool = False,

@@ -70,14 +70,23 @@ def solve_one(game: Game, temperature, *, method: Any = "mirror", log_reference=
                  max_steps=max_steps, history_length=history_length)
 
 
-@functools.partial(jax.jit, static_argnames=("history_length", "batched"))
+@functools.partial(jax.jit, static_argnames=("history_length", "batch_shape"))
 def _solve_jit(solver, game, temperature, log_reference, logits, tol, max_steps, *,
-               history_length, batched):
+               history_length, batch_shape):
+  """One compiled call: flatten the batch axes, vmap :func:`solve_one`, restore the axes."""
   fn = lambda g, t, lr, l: solve_one(g, t, method=solver, log_reference=lr, logits=l, tol=tol,
                                      max_steps=max_steps, history_length=history_length)
-  if batched:
-    fn = jax.vmap(fn)
-  return fn(game, temperature, log_reference, logits)
+  if not batch_shape:
+    return fn(game, temperature, log_reference, logits)
+  size = math.prod(batch_shape)
+  flat = lambda x: x.reshape((size, *x.shape[len(batch_shape):]))
+  sol = jax.vmap(fn)(*jax.tree_util.tree_map(flat, (game, temperature, log_reference, logits)))
+  return jax.tree_util.tree_map(lambda x: x.reshape((*batch_shape, *x.shape[1:])), sol)
+
+
+def _host_or_traced(x, dtype):
+  """A NumPy array on the host (cheap to validate and pass) unless ``x`` is being traced."""
+  return np.asarray(x, dtype=dtype) if _validation.is_concrete(x) else jnp.asarray(x, dtype)
 
 
 def solve(game: Game, temperature, *, method: Any = "mirror", reference: Optional[Sequence] = None,
@@ -88,7 +97,10 @@ def solve(game: Game, temperature, *, method: Any = "mirror", reference: Optiona
   With uniform ``reference`` and one temperature ``tau`` this is the logit QRE at
   ``lambda = 1 / tau`` (Gambit's ``logit_solve_lambda``; McKelvey & Palfrey, "Quantal Response
   Equilibria for Normal Form Games", GEB 1995). Inputs are checked on the host before any
-  compilation; numerical trouble during the solve is reported per game in ``result``.
+  compilation; numerical trouble during the solve is reported per game in ``result``. The
+  whole batch is one compiled call (``vmap`` of :func:`solve_one`); a second call with the same
+  shapes, dtypes and method does not recompile, whatever the values of ``temperature``,
+  ``reference``, ``init``, ``tol`` and ``max_steps``.
 
   Args:
     game: a game, e.g. :class:`dice_jax.NormalFormGame`, possibly with batch axes ``batch``.
@@ -99,6 +111,7 @@ def solve(game: Game, temperature, *, method: Any = "mirror", reference: Optiona
     reference: optional reference policies ``rho_i`` (strictly positive distributions), one
       per player, each broadcastable to ``(*batch, n_i)``; default uniform.
     init: optional initial profile (distributions, as ``reference``); default ``reference``.
+      Continuation ignores it (its path starts at the reference).
     tol: residual tolerance; default ``1e-8`` (float64) or ``1e-5`` (float32).
     max_steps: step budget per game; default 10,000 (2,000 for continuation).
     history: also return the residual at every convergence check.
@@ -126,12 +139,12 @@ def solve(game: Game, temperature, *, method: Any = "mirror", reference: Optiona
   dtype = getattr(game, "dtype", jnp.result_type(float))
 
   _validation.require_positive("temperature", temperature)
-  t_shape = np.shape(temperature)
-  _validation.broadcast_or_raise("temperature", t_shape, (*batch, n),
+  _validation.broadcast_or_raise("temperature", np.shape(temperature), (*batch, n),
                                  f"batch shape {batch} by {n} players")
-  temperature = jnp.broadcast_to(jnp.asarray(temperature, dtype), (*batch, n))
+  xp = np if _validation.is_concrete(temperature) else jnp
+  temperature = xp.broadcast_to(_host_or_traced(temperature, dtype), (*batch, n))
 
-  def profile_arg(name, value):
+  def log_profile(name, value):
     if value is None:
       return None
     if len(value) != n:
@@ -141,32 +154,22 @@ def solve(game: Game, temperature, *, method: Any = "mirror", reference: Optiona
       _validation.broadcast_or_raise(f"{name}[{i}]", np.shape(p), (*batch, k),
                                      f"batch shape {batch} by {k} actions of player {i}")
       _validation.require_distribution(f"{name}[{i}]", p)
-      out.append(jnp.broadcast_to(jnp.log(jnp.asarray(p, dtype)), (*batch, k)))
+      xp = np if _validation.is_concrete(p) else jnp
+      out.append(xp.broadcast_to(xp.log(_host_or_traced(p, dtype)), (*batch, k)))
     return tuple(out)
 
-  log_reference = profile_arg("reference", reference)
+  log_reference = log_profile("reference", reference)
   if log_reference is None:
-    log_reference = tuple(jnp.full((*batch, k), -math.log(k), dtype) for k in n_actions)
-  logits = profile_arg("init", init)
+    log_reference = tuple(np.full((*batch, k), -math.log(k), dtype) for k in n_actions)
+  logits = log_profile("init", init)
   if logits is None:
     logits = log_reference
   if tol is not None and not (np.isfinite(tol) and tol > 0):
     raise ValueError(f"tol must be a finite number > 0; got {tol!r}.")
   if max_steps is not None and not (int(max_steps) == max_steps and max_steps >= 1):
     raise ValueError(f"max_steps must be a positive integer; got {max_steps!r}.")
-  tol = default_tol(dtype) if tol is None else tol
+  tol = default_tol(dtype) if tol is None else float(tol)
   max_steps = DEFAULT_MAX_STEPS.get(type(solver), 10_000) if max_steps is None else int(max_steps)
-  k = int(solver.check_every)
-  history_length = -(-max_steps // k) if history else None
-
-  if not batch:
-    return _solve_jit(solver, game, temperature, log_reference, logits, jnp.asarray(tol, dtype),
-                      jnp.asarray(max_steps, jnp.int32), history_length=history_length,
-                      batched=False)
-  size = math.prod(batch)
-  flat = lambda x: x.reshape((size, *x.shape[len(batch):]))
-  sol = _solve_jit(solver, jax.tree_util.tree_map(flat, game), flat(temperature),
-                   tuple(map(flat, log_reference)), tuple(map(flat, logits)),
-                   jnp.asarray(tol, dtype), jnp.asarray(max_steps, jnp.int32),
-                   history_length=history_length, batched=True)
-  return jax.tree_util.tree_map(lambda x: x.reshape((*batch, *x.shape[1:])), sol)
+  history_length = -(-max_steps // int(solver.check_every)) if history else None
+  return _solve_jit(solver, game, temperature, log_reference, logits, np.asarray(tol, dtype),
+                    np.int32(max_steps), history_length=history_length, batch_shape=batch)
