@@ -8,6 +8,7 @@ from typing import Any, Optional, Sequence, Union
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax import lax
 
 from dice_jax import _validation
 from dice_jax.equilibrium.problem import HQREProblem
@@ -70,17 +71,39 @@ def solve_one(game: Game, temperature, *, method: Any = "mirror", log_reference=
                  max_steps=max_steps, history_length=history_length)
 
 
+CHUNK_BYTES = 1 << 22
+
+
+def chunk_size(game, size: int) -> int:
+  """Games per vmapped chunk: about ``CHUNK_BYTES`` (4 MiB) of payoffs (a power of two, >= 8).
+
+  A batched while-loop streams every game's payoffs through memory at each step; 2-8 MiB chunks
+  measured 1.4-1.7x more games/s than one 1024-game loop (32x32 and 50x50, float64, 2-core
+  CPU), and each chunk stops as soon as its own games have converged.
+  """
+  leaves = jax.tree_util.tree_leaves(game)
+  per_game = sum(l.size // size * l.dtype.itemsize for l in leaves) if size else 1
+  chunk = max(8, CHUNK_BYTES // max(per_game, 1))
+  return min(size, 1 << (chunk.bit_length() - 1))
+
+
 @functools.partial(jax.jit, static_argnames=("history_length", "batch_shape"))
 def _solve_jit(solver, game, temperature, log_reference, logits, tol, max_steps, *,
                history_length, batch_shape):
-  """One compiled call: flatten the batch axes, vmap :func:`solve_one`, restore the axes."""
+  """One compiled call: flatten the batch axes, map :func:`solve_one` over cache-sized vmapped
+  chunks (:func:`chunk_size`), restore the axes."""
   fn = lambda g, t, lr, l: solve_one(g, t, method=solver, log_reference=lr, logits=l, tol=tol,
                                      max_steps=max_steps, history_length=history_length)
   if not batch_shape:
     return fn(game, temperature, log_reference, logits)
   size = math.prod(batch_shape)
   flat = lambda x: x.reshape((size, *x.shape[len(batch_shape):]))
-  sol = jax.vmap(fn)(*jax.tree_util.tree_map(flat, (game, temperature, log_reference, logits)))
+  args = jax.tree_util.tree_map(flat, (game, temperature, log_reference, logits))
+  chunk = chunk_size(args[0], size)
+  if chunk >= size:
+    sol = jax.vmap(fn)(*args)
+  else:
+    sol = lax.map(lambda a: fn(*a), args, batch_size=chunk)
   return jax.tree_util.tree_map(lambda x: x.reshape((*batch_shape, *x.shape[1:])), sol)
 
 
