@@ -1,0 +1,23 @@
+"""Smoke test: the throughput benchmark runs end to end on a tiny setting and its figures are
+consistent (every solver met the accuracy it claims)."""
+import json
+
+import pytest
+
+from benchmarks import throughput
+
+
+def test_throughput_quick(tmp_path):
+  out = tmp_path / "t.json"
+  record = throughput.main(["--sizes", "4", "--batches", "1", "3", "--gambit-games", "1",
+                            "--repeats", "1", "--json", str(out), "--plot", str(tmp_path / "t.png")])
+  saved = json.loads(out.read_text())
+  assert saved["rows"] == record["rows"] and saved["env"]["x64"] is True
+  assert (tmp_path / "t.png").stat().st_size > 1000
+  for row in saved["rows"]:
+    assert row["dice_jax_converged"] == 1.0
+    for key in ("dice_jax_max_residual", "numpy_max_residual", "gambit_max_residual"):
+      assert row[key] <= throughput.TOL
+    assert row["numpy_vs_dice_jax_max_diff"] <= 1e-7
+    assert row["gambit_vs_dice_jax_max_diff"] <= 1e-7
+    assert row["ratio_vs_numpy"] == pytest.approx(row["numpy_s"] / row["dice_jax_s"])
