@@ -74,3 +74,25 @@ def test_unsupported_options_raise(change, key):
     d.update(change)
     with pytest.raises(UnsupportedModelError, match=key):
         config_from_hf(d, source="x/config.json")
+
+
+def test_bfloat16_checkpoint_reads_exactly(tmp_path):
+    """A bf16 safetensors file (read via safetensors.flax) loads to the same float32 values as PyTorch's upcast."""
+    import torch
+
+    from tests.llm.reference import build_reference
+
+    half_ref = build_reference("qwen2").to(torch.bfloat16)
+    half_ref.save_pretrained(tmp_path)
+    # A float32 reference holding the bf16 weights (not half_ref.float(): .to(bfloat16) also
+    # rounded the RoPE inv_freq buffer, which is not part of the checkpoint).
+    ref = build_reference("qwen2")
+    ref.load_state_dict({k: v.float() for k, v in half_ref.state_dict().items()})
+    model, _ = load_hf_model(tmp_path)
+    ids, mask, positions = padded_batch(seed=1)
+    diff = np.abs(_nnx_logits(model, ids, mask, positions) - torch_logits(ref, ids, mask, positions))[mask].max()
+    assert diff < TOL
+    half, _ = load_hf_model(tmp_path, dtype=jnp.bfloat16)
+    assert half.model.embed_tokens.embedding[...].dtype == jnp.bfloat16
+    logits = _nnx_logits(half, ids, mask, positions)
+    assert logits.dtype == np.float32 and np.abs(logits - torch_logits(ref, ids, mask, positions))[mask].max() < 0.5
