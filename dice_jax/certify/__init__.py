@@ -1,0 +1,13 @@
+"""Certificates for HQRE: monotonicity bounds, uniqueness, verified error bounds, linear rates,
+rollout diagnostics, implicit differentiation and QRE estimation (DESIGN §4-5)."""
+from dice_jax.certify.certificate import Certificate, certify, certify_arrays
+from dice_jax.certify.monotonicity import (MonotonicityBounds, alpha_sampled, alpha_two_player,
+                                           alpha_vertex_bound, monotonicity_bounds,
+                                           projected_symmetric_jacobian, sample_profiles)
+from dice_jax.certify.rate import kl_contraction, observed_rate, step_bound
+from dice_jax.certify.reasons import REASON
+
+__all__ = ["Certificate", "MonotonicityBounds", "REASON", "alpha_sampled", "alpha_two_player",
+           "alpha_vertex_bound", "certify", "certify_arrays", "kl_contraction",
+           "monotonicity_bounds", "observed_rate", "projected_symmetric_jacobian",
+           "sample_profiles", "step_bound"]

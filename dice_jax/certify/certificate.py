@@ -1,0 +1,292 @@
+"""``certify``: a verified statement about an approximate HQRE (DESIGN §4-5).
+
+A :class:`Certificate` says, for each game of a batch, whether the HQRE is **certified unique**
+(``mu > 0`` or ``mu_W > 0`` from a rigorous upper bound on the monotonicity constant; see
+:mod:`dice_jax.certify.monotonicity`), how far the given profile is from it at most
+(:mod:`dice_jax.certify.error_bound`), what linear rate the mirror solver is guaranteed
+(:mod:`dice_jax.certify.rate`), what rate the solve actually showed, and, when not certified,
+which check failed and the sampled evidence.
+"""
+from __future__ import annotations
+
+import functools
+import math
+from typing import Any, Optional, Sequence, Tuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import struct
+
+from dice_jax import _validation
+from dice_jax.certify import rate as rate_mod
+from dice_jax.certify import slices
+from dice_jax.certify.error_bound import error_bounds
+from dice_jax.certify.monotonicity import is_multilinear, monotonicity_bounds, sample_profiles
+from dice_jax.certify.reasons import REASON, message
+from dice_jax.equilibrium.problem import HQREProblem
+from dice_jax.solvers.mirror import Mirror
+
+
+@struct.dataclass
+class Certificate:
+  """What :func:`certify` proves about a profile; leading axes are the game's batch axes.
+
+  Attributes:
+    certified: ``True`` only when ``mu > 0`` or ``mu_W > 0`` follows from a rigorous upper bound
+      on alpha (then the HQRE is unique and ``error_bound`` is a verified distance to it).
+    reason_code: a :class:`REASON` code; :attr:`reason` gives the message.
+    margin: ``mu = min tau - alpha_upper``; weighted_margin: ``mu_W = 1 - alpha_W_upper``.
+    alpha_upper, alpha_lower: rigorous upper and sampled lower bounds on alpha
+      (``alpha_upper = inf`` without a rigorous bound); weighted_alpha_*: the same for alpha_W.
+    exact: whether ``alpha_upper`` is exact up to rounding (two-player games).
+    error_bound: ``min(error_bound_unweighted, error_bound_weighted)`` -- a bound on
+      ``||x - x*||_2`` when certified (``inf`` otherwise).
+    lipschitz: the Lipschitz bound ``L`` used by the rate.
+    step_size: the mirror step ``eta`` the a-priori rate is for.
+    contraction: per-step factor ``1 / (1 + c)`` on ``KL(x* || x_t)`` (1: no guarantee).
+    predicted_rate: ``sqrt(contraction)``, the guaranteed per-step decay of distances.
+    step_bound: mirror steps from ``init`` after which ``||x_t - x*||_2 <= tol`` is
+      guaranteed (``inf``: no guarantee).
+    observed_rate: geometric fit of the solution's residual history (NaN without history).
+    evidence: the sampled profile attaining ``alpha_lower``; evidence_value: ``alpha_lower``.
+    min_temperature: ``min_i tau_i``.
+  """
+
+  certified: jax.Array
+  reason_code: jax.Array
+  margin: jax.Array
+  weighted_margin: jax.Array
+  alpha_upper: jax.Array
+  alpha_lower: jax.Array
+  weighted_alpha_upper: jax.Array
+  weighted_alpha_lower: jax.Array
+  exact: jax.Array
+  error_bound: jax.Array
+  error_bound_unweighted: jax.Array
+  error_bound_weighted: jax.Array
+  lipschitz: jax.Array
+  step_size: jax.Array
+  contraction: jax.Array
+  predicted_rate: jax.Array
+  step_bound: jax.Array
+  observed_rate: jax.Array
+  evidence: Tuple[jax.Array, ...]
+  min_temperature: jax.Array
+
+  @property
+  def reason(self):
+    """The reason as text (``None`` when certified); an object array for a batch."""
+    codes = np.asarray(self.reason_code)
+    fields = {k: np.asarray(getattr(self, k)) for k in (
+        "min_temperature", "alpha_upper", "alpha_lower", "weighted_alpha_upper",
+        "weighted_alpha_lower")}
+    ev = [np.asarray(e) for e in self.evidence]
+    out = np.empty(codes.shape, object)
+    for idx in np.ndindex(codes.shape):
+      out[idx] = message(codes[idx], evidence=[e[idx] for e in ev],
+                         **{k: float(v[idx]) for k, v in fields.items()})
+    return out.item() if codes.ndim == 0 else out
+
+  def reason_names(self) -> np.ndarray:
+    return REASON.names(self.reason_code)
+
+  def to_dict(self) -> dict:
+    """JSON-ready summary of one (unbatched) certificate."""
+    if np.ndim(self.certified):
+      raise ValueError("to_dict needs a single certificate; index the batch first.")
+    f = lambda x: None if not np.isfinite(float(x)) else float(x)
+    return {
+        "certified": bool(self.certified),
+        "margin": f(self.margin),
+        "weighted_margin": f(self.weighted_margin),
+        "alpha_upper": f(self.alpha_upper),
+        "alpha_lower": f(self.alpha_lower),
+        "weighted_alpha_upper": f(self.weighted_alpha_upper),
+        "weighted_alpha_lower": f(self.weighted_alpha_lower),
+        "exact": bool(self.exact),
+        "error_bound": f(self.error_bound),
+        "lipschitz": f(self.lipschitz),
+        "step_size": f(self.step_size),
+        "contraction": f(self.contraction),
+        "predicted_rate": f(self.predicted_rate),
+        "step_bound": f(self.step_bound),
+        "observed_rate": f(self.observed_rate),
+        "reason": self.reason,
+        "evidence": [np.asarray(e).tolist() for e in self.evidence],
+    }
+
+  def __getitem__(self, index) -> "Certificate":
+    return jax.tree_util.tree_map(lambda x: x[index], self)
+
+
+def certify_arrays(game, temperature, log_reference, logits, history, step_size, tol,
+                   init_logits, key, *, num_samples: int, steps_per_check: int = 1
+                   ) -> Certificate:
+  """The traceable core of :func:`certify` (no input checks): all arrays carry the batch axes
+  ``(*batch, ...)``; ``history`` may be ``None``; ``step_size`` may be ``None`` (the mirror
+  solver's theoretical step ``eta_safe``)."""
+  batch = tuple(getattr(game, "batch_shape", ()))
+  num_actions = tuple(game.num_actions)
+  dtype = temperature.dtype
+  logits = tuple(jax.nn.log_softmax(l, axis=-1) for l in logits)
+  tmin = jnp.min(temperature, axis=-1)
+
+  # sample profiles: shared draws plus the profile being certified
+  draws = sample_profiles(key, num_actions, num_samples, dtype)
+  profiles = tuple(jnp.concatenate([jnp.broadcast_to(d, (*batch, *d.shape)),
+                                    jnp.exp(l)[..., None, :]], axis=-2)
+                   for d, l in zip(draws, logits))
+  mono = monotonicity_bounds(game, temperature, profiles)
+
+  bound, unweighted, weighted = error_bounds(game, temperature, log_reference, logits,
+                                             mono.margin, mono.weighted_margin)
+  problem = HQREProblem(game=game, temperature=temperature, log_reference=log_reference)
+  lip = problem.lipschitz()
+  if is_multilinear(game):
+    lip = jnp.minimum(lip, slices.lipschitz_l2(game.payoffs, len(batch)))
+  eta = Mirror().safe_step(problem)[..., 0] if step_size is None else \
+      jnp.broadcast_to(jnp.asarray(step_size, dtype), batch)
+  kl = rate_mod.kl_contraction(eta, tmin, mono.alpha_upper, lip)
+  kl = jnp.where(jnp.isfinite(mono.alpha_upper), kl, 1.0)
+  steps = rate_mod.step_bound(kl, rate_mod.initial_kl_bound(init_logits), tol)
+  observed = (jnp.full(batch, jnp.nan, dtype) if history is None
+              else rate_mod.observed_rate(history, steps_per_check))
+
+  finite = jnp.isfinite(bound) | ~(mono.margin > 0) & ~(mono.weighted_margin > 0)
+  finite &= jnp.isfinite(mono.alpha_lower) & jnp.isfinite(mono.weighted_alpha_lower)
+  for l in logits:
+    finite &= jnp.all(jnp.isfinite(l), axis=-1)
+  positive = (mono.margin > 0) | (mono.weighted_margin > 0)
+  certified = finite & mono.rigorous & positive
+  refuted = (mono.alpha_lower >= tmin) & (mono.weighted_alpha_lower >= 1)
+  code = jnp.where(
+      ~finite, REASON.NONFINITE,
+      jnp.where(certified, REASON.CERTIFIED,
+                jnp.where(refuted, REASON.REFUTED,
+                          jnp.where(mono.rigorous, REASON.MARGIN_NOT_POSITIVE,
+                                    REASON.NO_RIGOROUS_BOUND)))).astype(jnp.int32)
+  inf = jnp.asarray(jnp.inf, dtype)
+  return Certificate(
+      certified=certified, reason_code=code, margin=mono.margin,
+      weighted_margin=mono.weighted_margin, alpha_upper=mono.alpha_upper,
+      alpha_lower=mono.alpha_lower, weighted_alpha_upper=mono.weighted_alpha_upper,
+      weighted_alpha_lower=mono.weighted_alpha_lower, exact=mono.exact,
+      error_bound=jnp.where(certified, bound, inf),
+      error_bound_unweighted=jnp.where(certified, unweighted, inf),
+      error_bound_weighted=jnp.where(certified, weighted, inf),
+      lipschitz=lip, step_size=eta, contraction=kl, predicted_rate=jnp.sqrt(kl),
+      step_bound=steps, observed_rate=observed, evidence=mono.evidence, min_temperature=tmin)
+
+
+@functools.partial(jax.jit, static_argnames=("num_samples", "steps_per_check", "default_step"))
+def _certify_jit(game, temperature, log_reference, logits, history, step_size, tol, init_logits,
+                 key, *, num_samples, steps_per_check, default_step):
+  return certify_arrays(game, temperature, log_reference, logits, history,
+                        None if default_step else step_size, tol, init_logits, key,
+                        num_samples=num_samples, steps_per_check=steps_per_check)
+
+
+def _log_profile(name, value, batch, n_actions, dtype, *, is_logits=False):
+  n = len(n_actions)
+  if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != n:
+    raise ValueError(f"{name} must hold one array per player ({n} players).")
+  out = []
+  for i, (p, k) in enumerate(zip(value, n_actions)):
+    _validation.broadcast_or_raise(f"{name}[{i}]", np.shape(p), (*batch, k),
+                                   f"batch shape {batch} by {k} actions of player {i}")
+    if is_logits:
+      _validation.require_finite(f"{name}[{i}]", p)
+      out.append(jnp.broadcast_to(jnp.asarray(p, dtype), (*batch, k)))
+    else:
+      _validation.require_distribution(f"{name}[{i}]", p)
+      out.append(jnp.broadcast_to(jnp.log(jnp.asarray(p, dtype)), (*batch, k)))
+  return tuple(out)
+
+
+def certify(game, temperature, solution, *, reference: Optional[Sequence] = None,
+            step_size=None, tol: Optional[float] = None, init: Optional[Sequence] = None,
+            num_samples: int = 8, key=None, steps_per_check: int = 1) -> Certificate:
+  """Certify an approximate HQRE: uniqueness, a verified error bound and linear rates.
+
+  Args:
+    game: a game (e.g. :class:`dice_jax.NormalFormGame`, possibly batched). Rigorous bounds need
+      a multilinear (normal-form) game; any other game gets sampled lower bounds only.
+    temperature: ``tau > 0`` broadcastable to ``(*batch, N)``.
+    solution: a :class:`dice_jax.Solution` (its ``logits`` and, if recorded, ``history``) or a
+      profile: one probability array ``(*batch, n_i)`` per player.
+    reference: reference policies ``rho_i`` (default uniform), as in :func:`dice_jax.solve`.
+    step_size: the mirror step ``eta > 0`` (a scalar) the a-priori rate is computed for;
+      default the theoretical step ``eta_safe = min tau / L_1^2`` that ``Mirror(adaptive=False)``
+      uses (see :mod:`dice_jax.certify.rate` for the adaptive step).
+    tol: distance target of ``step_bound``; default ``1e-8`` (float64) or ``1e-5`` (float32).
+    init: the solver's initial profile for ``step_bound`` (default ``reference``).
+    num_samples: sampled profiles for the lower bounds (plus the solution's profile).
+    key: ``jax.random`` key for the samples (default ``PRNGKey(0)``: deterministic).
+    steps_per_check: solver steps between the entries of ``solution.history``.
+
+  Returns:
+    A :class:`Certificate` with the game's batch axes.
+
+  Raises:
+    ValueError: naming the argument, for a game that is not a game or has non-finite payoffs,
+      temperatures that are not positive/finite or have the wrong shape, a solution or reference
+      of the wrong shape or with non-finite or non-distribution values, a bad ``step_size``,
+      ``tol`` or ``num_samples``.
+
+  Example:
+    >>> import dice_jax
+    >>> from dice_jax.certify import certify
+    >>> g = dice_jax.games.matching_pennies()
+    >>> cert = certify(g, 0.5, dice_jax.solve(g, 0.5))
+    >>> bool(cert.certified), float(cert.alpha_upper), cert.reason
+    (True, 0.0, None)
+  """
+  from dice_jax.solvers.solution import Solution  # noqa: PLC0415
+
+  if not all(hasattr(game, a) for a in ("num_actions", "utilities", "payoff_halfrange")):
+    raise ValueError(f"game must implement the Game protocol (num_actions, utilities, "
+                     f"payoff_halfrange); got {type(game).__name__}.")
+  for i, leaf in enumerate(jax.tree_util.tree_leaves(game)):
+    _validation.require_finite(f"game (payoff leaf {i})", leaf)
+  n_actions = tuple(game.num_actions)
+  n = len(n_actions)
+  batch = tuple(getattr(game, "batch_shape", ()))
+  dtype = getattr(game, "dtype", jnp.result_type(float))
+  _validation.require_positive("temperature", temperature)
+  _validation.broadcast_or_raise("temperature", np.shape(temperature), (*batch, n),
+                                 f"batch shape {batch} by {n} players")
+  tau = jnp.broadcast_to(jnp.asarray(temperature, dtype), (*batch, n))
+
+  history = None
+  if isinstance(solution, Solution):
+    logits = _log_profile("solution", solution.logits, batch, n_actions, dtype, is_logits=True)
+    if solution.history is not None:
+      if tuple(np.shape(solution.history))[:-1] != batch:
+        raise ValueError(f"solution.history has shape {np.shape(solution.history)}; expected "
+                         f"({', '.join(map(str, batch))}{', ' if batch else ''}H).")
+      history = jnp.asarray(solution.history, dtype)
+  else:
+    logits = _log_profile("solution", solution, batch, n_actions, dtype)
+  log_reference = _log_profile("reference", reference, batch, n_actions, dtype) \
+      if reference is not None else tuple(jnp.full((*batch, k), -math.log(k), dtype)
+                                          for k in n_actions)
+  init_logits = _log_profile("init", init, batch, n_actions, dtype) if init is not None \
+      else log_reference
+  if step_size is not None:
+    if np.ndim(step_size) != 0:
+      raise ValueError(f"step_size must be a scalar (one step for every player); got shape "
+                       f"{np.shape(step_size)}.")
+    _validation.require_positive("step_size", step_size)
+  if tol is not None and not (np.isfinite(tol) and tol > 0):
+    raise ValueError(f"tol must be a finite number > 0; got {tol!r}.")
+  if not (isinstance(num_samples, (int, np.integer)) and num_samples >= 1):
+    raise ValueError(f"num_samples must be a positive integer; got {num_samples!r}.")
+  if not (isinstance(steps_per_check, (int, np.integer)) and steps_per_check >= 1):
+    raise ValueError(f"steps_per_check must be a positive integer; got {steps_per_check!r}.")
+  tol = (1e-8 if jnp.finfo(dtype).bits >= 64 else 1e-5) if tol is None else float(tol)
+  key = jax.random.PRNGKey(0) if key is None else key
+  return _certify_jit(game, tau, log_reference, logits, history,
+                      jnp.asarray(1.0 if step_size is None else step_size, dtype),
+                      jnp.asarray(tol, dtype), init_logits, key, num_samples=int(num_samples),
+                      steps_per_check=int(steps_per_check), default_step=step_size is None)

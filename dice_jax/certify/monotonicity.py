@@ -1,0 +1,229 @@
+"""Monotonicity constants of a game and the margins that certify a unique HQRE (DESIGN §4).
+
+Write ``V(x) = (v_1(x), ..., v_N(x))``, ``J(x)`` its Jacobian, ``T`` the tangent space of the
+product of simplices and ``P`` its projector. With player weights ``w_i > 0`` (``W = diag(w)``):
+
+    alpha_W = sup_x lambda_max( P sym(W J(x)) P |_T ),     sym(A) = (A + A^T) / 2,
+
+``alpha = alpha_W`` for ``w = 1``. Then for all profiles x, y (mean value theorem on the
+segment, which stays in the product of simplices)
+
+    <W (V(x) - V(y)), x - y>  <=  alpha_W ||x - y||_2^2.                                  (1)
+
+**Margins.** With ``F_tau(x) = -V(x) + tau (log x - log rho)`` and
+``<log x_i - log y_i, x_i - y_i> = KL(x_i||y_i) + KL(y_i||x_i) >= ||x_i - y_i||_1^2 >=
+||x_i - y_i||_2^2`` (Pinsker, twice):
+
+* ``mu = min_i tau_i - alpha``:  ``<F(x) - F(y), x - y> >= mu ||x - y||^2``;
+* ``mu_W = 1 - alpha_W`` with ``w_i = 1 / tau_i``:  ``<W (F(x) - F(y)), x - y> >= mu_W ||x - y||^2``.
+
+Either ``> 0`` (from a rigorous *upper* bound on ``alpha``) makes ``F_tau`` strongly monotone on
+``T``, so the HQRE (the zero of ``P F_tau``, a variational inequality on the product of
+simplices) is unique (Facchinei & Pang, *Finite-Dimensional Variational Inequalities and
+Complementarity Problems*, Thm 2.3.3; for games, Rosen, Econometrica 1965).
+
+**Bounds computed here.**
+
+* Two players (``v_1 = A y``, ``v_2 = B^T x``): ``J`` is constant, ``sym(W J)`` has off-diagonal
+  block ``(w_1 A + w_2 B) / 2`` and zero diagonal blocks, whose projected spectrum is
+  ``+- sigma(P_1 (w_1 A + w_2 B) P_2) / 2``, so ``alpha_W = sigma_max(P_1 (w_1 A + w_2 B) P_2) / 2``
+  exactly (:func:`alpha_two_player`). Zero-sum: ``A + B = 0``, ``alpha = 0``.
+* N players, multilinear (:func:`alpha_vertex_bound`): with ``c_ij`` the largest projected slice
+  norm of ``w_i U_i + w_j U_j`` (:mod:`dice_jax.certify.slices`) and ``C`` the symmetric matrix
+  of the ``c_ij`` (zero diagonal, since ``v_i`` does not depend on ``x_i``), for ``d in T``:
+  ``d^T sym(W J) d = sum_{i<j} d_i^T (w_i J_ij + w_j J_ji^T) d_j
+  <= sum_{i<j} c_ij ||d_i|| ||d_j|| = (1/2) n^T C n <= lambda_max(C) / 2 ||d||^2`` with
+  ``n = (||d_i||)_i``. So ``alpha_W <= lambda_max(C) / 2``; for two players this is the exact value.
+* Any differentiable game (:func:`alpha_sampled`): ``lambda_max(Q^T sym(W J(x)) Q)`` at sampled
+  profiles, ``J`` by ``jax.jacfwd`` of the game's ``utilities``. Each value is a *lower* bound on
+  ``alpha_W``: it can refute monotonicity, never certify it.
+
+For a multilinear game the diagonal blocks of ``J`` vanish, so ``sym(J)`` has zero trace on ``T``
+and ``alpha >= 0``: normal-form games are at best monotone (zero-sum), never strictly.
+"""
+from __future__ import annotations
+
+from typing import Optional, Tuple
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+from dice_jax.certify import slices
+from dice_jax.certify._tangent import (block_basis, flatten_profile, map_batch,
+                                       split_profile)
+from dice_jax.games.normal_form import NormalFormGame
+
+
+def is_multilinear(game) -> bool:
+  """Whether the rigorous slice bounds apply (the game is a :class:`NormalFormGame`)."""
+  return isinstance(game, NormalFormGame)
+
+
+def _batch_ndim(game) -> int:
+  return len(getattr(game, "batch_shape", ()))
+
+
+def alpha_two_player(game: NormalFormGame, weights: Optional[jax.Array] = None) -> jax.Array:
+  """Exact ``alpha_W = sigma_max(P_1 (w_1 A + w_2 B) P_2) / 2`` of a two-player game.
+
+  Args:
+    game: a two-player :class:`NormalFormGame`, possibly batched.
+    weights: optional ``(*batch, 2)`` player weights (``1 / tau`` for the weighted variant).
+
+  Returns:
+    ``alpha_W``, shape ``(*batch,)``, as computed (no rounding allowance).
+
+  Example:
+    >>> from dice_jax.games import matching_pennies
+    >>> float(alpha_two_player(matching_pennies()))
+    0.0
+  """
+  if game.num_players != 2:
+    raise ValueError(f"game must have 2 players for the exact formula; got {game.num_players}.")
+  m = slices.pair_slices(game.payoffs, _batch_ndim(game), 0, 1, weights)[..., 0, :, :]
+  return slices.projected_norms(m, exact=True) / 2
+
+
+def alpha_vertex_bound(game: NormalFormGame, weights: Optional[jax.Array] = None) -> jax.Array:
+  """Rigorous upper bound ``lambda_max(C) / 2 >= alpha_W`` for an N-player normal-form game.
+
+  Includes rounding allowances (see :mod:`dice_jax.certify.slices`), so it is an upper bound on
+  the exact ``alpha_W`` of the stored payoffs, not only on a rounded value. Shape ``(*batch,)``.
+  """
+  c = slices.pair_bound_matrix(game.payoffs, _batch_ndim(game), weights)
+  n = c.shape[-1]
+  eps = jnp.finfo(c.dtype).eps
+  lam = jnp.linalg.eigvalsh(c)[..., -1]
+  return (lam + 2 * n * eps * jnp.sqrt(jnp.sum(jnp.square(c), axis=(-2, -1)))) / 2
+
+
+def projected_symmetric_jacobian(game, profile, weights: Optional[jax.Array] = None) -> jax.Array:
+  """``Q^T sym(W J(x)) Q`` at one profile of one (unbatched) game, by ``jax.jacfwd``.
+
+  ``J(x)`` is the Jacobian of ``x -> (v_1(x), ..., v_N(x))`` from ``game.utilities``; ``Q`` the
+  block Helmert basis of ``T``. Shape ``(D - N, D - N)``, ``D = sum n_i``.
+  """
+  num_actions = tuple(game.num_actions)
+  x = flatten_profile(profile)
+
+  def v(y):
+    return flatten_profile(game.utilities(split_profile(y, num_actions)))
+
+  jac = jax.jacfwd(v)(x)
+  if weights is not None:
+    w = jnp.concatenate([jnp.full((n,), weights[i], x.dtype) for i, n in enumerate(num_actions)])
+    jac = w[:, None] * jac
+  q = block_basis(num_actions, x.dtype)
+  return q.T @ ((jac + jac.T) / 2) @ q
+
+
+def sample_profiles(key, num_actions, num_samples: int, dtype=None,
+                    concentration: float = 1.0) -> Tuple[jax.Array, ...]:
+  """``num_samples`` interior profiles: the uniform profile first, then Dirichlet draws.
+
+  Returns one array per player, shape ``(num_samples, n_i)``.
+  """
+  dtype = dtype or jnp.result_type(float)
+  keys = jax.random.split(key, len(num_actions))
+  out = []
+  for k, n in zip(keys, num_actions):
+    draws = jax.random.dirichlet(k, jnp.full((n,), concentration, dtype), (num_samples,))
+    draws = jnp.clip(draws, jnp.finfo(dtype).tiny, None)
+    draws = draws / jnp.sum(draws, axis=-1, keepdims=True)
+    out.append(draws.at[0].set(jnp.full((n,), 1.0 / n, dtype)))
+  return tuple(out)
+
+
+def _sampled_one(game, profiles, weights):
+  """Max over the leading sample axis of ``profiles`` of ``lambda_max``, and its index."""
+  def lam(*prof):
+    s = projected_symmetric_jacobian(game, prof, weights)
+    if s.shape[0] == 0:
+      return jnp.asarray(-jnp.inf, s.dtype)
+    return jnp.linalg.eigvalsh(s)[-1]
+
+  values = jax.vmap(lam)(*profiles)
+  k = jnp.argmax(values)
+  return values[k], k
+
+
+def alpha_sampled(game, profiles, weights: Optional[jax.Array] = None):
+  """Sampled lower bound ``max_k lambda_max(P sym(W J(x_k)) P) <= alpha_W`` for any game.
+
+  Args:
+    game: any game implementing ``num_actions`` and ``utilities`` (differentiable in the
+      profile), possibly with ``batch_shape``.
+    profiles: per player an array ``(*batch, K, n_i)`` (or ``(K, n_i)``, shared by the batch)
+      of K interior profiles.
+    weights: optional ``(*batch, N)`` player weights.
+
+  Returns:
+    ``(alpha_lower, index)``: the bound, shape ``(*batch,)``, and the index of the profile that
+    attains it.
+  """
+  batch = tuple(getattr(game, "batch_shape", ()))
+  profiles = tuple(jnp.broadcast_to(p, (*batch, *p.shape[-2:])) for p in profiles)
+  if weights is None:
+    return map_batch(lambda g, p: _sampled_one(g, p, None), batch, game, profiles)
+  return map_batch(lambda g, p, w: _sampled_one(g, p, w), batch, game, profiles, weights)
+
+
+@struct.dataclass
+class MonotonicityBounds:
+  """Bounds on ``alpha`` and ``alpha_W`` (``w = 1 / tau``) and the margins they give.
+
+  Attributes:
+    alpha_upper: rigorous upper bound on ``alpha`` (``inf`` when the game offers none).
+    alpha_lower: sampled lower bound on ``alpha``.
+    weighted_alpha_upper, weighted_alpha_lower: the same for ``alpha_W``.
+    margin: ``mu = min tau - alpha_upper`` (``-inf`` without a rigorous bound).
+    weighted_margin: ``mu_W = 1 - weighted_alpha_upper``.
+    exact: whether ``alpha_upper`` is the exact value up to rounding (two players).
+    rigorous: whether ``alpha_upper`` is a rigorous bound (multilinear games).
+    evidence: the sampled profile attaining ``alpha_lower`` (per player, ``(*batch, n_i)``).
+    weighted_evidence: the one attaining ``weighted_alpha_lower``.
+  """
+
+  alpha_upper: jax.Array
+  alpha_lower: jax.Array
+  weighted_alpha_upper: jax.Array
+  weighted_alpha_lower: jax.Array
+  margin: jax.Array
+  weighted_margin: jax.Array
+  exact: jax.Array
+  rigorous: jax.Array
+  evidence: Tuple[jax.Array, ...]
+  weighted_evidence: Tuple[jax.Array, ...]
+
+
+def monotonicity_bounds(game, temperature: jax.Array, profiles) -> MonotonicityBounds:
+  """All bounds for a (batched) game at temperatures ``(*batch, N)``; traceable, no checks.
+
+  ``profiles``: per player ``(*batch, K, n_i)`` sample profiles for the lower bounds. For a
+  two-player normal-form game the lower bounds are the sampled ones too (they equal the exact
+  value since ``J`` is constant; a test checks this).
+  """
+  batch = tuple(getattr(game, "batch_shape", ()))
+  tau = jnp.asarray(temperature)
+  dtype = tau.dtype
+  w = 1.0 / tau
+  profiles = tuple(jnp.broadcast_to(p, (*batch, *p.shape[-2:])) for p in profiles)
+  lo, k = alpha_sampled(game, profiles)
+  wlo, wk = alpha_sampled(game, profiles, w)
+  take = lambda idx: tuple(jnp.take_along_axis(p, idx[..., None, None], axis=-2)[..., 0, :]
+                           for p in profiles)
+  if is_multilinear(game):
+    up = alpha_vertex_bound(game)
+    wup = alpha_vertex_bound(game, w)
+    rigorous = True
+  else:
+    up = jnp.full(batch, jnp.inf, dtype)
+    wup = jnp.full(batch, jnp.inf, dtype)
+    rigorous = False
+  exact = rigorous and len(game.num_actions) == 2
+  return MonotonicityBounds(
+      alpha_upper=up, alpha_lower=lo, weighted_alpha_upper=wup, weighted_alpha_lower=wlo,
+      margin=jnp.min(tau, axis=-1) - up, weighted_margin=1.0 - wup,
+      exact=jnp.full(batch, exact), rigorous=jnp.full(batch, rigorous),
+      evidence=take(k), weighted_evidence=take(wk))

@@ -1,0 +1,102 @@
+"""Slice norms of payoff tensors: the building block of the rigorous monotonicity and Lipschitz
+bounds for N-player multilinear (normal-form) games (DESIGN §4).
+
+For players ``i != j`` and a pure profile ``a_{-ij}`` of the others, a *slice* of a tensor ``U``
+indexed by the joint action is the ``n_i x n_j`` matrix ``U[a_i, a_j; a_{-ij}]`` (rows ``a_i``,
+columns ``a_j``). The Jacobian block ``J_ij(x) = dv_i / dx_j`` of a multilinear game is the
+convex combination ``sum_{a_{-ij}} prod_{k != i, j} x_k[a_k] U_i[., .; a_{-ij}]`` of the slices of
+``U_i``, and ``(J_ji)^T`` the same combination of the slices of ``U_j``. Any norm is convex, so
+``sup_x ||P_i (w_i J_ij + w_j J_ji^T) P_j||_2`` is attained at a vertex: the maximum over the
+slices of ``w_i U_i + w_j U_j``.
+
+Rounding. ``sigma_max`` from a backward-stable SVD is exact for a matrix within a relative
+``O(n eps)`` of the input (Higham, *Accuracy and Stability of Numerical Algorithms*, 2nd ed.,
+§20; Weyl's perturbation bound for singular values), so every *upper* bound here adds the
+allowance ``4 (n_i + n_j) eps ||M||_F`` (``>= `` that error for the products ``Q_i^T M Q_j``
+with orthonormal ``Q``). It is exactly zero when the slice is exactly zero (zero-sum games).
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import jax
+import jax.numpy as jnp
+
+from dice_jax.certify._tangent import helmert_basis
+
+
+def pair_slices(payoffs, batch_ndim: int, i: int, j: int, weights: Optional[jax.Array] = None,
+                *, both: bool = True) -> jax.Array:
+  """The slices ``w_i U_i + w_j U_j`` (or ``U_i`` alone when ``both=False``), shape
+  ``(*batch, S, n_i, n_j)`` with ``S = prod_{k != i, j} n_k``; ``weights`` has shape
+  ``(*batch, N)`` (default all ones)."""
+  batch = payoffs[0].shape[:batch_ndim]
+  n = len(payoffs)
+
+  def scaled(k):
+    u = payoffs[k]
+    if weights is None:
+      return u
+    return u * weights[..., k].reshape(*batch, *(1,) * n)
+
+  m = scaled(i) + scaled(j) if both else scaled(i)
+  m = jnp.moveaxis(m, (batch_ndim + i, batch_ndim + j), (-2, -1))
+  ni, nj = m.shape[-2:]
+  return m.reshape(*batch, -1, ni, nj)
+
+
+def projected_norms(m: jax.Array, *, exact: bool = False) -> jax.Array:
+  """``||P_i M P_j||_2`` for a stack of ``n_i x n_j`` matrices ``M``, shape ``m.shape[:-2]``.
+
+  With ``exact=False`` (the default) the rounding allowance of the module docstring is added,
+  making the result a rigorous upper bound; ``exact=True`` returns the computed value.
+  """
+  ni, nj = m.shape[-2:]
+  if ni < 2 or nj < 2:  # a player with one action has a trivial tangent space
+    return jnp.zeros(m.shape[:-2], m.dtype)
+  qi, qj = helmert_basis(ni, m.dtype), helmert_basis(nj, m.dtype)
+  pm = jnp.swapaxes(qi, 0, 1) @ m @ qj
+  s = jnp.linalg.svd(pm, compute_uv=False)[..., 0]
+  if exact:
+    return s
+  eps = jnp.finfo(m.dtype).eps
+  fro = jnp.sqrt(jnp.sum(jnp.square(m), axis=(-2, -1)))
+  return s + 4 * (ni + nj) * eps * fro
+
+
+def pair_bound_matrix(payoffs, batch_ndim: int, weights=None, *, both: bool = True,
+                      exact: bool = False) -> jax.Array:
+  """The ``N x N`` matrix of ``c_ij = max_{a_{-ij}} ||P_i M_ij(a_{-ij}) P_j||_2`` with zero
+  diagonal, shape ``(*batch, N, N)``.
+
+  ``both=True``: ``M_ij = w_i U_i + w_j U_j`` (symmetric ``C``, the monotonicity bound);
+  ``both=False``: ``M_ij = U_i`` (``C'``, not symmetric, the Lipschitz bound).
+  """
+  n = len(payoffs)
+  batch = payoffs[0].shape[:batch_ndim]
+  c = jnp.zeros((*batch, n, n), payoffs[0].dtype)
+  for i in range(n):
+    for j in range(n):
+      if i == j or (both and j < i):
+        continue
+      m = pair_slices(payoffs, batch_ndim, i, j, weights, both=both)
+      cij = jnp.max(projected_norms(m, exact=exact), axis=-1)
+      c = c.at[..., i, j].set(cij)
+      if both:
+        c = c.at[..., j, i].set(cij)
+  return c
+
+
+def lipschitz_l2(payoffs, batch_ndim: int) -> jax.Array:
+  """A Lipschitz bound of ``x -> P V(x)`` in the Euclidean norm on ``T``, shape ``(*batch,)``.
+
+  ``||P (V(x) - V(y))||_2 <= sup_z ||Q^T J(z) Q||_2 ||x - y||_2`` (mean value theorem along the
+  segment), and ``||Q^T J Q||_2 <= ||C'||_2`` where ``C'_ij`` bounds ``||P_i J_ij P_j||_2``
+  (the norm of a block matrix is at most the norm of the matrix of its block norms, which is
+  monotone in nonnegative entries). Plus a rounding allowance on ``||C'||_2``.
+  """
+  c = pair_bound_matrix(payoffs, batch_ndim, both=False)
+  n = c.shape[-1]
+  eps = jnp.finfo(c.dtype).eps
+  s = jnp.linalg.svd(c, compute_uv=False)[..., 0]
+  return s + 4 * n * eps * jnp.sqrt(jnp.sum(jnp.square(c), axis=(-2, -1)))
