@@ -9,7 +9,11 @@ tokenizer source; torch is never imported here.
 Install with ``pip install 'dice_jax[llm]'``.
 """
 
-from dice_jax.llm.attention import KVCache
+import os as _os
+
+_os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach a hub: checkpoints are local files
+
+from dice_jax.llm.attention import KVCache  # noqa: E402
 from dice_jax.llm.config import LMConfig, RopeConfig, config_from_hf, load_hf_config
 from dice_jax.llm.errors import CheckpointError, UnsupportedModelError
 from dice_jax.llm.gpt2 import GPT2LMHeadModel

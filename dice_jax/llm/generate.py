@@ -184,16 +184,18 @@ def generate(model, ids, mask=None, *, max_new_tokens: int, greedy: bool = True,
 def generate_text(model, tokenizer, prompts: Sequence[str] | str, *, chat: bool = False, system: str | None = None,
                   max_new_tokens: int = 64, greedy: bool = True, key: jax.Array | None = None,
                   temperature: float = 1.0, top_p: float = 1.0, stop_ids: Sequence[int] | None = None,
-                  ) -> tuple[GenerationResult, list[list[int]]]:
+                  prompt_bucket: int = 16) -> tuple[GenerationResult, list[list[int]]]:
     """Tokenise ``prompts`` (optionally with the chat template), generate, decode.
 
-    ``stop_ids`` defaults to the tokenizer's eos id and the model config's eos ids.
+    ``stop_ids`` defaults to the tokenizer's eos id and the model config's eos ids. Prompts are
+    left-padded to a multiple of ``prompt_bucket`` tokens so that prompts of similar length
+    reuse one compiled program (padding is masked and does not change the result).
     Returns ``(result, prompt_token_lists)``.
     """
     from dice_jax.llm.tokenizer import encode_prompts, pad_id
 
     ids, mask, lists = encode_prompts(tokenizer, list([prompts] if isinstance(prompts, str) else prompts),
-                                      chat=chat, system=system)
+                                      chat=chat, system=system, multiple=prompt_bucket)
     if stop_ids is None:
         stops = set(model.config.eos_token_ids)
         if tokenizer.eos_token_id is not None:
