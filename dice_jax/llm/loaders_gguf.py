@@ -119,6 +119,9 @@ def gguf_config(reader, path: str) -> LMConfig:
     else:
         raise UnsupportedModelError(f"{path}: RoPE scaling {arch}.rope.scaling.type={scaling!r} is not supported")
     names = {t.name for t in reader.tensors}
+    if "rope_freqs.weight" in names:
+        raise UnsupportedModelError(f"{path}: tensor 'rope_freqs.weight' (Llama 3.1 RoPE frequency factors) "
+                                    "is not supported for GGUF; load the Hugging Face checkpoint instead")
     tokens = reader.fields.get("tokenizer.ggml.tokens")
     vocab = g("vocab_size", None)
     if vocab is None:

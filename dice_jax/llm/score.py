@@ -120,9 +120,13 @@ def score_candidates(model, prompts: Sequence[Sequence[int]], candidates: Sequen
     for i, r in enumerate(rows):
         if min(r) < 0 or max(r) >= vocab:
             raise ValueError(f"pair {i}: token ids must lie in [0, vocab_size={vocab}), got [{min(r)}, {max(r)}]")
-    length = -(-max(len(r) for r in rows) // bucket) * bucket
-    if model.config.family == "gpt2" and length > model.config.max_position_embeddings:
-        length = max(len(r) for r in rows)
+    longest = max(len(r) for r in rows)
+    cfg = model.config
+    if cfg.family == "gpt2" and longest > cfg.max_position_embeddings:
+        raise ValueError(f"prompt + candidate of {longest} tokens exceeds n_positions={cfg.max_position_embeddings}")
+    length = -(-longest // bucket) * bucket
+    if cfg.family == "gpt2":
+        length = min(length, cfg.max_position_embeddings)
     n = len(rows)
     ids = np.full((n, length), pad_id, np.int32)
     mask = np.zeros((n, length), bool)

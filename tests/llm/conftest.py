@@ -3,6 +3,14 @@
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
+
+# The helpers live in tests/llm/reference.py and are imported as `tests.llm.reference`; make the
+# repository root importable also under a bare `pytest` (which does not put the cwd on sys.path).
+_ROOT = str(Path(__file__).resolve().parents[2])
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
