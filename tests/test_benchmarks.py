@@ -21,3 +21,14 @@ def test_throughput_quick(tmp_path):
     assert row["numpy_vs_dice_jax_max_diff"] <= 1e-7
     assert row["gambit_vs_dice_jax_max_diff"] <= 1e-7
     assert row["ratio_vs_numpy"] == pytest.approx(row["numpy_s"] / row["dice_jax_s"])
+
+
+def test_bench_quick_summary_keys(tmp_path):
+  from benchmarks.__main__ import main
+  out = tmp_path / "s.json"
+  main(["--quick", "--n", "5", "--batch", "16", "--small-n", "6", "--json", str(out)])
+  record = json.loads(out.read_text())
+  for key in ("vs_gambit", "vs_numpy", "roofline_fraction", "small_tau_vs_gambit"):
+    assert record[key] > 0, key
+  assert record["small_tau"]["max_diff_vs_gambit"] <= 1e-8
+  assert record["env"]["device"].startswith("cpu")
