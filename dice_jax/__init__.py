@@ -7,10 +7,10 @@ from dice_jax import equilibrium, games, solvers
 from dice_jax.equilibrium import HQREProblem
 from dice_jax.games import NormalFormGame, read_nfg, write_nfg
 from dice_jax.solvers import (RESULT, Continuation, Damped, Extragradient, Mirror, Optimistic,
-                              Solution, solve, solve_one)
+                              Solution, solve, solve_one, solve_sharded)
 
 __version__ = "0.1.0"
 
 __all__ = ["Continuation", "Damped", "Extragradient", "HQREProblem", "Mirror", "NormalFormGame",
            "Optimistic", "RESULT", "Solution", "equilibrium", "games", "read_nfg", "solve",
-           "solve_one", "solvers", "write_nfg"]
+           "solve_one", "solve_sharded", "solvers", "write_nfg"]

@@ -7,6 +7,7 @@ from dice_jax.solvers.optimistic import Extragradient, Optimistic
 from dice_jax.solvers.result import RESULT
 from dice_jax.solvers.solution import Solution
 from dice_jax.solvers._solve import METHODS, solve, solve_one
+from dice_jax.solvers.sharded import default_mesh, solve_sharded
 
 __all__ = ["Continuation", "Damped", "Extragradient", "Mirror", "Optimistic", "RESULT",
-           "Solution", "METHODS", "iterate", "mirror_update", "solve", "solve_one"]
+           "Solution", "METHODS", "default_mesh", "solve_sharded", "iterate", "mirror_update", "solve", "solve_one"]

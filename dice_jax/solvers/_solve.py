@@ -87,11 +87,10 @@ def chunk_size(game, size: int) -> int:
   return min(size, 1 << (chunk.bit_length() - 1))
 
 
-@functools.partial(jax.jit, static_argnames=("history_length", "batch_shape"))
-def _solve_jit(solver, game, temperature, log_reference, logits, tol, max_steps, *,
-               history_length, batch_shape):
-  """One compiled call: flatten the batch axes, map :func:`solve_one` over cache-sized vmapped
-  chunks (:func:`chunk_size`), restore the axes."""
+def solve_batch(solver, game, temperature, log_reference, logits, tol, max_steps, *,
+                history_length, batch_shape):
+  """Flatten the batch axes, map :func:`solve_one` over cache-sized vmapped chunks
+  (:func:`chunk_size`), restore the axes. Traceable; :func:`solve` compiles it once per shape."""
   fn = lambda g, t, lr, l: solve_one(g, t, method=solver, log_reference=lr, logits=l, tol=tol,
                                      max_steps=max_steps, history_length=history_length)
   if not batch_shape:
@@ -105,6 +104,9 @@ def _solve_jit(solver, game, temperature, log_reference, logits, tol, max_steps,
   else:
     sol = lax.map(lambda a: fn(*a), args, batch_size=chunk)
   return jax.tree_util.tree_map(lambda x: x.reshape((*batch_shape, *x.shape[1:])), sol)
+
+
+_solve_jit = jax.jit(solve_batch, static_argnames=("history_length", "batch_shape"))
 
 
 def _host_or_traced(x, dtype):
@@ -152,6 +154,20 @@ def solve(game: Game, temperature, *, method: Any = "mirror", reference: Optiona
     >>> [p.round(3).tolist() for p in sol.probabilities], sol.result_names().item()
     ([[0.5, 0.5], [0.5, 0.5]], 'converged')
   """
+  args, static = prepare(game, temperature, method=method, reference=reference, init=init,
+                         tol=tol, max_steps=max_steps, history=history)
+  return _solve_jit(*args, **static)
+
+
+def prepare(game: Game, temperature, *, method: Any = "mirror",
+            reference: Optional[Sequence] = None, init: Optional[Sequence] = None,
+            tol: Optional[float] = None, max_steps: Optional[int] = None, history: bool = False):
+  """Validate and broadcast :func:`solve`'s arguments on the host (no compilation).
+
+  Returns ``(args, static)`` for ``_solve_jit(*args, **static)``: ``args`` are the solver, the
+  game, temperatures ``(*batch, N)``, log-references and initial logits ``(*batch, n_i)``, the
+  tolerance and the step budget; ``static`` holds ``history_length`` and ``batch_shape``.
+  """
   if not all(hasattr(game, a) for a in ("num_actions", "utilities", "payoff_halfrange")):
     raise ValueError(f"game must implement the Game protocol (num_actions, utilities, "
                      f"payoff_halfrange); got {type(game).__name__}.")
@@ -194,5 +210,5 @@ def solve(game: Game, temperature, *, method: Any = "mirror", reference: Optiona
   tol = default_tol(dtype) if tol is None else float(tol)
   max_steps = DEFAULT_MAX_STEPS.get(type(solver), 10_000) if max_steps is None else int(max_steps)
   history_length = -(-max_steps // int(solver.check_every)) if history else None
-  return _solve_jit(solver, game, temperature, log_reference, logits, np.asarray(tol, dtype),
-                    np.int32(max_steps), history_length=history_length, batch_shape=batch)
+  return ((solver, game, temperature, log_reference, logits, np.asarray(tol, dtype),
+           np.int32(max_steps)), dict(history_length=history_length, batch_shape=batch))

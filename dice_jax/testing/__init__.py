@@ -2,3 +2,8 @@
 from dice_jax.testing.gambit import gambit_logit_qre, gambit_logit_qre_path, to_gambit
 
 __all__ = ["gambit_logit_qre", "gambit_logit_qre_path", "to_gambit"]
+from dice_jax.testing.assertions import (assert_certificate_sound, assert_is_hqre,  # noqa: E402
+                                         assert_not_certified, distance)
+
+__all__ += ["assert_certificate_sound", "assert_is_hqre", "assert_not_certified", "distance"]
+# Hypothesis strategies: ``from dice_jax.testing import strategies`` (needs hypothesis).
