@@ -3,6 +3,7 @@
     dice-jax solve GAME.nfg --temperature T [--method M] [--tol X] [--max-steps N] [--json]
     dice-jax solve --example NAME --temperature T ...
     dice-jax examples
+    dice-jax llm generate|logits --model PATH --prompt TEXT ...   (see dice_jax.llm.cli)
 
 ``T`` is one number or a comma-separated list with one temperature per player. With ``--json``
 the output is one JSON object with keys ``policies`` (per player, a list of probabilities),
@@ -47,6 +48,8 @@ def _build_parser() -> argparse.ArgumentParser:
   solve.add_argument("--float32", action="store_true", help="compute in float32 (default float64)")
   solve.add_argument("--json", action="store_true", help="print one JSON object")
   sub.add_parser("examples", help="list the built-in example games")
+  from dice_jax.llm import cli as llm_cli  # imports only argparse/json/os at module level
+  llm_cli.register(sub)
   return parser
 
 
@@ -106,6 +109,9 @@ def main(argv: Optional[List[str]] = None) -> int:
   try:
     if args.command == "solve":
       return _solve(args, parser)
+    if args.command == "llm":
+      from dice_jax.llm import cli as llm_cli
+      return llm_cli.run(args)
     if args.command == "examples":
       from dice_jax.games.catalogue import EXAMPLES
       for name, make in sorted(EXAMPLES.items()):
