@@ -112,3 +112,24 @@ def test_generate_rejects_bad_arguments(loaded):
         generate(model, ids, mask[:, ::-1], max_new_tokens=2)
     with pytest.raises(ValueError, match="temperature"):
         generate(model, ids, mask, max_new_tokens=2, greedy=False, key=jax.random.key(0), temperature=0.0)
+
+
+def test_no_recompilation_for_repeated_shapes(loaded):
+    """A second call with the same shapes, and scoring with lengths inside the same buckets, reuse
+    the compiled programs."""
+    import importlib
+
+    gen_mod = importlib.import_module("dice_jax.llm.generate")  # the package re-exports a function of that name
+    score_mod = importlib.import_module("dice_jax.llm.score")
+
+    model = loaded["llama_tied_llama3"]
+    ids, mask, _ = padded_batch(seed=8)
+    generate(model, ids, mask, max_new_tokens=5)
+    n = gen_mod._generate._cache_size()
+    generate(model, ids, mask, max_new_tokens=5)
+    generate(model, (ids // 2) * mask, mask, max_new_tokens=5)
+    assert gen_mod._generate._cache_size() == n
+    score_candidates(model, [[5, 6, 7]] * 2, [[8, 9], [10]])
+    m = score_mod._score._cache_size()
+    score_candidates(model, [[5, 6], [7, 8, 9, 10]], [[11, 12, 13], [14, 15]])
+    assert score_mod._score._cache_size() == m
