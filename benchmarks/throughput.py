@@ -81,6 +81,54 @@ def run_setting(n, batch, lam, *, gambit_games, repeats, seed, method="mirror"):
   return row
 
 
+def sweep_dice_jax(players, n, batch, lam, repeats, seed, dtype):
+  """games/s of dice_jax alone (no peers) for one (players, n, batch) setting."""
+  game = dj.games.random.uniform(jax.random.PRNGKey(seed), (n,) * players, batch_shape=(batch,),
+                                 dtype=dtype)
+  tol = TOL if dtype == jnp.float64 else 1e-5
+  solve = lambda: jax.block_until_ready(dj.solve(game, 1.0 / lam, tol=tol))
+  sol = solve()
+  t = best_time(solve, repeats)
+  return {"players": players, "n": n, "batch": batch, "lambda": lam, "dtype": jnp.dtype(dtype).name,
+          "seconds": t, "games_per_s": batch / t, "max_steps": int(np.max(sol.steps)),
+          "converged": float(np.mean(np.asarray(sol.converged)))}
+
+
+def sweeps(lam, repeats, seed, quick=False):
+  """Games/s vs batch size (32x32, two players) and vs action count (batch 64; two and three
+  players), float64."""
+  batches = [1, 16, 256] if quick else [1, 4, 16, 64, 256, 1024, 4096, 16384]
+  actions2 = [2, 8] if quick else [2, 4, 8, 16, 32, 64, 128, 256]
+  actions3 = [2, 4] if quick else [2, 4, 8, 16, 32]
+  out = {"vs_batch": [], "vs_actions": []}
+  for b in tqdm(batches, desc="batch sweep"):
+    out["vs_batch"].append(sweep_dice_jax(2, 32, b, lam, repeats, seed, jnp.float64))
+  for players, acts in ((2, actions2), (3, actions3)):
+    for n in tqdm(acts, desc=f"{players}-player action sweep"):
+      out["vs_actions"].append(sweep_dice_jax(players, n, 64, lam, repeats, seed, jnp.float64))
+  return out
+
+
+def plot_sweeps(sw, path):
+  import matplotlib
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt
+  fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.8))
+  rs = sw["vs_batch"]
+  a.loglog([r["batch"] for r in rs], [r["games_per_s"] for r in rs], "o-")
+  a.set_xlabel("batch size (2 players, 32x32)")
+  a.set_ylabel("games / s (residual <= 1e-8)")
+  for players in (2, 3):
+    rs = [r for r in sw["vs_actions"] if r["players"] == players]
+    b.loglog([r["n"] for r in rs], [r["games_per_s"] for r in rs], "o-", label=f"{players} players")
+  b.set_xlabel("actions per player (batch 64)")
+  b.legend()
+  for ax in (a, b):
+    ax.grid(True, which="both", alpha=0.3)
+  fig.tight_layout()
+  fig.savefig(path, dpi=120)
+
+
 def plot(rows, path):
   import matplotlib
   matplotlib.use("Agg")
@@ -114,6 +162,8 @@ def main(argv=None):
   p.add_argument("--seed", type=int, default=0)
   p.add_argument("--json", default="benchmarks/results/throughput.json")
   p.add_argument("--plot", default="benchmarks/results/throughput.png")
+  p.add_argument("--sweeps", action="store_true",
+                 help="also sweep batch size (1..16384) and action count (2..256; 3 players 2..32)")
   args = p.parse_args(argv)
   sizes = args.sizes or ([8] if args.quick else [10, 32, 50])
   batches = args.batches or ([1, 16] if args.quick else [1, 64, 1024])
@@ -124,6 +174,9 @@ def main(argv=None):
                               repeats=args.repeats, seed=args.seed, method=args.method))
   record = {"benchmark": "throughput", "env": environment(), "dtype": "float64", "tol": TOL,
             "seed": args.seed, "rows": rows}
+  if args.sweeps:
+    record["sweeps"] = sweeps(args.lam, args.repeats, args.seed, quick=args.quick)
+    plot_sweeps(record["sweeps"], args.plot.replace(".png", "_sweeps.png"))
   write_json(args.json, record)
   plot(rows, args.plot)
   print(f"device {record['env']['device']}  jax {record['env']['jax']}  float64  tol {TOL}")
@@ -134,6 +187,10 @@ def main(argv=None):
           f"{1e3 * r.get('gambit_s', float('nan')):>11.1f} {r['ratio_vs_numpy']:>8.2f} "
           f"{r.get('ratio_vs_gambit', float('nan')):>9.1f} {r['dice_jax_max_steps']:>6} "
           f"{r['dice_jax_max_residual']:>9.1e}")
+  for kind in ("vs_batch", "vs_actions"):
+    for r in record.get("sweeps", {}).get(kind, []):
+      print(f"sweep {r['players']}p n={r['n']:>3} batch={r['batch']:>5}: {r['games_per_s']:>10.0f} games/s "
+            f"({r['max_steps']} steps, converged {r['converged']:.2f})")
   print(f"wrote {args.json} and {args.plot}")
   return record
 
