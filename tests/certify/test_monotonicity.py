@@ -1,0 +1,160 @@
+"""Monotonicity bounds against closed forms and brute force (DESIGN §4)."""
+import itertools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from flax import struct
+from hypothesis import given, strategies as st
+
+from dice_jax.certify import monotonicity as mono
+from dice_jax.games import NormalFormGame, coordination_game
+from dice_jax.testing import strategies as dst
+
+
+def _proj(n):
+  return np.eye(n) - 1.0 / n
+
+
+def _alpha_numpy(a, b, w=(1.0, 1.0)):
+  """sigma_max(P1 (w1 A + w2 B) P2) / 2 with explicit projectors and NumPy's SVD."""
+  m = _proj(a.shape[0]) @ (w[0] * a + w[1] * b) @ _proj(a.shape[1])
+  return np.linalg.svd(m, compute_uv=False)[0] / 2
+
+
+@given(dst.games(family="zero_sum", num_actions=st.sampled_from([(2, 2), (3, 5)]), batch_shape=(3,)),
+       dst.temperatures(2, batch_shape=(3,)))
+def test_zero_sum_alpha_is_zero_and_margin_is_min_tau(game, tau):
+  alpha = np.asarray(mono.alpha_vertex_bound(game))
+  np.testing.assert_allclose(alpha, 0.0, atol=1e-12)
+  np.testing.assert_allclose(mono.alpha_two_player(game), 0.0, atol=1e-12)
+  b = mono.monotonicity_bounds(game, jnp.asarray(tau),
+                               mono.sample_profiles(jax.random.PRNGKey(0), game.num_actions, 3))
+  np.testing.assert_allclose(b.margin, tau.min(-1), atol=1e-12)
+
+
+@given(dst.seeds(), st.sampled_from([(2, 2), (3, 4)]))
+def test_two_player_formula_equals_numpy_and_max_of_sampled_bound(seed, shape):
+  game = dst.make_game("uniform", seed, shape, (4,))
+  tau = np.random.default_rng(seed).uniform(0.1, 2.0, (4, 2))
+  exact = np.asarray(mono.alpha_two_player(game))
+  wexact = np.asarray(mono.alpha_two_player(game, 1.0 / jnp.asarray(tau)))
+  a, b = np.asarray(game.payoffs[0]), np.asarray(game.payoffs[1])
+  for k in range(4):
+    assert exact[k] == pytest.approx(_alpha_numpy(a[k], b[k]), abs=1e-12)
+    assert wexact[k] == pytest.approx(_alpha_numpy(a[k], b[k], 1.0 / tau[k]), abs=1e-12)
+  profiles = mono.sample_profiles(jax.random.PRNGKey(seed % 1000), shape, 5)
+  lower, _ = mono.alpha_sampled(game, profiles)
+  np.testing.assert_allclose(lower, exact, atol=1e-9)  # J is constant for two players
+  upper = np.asarray(mono.alpha_vertex_bound(game))
+  assert np.all(upper >= exact) and np.all(upper - exact <= 1e-12)
+
+
+def test_jacfwd_jacobian_is_the_bimatrix_jacobian():
+  game = dst.make_game("uniform", 3, (3, 2))
+  a, b = np.asarray(game.payoffs[0]), np.asarray(game.payoffs[1])
+  x = (jnp.array([0.2, 0.3, 0.5]), jnp.array([0.6, 0.4]))
+  s = np.asarray(mono.projected_symmetric_jacobian(game, x, jnp.array([2.0, 0.5])))
+  from dice_jax.certify._tangent import block_basis
+  j = np.block([[np.zeros((3, 3)), 2.0 * a], [0.5 * b.T, np.zeros((2, 2))]])
+  q = np.asarray(block_basis((3, 2)))
+  np.testing.assert_allclose(s, q.T @ (j + j.T) / 2 @ q, atol=1e-14)
+
+
+def _utilities_numpy(u, x):
+  """v_i(x) by explicit einsum contractions (independent of NormalFormGame.utilities)."""
+  n = len(x)
+  letters = "abcdefgh"[:n]
+  out = []
+  for i in range(n):
+    ops = [u[i]] + [x[j] for j in range(n) if j != i]
+    subs = letters + "," + ",".join(letters[j] for j in range(n) if j != i)
+    out.append(np.einsum(subs + "->" + letters[i], *ops))
+  return out
+
+
+def _brute_force_alpha_lower(game, rng, num):
+  """max over random profiles of lambda_max(P sym(J) P), J by explicit finite differences."""
+  shape = game.num_actions
+  u = [np.asarray(p) for p in game.payoffs]
+  best = -np.inf
+  for _ in range(num):
+    x = [rng.dirichlet(np.full(n, 0.3)) for n in shape]
+    d = sum(shape)
+    jac = np.zeros((d, d))
+    h = 1e-6
+    flat = np.concatenate(x)
+    for c in range(d):
+      e = np.zeros(d)
+      e[c] = h
+      sp = np.split(flat + e, np.cumsum(shape)[:-1])
+      sm = np.split(flat - e, np.cumsum(shape)[:-1])
+      jac[:, c] = (np.concatenate(_utilities_numpy(u, sp))
+                   - np.concatenate(_utilities_numpy(u, sm))) / (2 * h)
+    p = np.zeros((d, d))
+    o = 0
+    for n in shape:
+      p[o:o + n, o:o + n] = _proj(n)
+      o += n
+    ev = np.linalg.eigvalsh(p @ (jac + jac.T) / 2 @ p)
+    best = max(best, ev[-1])
+  return best
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 2), (2, 2, 2, 2)])
+def test_vertex_bound_dominates_sampled_and_brute_force(shape):
+  rng = np.random.default_rng(1)
+  for seed in range(2):
+    game = dst.make_game("uniform", seed, shape)
+    upper = float(mono.alpha_vertex_bound(game))
+    lower, _ = mono.alpha_sampled(game, mono.sample_profiles(jax.random.PRNGKey(seed), shape, 64,
+                                                             concentration=0.3))
+    brute = _brute_force_alpha_lower(game, rng, 15)
+    assert float(lower) <= upper and brute <= upper + 1e-8
+    assert float(lower) >= -1e-12  # multilinear: zero trace on T, so lambda_max >= 0
+
+
+def test_vertex_bound_is_lambda_max_of_slice_norm_matrix():
+  """Independent recomputation of C with explicit loops over pure profiles of the others."""
+  game = dst.make_game("uniform", 7, (2, 3, 2))
+  u = [np.asarray(p) for p in game.payoffs]
+  shape = game.num_actions
+  c = np.zeros((3, 3))
+  for i, j in itertools.combinations(range(3), 2):
+    (k,) = [m for m in range(3) if m not in (i, j)]
+    for ak in range(shape[k]):
+      idx = [slice(None)] * 3
+      idx[k] = ak
+      m = (u[i] + u[j])[tuple(idx)]  # remaining axes in order (i, j) since i < j
+      c[i, j] = c[j, i] = max(c[i, j], np.linalg.svd(_proj(shape[i]) @ m @ _proj(shape[j]),
+                                                   compute_uv=False)[0])
+  assert float(mono.alpha_vertex_bound(game)) == pytest.approx(np.linalg.eigvalsh(c)[-1] / 2,
+                                                               rel=1e-12)
+
+
+def test_coordination_alpha_is_one():
+  # A + B = 2 I; P (2I) P = 2P has norm 2, so alpha = 1 for every n
+  for n in (2, 3, 4):
+    assert float(mono.alpha_two_player(coordination_game(n))) == pytest.approx(1.0, abs=1e-12)
+
+
+def test_non_multilinear_game_gets_only_the_sampled_bound():
+  @struct.dataclass
+  class Concave:
+    """v_1 = A y - 2x, v_2 = A^T x - 2y: own-action concave, not multilinear (alpha < 0)."""
+    a: jax.Array
+    num_actions = (2, 2)
+
+    def utilities(self, x):
+      return (self.a @ x[1] - 2.0 * x[0], self.a.T @ x[0] - 2.0 * x[1])
+
+    def payoff_halfrange(self):
+      return jnp.array([2.0, 2.0])
+
+  g = Concave(jnp.array([[0.1, 0.0], [0.0, 0.1]]))
+  b = mono.monotonicity_bounds(g, jnp.array([0.5, 0.5]),
+                               mono.sample_profiles(jax.random.PRNGKey(0), (2, 2), 4))
+  assert not bool(b.rigorous) and np.isinf(float(b.alpha_upper))
+  # J = [[-2I, A], [A^T, -2I]]: on T, lambda_max = -2 + 0.1 (exactly, J constant)
+  assert float(b.alpha_lower) == pytest.approx(-1.9, abs=1e-12)
