@@ -24,7 +24,7 @@ from dice_jax.llm.errors import CheckpointError, UnsupportedModelError
 __all__ = ["LMConfig", "RopeConfig", "config_from_hf", "load_hf_config"]
 
 #: model_type values read from config.json, mapped to the implementation family.
-SUPPORTED_MODEL_TYPES = {"llama": "llama", "qwen2": "llama", "gpt2": "gpt2"}
+SUPPORTED_MODEL_TYPES = {"llama": "llama", "mistral": "llama", "qwen2": "llama", "gpt2": "gpt2"}
 SUPPORTED_ROPE_TYPES = ("default", "linear", "llama3")
 SUPPORTED_ACTIVATIONS = ("silu", "gelu_new", "gelu", "gelu_pytorch_tanh", "relu")
 
@@ -213,7 +213,7 @@ def config_from_hf(d: Mapping[str, Any], *, source: str = "config.json") -> LMCo
             **common,
         )
 
-    # Llama family (llama, qwen2).
+    # Llama family (llama, mistral without sliding window, qwen2).
     hidden = int(_get(d, ("hidden_size",), source))
     heads = int(_get(d, ("num_attention_heads",), source))
     kv_heads = int(_get(d, ("num_key_value_heads",), source, heads))

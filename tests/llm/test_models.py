@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import jax.numpy as jnp
 import numpy as np
@@ -96,3 +97,29 @@ def test_bfloat16_checkpoint_reads_exactly(tmp_path):
     assert half.model.embed_tokens.embedding[...].dtype == jnp.bfloat16
     logits = _nnx_logits(half, ids, mask, positions)
     assert logits.dtype == np.float32 and np.abs(logits - torch_logits(ref, ids, mask, positions))[mask].max() < 0.5
+
+
+def test_mistral_with_explicit_head_dim_matches_pytorch(tmp_path):
+    """Mistral (no sliding window) with head_dim ≠ hidden/heads: q/k/v widths follow head_dim."""
+    import torch
+    from transformers import MistralConfig, MistralForCausalLM
+
+    from tests.llm.reference import randomise_norms_and_biases
+
+    torch.manual_seed(0)
+    cfg = MistralConfig(vocab_size=97, hidden_size=64, intermediate_size=96, num_hidden_layers=2,
+                        num_attention_heads=4, num_key_value_heads=2, head_dim=24, sliding_window=None,
+                        initializer_range=0.2, rope_theta=20000.0)
+    ref = MistralForCausalLM(cfg).eval()
+    randomise_norms_and_biases(ref)
+    ref.save_pretrained(tmp_path)
+    model, mcfg = load_hf_model(tmp_path)
+    assert (mcfg.model_type, mcfg.head_dim) == ("mistral", 24)
+    ids, mask, positions = padded_batch(seed=1)
+    diff = np.abs(_nnx_logits(model, ids, mask, positions) - torch_logits(ref, ids, mask, positions))[mask].max()
+    assert diff < TOL
+    conf = json.loads((tmp_path / "config.json").read_text())
+    conf["sliding_window"] = 4096
+    (tmp_path / "config.json").write_text(json.dumps(conf))
+    with pytest.raises(UnsupportedModelError, match="sliding_window"):
+        load_hf_model(tmp_path)
