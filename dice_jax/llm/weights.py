@@ -72,6 +72,9 @@ def assemble_model(cfg: LMConfig, tensors: Mapping[str, object], *, source: str,
     graphdef, abs_state = nnx.split(abstract)
     pmap = hf_parameter_map(cfg, abstract)
     tensors = dict(tensors)
+    if cfg.family == "gpt2" and not any(k.startswith("transformer.") for k in tensors):
+        # The original GPT-2 checkpoints were saved from GPT2Model: "h.0.attn.c_attn.weight", "wte.weight".
+        tensors = {k if k == "lm_head.weight" else f"transformer.{k}": v for k, v in tensors.items()}
     head_key = "lm_head.weight"
     if cfg.tie_word_embeddings and head_key in tensors and head_key not in pmap:
         emb_key = "transformer.wte.weight" if cfg.family == "gpt2" else "model.embed_tokens.weight"

@@ -136,3 +136,18 @@ def test_gguf_truncated_unknown_architecture_and_missing_tensor(tmp_path):
         load_gguf_model(holed)
     with pytest.raises(CheckpointError, match="no such checkpoint"):
         load_model(tmp_path / "nowhere")
+
+
+def test_gpt2_checkpoint_without_transformer_prefix_and_with_mask_buffers(tiny_checkpoints, tmp_path):
+    """The original GPT-2 files name tensors "h.0.attn.c_attn.weight" and carry causal-mask buffers."""
+    from safetensors.numpy import load_file, save_file
+
+    directory, ref = tiny_checkpoints["gpt2"]
+    shutil.copy(os.path.join(directory, "config.json"), tmp_path / "config.json")
+    tensors = {k[len("transformer."):]: v for k, v in load_file(os.path.join(directory, "model.safetensors")).items()}
+    tensors["h.0.attn.bias"] = np.tril(np.ones((1, 1, 128, 128), np.float32))
+    save_file(tensors, str(tmp_path / "model.safetensors"), metadata={"format": "pt"})
+    model, _ = load_hf_model(tmp_path)
+    ids, mask, positions = padded_batch(seed=1)
+    got = np.asarray(model(jnp.asarray(ids), jnp.asarray(positions), jnp.asarray(mask))[0])
+    assert np.abs(got - torch_logits(ref, ids, mask, positions))[mask].max() < 1e-4
