@@ -100,11 +100,14 @@ GGUF_NAMES = {
     "self_attn.v_proj.weight": "attn_v.weight", "self_attn.o_proj.weight": "attn_output.weight",
     "mlp.gate_proj.weight": "ffn_gate.weight", "mlp.up_proj.weight": "ffn_up.weight",
     "mlp.down_proj.weight": "ffn_down.weight",
+    "self_attn.q_proj.bias": "attn_q.bias", "self_attn.k_proj.bias": "attn_k.bias",
+    "self_attn.v_proj.bias": "attn_v.bias",
 }
 
 
 def write_tiny_gguf(path: str, model, *, arch: str = "llama", drop: str | None = None) -> None:
-    """Write a bias-free transformers Llama model as an F32 GGUF file in llama.cpp's layout.
+    """Write a transformers Llama (or Qwen2, ``arch="qwen2"``) model as an F32 GGUF file in
+    llama.cpp's layout: q/k rows permuted for ``llama`` only, as llama.cpp's converter does.
 
     ``arch`` is written to ``general.architecture`` (an unknown one tests the error path);
     ``drop`` omits one GGUF tensor (tests the missing-tensor path).
@@ -133,9 +136,9 @@ def write_tiny_gguf(path: str, model, *, arch: str = "llama", drop: str | None =
             tensors["output.weight"] = a
         else:
             layer, rest = name[len("model.layers."):].split(".", 1)
-            if rest == "self_attn.q_proj.weight":
+            if arch != "qwen2" and rest == "self_attn.q_proj.weight":
                 a = llama_cpp_permute(a, cfg.num_attention_heads)
-            elif rest == "self_attn.k_proj.weight":
+            elif arch != "qwen2" and rest == "self_attn.k_proj.weight":
                 a = llama_cpp_permute(a, cfg.num_key_value_heads)
             tensors[f"blk.{layer}.{GGUF_NAMES[rest]}"] = a
     for name, a in tensors.items():

@@ -106,12 +106,15 @@ def test_unpermute_inverts_llama_cpp_permutation():
     assert not np.array_equal(llama_cpp_permute(w, 2), w)
 
 
-def test_gguf_written_in_llama_cpp_layout_matches_pytorch(tmp_path):
-    ref = build_reference("llama_gqa_untied")
+@pytest.mark.parametrize("name, arch, theta", [("llama_gqa_untied", "llama", 500000.0),
+                                               ("qwen2", "qwen2", 1000000.0)])
+def test_gguf_written_in_llama_cpp_layout_matches_pytorch(tmp_path, name, arch, theta):
+    ref = build_reference(name)
     path = str(tmp_path / "tiny.gguf")
-    write_tiny_gguf(path, ref)
+    write_tiny_gguf(path, ref, arch=arch)
     model, cfg = load_model(path)
-    assert cfg.rope.theta == 500000.0 and not cfg.tie_word_embeddings
+    assert cfg.rope.theta == theta and not cfg.tie_word_embeddings
+    assert cfg.attention_bias == (arch == "qwen2")
     ids, mask, positions = padded_batch(seed=1)
     got = np.asarray(model(jnp.asarray(ids), jnp.asarray(positions), jnp.asarray(mask))[0])
     assert np.abs(got - torch_logits(ref, ids, mask, positions))[mask].max() < 1e-4
