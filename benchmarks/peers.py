@@ -119,6 +119,30 @@ SETTINGS = [  # (n, lambda, batch, zero_sum)
 QUICK = [(6, 2.0, 4, False), (6, 2.0, 4, True), (8, 50.0, 1, False)]
 
 
+def plot(rows, path):
+  """Peer time / dice_jax time per setting, log scale."""
+  import matplotlib
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt
+  names = sorted({k[len("ratio_vs_"):] for r in rows for k in r if k.startswith("ratio_vs_")})
+  fig, ax = plt.subplots(figsize=(10, 3.8))
+  width = 0.8 / len(names)
+  for j, name in enumerate(names):
+    xs = [i + j * width for i, r in enumerate(rows) if f"ratio_vs_{name}" in r]
+    ys = [r[f"ratio_vs_{name}"] for r in rows if f"ratio_vs_{name}" in r]
+    ax.bar(xs, ys, width, label=name)
+  ax.set_yscale("log")
+  ax.axhline(1.0, color="k", lw=0.8)
+  ax.set_xticks([i + 0.4 - width / 2 for i in range(len(rows))])
+  ax.set_xticklabels([f"{r['n']}x{r['n']} lam={r['lambda']:g}\nbatch {r['batch']}"
+                      f"{' zero-sum' if r['zero_sum'] else ''}" for r in rows], fontsize=8)
+  ax.set_ylabel("peer time / dice_jax time")
+  ax.legend(fontsize=8)
+  ax.grid(True, axis="y", which="both", alpha=0.3)
+  fig.tight_layout()
+  fig.savefig(path, dpi=120)
+
+
 def main(argv=None):
   p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
   p.add_argument("--quick", action="store_true")
@@ -126,12 +150,14 @@ def main(argv=None):
   p.add_argument("--repeats", type=int, default=3)
   p.add_argument("--seed", type=int, default=0)
   p.add_argument("--json", default="benchmarks/results/peers.json")
+  p.add_argument("--plot", default="benchmarks/results/peers.png")
   args = p.parse_args(argv)
   rows = [run(n, lam, b, args.gambit_games, args.repeats, args.seed, zs)
           for n, lam, b, zs in (QUICK if args.quick else SETTINGS)]
   record = {"benchmark": "peers", "env": environment(), "dtype": "float64", "tol": TOL,
             "seed": args.seed, "rows": rows}
   write_json(args.json, record)
+  plot(rows, args.plot)
   print(f"device {record['env']['device']}  float64  residual <= {TOL}  (ratio = peer time / dice_jax time)")
   for r in rows:
     peers = [k[len('ratio_vs_'):] for k in r if k.startswith("ratio_vs_")]

@@ -79,6 +79,26 @@ def measure(n=32, batch=1024, lam=2.0, players=2, dtype=jnp.float64, seed=0):
   return k
 
 
+def plot(r, path):
+  """The roofline (bandwidth slope, GEMM ceiling) with the kernel's achieved point."""
+  import matplotlib
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt
+  ai = np.logspace(-2, 2, 200)
+  roof = np.minimum(r["peak_copy_bytes_per_s"] * ai, r["peak_gemm_flops_per_s"])
+  fig, ax = plt.subplots(figsize=(5.5, 3.8))
+  ax.loglog(ai, roof / 1e9, "k-", label="measured roofline")
+  k_ai = r["flops_per_step_per_game"] / r["bytes_per_step_per_game"]
+  ax.loglog([k_ai], [r["achieved_flops_per_s"] / 1e9], "o", ms=8,
+            label=f"mirror kernel, {r['n']}^{r['players']} x {r['batch']} ({100 * r['roofline_fraction']:.0f}%)")
+  ax.set_xlabel("arithmetic intensity (flop / byte)")
+  ax.set_ylabel("GFLOP/s")
+  ax.legend(fontsize=8)
+  ax.grid(True, which="both", alpha=0.3)
+  fig.tight_layout()
+  fig.savefig(path, dpi=120)
+
+
 def main(argv=None):
   p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
   p.add_argument("--n", type=int, default=32)
@@ -87,11 +107,13 @@ def main(argv=None):
   p.add_argument("--lam", type=float, default=2.0)
   p.add_argument("--float32", action="store_true")
   p.add_argument("--json", default="benchmarks/results/roofline.json")
+  p.add_argument("--plot", default="benchmarks/results/roofline.png")
   args = p.parse_args(argv)
   r = measure(args.n, args.batch, args.lam, args.players,
               jnp.float32 if args.float32 else jnp.float64)
   record = {"benchmark": "roofline", "env": environment(), "row": r}
   write_json(args.json, record)
+  plot(r, args.plot)
   print(f"device {record['env']['device']}  {r['dtype']}  {r['batch']} games of {r['n']}^{r['players']}")
   print(f"peak copy {r['peak_copy_bytes_per_s'] / 1e9:.1f} GB/s, peak GEMM {r['peak_gemm_flops_per_s'] / 1e9:.1f} GFLOP/s")
   print(f"kernel {r['achieved_bytes_per_s'] / 1e9:.1f} GB/s, {r['achieved_flops_per_s'] / 1e9:.2f} GFLOP/s "
