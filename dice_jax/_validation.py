@@ -63,3 +63,33 @@ def broadcast_or_raise(name: str, shape: Sequence[int], target: Sequence[int], m
   if out != tuple(target):
     raise ValueError(
         f"{name} has shape {tuple(shape)}, which does not broadcast to {tuple(target)} ({meaning}).")
+
+
+def game_and_temperature(game: Any, temperature: Any):
+  """Check a game and its temperatures, the arguments every entry point shares.
+
+  Returns:
+    ``(num_actions, batch_shape, dtype, temperature)`` with ``temperature`` broadcast to
+    ``(*batch, N)`` (a NumPy array on the host, or a JAX array when traced).
+
+  Raises:
+    ValueError: ``game`` lacks the Game protocol; ``temperature`` is not finite, not > 0, or
+      does not broadcast to ``(*batch, N)``.
+  """
+  import jax.numpy as jnp  # noqa: PLC0415 - keep this module importable without tracing cost
+
+  if not all(hasattr(game, a) for a in ("num_actions", "utilities", "payoff_halfrange")):
+    raise ValueError(f"game must implement the Game protocol (num_actions, utilities, "
+                     f"payoff_halfrange); got {type(game).__name__}.")
+  n_actions = tuple(game.num_actions)
+  n = len(n_actions)
+  batch = tuple(getattr(game, "batch_shape", ()))
+  dtype = getattr(game, "dtype", jnp.result_type(float))
+  require_positive("temperature", temperature)
+  broadcast_or_raise("temperature", np.shape(temperature), (*batch, n),
+                     f"batch shape {batch} by {n} players")
+  if is_concrete(temperature):
+    temperature = np.broadcast_to(np.asarray(temperature, dtype=dtype), (*batch, n))
+  else:
+    temperature = jnp.broadcast_to(jnp.asarray(temperature, dtype), (*batch, n))
+  return n_actions, batch, dtype, temperature

@@ -168,20 +168,9 @@ def prepare(game: Game, temperature, *, method: Any = "mirror",
   game, temperatures ``(*batch, N)``, log-references and initial logits ``(*batch, n_i)``, the
   tolerance and the step budget; ``static`` holds ``history_length`` and ``batch_shape``.
   """
-  if not all(hasattr(game, a) for a in ("num_actions", "utilities", "payoff_halfrange")):
-    raise ValueError(f"game must implement the Game protocol (num_actions, utilities, "
-                     f"payoff_halfrange); got {type(game).__name__}.")
+  n_actions, batch, dtype, temperature = _validation.game_and_temperature(game, temperature)
   solver = get_solver(method)
-  n_actions = tuple(game.num_actions)
   n = len(n_actions)
-  batch = tuple(getattr(game, "batch_shape", ()))
-  dtype = getattr(game, "dtype", jnp.result_type(float))
-
-  _validation.require_positive("temperature", temperature)
-  _validation.broadcast_or_raise("temperature", np.shape(temperature), (*batch, n),
-                                 f"batch shape {batch} by {n} players")
-  xp = np if _validation.is_concrete(temperature) else jnp
-  temperature = xp.broadcast_to(_host_or_traced(temperature, dtype), (*batch, n))
 
   def log_profile(name, value):
     if value is None:
