@@ -103,17 +103,34 @@ def perturbed_zero_sum_with_alpha(seed: int, num_actions: Sequence[int], alpha, 
   return NormalFormGame((a + c, -a + c))
 
 
-@st.composite
-def certified_problems(draw, num_actions=(3, 4), batch_size: int = 16):
-  """``(game, temperature, seed)``: a batch of two-player games with known monotonicity
-  constant ``alpha`` (:func:`perturbed_zero_sum_with_alpha`) and per-player temperatures with
-  ``min tau > alpha``, so every game is certifiable (``mu = min tau - alpha > 0``)."""
-  seed = draw(seeds())
+def certified_batch(seed: int, num_actions=(3, 4), batch_size: int = 16):
+  """``(game, temperature)``: a batch of two-player games with known monotonicity constant
+  ``alpha`` (:func:`perturbed_zero_sum_with_alpha`, ``alpha`` uniform on [0, 1]) and
+  per-player temperatures with ``alpha / min tau`` uniform on [0.05, 0.95], so every game is
+  certifiable (``mu = min tau - alpha > 0``). Deterministic in ``seed``."""
   rng = np.random.default_rng(seed)
   alpha = rng.uniform(0.0, 1.0, batch_size)
   fraction = rng.uniform(0.05, 0.95, batch_size)  # alpha / min tau
   tmin = np.maximum(alpha / fraction, 0.05)
   tau = tmin[:, None] * rng.uniform(1.0, 2.0, (batch_size, 2))
   tau[np.arange(batch_size), rng.integers(0, 2, batch_size)] = tmin
-  game = perturbed_zero_sum_with_alpha(seed, num_actions, alpha, (batch_size,))
+  return perturbed_zero_sum_with_alpha(seed, num_actions, alpha, (batch_size,)), tau
+
+
+@st.composite
+def certified_problems(draw, num_actions=(3, 4), batch_size: int = 16):
+  """``(game, temperature, seed)`` from :func:`certified_batch` with a drawn seed."""
+  seed = draw(seeds())
+  game, tau = certified_batch(seed, num_actions, batch_size)
   return game, tau, seed
+
+
+def random_profiles(seed: int, num_actions: Sequence[int], batch_shape=(),
+                    concentration: float = 0.5) -> Tuple[np.ndarray, ...]:
+  """Interior profiles drawn from Dirichlet(concentration) with NumPy (strictly positive)."""
+  rng = np.random.default_rng(seed)
+  out = []
+  for n in num_actions:
+    p = rng.dirichlet(np.full(n, concentration), tuple(batch_shape)) + 1e-6
+    out.append(p / p.sum(-1, keepdims=True))
+  return tuple(out)

@@ -1,0 +1,286 @@
+"""Certificates: soundness, uniqueness, rate, refutation, invariances, bad input (issue 3)."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+import dice_jax as dj
+from dice_jax.certify import REASON, certify
+from dice_jax.certify.monotonicity import alpha_vertex_bound
+from dice_jax.equilibrium import HQREProblem
+from dice_jax.games import NormalFormGame
+from dice_jax.games import random as rg
+from dice_jax.solvers import Mirror
+from dice_jax.testing import assert_certificate_sound, assert_is_hqre, distance
+from dice_jax.testing import strategies as dst
+
+SHAPE = (3, 4)
+BATCH = 16
+TIGHT = dict(tol=1e-12, max_steps=200_000)
+
+
+def _reference_solution(game, tau):
+  star = dj.solve(game, tau, **TIGHT)
+  assert np.all(star.converged), star.result_names()
+  assert_is_hqre(game, tau, star.probabilities, atol=2e-12)
+  return star
+
+
+def test_soundness_on_256_generated_games():
+  """>= 200 certified games per run, zero violations: two-player (exact alpha) and
+  three-player (vertex bound) games, early-stopped iterates from random starts."""
+  g2, tau2 = dst.certified_batch(11, SHAPE, 192)
+  g3 = rg.uniform(jax.random.PRNGKey(12), (2, 2, 3), (64,))
+  rng = np.random.default_rng(13)
+  alpha3 = np.asarray(alpha_vertex_bound(g3))
+  tau3 = alpha3[:, None] * rng.uniform(1.05, 3.0, (64, 1)) * rng.uniform(1.0, 1.5, (64, 3))
+  checked = 0
+  for game, tau, seed in ((g2, tau2, 1), (g3, tau3, 2)):
+    star = _reference_solution(game, tau)
+    init = dst.random_profiles(seed, game.num_actions, game.batch_shape)
+    for steps in (1, 4):
+      early = dj.solve(game, tau, init=init, max_steps=steps)
+      cert = certify(game, tau, early)
+      d = distance(early.probabilities, star.probabilities)
+      assert np.all(d > 1e-9)  # genuinely early-stopped
+      checked += assert_certificate_sound(cert, early.probabilities, star.probabilities)
+      # the unweighted and weighted bounds are each sound, not only their minimum
+      for field in ("error_bound_unweighted", "error_bound_weighted"):
+        b = np.asarray(getattr(cert, field))
+        assert np.all(d <= b)
+  assert checked >= 2 * 200
+
+
+@given(dst.certified_problems(SHAPE, BATCH), st.integers(1, 30))
+def test_error_bound_is_sound(problem, steps):
+  game, tau, seed = problem
+  star = _reference_solution(game, tau)
+  early = dj.solve(game, tau, init=dst.random_profiles(seed, SHAPE, (BATCH,)), max_steps=steps)
+  cert = certify(game, tau, early)
+  assert np.all(cert.certified)
+  assert assert_certificate_sound(cert, early.probabilities, star.probabilities) == BATCH
+
+
+@given(dst.certified_problems(SHAPE, BATCH))
+def test_uniqueness_solves_from_five_starts_agree_within_the_bound(problem):
+  game, tau, seed = problem
+  for steps in (3, 10_000):
+    sols, bounds = [], []
+    for k in range(5):
+      init = dst.random_profiles(seed + k, SHAPE, (BATCH,))
+      s = dj.solve(game, tau, init=init, max_steps=steps)
+      c = certify(game, tau, s)
+      assert np.all(c.certified)
+      sols.append(s.probabilities)
+      bounds.append(np.asarray(c.error_bound))
+    for a in range(5):
+      for b in range(a + 1, 5):
+        assert np.all(distance(sols[a], sols[b]) <= bounds[a] + bounds[b])
+
+
+@jax.jit
+def _mirror_path(game, tau):
+  """The iterates of Mirror(adaptive=False), i.e. eta = eta_safe, from the uniform profile."""
+  def run(g, t):
+    lr = tuple(jnp.full((k,), -jnp.log(k)) for k in g.num_actions)
+    prob = HQREProblem(g, t, lr)
+    m = Mirror(adaptive=False)
+
+    def body(s, _):
+      s = m.step(prob, s)[0]
+      return s, s[0]
+
+    _, ls = jax.lax.scan(body, m.init(prob, lr), None, length=150)
+    return tuple(jnp.concatenate([l0[None], l], 0) for l0, l in zip(lr, ls))
+  return jax.vmap(run)(game, tau)
+
+
+@given(dst.certified_problems(SHAPE, BATCH))
+def test_rate_observed_decay_never_exceeds_predicted(problem):
+  game, tau, _ = problem
+  star = _reference_solution(game, tau)
+  cert = certify(game, tau, star)
+  kl_factor = np.asarray(cert.contraction)
+  guaranteed = kl_factor < 1
+  path = _mirror_path(game, jnp.asarray(tau))
+  xs = [np.asarray(l) for l in star.logits]
+  kl = sum(np.sum(np.exp(x)[:, None] * (x[:, None] - np.asarray(l)), -1) for x, l in zip(xs, path))
+  ratio = kl[:, 1:] / np.maximum(kl[:, :-1], 1e-300)
+  usable = kl[:, :-1] > 1e-11  # KL computed to ~1e-16 absolute: ratios below are rounding
+  worst = np.max(np.where(usable, ratio, 0.0), axis=1)
+  assert np.all(worst[guaranteed] <= kl_factor[guaranteed] + 1e-8)
+  # the step bound is honoured: after step_bound steps the distance is below tol
+  sol = dj.solve(game, tau, method=Mirror(adaptive=False), history=True, tol=1e-10,
+                 max_steps=5_000)
+  c2 = certify(game, tau, sol)
+  obs, pred = np.asarray(c2.observed_rate), np.asarray(c2.predicted_rate)
+  ok = guaranteed & np.isfinite(obs)
+  assert np.all(obs[ok] <= pred[ok] + 1e-6)
+  steps = np.asarray(sol.steps)
+  assert np.all(steps[guaranteed & sol.converged] <= np.asarray(cert.step_bound)[guaranteed & sol.converged] + 1)
+
+
+def test_rate_monotone_safe_step_matches_sokota():
+  """Zero-sum, eta = min tau / L^2: c = eta min tau, the MMD rate of Sokota et al. (2023)."""
+  game = rg.zero_sum(jax.random.PRNGKey(5), SHAPE, (BATCH,))
+  tau = np.full((BATCH, 2), 0.3)
+  cert = certify(game, tau, dj.solve(game, tau))
+  eta = np.asarray(cert.step_size)
+  h = np.asarray(game.payoff_halfrange()).max(-1)
+  np.testing.assert_allclose(eta, 0.3 / h**2, rtol=1e-12)
+  np.testing.assert_allclose(cert.contraction, 1 / (1 + eta * 0.3), rtol=1e-12)
+
+
+def _coordination_with_several_qre(seed, shape, tau_max):
+  game = rg.coordination(jax.random.PRNGKey(seed), shape, (BATCH,))
+  tau = np.random.default_rng(seed).uniform(0.02, tau_max, (BATCH, 1)) * np.ones(len(shape))
+  sols = []
+  for k in range(2):  # start near convention k for every player
+    init = tuple(np.broadcast_to(np.where(np.arange(n) == k, 0.9, 0.1 / (n - 1)), (BATCH, n))
+                 for n in shape)
+    s = dj.solve(game, tau, init=init)
+    assert np.all(s.converged)
+    sols.append(s)
+  # independent evidence of several equilibria: two converged HQRE far apart
+  assert np.all(distance(sols[0].probabilities, sols[1].probabilities) > 0.1)
+  return game, tau, sols
+
+
+@pytest.mark.parametrize("shape", [(3, 3), (2, 2, 2)])
+def test_refutation_coordination_below_critical_temperature(shape):
+  game, tau, sols = _coordination_with_several_qre(21, shape, 0.1)
+  for s in sols:
+    cert = certify(game, tau, s)
+    assert not np.any(cert.certified)
+    assert np.all(np.isinf(cert.error_bound))
+    for r in np.ravel(cert.reason):
+      assert "monotonicity margin check failed" in r
+    if len(shape) == 2:  # exact alpha: the sampled bound refutes, with evidence
+      assert np.all(cert.reason_code == REASON.REFUTED)
+      assert np.all(np.asarray(cert.alpha_lower) >= np.asarray(cert.min_temperature))
+
+
+def test_refutation_catalogue_coordination():
+  g = dj.games.coordination_game(2)
+  for tau in (0.1, 0.3, 0.45):  # critical temperature 1/2 (several QRE below it)
+    c = certify(g, tau, dj.solve(g, tau))
+    assert not bool(c.certified) and c.reason.startswith("refuted")
+
+
+def _permute(game, perms):
+  """Relabel every player's actions: new action a of player i is old perms[i][a]."""
+  out = []
+  for u in game.payoffs:
+    for i, p in enumerate(perms):
+      u = jnp.take(u, jnp.asarray(p), axis=u.ndim - len(perms) + i)
+    out.append(u)
+  return NormalFormGame(tuple(out))
+
+
+FIELDS = ("alpha_upper", "margin", "weighted_margin", "alpha_lower", "error_bound")
+
+
+@given(dst.certified_problems(SHAPE, BATCH), st.permutations(range(3)),
+       st.permutations(range(4)), st.floats(-3, 3), st.floats(0.1, 10))
+def test_invariances(problem, p1, p2, shift, scale):
+  game, tau, seed = problem
+  sol = dj.solve(game, tau, max_steps=5)  # early-stopped: a non-trivial error bound
+  base = certify(game, tau, sol)
+  x = sol.probabilities
+  perms = (np.asarray(p1), np.asarray(p2))
+
+  # relabelling actions permutes the solution and leaves the certificate unchanged
+  g_perm = _permute(game, perms)
+  s_perm = dj.solve(g_perm, tau, max_steps=5)
+  for a, b, p in zip(s_perm.probabilities, x, perms):
+    np.testing.assert_allclose(a, np.asarray(b)[:, p], atol=1e-12)
+  c_perm = certify(g_perm, tau, tuple(np.asarray(b)[:, p] for b, p in zip(x, perms)))
+  for f in FIELDS:
+    np.testing.assert_allclose(getattr(c_perm, f), getattr(base, f), rtol=1e-9, atol=1e-12)
+
+  # relabelling players (swap, transposing the tensors) swaps the solution
+  g_swap = NormalFormGame((jnp.swapaxes(game.payoffs[1], -1, -2),
+                           jnp.swapaxes(game.payoffs[0], -1, -2)))
+  tau_swap = tau[:, ::-1]
+  s_swap = dj.solve(g_swap, tau_swap, max_steps=5)
+  np.testing.assert_allclose(s_swap.probabilities[0], x[1], atol=1e-12)
+  np.testing.assert_allclose(s_swap.probabilities[1], x[0], atol=1e-12)
+  c_swap = certify(g_swap, tau_swap, (x[1], x[0]))
+  for f in FIELDS:
+    np.testing.assert_allclose(getattr(c_swap, f), getattr(base, f), rtol=1e-9, atol=1e-12)
+
+  # a constant added to one player's payoffs changes nothing
+  g_shift = NormalFormGame((game.payoffs[0] + shift, game.payoffs[1]))
+  s_shift = dj.solve(g_shift, tau, max_steps=5)
+  for a, b in zip(s_shift.probabilities, x):
+    np.testing.assert_allclose(a, b, atol=1e-12)
+  c_shift = certify(g_shift, tau, x)
+  for f in FIELDS:
+    np.testing.assert_allclose(getattr(c_shift, f), getattr(base, f), rtol=1e-9, atol=1e-12)
+
+  # scaling payoffs and temperatures by c > 0 changes the solution not, alpha and mu by c
+  g_scale = NormalFormGame(tuple(u * scale for u in game.payoffs))
+  s_scale = dj.solve(g_scale, tau * scale, max_steps=5)
+  for a, b in zip(s_scale.probabilities, x):
+    np.testing.assert_allclose(a, b, atol=1e-12)
+  c_scale = certify(g_scale, tau * scale, x)
+  np.testing.assert_array_equal(c_scale.certified, base.certified)
+  for f in ("alpha_upper", "margin", "alpha_lower"):
+    np.testing.assert_allclose(getattr(c_scale, f), scale * np.asarray(getattr(base, f)),
+                               rtol=1e-9, atol=1e-12)
+  for f in ("weighted_margin", "error_bound", "contraction"):
+    np.testing.assert_allclose(getattr(c_scale, f), getattr(base, f), rtol=1e-9, atol=1e-12)
+
+
+def _bad_inputs():
+  g = dj.games.matching_pennies()
+  good = (np.array([0.5, 0.5]), np.array([0.5, 0.5]))
+  nan_game = NormalFormGame((jnp.array([[1.0, jnp.nan], [0.0, 1.0]]), -jnp.eye(2)))
+  return [
+      (dict(game=object(), temperature=1.0, solution=good), "game"),
+      (dict(game=nan_game, temperature=1.0, solution=good), "game"),
+      (dict(game=g, temperature=np.ones(3), solution=good), "temperature"),
+      (dict(game=g, temperature=-1.0, solution=good), "temperature"),
+      (dict(game=g, temperature=np.inf, solution=good), "temperature"),
+      (dict(game=g, temperature=np.nan, solution=good), "temperature"),
+      (dict(game=g, temperature=1.0, solution=good[:1]), "solution"),
+      (dict(game=g, temperature=1.0, solution=(np.ones(3) / 3, good[1])), r"solution\[0\]"),
+      (dict(game=g, temperature=1.0, solution=(np.array([np.nan, 1.0]), good[1])), r"solution\[0\]"),
+      (dict(game=g, temperature=1.0, solution=(np.array([0.7, 0.7]), good[1])), r"solution\[0\]"),
+      (dict(game=g, temperature=1.0, solution=good, reference=(np.ones(3) / 3, good[1])), "reference"),
+      (dict(game=g, temperature=1.0, solution=good, step_size=0.0), "step_size"),
+      (dict(game=g, temperature=1.0, solution=good, step_size=np.ones(2)), "step_size"),
+      (dict(game=g, temperature=1.0, solution=good, tol=-1.0), "tol"),
+      (dict(game=g, temperature=1.0, solution=good, num_samples=0), "num_samples"),
+  ]
+
+
+@pytest.mark.parametrize("kwargs,name", _bad_inputs())
+def test_bad_input_raises_value_error_naming_the_argument(kwargs, name):
+  with pytest.raises(ValueError, match=name):
+    certify(**kwargs)
+
+
+def test_bad_solution_logits_and_batch_mismatch():
+  g = rg.uniform(jax.random.PRNGKey(0), (2, 2), (3,))
+  sol = dj.solve(g, 1.0)
+  bad = sol.replace(logits=(sol.logits[0].at[1, 0].set(jnp.inf), sol.logits[1]))
+  with pytest.raises(ValueError, match=r"solution\[0\]"):
+    certify(g, 1.0, bad)
+  with pytest.raises(ValueError, match=r"solution\[1\]"):
+    certify(g, 1.0, (sol.probabilities[0], np.full((4, 2), 0.5)))
+  with pytest.raises(ValueError, match="temperature"):
+    certify(g, np.ones((4, 2)), sol)
+
+
+def test_certificate_is_a_pytree_and_batched_equals_loop():
+  g, tau = dst.certified_batch(3, SHAPE, BATCH)
+  s = dj.solve(g, tau, max_steps=4)
+  c = certify(g, tau, s)
+  leaves = jax.tree_util.tree_leaves(c)
+  assert all(l.shape[0] == BATCH for l in leaves)
+  for k in (0, 7):
+    ck = certify(g[k], tau[k], tuple(p[k] for p in s.probabilities))
+    for f in FIELDS + ("contraction", "step_bound"):
+      np.testing.assert_allclose(getattr(ck, f), getattr(c, f)[k], rtol=1e-12)
