@@ -1,0 +1,156 @@
+"""Entry points: :func:`solve_markov` (validated, batched, jitted) and :func:`solve_markov_one`."""
+from __future__ import annotations
+
+import math
+from typing import Any, Optional, Sequence, Union
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from dice_jax.markov import evaluation as ev
+from dice_jax.markov.game import MarkovGame
+from dice_jax.markov.solvers import (MarkovProblem, MarkovSolution, PolicyExtragradient,
+                                     PolicyMirror, TemperatureContinuation)
+from dice_jax.solvers._solve import default_tol
+from dice_jax.solvers.engine import iterate
+
+METHODS = {
+    "mirror": PolicyMirror,
+    "extragradient": PolicyExtragradient,
+    "continuation": TemperatureContinuation,
+}
+
+
+def get_solver(method: Union[str, Any]):
+  """A solver from a name in :data:`METHODS` or a solver object (returned as is)."""
+  if isinstance(method, str):
+    if method not in METHODS:
+      raise ValueError(f"method must be one of {sorted(METHODS)}; got {method!r}.")
+    return METHODS[method]()
+  if not all(hasattr(method, a) for a in ("init", "step", "check_every")):
+    raise ValueError(f"method must be a method name or a solver object; got {method!r}.")
+  return method
+
+
+def solve_markov_one(game: MarkovGame, *, method: Any = "mirror", convention: str = "own",
+                     logits=None, tol=None, max_steps=10_000,
+                     history_length: Optional[int] = None) -> MarkovSolution:
+  """Solve one unbatched Markov game without host checks (jit/vmap-safe); see :func:`solve_markov`."""
+  solver = get_solver(method)
+  ev.check_convention(convention)
+  dtype = game.dtype
+  if logits is None:
+    logits = game.log_reference
+  logits = tuple(jax.nn.log_softmax(l, axis=-1) for l in logits)
+  tol = default_tol(dtype) if tol is None else tol
+  problem = MarkovProblem(game=game, convention=convention)
+  sol = iterate(solver, problem, logits, tol=jnp.asarray(tol, dtype), max_steps=max_steps,
+                history_length=history_length)
+  e = ev.evaluate(game, sol.logits, convention)
+  return MarkovSolution(**{f: getattr(sol, f) for f in
+                           ("logits", "residual", "gap", "agent_gaps", "steps", "result",
+                            "history")},
+                        values=e.values, state_residual=e.residual, state_gaps=e.gaps,
+                        convention=convention)
+
+
+def _solve_batch(solver, game, logits, tol, max_steps, *, convention, history_length,
+                 batch_shape):
+  fn = lambda g, l: solve_markov_one(g, method=solver, convention=convention, logits=l, tol=tol,
+                                     max_steps=max_steps, history_length=history_length)
+  if not batch_shape:
+    return fn(game, logits)
+  size = math.prod(batch_shape)
+  flat = lambda x: x.reshape((size, *x.shape[len(batch_shape):]))
+  sol = jax.vmap(fn)(*jax.tree_util.tree_map(flat, (game, logits)))
+  return jax.tree_util.tree_map(lambda x: x.reshape((*batch_shape, *x.shape[1:])), sol)
+
+
+_solve_jit = jax.jit(_solve_batch, static_argnames=("convention", "history_length",
+                                                    "batch_shape"))
+
+
+def check_zero_sum(game: MarkovGame, *, atol: float = 1e-12) -> None:
+  """Raise ``ValueError`` unless ``game`` has two agents with ``R_2 = -R_1`` (``zero_sum``)."""
+  if game.num_agents != 2:
+    raise ValueError(f"convention 'zero_sum' needs two agents; the game has {game.num_agents}.")
+  r1, r2 = np.asarray(game.rewards[0]), np.asarray(game.rewards[1])
+  scale = max(1.0, float(np.max(np.abs(r1))) if r1.size else 1.0)
+  if np.max(np.abs(r1 + r2)) > atol * scale:
+    raise ValueError("convention 'zero_sum' needs rewards[1] == -rewards[0]; they differ by "
+                     f"{np.max(np.abs(r1 + r2)):.3g}.")
+
+
+def solve_markov(game: MarkovGame, *, method: Any = None, convention: str = "own",
+                 init: Optional[Sequence] = None, tol: Optional[float] = None,
+                 max_steps: Optional[int] = None, history: bool = False) -> MarkovSolution:
+  """Compute the Markov HQRE ``pi_i(.|s) = softmax(log rho_i(.|s) + Q_i(s, .) / tau_i(s))``.
+
+  ``Q`` is the exact regularised action value of the profile under ``convention``
+  (:mod:`dice_jax.markov.evaluation`, DESIGN §6). A batch of games is one compiled call; one
+  game's numerical trouble is reported in its own ``result`` code.
+
+  Args:
+    game: a :class:`MarkovGame` (from :meth:`MarkovGame.from_arrays`), possibly batched.
+    method: ``"mirror"`` (policy mirror descent), ``"extragradient"`` (Cen, Wei & Chi 2021),
+      ``"continuation"`` (in temperature), or a solver object. Default: ``"extragradient"``
+      under ``zero_sum`` (plain mirror steps cycle there unless tiny), ``"mirror"`` otherwise.
+    convention: ``"own"`` (default), ``"zero_sum"`` (two agents, ``R_2 = -R_1``) or ``"logit"``.
+    init: optional initial policies, one per agent, broadcastable to ``(*batch, S, n_i)``,
+      strictly positive distributions; default the reference policies.
+    tol: residual tolerance; default ``1e-8`` (float64) or ``1e-5`` (float32).
+    max_steps: step budget per game (default 10,000).
+    history: also return the residual at every convergence check.
+
+  Returns:
+    A :class:`MarkovSolution` (a :class:`dice_jax.solvers.Solution` with ``values``,
+    ``state_residual``, ``state_gaps`` and ``convention``).
+
+  Raises:
+    ValueError: naming the argument: ``game`` not a :class:`MarkovGame`, unknown ``method`` or
+      ``convention``, ``zero_sum`` on a game that is not two-player zero-sum, bad ``init``,
+      ``tol`` or ``max_steps``.
+
+  Example:
+    >>> import numpy as np
+    >>> g = MarkovGame.from_arrays(np.full((2, 2, 2, 2), 0.5),
+    ...                            [np.ones((2, 2, 2)), np.zeros((2, 2, 2))], 0.9,
+    ...                            temperature=1.0)
+    >>> sol = solve_markov(g)
+    >>> sol.result_names().item(), np.round(np.asarray(sol.probabilities[0]), 3).tolist()
+    ('converged', [[0.5, 0.5], [0.5, 0.5]])
+  """
+  if not isinstance(game, MarkovGame):
+    raise ValueError(f"game must be a MarkovGame; got {type(game).__name__}.")
+  if method is None:
+    method = "extragradient" if convention == "zero_sum" else "mirror"
+  solver = get_solver(method)
+  ev.check_convention(convention)
+  if convention == "zero_sum":
+    check_zero_sum(game)
+  batch = game.batch_shape
+  dtype = game.dtype
+  if init is None:
+    logits = game.log_reference
+  else:
+    if len(init) != game.num_agents:
+      raise ValueError(f"init must hold one policy per agent ({game.num_agents}); got {len(init)}.")
+    from dice_jax import _validation
+    logits = []
+    for i, (p, k) in enumerate(zip(init, game.num_actions)):
+      shape = (*batch, game.num_states, k)
+      _validation.broadcast_or_raise(f"init[{i}]", np.shape(p), shape,
+                                     f"batch {batch} by {game.num_states} states by {k} actions")
+      _validation.require_distribution(f"init[{i}]", p)
+      logits.append(jnp.asarray(np.log(np.broadcast_to(np.asarray(p, np.float64), shape)), dtype))
+    logits = tuple(logits)
+  if tol is not None and not (np.isfinite(tol) and tol > 0):
+    raise ValueError(f"tol must be a finite number > 0; got {tol!r}.")
+  if max_steps is not None and not (int(max_steps) == max_steps and max_steps >= 1):
+    raise ValueError(f"max_steps must be a positive integer; got {max_steps!r}.")
+  tol = default_tol(dtype) if tol is None else float(tol)
+  max_steps = 10_000 if max_steps is None else int(max_steps)
+  history_length = -(-max_steps // int(solver.check_every)) if history else None
+  return _solve_jit(solver, game, tuple(logits), np.asarray(tol, dtype), np.int32(max_steps),
+                    convention=convention, history_length=history_length, batch_shape=batch)
