@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 import dice_jax as dj
-from dice_jax.certify import REASON, certify
+from dice_jax.certify import REASON, certify, observed_rate
 from dice_jax.certify.monotonicity import alpha_vertex_bound
 from dice_jax.equilibrium import HQREProblem
 from dice_jax.games import NormalFormGame
@@ -28,28 +28,29 @@ def _reference_solution(game, tau):
 
 
 def test_soundness_on_256_generated_games():
-  """>= 200 certified games per run, zero violations: two-player (exact alpha) and
-  three-player (vertex bound) games, early-stopped iterates from random starts."""
-  g2, tau2 = dst.certified_batch(11, SHAPE, 192)
-  g3 = rg.uniform(jax.random.PRNGKey(12), (2, 2, 3), (64,))
+  """>= 200 certified games per run, zero violations: 192 two-player games (exact alpha) and
+  64 three-player games (vertex bound), early-stopped iterates from random starts. Batches of
+  ``BATCH`` games so that every compilation is shared with the other tests."""
   rng = np.random.default_rng(13)
-  alpha3 = np.asarray(alpha_vertex_bound(g3))
-  tau3 = alpha3[:, None] * rng.uniform(1.05, 3.0, (64, 1)) * rng.uniform(1.0, 1.5, (64, 3))
+  problems = [dst.certified_batch(100 + k, SHAPE, BATCH) for k in range(12)]
+  for k in range(4):
+    g3 = rg.uniform(jax.random.PRNGKey(200 + k), (2, 2, 3), (BATCH,))
+    alpha3 = np.asarray(alpha_vertex_bound(g3))
+    tau3 = alpha3[:, None] * rng.uniform(1.05, 3.0, (BATCH, 1)) * rng.uniform(1.0, 1.5, (BATCH, 3))
+    problems.append((g3, tau3))
   checked = 0
-  for game, tau, seed in ((g2, tau2, 1), (g3, tau3, 2)):
+  for seed, (game, tau) in enumerate(problems):
     star = _reference_solution(game, tau)
     init = dst.random_profiles(seed, game.num_actions, game.batch_shape)
-    for steps in (1, 4):
-      early = dj.solve(game, tau, init=init, max_steps=steps)
-      cert = certify(game, tau, early)
-      d = distance(early.probabilities, star.probabilities)
-      assert np.all(d > 1e-9)  # genuinely early-stopped
-      checked += assert_certificate_sound(cert, early.probabilities, star.probabilities)
-      # the unweighted and weighted bounds are each sound, not only their minimum
-      for field in ("error_bound_unweighted", "error_bound_weighted"):
-        b = np.asarray(getattr(cert, field))
-        assert np.all(d <= b)
-  assert checked >= 2 * 200
+    early = dj.solve(game, tau, init=init, max_steps=1 + seed % 5)
+    cert = certify(game, tau, early)
+    d = distance(early.probabilities, star.probabilities)
+    assert np.all(d > 1e-9)  # genuinely early-stopped
+    checked += assert_certificate_sound(cert, early.probabilities, star.probabilities)
+    # the unweighted and weighted bounds are each sound, not only their minimum
+    for field in ("error_bound_unweighted", "error_bound_weighted"):
+      assert np.all(d <= np.asarray(getattr(cert, field)))
+  assert checked >= 200
 
 
 @given(dst.certified_problems(SHAPE, BATCH), st.integers(1, 30))
@@ -88,11 +89,11 @@ def _mirror_path(game, tau):
     m = Mirror(adaptive=False)
 
     def body(s, _):
-      s = m.step(prob, s)[0]
-      return s, s[0]
+      s, _, r, _ = m.step(prob, s)  # r: residual of the iterate the step started from
+      return s, (s[0], r)
 
-    _, ls = jax.lax.scan(body, m.init(prob, lr), None, length=150)
-    return tuple(jnp.concatenate([l0[None], l], 0) for l0, l in zip(lr, ls))
+    _, (ls, rs) = jax.lax.scan(body, m.init(prob, lr), None, length=150)
+    return tuple(jnp.concatenate([l0[None], l], 0) for l0, l in zip(lr, ls)), rs
   return jax.vmap(run)(game, tau)
 
 
@@ -103,22 +104,29 @@ def test_rate_observed_decay_never_exceeds_predicted(problem):
   cert = certify(game, tau, star)
   kl_factor = np.asarray(cert.contraction)
   guaranteed = kl_factor < 1
-  path = _mirror_path(game, jnp.asarray(tau))
+  path, residuals = _mirror_path(game, jnp.asarray(tau))
   xs = [np.asarray(l) for l in star.logits]
   kl = sum(np.sum(np.exp(x)[:, None] * (x[:, None] - np.asarray(l)), -1) for x, l in zip(xs, path))
   ratio = kl[:, 1:] / np.maximum(kl[:, :-1], 1e-300)
   usable = kl[:, :-1] > 1e-11  # KL computed to ~1e-16 absolute: ratios below are rounding
   worst = np.max(np.where(usable, ratio, 0.0), axis=1)
   assert np.all(worst[guaranteed] <= kl_factor[guaranteed] + 1e-8)
-  # the step bound is honoured: after step_bound steps the distance is below tol
-  sol = dj.solve(game, tau, method=Mirror(adaptive=False), history=True, tol=1e-10,
-                 max_steps=5_000)
-  c2 = certify(game, tau, sol)
-  obs, pred = np.asarray(c2.observed_rate), np.asarray(c2.predicted_rate)
-  ok = guaranteed & np.isfinite(obs)
+  # the observed rate (geometric fit of the residual history, down to 1e-10) is within the
+  # predicted distance rate sqrt(1 / (1 + c)) once the run is in its asymptotic regime (the
+  # guarantee is on an envelope of the residual, which may plateau early on: require a decay
+  # by 1e3 over the fitted window)
+  res = np.asarray(residuals)
+  hist = np.where(res > 1e-10, res, np.nan)
+  obs = np.asarray(observed_rate(hist))
+  pred = np.asarray(cert.predicted_rate)
+  decayed = np.nanmin(hist, axis=1) <= 1e-3 * hist[:, 0]
+  ok = guaranteed & np.isfinite(obs) & decayed
   assert np.all(obs[ok] <= pred[ok] + 1e-6)
-  steps = np.asarray(sol.steps)
-  assert np.all(steps[guaranteed & sol.converged] <= np.asarray(cert.step_bound)[guaranteed & sol.converged] + 1)
+  # the step bound is honoured: after step_bound steps the distance is below tol
+  bound = np.asarray(cert.step_bound)
+  for k in np.flatnonzero(guaranteed & (bound <= 150)):
+    x_t = [np.exp(np.asarray(l[k, int(bound[k])])) for l in path]
+    assert distance(x_t, [p[k] for p in star.probabilities]) <= 1e-8 + 1e-10
 
 
 def test_rate_monotone_safe_step_matches_sokota():
@@ -147,7 +155,7 @@ def _coordination_with_several_qre(seed, shape, tau_max):
   return game, tau, sols
 
 
-@pytest.mark.parametrize("shape", [(3, 3), (2, 2, 2)])
+@pytest.mark.parametrize("shape", [SHAPE, (2, 2, 3)])
 def test_refutation_coordination_below_critical_temperature(shape):
   game, tau, sols = _coordination_with_several_qre(21, shape, 0.1)
   for s in sols:
