@@ -1,0 +1,65 @@
+"""The ``certify`` command (register/run) against the library call."""
+import argparse
+import json
+
+import numpy as np
+import pytest
+
+import dice_jax as dj
+from dice_jax.certify import certify
+from dice_jax.certify import cli
+
+KEYS = {"certified", "margin", "alpha_upper", "alpha_lower", "error_bound", "predicted_rate",
+        "observed_rate", "reason"}
+
+
+def _main(argv):
+  parser = argparse.ArgumentParser(prog="dice-jax")
+  sub = parser.add_subparsers(dest="command", required=True)
+  cli.register(sub)
+  return cli.run(parser.parse_args(["certify", *argv]))
+
+
+def _json(capsys, argv):
+  code = _main(argv)
+  return code, json.loads(capsys.readouterr().out)
+
+
+def test_json_for_a_certified_nfg_file(tmp_path, capsys):
+  game = dj.games.random.perturbed_zero_sum(__import__("jax").random.PRNGKey(0), (2, 2), 0.2)
+  path = tmp_path / "g.nfg"
+  dj.write_nfg(game, path)
+  code, out = _json(capsys, [str(path), "--temperature", "0.5", "--json"])
+  assert code == 0 and KEYS <= set(out)
+  assert out["certified"] is True and out["reason"] is None
+  g = dj.read_nfg(path)
+  sol = dj.solve(g, 0.5, history=True)
+  ref = certify(g, 0.5, sol)
+  for k in ("margin", "alpha_upper", "alpha_lower", "error_bound", "predicted_rate",
+            "observed_rate"):
+    assert out[k] == pytest.approx(float(getattr(ref, k)), rel=1e-9)
+  np.testing.assert_allclose(out["policies"][0], sol.probabilities[0], atol=1e-12)
+
+
+def test_json_not_certified_names_the_failed_check(capsys):
+  code, out = _json(capsys, ["--example", "coordination", "--temperature", "0.2", "--json"])
+  assert code == 1 and out["certified"] is False and out["error_bound"] is None
+  assert "monotonicity margin check failed" in out["reason"]
+  assert out["alpha_lower"] >= 0.2
+
+
+def test_text_output_and_per_player_temperatures(capsys):
+  assert _main(["--example", "matching-pennies", "-t", "0.5,0.7"]) == 0
+  text = capsys.readouterr().out
+  assert "CERTIFIED" in text and "error bound" in text
+
+
+@pytest.mark.parametrize("argv,word", [
+    (["--example", "matching-pennies", "-t", "-1"], "temperature"),
+    (["--example", "matching-pennies", "-t", "1,2,3"], "--temperature"),
+    (["-t", "1"], "GAME.nfg"),
+    (["/nonexistent/game.nfg", "-t", "1"], "nonexistent"),
+])
+def test_bad_input_exit_code_2_with_message(capsys, argv, word):
+  assert _main(argv) == 2
+  assert word in capsys.readouterr().err
