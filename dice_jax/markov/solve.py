@@ -33,7 +33,7 @@ def get_solver(method: Union[str, Any]):
   return method
 
 
-def solve_markov_one(game: MarkovGame, *, method: Any = "mirror", convention: str = "own",
+def solve_markov_one(game: MarkovGame, *, method: Any = "extragradient", convention: str = "own",
                      logits=None, tol=None, max_steps=10_000,
                      history_length: Optional[int] = None) -> MarkovSolution:
   """Solve one unbatched Markov game without host checks (jit/vmap-safe); see :func:`solve_markov`."""
@@ -47,7 +47,7 @@ def solve_markov_one(game: MarkovGame, *, method: Any = "mirror", convention: st
   problem = MarkovProblem(game=game, convention=convention)
   sol = iterate(solver, problem, logits, tol=jnp.asarray(tol, dtype), max_steps=max_steps,
                 history_length=history_length)
-  e = ev.evaluate(game, sol.logits, convention)
+  e = ev._evaluate(game, sol.logits, convention)
   return MarkovSolution(**{f: getattr(sol, f) for f in
                            ("logits", "residual", "gap", "agent_gaps", "steps", "result",
                             "history")},
@@ -94,8 +94,10 @@ def solve_markov(game: MarkovGame, *, method: Any = None, convention: str = "own
   Args:
     game: a :class:`MarkovGame` (from :meth:`MarkovGame.from_arrays`), possibly batched.
     method: ``"mirror"`` (policy mirror descent), ``"extragradient"`` (Cen, Wei & Chi 2021),
-      ``"continuation"`` (in temperature), or a solver object. Default: ``"extragradient"``
-      under ``zero_sum`` (plain mirror steps cycle there unless tiny), ``"mirror"`` otherwise.
+      ``"continuation"`` (in temperature), or a solver object. Default
+      ``"extragradient"``: under ``zero_sum`` plain mirror steps cycle unless tiny, and on
+      random general-sum games it converged in 30-60 steps where adaptive mirror sometimes
+      needed thousands.
     convention: ``"own"`` (default), ``"zero_sum"`` (two agents, ``R_2 = -R_1``) or ``"logit"``.
     init: optional initial policies, one per agent, broadcastable to ``(*batch, S, n_i)``,
       strictly positive distributions; default the reference policies.
@@ -124,7 +126,7 @@ def solve_markov(game: MarkovGame, *, method: Any = None, convention: str = "own
   if not isinstance(game, MarkovGame):
     raise ValueError(f"game must be a MarkovGame; got {type(game).__name__}.")
   if method is None:
-    method = "extragradient" if convention == "zero_sum" else "mirror"
+    method = "extragradient"
   solver = get_solver(method)
   ev.check_convention(convention)
   if convention == "zero_sum":

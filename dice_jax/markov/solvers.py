@@ -94,12 +94,15 @@ class PolicyMirror:
   :class:`dice_jax.solvers.Mirror`: it starts at ``initial_scale / min tau`` and, whenever the
   fixed-point residual rises, the step is redone from the previous iterate with
   ``eta <- max(backoff * eta, floor)``, ``floor = min tau / L**2``
-  (:meth:`MarkovProblem.lipschitz`). ``adaptive=False`` runs the fixed ``step_size``.
+  (:meth:`MarkovProblem.lipschitz`); after an accepted step ``eta <- min(growth * eta, eta_0)``
+  (unlike the normal-form rule the step may grow back: without it, one early rejection leaves
+  general-sum games crawling at the floor). ``adaptive=False`` runs the fixed ``step_size``.
 
   Attributes:
     step_size: initial (adaptive) or fixed ``eta``; ``None`` for the defaults above.
     initial_scale: ``eta_0 min tau`` when ``step_size`` is ``None``.
     backoff: factor applied to ``eta`` on a rejected step.
+    growth: factor applied to ``eta`` after an accepted step (capped at ``eta_0``).
     adaptive: back off on residual increase (static).
     check_every: steps between convergence checks (static).
   """
@@ -107,6 +110,7 @@ class PolicyMirror:
   step_size: Optional[jax.Array] = None
   initial_scale: float = 10.0
   backoff: float = 0.5
+  growth: float = 1.05
   adaptive: bool = struct.field(pytree_node=False, default=True)
   check_every: int = struct.field(pytree_node=False, default=1)
 
@@ -121,20 +125,23 @@ class PolicyMirror:
     else:
       eta = jnp.maximum(self.initial_scale / jnp.min(problem.temperature), floor)
     probs, z, r = _evaluate_responses(problem, logits)
-    return logits, probs, logits, z, r, eta.astype(dtype), floor.astype(dtype)
+    eta = eta.astype(dtype)
+    return logits, probs, logits, z, r, eta, floor.astype(dtype), eta
 
   def step(self, problem: MarkovProblem, state):
-    logits, probs, prev_logits, prev_z, prev_r, eta, floor = state
+    logits, probs, prev_logits, prev_z, prev_r, eta, floor, ceiling = state
     _, z, r = _evaluate_responses(problem, logits)
     if not self.adaptive:
       new = mirror_update(logits, z, problem.weight(eta))
-      return (*new, logits, z, r, eta, floor), logits, r, jnp.bool_(True)
+      return (*new, logits, z, r, eta, floor, ceiling), logits, r, jnp.bool_(True)
     worse = (r > prev_r) & (eta > floor)
-    eta = jnp.where(worse, jnp.maximum(self.backoff * eta, floor), eta)
+    eta = jnp.where(worse, jnp.maximum(self.backoff * eta, floor),
+                    jnp.minimum(self.growth * eta, ceiling))
     base = tuple(jnp.where(worse, p, l) for p, l in zip(prev_logits, logits))
     base_z = tuple(jnp.where(worse, pz, zz) for pz, zz in zip(prev_z, z))
     new = mirror_update(base, base_z, problem.weight(eta))
-    return (*new, base, base_z, jnp.where(worse, prev_r, r), eta, floor), logits, r, jnp.bool_(True)
+    return ((*new, base, base_z, jnp.where(worse, prev_r, r), eta, floor, ceiling), logits, r,
+            jnp.bool_(True))
 
 
 @struct.dataclass
@@ -187,7 +194,7 @@ class TemperatureContinuation:
   engine stops only at the target.
 
   Attributes:
-    inner: the solver run at each temperature (default :class:`PolicyMirror`).
+    inner: the solver run at each temperature (default :class:`PolicyExtragradient`).
     initial_scale: the first temperature multiplier (> 1).
     shrink: the multiplier's factor per stage (in (0, 1)).
     stage_tol: residual at which a stage is accepted.
@@ -201,7 +208,7 @@ class TemperatureContinuation:
   check_every: int = struct.field(pytree_node=False, default=1)
 
   def _inner(self):
-    return self.inner if self.inner is not None else PolicyMirror()
+    return self.inner if self.inner is not None else PolicyExtragradient()
 
   @staticmethod
   def _scaled(problem: MarkovProblem, scale) -> MarkovProblem:

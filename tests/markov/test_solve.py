@@ -1,0 +1,171 @@
+"""Markov HQRE solvers against independent references (normal-form solver, dense NumPy,
+entropy-regularised Shapley value iteration)."""
+import math
+
+import numpy as np
+import pytest
+
+import dice_jax
+from dice_jax.markov import MarkovGame, MarkovSolution, solve_markov
+from dice_jax.markov.solve import _solve_jit
+from dice_jax.solvers import RESULT, Solution
+
+from tests.markov.reference import hqre_violation, random_game_arrays
+
+
+def _batch(arrays):
+  """One batched MarkovGame from a list of (p, r, gamma, tau)."""
+  n = len(arrays[0][1])
+  return MarkovGame.from_arrays(np.stack([a[0] for a in arrays]),
+                                [np.stack([a[1][i] for a in arrays]) for i in range(n)],
+                                [a[2] for a in arrays],
+                                temperature=np.stack([a[3] for a in arrays]))
+
+
+@pytest.mark.parametrize("convention", ["own", "zero_sum"])
+def test_one_state_gamma_zero_equals_normal_form_hqre(convention):
+  # Acceptance: one state, gamma = 0 -> the normal-form HQRE of the stage payoffs (<= 1e-10).
+  games = [random_game_arrays(s, 1, (2, 3), gamma=0.0, zero_sum=convention == "zero_sum")
+           for s in range(4)]
+  sol = solve_markov(_batch(games), convention=convention, tol=1e-13)
+  assert np.all(sol.result == RESULT.CONVERGED)
+  nf = dice_jax.NormalFormGame.from_arrays([np.stack([g[1][i][0] for g in games])
+                                            for i in range(2)])
+  tau = np.stack([g[3][:, 0] for g in games])
+  ref = dice_jax.solve(nf, tau, tol=1e-13)
+  for i in range(2):
+    err = np.max(np.abs(np.asarray(sol.probabilities[i])[:, 0] - np.asarray(ref.probabilities[i])))
+    assert err <= 1e-10, err
+
+
+def test_general_sum_fixed_point_with_dense_numpy_q():
+  games = [random_game_arrays(s, 3, (2, 3)) for s in range(10, 13)]
+  sol = solve_markov(_batch(games), tol=1e-11)
+  assert isinstance(sol, Solution) and isinstance(sol, MarkovSolution)
+  assert sol.convention == "own"
+  for b, (p, r, gamma, tau) in enumerate(games):
+    assert sol.result[b] == RESULT.CONVERGED
+    pol = [np.asarray(x[b]) for x in sol.probabilities]
+    assert hqre_violation(p, r, gamma, tau, pol) <= 1e-8
+    # and the profile is not trivially uniform
+    assert np.max(np.abs(pol[1] - 1 / 3)) > 1e-2
+
+
+def test_three_agents_and_logit_convention_fixed_point():
+  games = [random_game_arrays(s, 2, (2, 2, 2), gamma=0.8) for s in range(20, 22)]
+  for convention in ("own", "logit"):
+    sol = solve_markov(_batch(games), convention=convention, tol=1e-11)
+    assert sol.convention == convention
+    for b, (p, r, gamma, tau) in enumerate(games):
+      pol = [np.asarray(x[b]) for x in sol.probabilities]
+      assert sol.result[b] == RESULT.CONVERGED
+      assert hqre_violation(p, r, gamma, tau, pol, convention) <= 1e-8
+  # The conventions give different equilibria once there are several states.
+  own = solve_markov(_batch(games), convention="own", tol=1e-11)
+  assert np.max(np.abs(np.asarray(own.probabilities[0]) - np.asarray(sol.probabilities[0]))) > 1e-4
+
+
+def shapley_reference(p, r, gamma, tau, iterations):
+  """Entropy-regularised Shapley value iteration; stage games solved by dice_jax.solve.
+
+  V <- val_tau[R(s) + gamma P(s) V], where val_tau of the matrix game G with temperatures
+  (tau_1, tau_2) is x^T G y - tau_1 KL(x||u) + tau_2 KL(y||u) at its (unique) regularised
+  equilibrium. A gamma-contraction, so ``iterations`` steps leave error ~ gamma**iterations.
+  """
+  num_states = p.shape[0]
+  v = np.zeros(num_states)
+  for _ in range(iterations):
+    g = r[0] + gamma * p @ v
+    nf = dice_jax.NormalFormGame.from_arrays(g, -g)
+    sol = dice_jax.solve(nf, tau.T, method="extragradient", tol=1e-14, max_steps=100_000)
+    x, y = [np.asarray(q) for q in sol.probabilities]
+    kl = lambda z: np.sum(z * np.log(z * z.shape[-1]), -1)
+    v = np.einsum("sa,sab,sb->s", x, g, y) - tau[0] * kl(x) + tau[1] * kl(y)
+  return x, y, v
+
+
+def test_zero_sum_equals_regularised_shapley_iteration_and_rate_is_linear():
+  gamma = 0.8
+  games = [random_game_arrays(s, 3, (2, 3), gamma=gamma, zero_sum=True) for s in range(30, 33)]
+  sol = solve_markov(_batch(games), convention="zero_sum", method="extragradient", tol=1e-12,
+                     history=True, max_steps=2000)
+  for b, (p, r, g, tau) in enumerate(games):
+    assert sol.result[b] == RESULT.CONVERGED
+    x, y, v = shapley_reference(p, r, gamma, tau, iterations=int(math.log(1e-13) / math.log(gamma)))
+    np.testing.assert_allclose(sol.probabilities[0][b], x, atol=1e-8, rtol=0)
+    np.testing.assert_allclose(sol.probabilities[1][b], y, atol=1e-8, rtol=0)
+    np.testing.assert_allclose(sol.values[b, 0], v, atol=1e-8, rtol=0)
+    np.testing.assert_allclose(sol.values[b, 1], -v, atol=1e-8, rtol=0)
+    hist = np.asarray(sol.history[b])
+    hist = hist[np.isfinite(hist)]
+    # Linear rate: the residual falls geometrically (fit over the run) at a rate < 1.
+    k = np.arange(len(hist))
+    rate = math.exp(np.polyfit(k[len(k) // 4:], np.log(hist[len(k) // 4:]), 1)[0])
+    print(f"zero-sum extragradient: {len(hist)} steps, observed rate {rate:.3f}")
+    assert rate < 0.9 and len(hist) < 300
+
+
+def test_state_temperature_changes_that_state_and_its_predecessors_only():
+  # State 0: agent 0's action decides the next state (1 or 2); 1 and 2 are absorbing.
+  rng = np.random.default_rng(40)
+  p = np.zeros((3, 2, 3, 3))
+  p[0, 0, :, 1] = 1
+  p[0, 1, :, 2] = 1
+  p[1, ..., 1] = 1
+  p[2, ..., 2] = 1
+  r = [rng.normal(size=(3, 2, 3)) for _ in range(2)]
+  tau = np.full((2, 3), 0.5)
+  tau2 = tau.copy()
+  tau2[:, 1] = 2.0  # change only state 1
+  gamma = 0.9
+  # (the third game only keeps the batch shape shared with the other tests: one compilation)
+  sol = solve_markov(_batch([(p, r, gamma, tau), (p, r, gamma, tau2), (p, r, gamma, tau)]),
+                     tol=1e-11)
+  x = [np.asarray(q) for q in sol.probabilities]
+  for b, t in enumerate((tau, tau2)):
+    assert hqre_violation(p, r, gamma, t, [x[0][b], x[1][b]]) <= 1e-8
+  change = [np.max(np.abs(q[0] - q[1]), axis=-1) for q in x]  # per agent and state
+  assert change[0][1] > 1e-3 and change[1][1] > 1e-3   # the state itself
+  assert change[0][0] > 1e-3                            # its predecessor, through V(1)
+  assert change[0][2] <= 1e-10 and change[1][2] <= 1e-10  # unreachable from state 1: unchanged
+
+
+def test_methods_agree_and_bad_game_does_not_spoil_batch():
+  games = [random_game_arrays(s, 3, (2, 3)) for s in range(10, 13)]
+  p, r, g, tau = games[1]
+  games[1] = (p, [r[0] * 1e300, r[1]], g, tau * 1e-10)  # Q / tau overflows: inf / NaN
+  batch = _batch(games)
+  a = solve_markov(batch, method="mirror", tol=1e-11)
+  assert a.result.tolist() == [RESULT.CONVERGED, RESULT.NONFINITE, RESULT.CONVERGED]
+  assert np.all(np.isfinite(np.asarray(a.probabilities[0])))
+  for method in ("extragradient", "continuation"):
+    b = solve_markov(batch, method=method, tol=1e-11)
+    for k in (0, 2):
+      assert b.result[k] == RESULT.CONVERGED
+      np.testing.assert_allclose(b.probabilities[0][k], a.probabilities[0][k], atol=1e-9)
+  # one game alone equals the same game in the batch
+  one = solve_markov(batch[2], tol=1e-11)
+  np.testing.assert_allclose(one.probabilities[1], a.probabilities[1][2], atol=1e-12)
+
+
+def test_no_recompilation_for_new_values_and_errors_before_work():
+  games = [random_game_arrays(s, 3, (2, 3)) for s in range(50, 53)]
+  solve_markov(_batch(games), tol=1e-9)
+  size = _solve_jit._cache_size()
+  games2 = [random_game_arrays(s, 3, (2, 3), gamma=0.5) for s in range(60, 63)]
+  solve_markov(_batch(games2), tol=1e-7, max_steps=500)
+  assert _solve_jit._cache_size() == size
+  g = _batch(games)
+  with pytest.raises(ValueError, match="convention"):
+    solve_markov(g, convention="zero_sum")
+  with pytest.raises(ValueError, match="convention"):
+    solve_markov(g, convention="nash")
+  with pytest.raises(ValueError, match="method"):
+    solve_markov(g, method="newton")
+  with pytest.raises(ValueError, match="init"):
+    solve_markov(g, init=[np.ones((3, 2)), np.ones((3, 3))])
+  with pytest.raises(ValueError, match="tol"):
+    solve_markov(g, tol=-1)
+  with pytest.raises(ValueError, match="game"):
+    solve_markov(dice_jax.games.matching_pennies())
+  assert _solve_jit._cache_size() == size
