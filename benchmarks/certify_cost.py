@@ -9,6 +9,8 @@ excluded):
   ``--num-samples`` + 1 profiles), the Lipschitz slice bound and the error bound;
 * a batch of four-player 4 x 4 x 4 x 4 games (the vertex bound over 6 pairs x 16 slices).
 
+Two-player rows are run twice: exact (SVD) and ``fast=True`` (SVD-free rigorous bounds).
+
 Also records the fraction certified and the mean error bound. Target: ratio <= 0.5 for the
 two-player batch.
 
@@ -29,19 +31,20 @@ from benchmarks._record import best_time, environment, write_json  # noqa: E402
 from dice_jax.certify import certify  # noqa: E402
 
 
-def run_setting(num_actions, batch, lam, *, repeats, seed, num_samples):
+def run_setting(num_actions, batch, lam, *, repeats, seed, num_samples, fast=False):
   game = dj.games.random.uniform(jax.random.PRNGKey(seed), num_actions, (batch,))
   tau = 1.0 / lam
   sol = dj.solve(game, tau)
-  cert = certify(game, tau, sol, num_samples=num_samples)  # compile both
+  cert = certify(game, tau, sol, num_samples=num_samples, fast=fast)  # compile both
   jax.block_until_ready((sol, cert))
   solve_s = best_time(lambda: jax.block_until_ready(dj.solve(game, tau)), repeats)
   certify_s = best_time(
-      lambda: jax.block_until_ready(certify(game, tau, sol, num_samples=num_samples)), repeats)
+      lambda: jax.block_until_ready(certify(game, tau, sol, num_samples=num_samples, fast=fast)),
+      repeats)
   certified = np.asarray(cert.certified)
   return {
       "players": len(num_actions), "num_actions": list(num_actions), "batch": batch,
-      "lambda": lam, "num_samples": num_samples,
+      "lambda": lam, "num_samples": num_samples, "fast": fast,
       "solve_s": solve_s, "certify_s": certify_s, "ratio": certify_s / solve_s,
       "solve_max_steps": int(np.max(sol.steps)),
       "solve_converged": float(np.mean(np.asarray(sol.converged))),
@@ -67,14 +70,15 @@ def main(argv=None):
   shapes = [(4, 4), (2, 2, 2, 2)] if args.quick else [(32, 32), (4, 4, 4, 4)]
   lams = args.lam or ([2.0] if args.quick else [2.0, 0.5])
   rows = [run_setting(s, batch, lam, repeats=args.repeats, seed=args.seed,
-                      num_samples=args.num_samples) for s in shapes for lam in lams]
+                      num_samples=args.num_samples, fast=fast)
+          for s in shapes for lam in lams for fast in ((False, True) if len(s) == 2 else (False,))]
   record = {"benchmark": "certify_cost", "env": environment(), "dtype": "float64", "rows": rows}
   write_json(args.json, record)
   print(f"device {record['env']['device']}  jax {record['env']['jax']}  float64")
-  print(f"{'game':>12} {'batch':>6} {'lambda':>6} {'solve ms':>9} {'certify ms':>11} {'ratio':>6} "
-        f"{'steps':>6} {'certified':>9}")
+  print(f"{'game':>12} {'fast':>5} {'batch':>6} {'lambda':>6} {'solve ms':>9} {'certify ms':>11} "
+        f"{'ratio':>6} {'steps':>6} {'certified':>9}")
   for r in rows:
-    print(f"{'x'.join(map(str, r['num_actions'])):>12} {r['batch']:>6} {r['lambda']:>6} "
+    print(f"{'x'.join(map(str, r['num_actions'])):>12} {str(r['fast']):>5} {r['batch']:>6} {r['lambda']:>6} "
           f"{1e3 * r['solve_s']:>9.2f} {1e3 * r['certify_s']:>11.2f} {r['ratio']:>6.2f} "
           f"{r['solve_max_steps']:>6} {r['fraction_certified']:>9.2f}")
   return record

@@ -121,8 +121,8 @@ class Certificate:
 
 
 def certify_arrays(game, temperature, log_reference, logits, history, step_size, tol,
-                   init_logits, key, *, num_samples: int, steps_per_check: int = 1
-                   ) -> Certificate:
+                   init_logits, key, *, num_samples: int, steps_per_check: int = 1,
+                   fast: bool = False) -> Certificate:
   """The traceable core of :func:`certify` (no input checks): all arrays carry the batch axes
   ``(*batch, ...)``; ``history`` may be ``None``; ``step_size`` may be ``None`` (the mirror
   solver's theoretical step ``eta_safe``)."""
@@ -137,13 +137,13 @@ def certify_arrays(game, temperature, log_reference, logits, history, step_size,
   profiles = tuple(jnp.concatenate([jnp.broadcast_to(d, (*batch, *d.shape)),
                                     jnp.exp(l)[..., None, :]], axis=-2)
                    for d, l in zip(draws, logits))
-  mono = monotonicity_bounds(game, temperature, profiles)
+  mono = monotonicity_bounds(game, temperature, profiles, fast=fast)
 
   bound, unweighted, weighted = error_bounds(game, temperature, log_reference, logits,
                                              mono.margin, mono.weighted_margin)
   problem = HQREProblem(game=game, temperature=temperature, log_reference=log_reference)
   lip = problem.lipschitz()
-  if is_multilinear(game):
+  if is_multilinear(game) and not fast:  # fast: the free halfrange bound only
     lip = jnp.minimum(lip, slices.lipschitz_l2(game.payoffs, len(batch)))
   eta = Mirror().safe_step(problem)[..., 0] if step_size is None else \
       jnp.broadcast_to(jnp.asarray(step_size, dtype), batch)
@@ -179,12 +179,13 @@ def certify_arrays(game, temperature, log_reference, logits, history, step_size,
       step_bound=steps, observed_rate=observed, evidence=mono.evidence, min_temperature=tmin)
 
 
-@functools.partial(jax.jit, static_argnames=("num_samples", "steps_per_check", "default_step"))
+@functools.partial(jax.jit, static_argnames=("num_samples", "steps_per_check", "default_step",
+                                             "fast"))
 def _certify_jit(game, temperature, log_reference, logits, history, step_size, tol, init_logits,
-                 key, *, num_samples, steps_per_check, default_step):
+                 key, *, num_samples, steps_per_check, default_step, fast):
   return certify_arrays(game, temperature, log_reference, logits, history,
                         None if default_step else step_size, tol, init_logits, key,
-                        num_samples=num_samples, steps_per_check=steps_per_check)
+                        num_samples=num_samples, steps_per_check=steps_per_check, fast=fast)
 
 
 def _log_profile(name, value, batch, n_actions, dtype, *, is_logits=False):
@@ -206,7 +207,8 @@ def _log_profile(name, value, batch, n_actions, dtype, *, is_logits=False):
 
 def certify(game, temperature, solution, *, reference: Optional[Sequence] = None,
             step_size=None, tol: Optional[float] = None, init: Optional[Sequence] = None,
-            num_samples: int = 8, key=None, steps_per_check: int = 1) -> Certificate:
+            num_samples: int = 8, key=None, steps_per_check: int = 1,
+            fast: bool = False) -> Certificate:
   """Certify an approximate HQRE: uniqueness, a verified error bound and linear rates.
 
   Args:
@@ -224,6 +226,9 @@ def certify(game, temperature, solution, *, reference: Optional[Sequence] = None
     num_samples: sampled profiles for the lower bounds (plus the solution's profile).
     key: ``jax.random`` key for the samples (default ``PRNGKey(0)``: deterministic).
     steps_per_check: solver steps between the entries of ``solution.history``.
+    fast: for two-player games, bound alpha without an SVD (Schatten-norm upper bound and a
+      power-iteration lower bound, a few percent apart; still rigorous, ``exact`` is False),
+      and use only the halfrange Lipschitz bound for the rate.
 
   Returns:
     A :class:`Certificate` with the game's batch axes.
@@ -289,4 +294,5 @@ def certify(game, temperature, solution, *, reference: Optional[Sequence] = None
   return _certify_jit(game, tau, log_reference, logits, history,
                       jnp.asarray(1.0 if step_size is None else step_size, dtype),
                       jnp.asarray(tol, dtype), init_logits, key, num_samples=int(num_samples),
-                      steps_per_check=int(steps_per_check), default_step=step_size is None)
+                      steps_per_check=int(steps_per_check), default_step=step_size is None,
+                      fast=bool(fast))

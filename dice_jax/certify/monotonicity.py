@@ -210,34 +210,60 @@ class MonotonicityBounds:
   weighted_evidence: Tuple[jax.Array, ...]
 
 
-@jax.jit
-def monotonicity_bounds(game, temperature: jax.Array, profiles) -> MonotonicityBounds:
+@functools.partial(jax.jit, static_argnames=("fast",))
+def monotonicity_bounds(game, temperature: jax.Array, profiles, *, fast: bool = False
+                        ) -> MonotonicityBounds:
   """All bounds for a (batched) game at temperatures ``(*batch, N)``; traceable, no checks.
 
   ``profiles``: per player ``(*batch, K, n_i)`` sample profiles for the lower bounds. For a
-  two-player normal-form game the lower bounds are the sampled ones too (they equal the exact
-  value since ``J`` is constant; a test checks this).
+  two-player normal-form game ``J`` is constant, so the lower bound is the exact value (what
+  :func:`alpha_sampled` returns at any profile; a test checks this) and no sampling is done.
+  With ``fast=True`` it uses :func:`dice_jax.certify.slices.sigma_max_bounds` instead of an
+  SVD: rigorous bounds a few percent apart, ``exact`` is then ``False``.
   """
   batch = tuple(getattr(game, "batch_shape", ()))
   tau = jnp.asarray(temperature)
   dtype = tau.dtype
   w = 1.0 / tau
   profiles = tuple(jnp.broadcast_to(p, (*batch, *p.shape[-2:])) for p in profiles)
-  lo, k = alpha_sampled(game, profiles)
-  wlo, wk = alpha_sampled(game, profiles, w)
   take = lambda idx: tuple(jnp.take_along_axis(p, idx[..., None, None], axis=-2)[..., 0, :]
                            for p in profiles)
-  if is_multilinear(game):
-    up = alpha_vertex_bound(game)
-    wup = alpha_vertex_bound(game, w)
-    rigorous = True
+  rigorous = is_multilinear(game)
+  two = rigorous and len(game.num_actions) == 2
+  exact = two and not fast
+  if two:
+    # J is constant: the exact value is the lower bound at every profile (no sampling needed;
+    # alpha_sampled equals it, which a test checks); the evidence is the last given profile.
+    up, lo = _two_player_bounds(game, None, fast)
+    wup, wlo = _two_player_bounds(game, w, fast)
+    last = jnp.full(batch, profiles[0].shape[-2] - 1, jnp.int32)
+    k = wk = last
   else:
-    up = jnp.full(batch, jnp.inf, dtype)
-    wup = jnp.full(batch, jnp.inf, dtype)
-    rigorous = False
-  exact = rigorous and len(game.num_actions) == 2
+    lo, k = alpha_sampled(game, profiles)
+    wlo, wk = alpha_sampled(game, profiles, w)
+    if rigorous:
+      up = alpha_vertex_bound(game)
+      wup = alpha_vertex_bound(game, w)
+    else:
+      up = jnp.full(batch, jnp.inf, dtype)
+      wup = jnp.full(batch, jnp.inf, dtype)
   return MonotonicityBounds(
       alpha_upper=up, alpha_lower=lo, weighted_alpha_upper=wup, weighted_alpha_lower=wlo,
       margin=jnp.min(tau, axis=-1) - up, weighted_margin=1.0 - wup,
       exact=jnp.full(batch, exact), rigorous=jnp.full(batch, rigorous),
       evidence=take(k), weighted_evidence=take(wk))
+
+
+def _two_player_bounds(game, weights, fast=False):
+  """``(upper, lower)`` for a two-player game from one SVD per game: ``lower`` is the computed
+  ``sigma_max / 2``, ``upper`` adds the rounding allowance of :mod:`dice_jax.certify.slices`.
+  ``fast``: the SVD-free bounds of :func:`dice_jax.certify.slices.sigma_max_bounds`."""
+  m = slices.pair_slices(game.payoffs, _batch_ndim(game), 0, 1, weights)[..., 0, :, :]
+  if fast:
+    lo, up = slices.sigma_max_bounds(m)
+    return up / 2, lo / 2
+  s = slices.projected_norms(m, exact=True)
+  ni, nj = m.shape[-2:]
+  eps = jnp.finfo(m.dtype).eps
+  allowance = 4 * (ni + nj) * eps * jnp.sqrt(jnp.sum(jnp.square(m), axis=(-2, -1)))
+  return (s + allowance) / 2, s / 2

@@ -65,7 +65,7 @@ def projected_norms(m: jax.Array, *, exact: bool = False) -> jax.Array:
 
 
 def pair_bound_matrix(payoffs, batch_ndim: int, weights=None, *, both: bool = True,
-                      exact: bool = False) -> jax.Array:
+                      exact: bool = False, fast: bool = False) -> jax.Array:
   """The ``N x N`` matrix of ``c_ij = max_{a_{-ij}} ||P_i M_ij(a_{-ij}) P_j||_2`` with zero
   diagonal, shape ``(*batch, N, N)``.
 
@@ -80,7 +80,8 @@ def pair_bound_matrix(payoffs, batch_ndim: int, weights=None, *, both: bool = Tr
       if i == j or (both and j < i):
         continue
       m = pair_slices(payoffs, batch_ndim, i, j, weights, both=both)
-      cij = jnp.max(projected_norms(m, exact=exact), axis=-1)
+      norms = sigma_max_bounds(m)[1] if fast else projected_norms(m, exact=exact)
+      cij = jnp.max(norms, axis=-1)
       c = c.at[..., i, j].set(cij)
       if both:
         c = c.at[..., j, i].set(cij)
@@ -93,10 +94,57 @@ def lipschitz_l2(payoffs, batch_ndim: int) -> jax.Array:
   ``||P (V(x) - V(y))||_2 <= sup_z ||Q^T J(z) Q||_2 ||x - y||_2`` (mean value theorem along the
   segment), and ``||Q^T J Q||_2 <= ||C'||_2`` where ``C'_ij`` bounds ``||P_i J_ij P_j||_2``
   (the norm of a block matrix is at most the norm of the matrix of its block norms, which is
-  monotone in nonnegative entries). Plus a rounding allowance on ``||C'||_2``.
+  monotone in nonnegative entries). Plus a rounding allowance on ``||C'||_2``. The slice norms
+  use the cheap Schatten upper bound of :func:`sigma_max_bounds` (no SVD): a slightly larger
+  ``L`` is still a valid one.
   """
-  c = pair_bound_matrix(payoffs, batch_ndim, both=False)
+  c = pair_bound_matrix(payoffs, batch_ndim, both=False, fast=True)
   n = c.shape[-1]
   eps = jnp.finfo(c.dtype).eps
   s = jnp.linalg.svd(c, compute_uv=False)[..., 0]
   return s + 4 * n * eps * jnp.sqrt(jnp.sum(jnp.square(c), axis=(-2, -1)))
+
+
+def centered(m: jax.Array) -> jax.Array:
+  """``P_i M P_j`` as an ``n_i x n_j`` matrix (row and column means removed)."""
+  return (m - jnp.mean(m, axis=-1, keepdims=True) - jnp.mean(m, axis=-2, keepdims=True)
+          + jnp.mean(m, axis=(-2, -1), keepdims=True))
+
+
+def sigma_max_bounds(m: jax.Array, *, squarings: int = 3, iterations: int = 16):
+  """Cheap rigorous ``(lower, upper)`` bounds on ``||P_i M P_j||_2`` without an SVD.
+
+  *Upper* (a Schatten-norm bound): with ``G = C^T C`` (``C = P_i M P_j``) and ``k = 2^s``,
+  ``sigma_max^{2k} = lambda_max(G)^k <= ||G^{k/2}||_F^2 = tr(G^k)``; ``G^{k/2}`` takes ``s``
+  squarings (each normalised by its Frobenius norm, the scale kept in log space). The
+  overestimate is at most ``rank^{1 / (2k)}`` (``31^{1/16} = 1.24`` for 32 x 32, ``s = 3``) and
+  ~1-3% on random matrices. A relative allowance ``8 n (s + 2) eps`` covers the rounding of
+  the products. *Lower*: the Rayleigh quotient ``||C v|| / ||v||`` after ``iterations`` power
+  steps on ``G`` from its column of largest norm. Cost: ``s + 1`` matrix products and
+  ``iterations`` matrix-vector products, against an SVD's LAPACK call per matrix.
+  """
+  c = centered(m)
+  n = max(m.shape[-2:])
+  eps = jnp.finfo(m.dtype).eps
+  g = jnp.swapaxes(c, -1, -2) @ c
+  # upper bound
+  h, log_scale = g, jnp.zeros(g.shape[:-2], g.dtype)
+  for _ in range(squarings):
+    f = jnp.sqrt(jnp.sum(jnp.square(h), axis=(-2, -1)))
+    safe = jnp.where(f > 0, f, 1.0)
+    h = h / safe[..., None, None]
+    h = h @ h
+    log_scale = 2 * (log_scale + jnp.log(safe))
+  fro = jnp.sqrt(jnp.sum(jnp.square(h), axis=(-2, -1)))
+  k = 2 ** squarings  # ||h||_F exp(log_scale) = ||G^k||_F >= lambda_max^k
+  log_lam = (jnp.log(jnp.where(fro > 0, fro, 1.0)) + log_scale) / k
+  upper = jnp.where(fro > 0, jnp.exp(log_lam / 2), 0.0) * (1 + 8 * n * (squarings + 2) * eps)
+  # lower bound: power iteration
+  col = jnp.argmax(jnp.sum(jnp.square(g), axis=-2), axis=-1)
+  v = jnp.take_along_axis(g, col[..., None, None], axis=-1)[..., 0]
+  for _ in range(iterations):
+    v = (g @ v[..., None])[..., 0]
+    v = v / jnp.maximum(jnp.linalg.norm(v, axis=-1, keepdims=True), jnp.finfo(m.dtype).tiny)
+  lower = jnp.linalg.norm((c @ v[..., None])[..., 0], axis=-1) / jnp.maximum(
+      jnp.linalg.norm(v, axis=-1), jnp.finfo(m.dtype).tiny)
+  return jnp.minimum(lower, upper), upper

@@ -158,3 +158,15 @@ def test_non_multilinear_game_gets_only_the_sampled_bound():
   assert not bool(b.rigorous) and np.isinf(float(b.alpha_upper))
   # J = [[-2I, A], [A^T, -2I]]: on T, lambda_max = -2 + 0.1 (exactly, J constant)
   assert float(b.alpha_lower) == pytest.approx(-1.9, abs=1e-12)
+
+
+def test_fast_sigma_bounds_bracket_the_svd():
+  from dice_jax.certify import slices
+  m = jax.random.uniform(jax.random.PRNGKey(0), (64, 9, 7), minval=-1, maxval=1)
+  exact = np.asarray(slices.projected_norms(m, exact=True))
+  lower, upper = map(np.asarray, slices.sigma_max_bounds(m))
+  assert np.all(lower <= exact * (1 + 1e-12)) and np.all(exact <= upper)
+  assert np.all(upper <= 1.25 * exact) and np.median(upper / exact) < 1.05
+  assert np.median(lower / exact) > 0.95
+  zero = slices.sigma_max_bounds(jnp.zeros((2, 3, 3)))
+  np.testing.assert_array_equal(zero[1], 0.0)  # zero-sum: exactly 0
