@@ -137,11 +137,10 @@ class ObservationProblem:
 
   def response_logits(self, logits) -> ev.Policy:
     probs = tuple(jnp.exp(l) for l in logits)
-    grads = []
-    for i in range(len(logits)):
-      f = lambda pi, i=i: objectives(self.game, probs[:i] + (pi,) + probs[i + 1:],
-                                     self.convention)[i]
-      grads.append(jax.grad(f)(probs[i]))
+    # One reverse-mode Jacobian of (J_1, ..., J_N) (a single traced evaluation, N vmapped
+    # cotangents); agent i's block is grad_{pi_i} J_i.
+    jac = jax.jacrev(lambda p: objectives(self.game, p, self.convention))(probs)
+    grads = [jac[i][i] for i in range(len(logits))]
     out = []
     for l, lr, g, w in zip(logits, self.game.log_reference, grads, self.weights(logits)):
       reached = w > jnp.finfo(w.dtype).tiny
@@ -174,11 +173,15 @@ class ObservationExtragradient:
 
   def step(self, problem: ObservationProblem, logits):
     w = 1.0 / (1.0 + self.step_scale)
-    prox = lambda l, z: tuple(jax.nn.log_softmax(w * a + (1 - w) * b, -1) for a, b in zip(l, z))
-    z = problem.response_logits(logits)
-    r = problem.residual(logits, z)
-    look = prox(logits, z)
-    return prox(logits, problem.response_logits(look)), logits, r, jnp.bool_(True)
+
+    def half(k, carry):  # evaluate a point, prox from logits: traced once for both half-steps
+      point, r = carry
+      z = problem.response_logits(point)
+      r = jnp.where(k == 0, problem.residual(point, z), r)
+      return tuple(jax.nn.log_softmax(w * a + (1 - w) * b, -1) for a, b in zip(logits, z)), r
+
+    new, r = jax.lax.fori_loop(0, 2, half, (logits, jnp.asarray(jnp.inf, logits[0].dtype)))
+    return new, logits, r, jnp.bool_(True)
 
 
 def _solve_one(og, logits, tol, max_steps, convention):

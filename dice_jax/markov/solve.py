@@ -7,6 +7,7 @@ from typing import Any, Optional, Sequence, Union
 import jax
 import jax.numpy as jnp
 import numpy as np
+from flax import struct
 
 from dice_jax.markov import evaluation as ev
 from dice_jax.markov.game import MarkovGame
@@ -44,15 +45,26 @@ def solve_markov_one(game: MarkovGame, *, method: Any = "extragradient", convent
     logits = game.log_reference
   logits = tuple(jax.nn.log_softmax(l, axis=-1) for l in logits)
   tol = default_tol(dtype) if tol is None else tol
-  problem = MarkovProblem(game=game, convention=convention)
+  problem = _NoGapProblem(game=game, convention=convention)
   sol = iterate(solver, problem, logits, tol=jnp.asarray(tol, dtype), max_steps=max_steps,
                 history_length=history_length)
+  # One evaluation of the returned profile gives values, per-state residual and gaps (the
+  # engine's own gap evaluation is skipped: it would trace and compile the same solve again).
   e = ev._evaluate(game, sol.logits, convention)
-  return MarkovSolution(**{f: getattr(sol, f) for f in
-                           ("logits", "residual", "gap", "agent_gaps", "steps", "result",
-                            "history")},
-                        values=e.values, state_residual=e.residual, state_gaps=e.gaps,
-                        convention=convention)
+  agent_gaps = jnp.max(e.gaps, axis=-1)
+  return MarkovSolution(logits=sol.logits, residual=sol.residual,
+                        gap=jnp.sum(agent_gaps, axis=-1), agent_gaps=agent_gaps, steps=sol.steps,
+                        result=sol.result, history=sol.history, values=e.values,
+                        state_residual=e.residual, state_gaps=e.gaps, convention=convention)
+
+
+@struct.dataclass
+class _NoGapProblem(MarkovProblem):
+  """:class:`MarkovProblem` whose ``gaps`` the engine may call for free; the caller replaces
+  them from its own evaluation of the returned profile."""
+
+  def gaps(self, logits):
+    return jnp.zeros((len(logits),), logits[0].dtype)
 
 
 def _solve_batch(solver, game, logits, tol, max_steps, *, convention, history_length,

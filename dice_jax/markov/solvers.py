@@ -176,10 +176,17 @@ class PolicyExtragradient:
 
   def step(self, problem: MarkovProblem, state):
     logits, w = state
-    _, z, r = _evaluate_responses(problem, logits)
-    look, _ = mirror_update(logits, z, w)
-    z_look = problem.response_logits(problem.q_values(look))
-    new, _ = mirror_update(logits, z_look, w)
+    dtype = logits[0].dtype
+
+    # Both half-steps evaluate a point and take prox(pi, b(point)): written as a two-pass loop
+    # so the evaluation is traced (and compiled) once.
+    def half(k, carry):
+      point, r = carry
+      _, z, r_point = _evaluate_responses(problem, point)
+      new, _ = mirror_update(logits, z, w)
+      return new, jnp.where(k == 0, r_point, r)
+
+    new, r = jax.lax.fori_loop(0, 2, half, (logits, jnp.asarray(jnp.inf, dtype)))
     return (new, w), logits, r, jnp.bool_(True)
 
 
