@@ -226,9 +226,9 @@ def certify(game, temperature, solution, *, reference: Optional[Sequence] = None
     num_samples: sampled profiles for the lower bounds (plus the solution's profile).
     key: ``jax.random`` key for the samples (default ``PRNGKey(0)``: deterministic).
     steps_per_check: solver steps between the entries of ``solution.history``.
-    fast: for two-player games, bound alpha without an SVD (Schatten-norm upper bound and a
-      power-iteration lower bound, a few percent apart; still rigorous, ``exact`` is False),
-      and use only the halfrange Lipschitz bound for the rate.
+    fast: bound alpha without SVDs or eigensolvers (Schatten-norm upper bounds, power-iteration
+      lower bounds, a few percent apart; still rigorous, ``exact`` is False) and use only the
+      halfrange Lipschitz bound for the rate.
 
   Returns:
     A :class:`Certificate` with the game's batch axes.

@@ -87,14 +87,17 @@ def alpha_two_player(game: NormalFormGame, weights: Optional[jax.Array] = None) 
   return slices.projected_norms(m, exact=True) / 2
 
 
-@jax.jit
-def alpha_vertex_bound(game: NormalFormGame, weights: Optional[jax.Array] = None) -> jax.Array:
+@functools.partial(jax.jit, static_argnames=("fast",))
+def alpha_vertex_bound(game: NormalFormGame, weights: Optional[jax.Array] = None, *,
+                       fast: bool = False) -> jax.Array:
   """Rigorous upper bound ``lambda_max(C) / 2 >= alpha_W`` for an N-player normal-form game.
 
   Includes rounding allowances (see :mod:`dice_jax.certify.slices`), so it is an upper bound on
   the exact ``alpha_W`` of the stored payoffs, not only on a rounded value. Shape ``(*batch,)``.
+  ``fast=True`` bounds the slice norms with :func:`dice_jax.certify.slices.sigma_max_bounds`
+  (matrix products instead of one SVD per slice; a slightly larger, still rigorous bound).
   """
-  c = slices.pair_bound_matrix(game.payoffs, _batch_ndim(game), weights)
+  c = slices.pair_bound_matrix(game.payoffs, _batch_ndim(game), weights, fast=fast)
   n = c.shape[-1]
   eps = jnp.finfo(c.dtype).eps
   lam = jnp.linalg.eigvalsh(c)[..., -1]
@@ -147,21 +150,34 @@ def sample_profiles(key, num_actions, num_samples: int, dtype=None,
   return tuple(out)
 
 
-def _sampled_one(game, profiles, weights):
+def rayleigh_lower(s: jax.Array, iterations: int = 24) -> jax.Array:
+  """A lower bound on ``lambda_max`` of a symmetric ``s`` without an eigensolver: the Rayleigh
+  quotient ``v^T s v / v^T v`` (``<= lambda_max`` for every ``v``) after power iterations on
+  the shifted ``s + ||s||_F I`` (positive semidefinite, same top eigenvector)."""
+  shift = jnp.sqrt(jnp.sum(jnp.square(s)))
+  m = s + shift * jnp.eye(s.shape[0], dtype=s.dtype)
+  v = jnp.ones((s.shape[0],), s.dtype) + 0.1 * jnp.arange(s.shape[0], dtype=s.dtype)
+  for _ in range(iterations):
+    v = m @ v
+    v = v / jnp.maximum(jnp.linalg.norm(v), jnp.finfo(s.dtype).tiny)
+  return (v @ s @ v) / jnp.maximum(v @ v, jnp.finfo(s.dtype).tiny)
+
+
+def _sampled_one(game, profiles, weights, fast=False):
   """Max over the leading sample axis of ``profiles`` of ``lambda_max``, and its index."""
   def lam(*prof):
     s = projected_symmetric_jacobian(game, prof, weights)
     if s.shape[0] == 0:
       return jnp.asarray(-jnp.inf, s.dtype)
-    return jnp.linalg.eigvalsh(s)[-1]
+    return rayleigh_lower(s) if fast else jnp.linalg.eigvalsh(s)[-1]
 
   values = jax.vmap(lam)(*profiles)
   k = jnp.argmax(values)
   return values[k], k
 
 
-@jax.jit
-def alpha_sampled(game, profiles, weights: Optional[jax.Array] = None):
+@functools.partial(jax.jit, static_argnames=("fast",))
+def alpha_sampled(game, profiles, weights: Optional[jax.Array] = None, *, fast: bool = False):
   """Sampled lower bound ``max_k lambda_max(P sym(W J(x_k)) P) <= alpha_W`` for any game.
 
   Args:
@@ -170,6 +186,8 @@ def alpha_sampled(game, profiles, weights: Optional[jax.Array] = None):
     profiles: per player an array ``(*batch, K, n_i)`` (or ``(K, n_i)``, shared by the batch)
       of K interior profiles.
     weights: optional ``(*batch, N)`` player weights.
+    fast: use :func:`rayleigh_lower` (power iteration, still a lower bound) instead of
+      ``eigvalsh``.
 
   Returns:
     ``(alpha_lower, index)``: the bound, shape ``(*batch,)``, and the index of the profile that
@@ -178,8 +196,8 @@ def alpha_sampled(game, profiles, weights: Optional[jax.Array] = None):
   batch = tuple(getattr(game, "batch_shape", ()))
   profiles = tuple(jnp.broadcast_to(p, (*batch, *p.shape[-2:])) for p in profiles)
   if weights is None:
-    return map_batch(lambda g, p: _sampled_one(g, p, None), batch, game, profiles)
-  return map_batch(lambda g, p, w: _sampled_one(g, p, w), batch, game, profiles, weights)
+    return map_batch(lambda g, p: _sampled_one(g, p, None, fast), batch, game, profiles)
+  return map_batch(lambda g, p, w: _sampled_one(g, p, w, fast), batch, game, profiles, weights)
 
 
 @struct.dataclass
@@ -218,8 +236,10 @@ def monotonicity_bounds(game, temperature: jax.Array, profiles, *, fast: bool = 
   ``profiles``: per player ``(*batch, K, n_i)`` sample profiles for the lower bounds. For a
   two-player normal-form game ``J`` is constant, so the lower bound is the exact value (what
   :func:`alpha_sampled` returns at any profile; a test checks this) and no sampling is done.
-  With ``fast=True`` it uses :func:`dice_jax.certify.slices.sigma_max_bounds` instead of an
-  SVD: rigorous bounds a few percent apart, ``exact`` is then ``False``.
+  With ``fast=True`` no SVD or eigensolver runs: slice norms come from
+  :func:`dice_jax.certify.slices.sigma_max_bounds` and sampled eigenvalues from
+  :func:`rayleigh_lower` -- still rigorous upper and valid lower bounds, a few percent apart
+  (``exact`` is then ``False``).
   """
   batch = tuple(getattr(game, "batch_shape", ()))
   tau = jnp.asarray(temperature)
@@ -239,11 +259,11 @@ def monotonicity_bounds(game, temperature: jax.Array, profiles, *, fast: bool = 
     last = jnp.full(batch, profiles[0].shape[-2] - 1, jnp.int32)
     k = wk = last
   else:
-    lo, k = alpha_sampled(game, profiles)
-    wlo, wk = alpha_sampled(game, profiles, w)
+    lo, k = alpha_sampled(game, profiles, fast=fast)
+    wlo, wk = alpha_sampled(game, profiles, w, fast=fast)
     if rigorous:
-      up = alpha_vertex_bound(game)
-      wup = alpha_vertex_bound(game, w)
+      up = alpha_vertex_bound(game, fast=fast)
+      wup = alpha_vertex_bound(game, w, fast=fast)
     else:
       up = jnp.full(batch, jnp.inf, dtype)
       wup = jnp.full(batch, jnp.inf, dtype)

@@ -170,3 +170,13 @@ def test_fast_sigma_bounds_bracket_the_svd():
   assert np.median(lower / exact) > 0.95
   zero = slices.sigma_max_bounds(jnp.zeros((2, 3, 3)))
   np.testing.assert_array_equal(zero[1], 0.0)  # zero-sum: exactly 0
+
+
+def test_fast_n_player_bounds_bracket_the_exact_ones():
+  game = dst.make_game("uniform", 5, (3, 2, 3), (4,))
+  prof = mono.sample_profiles(jax.random.PRNGKey(0), (3, 2, 3), 6)
+  up, up_fast = mono.alpha_vertex_bound(game), mono.alpha_vertex_bound(game, fast=True)
+  lo, _ = mono.alpha_sampled(game, prof)
+  lo_fast, _ = mono.alpha_sampled(game, prof, fast=True)
+  assert np.all(up_fast >= up) and np.all(up_fast <= 1.1 * up)
+  assert np.all(lo_fast <= lo + 1e-12) and np.all(lo_fast >= lo - 0.05 * np.abs(lo))
