@@ -1,0 +1,90 @@
+"""One jitted DICE-FT training step: fit the LoRA policy to the mirror target (DESIGN §7)."""
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax import nnx
+
+from dice_jax.dice.candidates import CandidateBatch
+from dice_jax.dice.mirror_target import masked_log_softmax
+from dice_jax.llm.lora import ADAPTER, lora_optimizer
+from dice_jax.llm.score import candidate_logprobs
+
+
+def candidate_log_policy(model, batch: CandidateBatch) -> jax.Array:
+  """``[P, K]`` log-probabilities of the candidates renormalised over each prompt's set:
+  ``log pi(c_k | s) - log sum_j pi(c_j | s)`` from the summed token log-probabilities."""
+  lp = candidate_logprobs(model, batch.ids, batch.mask, batch.starts, batch.lengths, batch.window)
+  return masked_log_softmax(lp.sum(-1).reshape(batch.shape), batch.candidate_mask)
+
+
+def _kl(log_p, log_q, mask):
+  """``sum_k p (log p - log q)`` over existing candidates, per prompt."""
+  p = jnp.exp(log_p)
+  return jnp.sum(jnp.where(mask, p * (log_p - jnp.where(mask, log_q, 0.0)), 0.0), axis=-1)
+
+
+@functools.lru_cache(maxsize=None)
+def _skip_nonfinite(tx: optax.GradientTransformation) -> optax.GradientTransformation:
+  # One wrapped object per ``tx``: the optimizer's transformation is static in the model graph,
+  # so a fresh wrapper per agent would recompile every jitted step (measured: 15 s per agent).
+  return optax.apply_if_finite(tx, max_consecutive_errors=1_000_000)
+
+
+def make_ft_optimizer(model, tx: optax.GradientTransformation) -> nnx.Optimizer:
+  """An optimizer over the adapters only, wrapped in ``optax.apply_if_finite`` so a step whose
+  loss or gradients are NaN/inf is skipped (the parameters do not move) instead of poisoning
+  the adapters. Reuse one ``tx`` object across agents of the same shapes: jitted steps are
+  then compiled once."""
+  return lora_optimizer(model, _skip_nonfinite(tx))
+
+
+def _ft_step(model, optimizer: nnx.Optimizer, batch: CandidateBatch, log_target: jax.Array,
+             log_reference: jax.Array, temperature: jax.Array):
+  """Minimise ``mean_prompts KL(pi+ || pi_theta)`` over the candidates with one optimizer step on
+  the LoRA parameters (the base weights are not differentiated, so they never change).
+
+  Use :func:`ft_steps` for several steps in one compiled loop. Returns metrics before the
+  update: ``loss`` (= the mean KL to the target), ``kl_to_reference``
+  ``KL(pi_theta || rho)``, ``entropy`` of ``pi_theta``, ``temperature`` (mean of the per-state
+  temperatures used) and ``skipped`` (the loss or gradients were not finite: no update).
+  """
+  cmask = batch.candidate_mask
+
+  def loss_fn(m):
+    log_q = candidate_log_policy(m, batch)
+    return jnp.mean(_kl(log_target, log_q, cmask)), log_q
+
+  (loss, log_q), grads = nnx.value_and_grad(loss_fn, argnums=nnx.DiffState(0, ADAPTER),
+                                            has_aux=True)(model)
+  finite = jnp.isfinite(loss) & jnp.all(jnp.stack(
+      [jnp.all(jnp.isfinite(g)) for g in jax.tree_util.tree_leaves(grads)]))
+  optimizer.update(model, grads)
+  q = jnp.exp(log_q)
+  return {"loss": loss,
+          "kl_to_reference": jnp.mean(_kl(log_q, log_reference, cmask)),
+          "entropy": jnp.mean(-jnp.sum(jnp.where(cmask, q * log_q, 0.0), axis=-1)),
+          "temperature": jnp.mean(temperature),
+          "skipped": ~finite}
+
+
+ft_step = nnx.jit(_ft_step)
+
+
+@nnx.jit(static_argnames=("num_steps",))
+def ft_steps(model, optimizer: nnx.Optimizer, batch: CandidateBatch, log_target: jax.Array,
+             log_reference: jax.Array, temperature: jax.Array, *, num_steps: int):
+  """``num_steps`` :func:`ft_step` updates in one compiled ``nnx.fori_loop``; returns the last
+  step's metrics with ``skipped`` counting the skipped steps."""
+  def body(_, carry):
+    m, o, skipped = carry
+    metrics = _ft_step(m, o, batch, log_target, log_reference, temperature)
+    return m, o, skipped + metrics["skipped"].astype(jnp.int32)
+
+  _, _, skipped = nnx.fori_loop(0, num_steps - 1, body, (model, optimizer, jnp.int32(0)))
+  metrics = _ft_step(model, optimizer, batch, log_target, log_reference, temperature)
+  metrics["skipped"] = skipped + metrics["skipped"].astype(jnp.int32)
+  return metrics
