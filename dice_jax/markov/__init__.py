@@ -1,12 +1,29 @@
-"""Markov and incomplete-information games: tabular discounted Markov games with agent- and
-state-dependent temperatures, exact regularised policy evaluation, policy mirror descent,
-policy extragradient and temperature continuation (DESIGN §6)."""
+"""Markov and incomplete-information games (DESIGN §6).
+
+* :class:`MarkovGame` -- tabular discounted N-agent Markov games with temperatures
+  ``tau_i(s)`` and references ``rho_i(.|s)``; :func:`evaluate` -- exact regularised policy
+  evaluation (one linear solve of size S), Q-values, per-state residual and gap under the value
+  conventions ``own`` / ``zero_sum`` / ``logit``.
+* :func:`solve_markov` -- policy extragradient (default), policy mirror descent and continuation
+  in temperature on the package's loop engine; returns a :class:`MarkovSolution` (a
+  :class:`dice_jax.solvers.Solution` that records its convention and values).
+* :mod:`~dice_jax.markov.bayesian` -- one-shot Bayesian games (types, common prior,
+  type-dependent temperatures); :mod:`~dice_jax.markov.observation` -- observation-conditioned
+  policies; :mod:`~dice_jax.markov.diagnostics` -- per-state stage-game monotonicity;
+  :mod:`~dice_jax.markov.io` -- the JSON format of ``dice-jax solve-markov``.
+"""
+from dice_jax.markov.bayesian import BayesianGame, solve_bayesian
+from dice_jax.markov.diagnostics import StageMonotonicity, stage_monotonicity
 from dice_jax.markov.evaluation import CONVENTIONS, Evaluation, evaluate
 from dice_jax.markov.game import MarkovGame
+from dice_jax.markov.io import read_game, write_game
+from dice_jax.markov.observation import ObservationGame, solve_observation
 from dice_jax.markov.solve import METHODS, solve_markov, solve_markov_one
 from dice_jax.markov.solvers import (MarkovProblem, MarkovSolution, PolicyExtragradient,
                                      PolicyMirror, TemperatureContinuation)
 
-__all__ = ["CONVENTIONS", "Evaluation", "MarkovGame", "MarkovProblem", "MarkovSolution",
-           "METHODS", "PolicyExtragradient", "PolicyMirror", "TemperatureContinuation",
-           "evaluate", "solve_markov", "solve_markov_one"]
+__all__ = ["BayesianGame", "CONVENTIONS", "Evaluation", "MarkovGame", "MarkovProblem",
+           "MarkovSolution", "METHODS", "ObservationGame", "PolicyExtragradient", "PolicyMirror",
+           "StageMonotonicity", "TemperatureContinuation", "evaluate", "read_game",
+           "solve_bayesian", "solve_markov", "solve_markov_one", "solve_observation",
+           "stage_monotonicity", "write_game"]

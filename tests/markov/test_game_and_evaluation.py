@@ -15,30 +15,35 @@ def _random_policies(rng, num_states, num_actions):
   return [rng.dirichlet(np.ones(k), size=num_states) for k in num_actions]
 
 
+def _evaluate_all(conventions):
+  """One jitted function evaluating every convention (one compilation per game shape)."""
+  return jax.jit(lambda g, l: tuple(ev._evaluate(g, l, c) for c in conventions))
+
+
 @pytest.mark.parametrize("num_states,num_actions", SHAPES)
-@pytest.mark.parametrize("convention", ["own", "zero_sum", "logit"])
-def test_values_and_q_match_dense_numpy(num_states, num_actions, convention):
-  zs = convention == "zero_sum"
-  if zs and len(num_actions) != 2:
-    pytest.skip("zero_sum is two-player")
-  p, r, gamma, tau = random_game_arrays(1, num_states, num_actions, zero_sum=zs)
+def test_values_and_q_match_dense_numpy(num_states, num_actions):
+  conventions = ("own", "logit", "zero_sum") if len(num_actions) == 2 else ("own", "logit")
+  p, r, gamma, tau = random_game_arrays(1, num_states, num_actions)
+  if len(num_actions) == 2:
+    r = [r[0], -r[0]]  # zero-sum rewards, so that every convention applies
   rng = np.random.default_rng(2)
   ref = [rng.dirichlet(np.ones(k), size=num_states) for k in num_actions]
   game = MarkovGame.from_arrays(p, r, gamma, temperature=tau, reference=ref)
   pol = _random_policies(rng, num_states, num_actions)
-  e = evaluate(game, tuple(np.log(x) for x in pol), convention)
-  v = dense_values(p, r, gamma, tau, pol, [np.log(x) for x in ref], convention)
-  q = dense_q(p, r, gamma, pol, v)
-  np.testing.assert_allclose(e.values, v, atol=1e-12, rtol=0)
-  for qi, qr in zip(e.q, q):
-    np.testing.assert_allclose(qi, qr, atol=1e-12, rtol=0)
-  # The Bellman equation by truncated value iteration (a different algorithm, same fixed point).
-  vi = np.zeros_like(v)
-  for _ in range(400):
-    vi = np.stack([np.einsum("sa,sa->s", _joint(pol).reshape(num_states, -1),
-                             (r[i] + gamma * p @ vi[i]).reshape(num_states, -1))
-                   for i in range(len(r))]) - _reg(tau, pol, ref, convention)
-  np.testing.assert_allclose(vi, v, atol=1e-10)
+  results = _evaluate_all(conventions)(game, tuple(np.log(x) for x in pol))
+  for convention, e in zip(conventions, results):
+    v = dense_values(p, r, gamma, tau, pol, [np.log(x) for x in ref], convention)
+    q = dense_q(p, r, gamma, pol, v)
+    np.testing.assert_allclose(e.values, v, atol=1e-12, rtol=0)
+    for qi, qr in zip(e.q, q):
+      np.testing.assert_allclose(qi, qr, atol=1e-12, rtol=0)
+    # The Bellman equation by truncated value iteration (another algorithm, same fixed point).
+    vi = np.zeros_like(v)
+    for _ in range(400):
+      vi = np.stack([np.einsum("sa,sa->s", _joint(pol).reshape(num_states, -1),
+                               (r[i] + gamma * p @ vi[i]).reshape(num_states, -1))
+                     for i in range(len(r))]) - _reg(tau, pol, ref, convention)
+    np.testing.assert_allclose(vi, v, atol=1e-10)
 
 
 def _joint(pol):

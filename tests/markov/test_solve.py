@@ -41,6 +41,8 @@ def test_general_sum_fixed_point_with_dense_numpy_q():
   sol = solve_markov(_batch(games), tol=1e-11)
   assert isinstance(sol, Solution) and isinstance(sol, MarkovSolution)
   assert sol.convention == "own"
+  np.testing.assert_allclose(np.max(sol.state_residual, -1), sol.residual, atol=1e-15)
+  assert np.all(sol.state_gaps >= -1e-14) and np.all(sol.gap <= 1e-10)
   for b, (p, r, gamma, tau) in enumerate(games):
     assert sol.result[b] == RESULT.CONVERGED
     pol = [np.asarray(x[b]) for x in sol.probabilities]
