@@ -85,3 +85,13 @@ def test_round_trip(tmp_path):
 def jax_leaves(x):
   import jax
   return jax.tree_util.tree_leaves(x)
+
+
+def test_float32_flag(tmp_path, capsys):
+  data, (p, r, gamma, tau) = _data()
+  code = cli.main(["solve-markov", _write(tmp_path, data), "--json", "--float32"])
+  out = json.loads(capsys.readouterr().out)
+  assert code == 0 and out["residual"] <= 1e-5
+  pol = [np.array(x, dtype=np.float64) for x in out["policies"]]
+  pol = [x / x.sum(-1, keepdims=True) for x in pol]
+  assert hqre_violation(p, r, gamma, tau, pol) <= 1e-4

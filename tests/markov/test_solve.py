@@ -163,3 +163,27 @@ def test_no_recompilation_for_new_values_and_errors_before_work():
   with pytest.raises(ValueError, match="game"):
     solve_markov(dice_jax.games.matching_pennies())
   assert _solve_jit._cache_size() == size
+
+
+def test_single_agent_equals_soft_value_iteration():
+  # One agent: the HQRE is the KL-regularised optimal policy; soft value iteration
+  # V(s) = tau(s) log sum_a rho(a|s) exp(Q(s,a) / tau(s)), Q = R + gamma P V (Ziebart 2010).
+  rng = np.random.default_rng(95)
+  s, n, gamma = 4, 3, 0.9
+  p = rng.random((s, n, s)) ** 3
+  p /= p.sum(-1, keepdims=True)
+  r = rng.normal(size=(s, n))
+  tau = 0.2 + rng.random(s)
+  rho = rng.dirichlet(np.ones(n), size=s)
+  v = np.zeros(s)
+  for _ in range(400):
+    q = r + gamma * p @ v
+    v = tau * np.log(np.sum(rho * np.exp(q / tau[:, None]), -1))
+  q = r + gamma * p @ v
+  policy = rho * np.exp(q / tau[:, None])
+  policy /= policy.sum(-1, keepdims=True)
+  game = MarkovGame.from_arrays(p, [r], gamma, temperature=tau[None], reference=[rho])
+  sol = solve_markov(game, tol=1e-12)
+  assert sol.result == RESULT.CONVERGED
+  np.testing.assert_allclose(sol.probabilities[0], policy, atol=1e-10, rtol=0)
+  np.testing.assert_allclose(sol.values[0], v, atol=1e-9, rtol=0)
