@@ -202,6 +202,9 @@ def solve_observation(og: ObservationGame, *, convention: str = "own", tol: Opti
   if not isinstance(og, ObservationGame):
     raise ValueError(f"og must be an ObservationGame; got {type(og).__name__}.")
   ev.check_convention(convention)
+  if convention == "zero_sum":
+    from dice_jax.markov.solve import check_zero_sum
+    check_zero_sum(og.game)
   if tol is not None and not (np.isfinite(tol) and tol > 0):
     raise ValueError(f"tol must be a finite number > 0; got {tol!r}.")
   if not (int(max_steps) == max_steps and max_steps >= 1):

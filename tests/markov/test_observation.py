@@ -61,3 +61,17 @@ def test_aliased_states_are_stationary_points_of_j():
   # Aliasing matters: the policy differs from the Markov HQRE's in the aliased states.
   markov = solve_markov(game, tol=1e-12)
   assert np.max(np.abs(np.asarray(markov.probabilities[0])[0] - pol[0][0])) > 1e-3
+
+
+def test_bad_observation_input():
+  import pytest
+  _, game = _game()
+  with pytest.raises(ValueError, match="observations"):
+    ObservationGame.create(game, [np.arange(3)])
+  with pytest.raises(ValueError, match="observations"):
+    ObservationGame.create(game, [np.array([0, 2, 2]), np.arange(3)])
+  with pytest.raises(ValueError, match="observations"):
+    ObservationGame.create(game, [np.array([0.0, 1.0, 1.0]), np.arange(3)])
+  og = ObservationGame.create(game, [np.arange(3), np.arange(3)])
+  with pytest.raises(ValueError, match="zero_sum"):
+    solve_observation(og, convention="zero_sum")
