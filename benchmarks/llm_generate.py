@@ -189,8 +189,17 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=2, help="alternating NNX/PyTorch subprocess rounds")
     ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results",
                                                   "llm_generate.json"))
+    ap.add_argument("--threads", type=int, default=0,
+                    help="CPU threads per side (0: library defaults). 1 makes the ratio robust to other load "
+                         "on a small shared machine (an oversubscribed OpenMP pool collapses)")
     ap.add_argument("--part", choices=("nnx", "torch"), help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.part and args.threads:
+        if args.part == "torch":
+            import torch
+
+            torch.set_num_threads(args.threads)
+            torch.set_num_interop_threads(1)
     if args.part:
         res = run_nnx(args.repeats) if args.part == "nnx" else run_torch(args.repeats)
         print("RESULT " + json.dumps(res))
@@ -199,8 +208,13 @@ def main() -> int:
     load_start = os.getloadavg()[0]  # other work on the machine skews both sides; recorded with the result
     for _ in range(args.rounds):  # alternate the sides so that background load hits both alike
         for part in ("nnx", "torch"):
+            env = dict(os.environ)
+            if args.threads and part == "nnx":
+                env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false "
+                                    f"intra_op_parallelism_threads={args.threads}").strip()
             proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--part", part, "--repeats",
-                                   str(args.repeats)], capture_output=True, text=True)
+                                   str(args.repeats), "--threads", str(args.threads)],
+                                  capture_output=True, text=True, env=env)
             line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
             if proc.returncode != 0 or not line:
                 print(proc.stdout[-2000:], proc.stderr[-4000:], file=sys.stderr)
@@ -216,6 +230,7 @@ def main() -> int:
                     "python": platform.python_version(), "loadavg_1min_start": load_start,
                     "loadavg_1min_end": os.getloadavg()[0]},
         "new_tokens": NEW_TOKENS,
+        "threads_per_side": args.threads or "default",
         "ratios_nnx_over_torch": {
             **{f"generate_batch{b}": nnx_r["generate"][str(b)]["tokens_per_s"] / pt["generate"][str(b)]["tokens_per_s"]
                for b in BATCHES},
