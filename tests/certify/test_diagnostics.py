@@ -43,13 +43,13 @@ def test_bootstrap_interval_covers_the_truth():
   vy = [a @ y[1], b.T @ y[0]]
   d = [x[0] - y[0], x[1] - y[1]]
   truth = sum((p - q) @ e for p, q, e in zip(vx, vy, d)) / sum(e @ e for e in d)
-  reps, s = 100, 64
+  reps, s = 100, 32
   noise = lambda k, v: jnp.asarray(v) + 0.5 * jax.random.normal(k, (reps, s, v.size))
   keys = jax.random.split(jax.random.PRNGKey(2), 5)
   ux = [noise(keys[0], vx[0]), noise(keys[1], vx[1])]
   uy = [noise(keys[2], vy[0]), noise(keys[3], vy[1])]
   f = jax.jit(jax.vmap(lambda ux, uy, k: monotonicity_ratio(ux, uy, x, y, 1.0, key=k,
-                                                            num_bootstrap=300, confidence=0.9)))
+                                                            num_bootstrap=200, confidence=0.9)))
   out = f(ux, uy, jax.random.split(keys[4], reps))
   covered = np.mean((np.asarray(out.lower) <= truth) & (truth <= np.asarray(out.upper)))
   assert covered >= 0.8

@@ -70,13 +70,3 @@ def test_forward_value_is_the_hqre_and_optimality_vanishes():
   assert_is_hqre(game, tau, tuple(jnp.exp(l) for l in logits), atol=1e-11)
   assert float(jnp.max(jnp.abs(optimality(jnp.concatenate(logits), game, tau,
                                           tuple(jnp.full((k,), -np.log(k)) for k in (2, 3)))))) < 1e-11
-
-
-def test_gradient_under_vmap_equals_loop():
-  games = rg.zero_sum(jax.random.PRNGKey(3), (2, 3), (3,))
-  tau = jnp.array([[0.5, 0.8], [1.0, 0.3], [0.7, 0.7]])
-  f = lambda g, t: jnp.exp(hqre_logits(g, t)[0][0])
-  batched = jax.jit(jax.vmap(jax.grad(f, argnums=1)))(games, tau)
-  single = jax.jit(jax.grad(f, argnums=1))
-  for k in range(3):
-    np.testing.assert_allclose(batched[k], single(games[k], tau[k]), rtol=1e-10)

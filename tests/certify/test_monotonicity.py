@@ -23,7 +23,7 @@ def _alpha_numpy(a, b, w=(1.0, 1.0)):
   return np.linalg.svd(m, compute_uv=False)[0] / 2
 
 
-@given(dst.games(family="zero_sum", num_actions=st.sampled_from([(2, 2), (3, 5)]), batch_shape=(3,)),
+@given(dst.games(family="zero_sum", num_actions=(3, 5), batch_shape=(3,)),
        dst.temperatures(2, batch_shape=(3,)))
 def test_zero_sum_alpha_is_zero_and_margin_is_min_tau(game, tau):
   alpha = np.asarray(mono.alpha_vertex_bound(game))
@@ -34,8 +34,9 @@ def test_zero_sum_alpha_is_zero_and_margin_is_min_tau(game, tau):
   np.testing.assert_allclose(b.margin, tau.min(-1), atol=1e-12)
 
 
-@given(dst.seeds(), st.sampled_from([(2, 2), (3, 4)]))
-def test_two_player_formula_equals_numpy_and_max_of_sampled_bound(seed, shape):
+@given(dst.seeds())
+def test_two_player_formula_equals_numpy_and_max_of_sampled_bound(seed):
+  shape = (3, 4)
   game = dst.make_game("uniform", seed, shape, (4,))
   tau = np.random.default_rng(seed).uniform(0.1, 2.0, (4, 2))
   exact = np.asarray(mono.alpha_two_player(game))
@@ -163,20 +164,22 @@ def test_non_multilinear_game_gets_only_the_sampled_bound():
 def test_fast_sigma_bounds_bracket_the_svd():
   from dice_jax.certify import slices
   m = jax.random.uniform(jax.random.PRNGKey(0), (64, 9, 7), minval=-1, maxval=1)
-  exact = np.asarray(slices.projected_norms(m, exact=True))
-  lower, upper = map(np.asarray, slices.sigma_max_bounds(m))
+  exact = np.asarray(jax.jit(lambda m: slices.projected_norms(m, exact=True))(m))
+  lower, upper = map(np.asarray, jax.jit(slices.sigma_max_bounds)(m))
   assert np.all(lower <= exact * (1 + 1e-12)) and np.all(exact <= upper)
   assert np.all(upper <= 1.25 * exact) and np.median(upper / exact) < 1.05
   assert np.median(lower / exact) > 0.95
-  zero = slices.sigma_max_bounds(jnp.zeros((2, 3, 3)))
+  zero = jax.jit(slices.sigma_max_bounds)(jnp.zeros((2, 3, 3)))
   np.testing.assert_array_equal(zero[1], 0.0)  # zero-sum: exactly 0
 
 
 def test_fast_n_player_bounds_bracket_the_exact_ones():
-  game = dst.make_game("uniform", 5, (3, 2, 3), (4,))
-  prof = mono.sample_profiles(jax.random.PRNGKey(0), (3, 2, 3), 6)
-  up, up_fast = mono.alpha_vertex_bound(game), mono.alpha_vertex_bound(game, fast=True)
-  lo, _ = mono.alpha_sampled(game, prof)
-  lo_fast, _ = mono.alpha_sampled(game, prof, fast=True)
-  assert np.all(up_fast >= up) and np.all(up_fast <= 1.1 * up)
-  assert np.all(lo_fast <= lo + 1e-12) and np.all(lo_fast >= lo - 0.05 * np.abs(lo))
+  shape = (2, 3, 2)  # the shape of test_vertex_bound_dominates...: shared compilations
+  prof = mono.sample_profiles(jax.random.PRNGKey(0), shape, 64, concentration=0.3)
+  for seed in range(2):
+    game = dst.make_game("uniform", seed, shape)
+    up, up_fast = mono.alpha_vertex_bound(game), mono.alpha_vertex_bound(game, fast=True)
+    lo, _ = mono.alpha_sampled(game, prof)
+    lo_fast, _ = mono.alpha_sampled(game, prof, fast=True)
+    assert up <= up_fast <= 1.1 * up
+    assert lo - 0.05 * abs(lo) <= lo_fast <= lo + 1e-12
