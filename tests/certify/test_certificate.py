@@ -20,6 +20,11 @@ BATCH = 16
 TIGHT = dict(tol=1e-11, max_steps=200_000)
 
 
+def _fewer(fraction):
+  """A fraction of the active profile's examples for the costliest tests."""
+  return settings(max_examples=max(5, int(settings.default.max_examples * fraction)))
+
+
 def _reference_solution(game, tau):
   star = dj.solve(game, tau, **TIGHT)
   assert np.all(star.converged), star.result_names()
@@ -63,6 +68,7 @@ def test_error_bound_is_sound(problem, steps):
   assert assert_certificate_sound(cert, early.probabilities, star.probabilities) == BATCH
 
 
+@_fewer(1 / 3)
 @given(dst.certified_problems(SHAPE, BATCH))
 def test_uniqueness_solves_from_five_starts_agree_within_the_bound(problem):
   game, tau, seed = problem
@@ -97,6 +103,7 @@ def _mirror_path(game, tau):
   return jax.vmap(run)(game, tau)
 
 
+@_fewer(1 / 3)
 @given(dst.certified_problems(SHAPE, BATCH))
 def test_rate_observed_decay_never_exceeds_predicted(problem):
   game, tau, _ = problem
@@ -187,11 +194,6 @@ def _permute(game, perms):
 
 
 FIELDS = ("alpha_upper", "margin", "weighted_margin", "alpha_lower", "error_bound")
-
-
-def _fewer(fraction):
-  """A third of the active profile's examples (ci: 10, thorough: 166) for the costliest tests."""
-  return settings(max_examples=max(5, int(settings.default.max_examples * fraction)))
 
 
 @_fewer(1 / 3)
