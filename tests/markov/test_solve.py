@@ -96,7 +96,7 @@ def test_zero_sum_equals_regularised_shapley_iteration_and_rate_is_linear():
     extra = int(sol.steps[b]) - int(early.steps[b])
     rate = 1e-6 ** (1 / extra)
     print(f"zero-sum extragradient: {int(sol.steps[b])} steps, observed rate {rate:.3f}")
-    assert rate < 0.8 and int(sol.steps[b]) < 200
+    assert rate < 0.9 and int(sol.steps[b]) < 300
 
 
 def test_state_temperature_changes_that_state_and_its_predecessors_only():
