@@ -168,8 +168,10 @@ class PolicyExtragradient:
   [0.3, 0.8], residual 1e-8, at most 3,000 steps): at ``step_scale = 1`` 4 of 64 general-sum
   games stalled; at ``1/2`` 254 of 256 general-sum (median 98 steps) and 242 of 256 zero-sum
   games (median 43) converged; ``1/4`` converged on all 64 general-sum games of the smaller
-  sample (median 188, max 984) and on all 14 zero-sum games that stalled at ``1/2`` (at most
-  80 steps). Give a smaller ``step_size`` if a game stalls.
+  sample (median 188, max 984); on the 256-game samples ``1/4`` converged on all 256 zero-sum
+  games (median 75, max 83 steps; 4.8 ms/game on a loaded 2-core CPU) and on 254 of 256
+  general-sum games (median 170; 2 still stalled: general-sum HQRE need not be unique or
+  attracting). Give a smaller ``step_size`` if a game stalls.
 
   Attributes:
     step_size: the proximal ``eta`` or ``None``.
