@@ -3,6 +3,7 @@
     dice-jax solve GAME.nfg --temperature T [--method M] [--tol X] [--max-steps N] [--json]
     dice-jax solve --example NAME --temperature T ...
     dice-jax examples
+    dice-jax solve-markov GAME.json [--method M] [--convention own|zero_sum|logit] [--json]
     dice-jax llm generate|logits --model PATH --prompt TEXT ...   (see dice_jax.llm.cli)
 
 ``T`` is one number or a comma-separated list with one temperature per player. With ``--json``
@@ -50,6 +51,8 @@ def _build_parser() -> argparse.ArgumentParser:
   sub.add_parser("examples", help="list the built-in example games")
   from dice_jax.llm import cli as llm_cli  # imports only argparse/json/os at module level
   llm_cli.register(sub)
+  from dice_jax.markov import cli as markov_cli
+  markov_cli.register(sub)
   return parser
 
 
@@ -109,6 +112,9 @@ def main(argv: Optional[List[str]] = None) -> int:
   try:
     if args.command == "solve":
       return _solve(args, parser)
+    if args.command == "solve-markov":
+      from dice_jax.markov import cli as markov_cli
+      return markov_cli.run(args)
     if args.command == "llm":
       from dice_jax.llm import cli as llm_cli
       return llm_cli.run(args)

@@ -58,3 +58,18 @@ def test_max_steps_exit_code_and_result_string():
   data = run("solve", "--example", "prisoners-dilemma", "-t", "0.1", "--max-steps", "3", "--json")
   assert data.returncode == 1
   assert json.loads(data.stdout)["result"] == "max_steps"
+
+
+def test_solve_markov_is_wired_into_dice_jax(tmp_path):
+  """One state, gamma = 0: the Markov CLI answer is the normal-form HQRE."""
+  a = np.array([[1.0, -1.0], [-0.5, 0.5]])
+  game = {"gamma": 0.0, "transitions": [[[[1.0], [1.0]], [[1.0], [1.0]]]],
+          "rewards": [[a.tolist()], [(-a).tolist()]], "temperatures": [0.5, 0.5], "initial": [1.0]}
+  path = tmp_path / "m.json"
+  path.write_text(json.dumps(game))
+  out = run("solve-markov", str(path), "--json")
+  assert out.returncode == 0, out.stderr
+  data = json.loads(out.stdout)
+  ref = dj.solve(dj.NormalFormGame.from_arrays(a, -a), 0.5, tol=1e-12)
+  for i in range(2):
+    np.testing.assert_allclose(data["policies"][i][0], ref.probabilities[i], atol=1e-7)
