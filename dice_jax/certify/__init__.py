@@ -6,8 +6,12 @@ from dice_jax.certify.monotonicity import (MonotonicityBounds, alpha_sampled, al
                                            projected_symmetric_jacobian, sample_profiles)
 from dice_jax.certify.rate import kl_contraction, observed_rate, step_bound
 from dice_jax.certify.reasons import REASON
+from dice_jax.certify.diagnostics import MonotonicityRatio, drift, monotonicity_ratio, oscillation
+from dice_jax.certify.estimation import Estimate, estimate
+from dice_jax.certify.implicit import hqre_logits, hqre_probabilities
 
 __all__ = ["Certificate", "MonotonicityBounds", "REASON", "alpha_sampled", "alpha_two_player",
            "alpha_vertex_bound", "certify", "certify_arrays", "kl_contraction",
            "monotonicity_bounds", "observed_rate", "projected_symmetric_jacobian",
-           "sample_profiles", "step_bound"]
+           "sample_profiles", "step_bound", "MonotonicityRatio", "drift", "monotonicity_ratio",
+           "oscillation", "Estimate", "estimate", "hqre_logits", "hqre_probabilities"]
