@@ -3,6 +3,7 @@
     dice-jax solve GAME.nfg --temperature T [--method M] [--tol X] [--max-steps N] [--json]
     dice-jax solve --example NAME --temperature T ...
     dice-jax examples
+    dice-jax certify GAME.nfg --temperature T [--json]
     dice-jax solve-markov GAME.json [--method M] [--convention own|zero_sum|logit] [--json]
     dice-jax llm generate|logits --model PATH --prompt TEXT ...   (see dice_jax.llm.cli)
 
@@ -53,6 +54,8 @@ def _build_parser() -> argparse.ArgumentParser:
   llm_cli.register(sub)
   from dice_jax.markov import cli as markov_cli
   markov_cli.register(sub)
+  from dice_jax.certify import cli as certify_cli
+  certify_cli.register(sub)
   return parser
 
 
@@ -112,6 +115,9 @@ def main(argv: Optional[List[str]] = None) -> int:
   try:
     if args.command == "solve":
       return _solve(args, parser)
+    if args.command == "certify":
+      from dice_jax.certify import cli as certify_cli
+      return certify_cli.run(args)
     if args.command == "solve-markov":
       from dice_jax.markov import cli as markov_cli
       return markov_cli.run(args)
