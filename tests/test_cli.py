@@ -73,3 +73,17 @@ def test_solve_markov_is_wired_into_dice_jax(tmp_path):
   ref = dj.solve(dj.NormalFormGame.from_arrays(a, -a), 0.5, tol=1e-12)
   for i in range(2):
     np.testing.assert_allclose(data["policies"][i][0], ref.probabilities[i], atol=1e-7)
+
+
+def test_certify_is_wired_into_dice_jax(tmp_path):
+  """Zero-sum: alpha = 0, so the margin is tau and the game is certified."""
+  game = rg.zero_sum(jax.random.PRNGKey(1), (3, 3))
+  path = tmp_path / "z.nfg"
+  dj.write_nfg(game, path)
+  out = run("certify", str(path), "--temperature", "0.5", "--json")
+  assert out.returncode == 0, out.stderr
+  data = json.loads(out.stdout)
+  assert data["certified"] is True and data["reason"] is None
+  assert abs(data["alpha_upper"]) <= 1e-9 and abs(data["margin"] - 0.5) <= 1e-9
+  for key in ("alpha_lower", "error_bound", "predicted_rate", "observed_rate"):
+    assert key in data
