@@ -249,19 +249,11 @@ def certify(game, temperature, solution, *, reference: Optional[Sequence] = None
   """
   from dice_jax.solvers.solution import Solution  # noqa: PLC0415
 
-  if not all(hasattr(game, a) for a in ("num_actions", "utilities", "payoff_halfrange")):
-    raise ValueError(f"game must implement the Game protocol (num_actions, utilities, "
-                     f"payoff_halfrange); got {type(game).__name__}.")
+  n_actions, batch, dtype, tau = _validation.game_and_temperature(game, temperature)
   for i, leaf in enumerate(jax.tree_util.tree_leaves(game)):
     _validation.require_finite(f"game (payoff leaf {i})", leaf)
-  n_actions = tuple(game.num_actions)
   n = len(n_actions)
-  batch = tuple(getattr(game, "batch_shape", ()))
-  dtype = getattr(game, "dtype", jnp.result_type(float))
-  _validation.require_positive("temperature", temperature)
-  _validation.broadcast_or_raise("temperature", np.shape(temperature), (*batch, n),
-                                 f"batch shape {batch} by {n} players")
-  tau = jnp.broadcast_to(jnp.asarray(temperature, dtype), (*batch, n))
+  tau = jnp.asarray(tau, dtype)
 
   history = None
   if isinstance(solution, Solution):
