@@ -20,18 +20,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import List
 
-
-def _temperatures(text: str) -> List[float]:
-  try:
-    values = [float(t) for t in text.split(",") if t.strip()]
-  except ValueError:
-    raise argparse.ArgumentTypeError(
-        f"--temperature must be a number or a comma-separated list of numbers; got {text!r}")
-  if not values:
-    raise argparse.ArgumentTypeError("--temperature must not be empty")
-  return values
+from dice_jax.cli import _temperatures
 
 
 def register(subparsers) -> argparse.ArgumentParser:

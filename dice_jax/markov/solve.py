@@ -14,6 +14,7 @@ from dice_jax.markov.game import MarkovGame
 from dice_jax.markov.solvers import (MarkovProblem, MarkovSolution, PolicyExtragradient,
                                      PolicyMirror, TemperatureContinuation)
 from dice_jax.solvers._solve import default_tol
+from dice_jax.solvers._solve import get_solver as _get_solver
 from dice_jax.solvers.engine import iterate
 
 METHODS = {
@@ -25,13 +26,7 @@ METHODS = {
 
 def get_solver(method: Union[str, Any]):
   """A solver from a name in :data:`METHODS` or a solver object (returned as is)."""
-  if isinstance(method, str):
-    if method not in METHODS:
-      raise ValueError(f"method must be one of {sorted(METHODS)}; got {method!r}.")
-    return METHODS[method]()
-  if not all(hasattr(method, a) for a in ("init", "step", "check_every")):
-    raise ValueError(f"method must be a method name or a solver object; got {method!r}.")
-  return method
+  return _get_solver(method, METHODS)
 
 
 def solve_markov_one(game: MarkovGame, *, method: Any = "extragradient", convention: str = "own",

@@ -37,12 +37,14 @@ def default_tol(dtype) -> float:
   return 1e-8 if jnp.finfo(dtype).bits >= 64 else 1e-5
 
 
-def get_solver(method: Union[str, Any]):
-  """A solver settings object from a name in :data:`METHODS` or an instance (returned as is)."""
+def get_solver(method: Union[str, Any], methods=None):
+  """A solver settings object from a name in ``methods`` (default :data:`METHODS`) or an
+  instance (returned as is)."""
+  methods = METHODS if methods is None else methods
   if isinstance(method, str):
-    if method not in METHODS:
-      raise ValueError(f"method must be one of {sorted(METHODS)}; got {method!r}.")
-    return METHODS[method]()
+    if method not in methods:
+      raise ValueError(f"method must be one of {sorted(methods)}; got {method!r}.")
+    return methods[method]()
   if not all(hasattr(method, a) for a in ("init", "step", "check_every")):
     raise ValueError(f"method must be a method name or a solver object; got {method!r}.")
   return method
