@@ -16,14 +16,16 @@ METHODS = sorted(dj.solvers.METHODS)
 def test_batched_solve_equals_python_loop(method):
   g = rg.uniform(jax.random.PRNGKey(0), (4, 3), batch_shape=(2, 3))
   tau = jnp.linspace(0.3, 1.0, 6).reshape(2, 3, 1) * jnp.array([1.0, 1.5])
-  batched = dj.solve(g, tau, method=method, tol=1e-11)
+  # tol well above the float64 residual floor: batched and single kernels round differently, and
+  # a tolerance near the floor (1e-11 here) made the stopping step depend on that rounding.
+  batched = dj.solve(g, tau, method=method, tol=1e-9)
   for b in range(2):
     for c in range(3):
-      single = dj.solve(g[b, c], tau[b, c], method=method, tol=1e-11)
+      single = dj.solve(g[b, c], tau[b, c], method=method, tol=1e-9)
       assert int(single.steps) == int(batched.steps[b, c])
       assert int(single.result) == int(batched.result[b, c])
       for p, q in zip(single.logits, batched.logits):
-        np.testing.assert_allclose(p, q[b, c], atol=1e-12)
+        np.testing.assert_allclose(p, q[b, c], atol=1e-10)
 
 
 @pytest.mark.parametrize("method", METHODS)
