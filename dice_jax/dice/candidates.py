@@ -34,16 +34,24 @@ class CandidateBatch:
 
 def make_candidate_batch(prompts: Sequence[Sequence[int]],
                          candidates: Sequence[Sequence[Sequence[int]]], *, pad_id: int = 0,
-                         candidate_mask: Optional[np.ndarray] = None) -> CandidateBatch:
+                         candidate_mask: Optional[np.ndarray] = None,
+                         num_candidates: Optional[int] = None, length: Optional[int] = None,
+                         window: Optional[int] = None) -> CandidateBatch:
   """Pack token ids: ``prompts[p]`` with candidates ``candidates[p][k]``.
 
   Prompts with fewer candidates than the largest set need ``candidate_mask`` (``[P, K]``, True
   for the ``len(candidates[p])`` real ones, which come first); the missing slots are filled with
   a copy of the prompt's first candidate and masked out of every distribution.
 
+  ``num_candidates`` (``K``), ``length`` (row length) and ``window`` (longest candidate) fix the
+  padded shapes, so batches built from fresh samples every DICE-FT iteration reuse one compiled
+  scoring/training program; by default they are the smallest that fit. With ``num_candidates``
+  larger than every set, ``candidate_mask`` is required as for sets of different sizes.
+
   Raises:
     ValueError: naming the argument: empty prompts or candidates, sets of different sizes
-      without ``candidate_mask``, or a mask that does not match the sets.
+      without ``candidate_mask``, a mask that does not match the sets, or fixed shapes too small
+      for the data.
   """
   if len(prompts) != len(candidates) or not prompts:
     raise ValueError(f"candidates must hold one list per prompt ({len(prompts)} prompts); "
@@ -52,8 +60,13 @@ def make_candidate_batch(prompts: Sequence[Sequence[int]],
   k = max(sizes)
   if min(sizes) < 1:
     raise ValueError(f"candidates: every prompt needs at least one candidate; sizes {sizes}.")
+  if num_candidates is not None:
+    if int(num_candidates) != num_candidates or num_candidates < k:
+      raise ValueError(f"num_candidates must be an integer >= the largest candidate set ({k}); "
+                       f"got {num_candidates!r}.")
+    k = int(num_candidates)
   if candidate_mask is None:
-    if len(set(sizes)) != 1:
+    if len(set(sizes)) != 1 or sizes[0] != k:
       raise ValueError(f"candidates: prompts have candidate sets of different sizes {sizes}; "
                        "pass candidate_mask ([P, K] booleans) to mark the real ones.")
     cmask = np.ones((len(prompts), k), bool)
@@ -72,7 +85,14 @@ def make_candidate_batch(prompts: Sequence[Sequence[int]],
       if len(c) < 1:
         raise ValueError(f"candidates[{p}][{j}] is empty.")
       rows.append((list(prompt), c))
-  length = max(len(a) + len(b) for a, b in rows)
+  need_len = max(len(a) + len(b) for a, b in rows)
+  need_win = max(len(b) for _, b in rows)
+  for name, value, need in (("length", length, need_len), ("window", window, need_win)):
+    if value is not None and (int(value) != value or value < need):
+      raise ValueError(f"{name} must be an integer >= {need} (the longest "
+                       f"{'prompt + candidate' if name == 'length' else 'candidate'}); "
+                       f"got {value!r}.")
+  length = need_len if length is None else int(length)
   ids = np.full((len(rows), length), pad_id, np.int32)
   mask = np.zeros((len(rows), length), bool)
   for r, (a, b) in enumerate(rows):
@@ -81,4 +101,4 @@ def make_candidate_batch(prompts: Sequence[Sequence[int]],
   return CandidateBatch(ids=ids, mask=mask,
                         starts=np.array([len(a) - 1 for a, _ in rows], np.int32),
                         lengths=np.array([len(b) for _, b in rows], np.int32),
-                        candidate_mask=cmask, window=max(len(b) for _, b in rows))
+                        candidate_mask=cmask, window=need_win if window is None else int(window))

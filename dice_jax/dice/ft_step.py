@@ -71,20 +71,78 @@ def _ft_step(model, optimizer: nnx.Optimizer, batch: CandidateBatch, log_target:
           "skipped": ~finite}
 
 
-ft_step = nnx.jit(_ft_step)
+def split_adapters(model):
+  """``(graphdef, adapters, frozen)``: the LoRA parameters (:data:`ADAPTER`) and everything else.
+
+  ``nnx.merge(graphdef, adapters, frozen)`` rebuilds the model around the *same* arrays (no
+  copy), which is how agents share one frozen base (:func:`dice_jax.dice.shared_lora_agents`).
+  """
+  return nnx.split(model, ADAPTER, ...)
 
 
-@nnx.jit(static_argnames=("num_steps",))
-def ft_steps(model, optimizer: nnx.Optimizer, batch: CandidateBatch, log_target: jax.Array,
-             log_reference: jax.Array, temperature: jax.Array, *, num_steps: int):
-  """``num_steps`` :func:`ft_step` updates in one compiled ``nnx.fori_loop``; returns the last
-  step's metrics with ``skipped`` counting the skipped steps."""
+@functools.partial(jax.jit, static_argnames=("graphdef", "adapters_on"))
+def _log_policy_pure(graphdef, adapters, frozen, batch, *, adapters_on):
+  if not adapters_on:  # LoRA with B = A = 0 adds exactly 0: the base model's distribution
+    adapters = jax.tree_util.tree_map(jnp.zeros_like, adapters)
+  return candidate_log_policy(nnx.merge(graphdef, adapters, frozen), batch)
+
+
+def log_policy(model, batch: CandidateBatch, *, adapters: bool = True) -> jax.Array:
+  """Jitted :func:`candidate_log_policy`; ``adapters=False`` gives the reference ``rho`` (the
+  base model: every LoRA contribution is exactly zero) without touching the model."""
+  graphdef, lora, frozen = split_adapters(model)
+  return _log_policy_pure(graphdef, lora, frozen, batch, adapters_on=bool(adapters))
+
+
+@functools.partial(jax.jit, static_argnames=("graphdef", "opt_graphdef", "num_steps"))
+def _ft_steps_pure(graphdef, opt_graphdef, adapters, frozen, opt_state, batch, log_target,
+                   log_reference, temperature, *, num_steps):
+  model = nnx.merge(graphdef, adapters, frozen)
+  optimizer = nnx.merge(opt_graphdef, opt_state)
+
   def body(_, carry):
     m, o, skipped = carry
     metrics = _ft_step(m, o, batch, log_target, log_reference, temperature)
     return m, o, skipped + metrics["skipped"].astype(jnp.int32)
 
-  _, _, skipped = nnx.fori_loop(0, num_steps - 1, body, (model, optimizer, jnp.int32(0)))
+  skipped = jnp.int32(0)
+  if num_steps > 1:
+    _, _, skipped = nnx.fori_loop(0, num_steps - 1, body, (model, optimizer, skipped))
   metrics = _ft_step(model, optimizer, batch, log_target, log_reference, temperature)
   metrics["skipped"] = skipped + metrics["skipped"].astype(jnp.int32)
+  # only the adapters and the optimizer state leave the program: the frozen base arrays are
+  # never rewritten, so agents merged around one base keep sharing it
+  return nnx.state(model, ADAPTER), nnx.state(optimizer), metrics
+
+
+def ft_steps(model, optimizer: nnx.Optimizer, batch: CandidateBatch, log_target: jax.Array,
+             log_reference: jax.Array, temperature: jax.Array, *, num_steps: int):
+  """``num_steps`` :func:`ft_step` updates in one compiled ``nnx.fori_loop``; returns the last
+  step's metrics with ``skipped`` counting the skipped steps.
+
+  Only the adapters and the optimizer state are written back into ``model`` / ``optimizer``;
+  the frozen base is an input of the compiled program, never an output, so its arrays stay the
+  very same objects (bit-identical and still shared between agents on one base).
+
+  Raises:
+    ValueError: ``num_steps`` is not a positive integer.
+  """
+  if isinstance(num_steps, bool) or int(num_steps) != num_steps or num_steps < 1:
+    raise ValueError(f"num_steps must be a positive integer; got {num_steps!r}.")
+  graphdef, lora, frozen = split_adapters(model)
+  opt_graphdef, opt_state = nnx.split(optimizer)
+  new_lora, new_opt, metrics = _ft_steps_pure(
+      graphdef, opt_graphdef, lora, frozen, opt_state, batch, jnp.asarray(log_target),
+      jnp.asarray(log_reference), jnp.asarray(temperature), num_steps=int(num_steps))
+  nnx.update(model, new_lora)
+  nnx.update(optimizer, new_opt)
+  return metrics
+
+
+def ft_step(model, optimizer: nnx.Optimizer, batch: CandidateBatch, log_target: jax.Array,
+            log_reference: jax.Array, temperature: jax.Array):
+  """One jitted training step (see :func:`_ft_step` for the loss and the metrics);
+  ``skipped`` is True when the loss or gradients were not finite and nothing moved."""
+  metrics = ft_steps(model, optimizer, batch, log_target, log_reference, temperature, num_steps=1)
+  metrics["skipped"] = metrics["skipped"] > 0
   return metrics
