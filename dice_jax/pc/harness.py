@@ -182,7 +182,7 @@ def run(env, policy, *, rounds: int, batch_size: int, seed: int = 0, temperature
   policy, rounds, batch_size, seed = _validate(env, policy, rounds, batch_size, seed)
   spec = env.spec
   num_bootstrap = _checks.positive_int(num_bootstrap, "num_bootstrap")
-  rng = np.random.default_rng([seed, 1])
+  rng = np.random.default_rng([seed, 0x901])      # the policy's sampling
   policy.reset(spec, rng)
   ptau, pref = policy.target()
   tau = _checks.temperatures(ptau if temperature is None and ptau is not None else
@@ -212,7 +212,7 @@ def run(env, policy, *, rounds: int, batch_size: int, seed: int = 0, temperature
   try:
     for t in range(rounds):
       t0 = time.perf_counter()
-      tasks = env.tasks(np.random.default_rng([seed, 0, t]), batch_size, round=t)
+      tasks = env.tasks(np.random.default_rng([seed, t, 0x7A5]), batch_size, round=t)
       states = task_states(tasks, s_count)
       decision: Decision = policy.act(t, states, rng)
       if decision.best_of_n is not None:

@@ -91,7 +91,9 @@ class SyntheticEnvironment:
                  kind="synthetic") for b, s in enumerate(states)]
 
   def _rng(self, round: int, stream: int) -> np.random.Generator:
-    return np.random.default_rng([self.seed, int(round), stream])
+    # a distinct non-zero last word: SeedSequence treats trailing zeros as absent, so [s, 0, 0]
+    # would be the stream of seed s itself (and collide with a caller seeded with s)
+    return np.random.default_rng([self.seed, int(round), stream, 0x5E7])
 
   def play(self, tasks: Sequence[Task], actions: np.ndarray, *, round: int) -> Outcome:
     """Bernoulli verdicts and Poisson tokens for joint actions ``[B, N]``."""
