@@ -1,0 +1,107 @@
+"""Fixtures for the DICE-PC LLM tests: the real SmolLM2 backend and a loopback chat server.
+
+``chat_server`` is a real HTTP server (``http.server`` on 127.0.0.1, a thread) speaking the
+chat-completions format; each test sets how it answers (a responder function of the request
+body, or a failure mode) and reads back the requests it received.
+"""
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import threading
+
+import pytest
+
+
+def pytest_configure(config):
+  config.addinivalue_line("markers", "server: starts a real llama.cpp server (needs llama-cpp-python[server])")
+
+
+@pytest.fixture(scope="session")
+def smollm2_path():
+  """Path of the bundled SmolLM2-135M-Instruct GGUF (fails under CI, skips elsewhere, if absent)."""
+  from dice_jax.llm.bundled import smollm2_gguf_path
+  from dice_jax.llm.errors import CheckpointError
+
+  try:
+    return smollm2_gguf_path()
+  except CheckpointError as e:
+    if os.environ.get("CI"):
+      pytest.fail(str(e))
+    pytest.skip(str(e))
+
+
+@pytest.fixture(scope="session")
+def smollm2_backend(smollm2_path):
+  """SmolLM2 through the Flax bridge, loaded once; one batch shape (8 rows, prompts padded to a
+  multiple of 256 tokens) so a test compiles one program per ``max_tokens``."""
+  from dice_jax.pc.backends import LocalBackend
+
+  return LocalBackend.from_path(smollm2_path, max_batch=8, prompt_bucket=256, fixed_batch=True)
+
+
+def completion_body(content: str, tokens: int | None = None) -> dict:
+  """A well-formed chat-completions response."""
+  tokens = len(content.split()) if tokens is None else tokens
+  return {"id": "chatcmpl-test", "object": "chat.completion", "created": 0, "model": "m",
+          "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
+                       "finish_reason": "stop"}],
+          "usage": {"prompt_tokens": 1, "completion_tokens": tokens, "total_tokens": tokens + 1}}
+
+
+class ChatServer:
+  """A loopback chat-completions server. ``respond(body) -> (status, payload)`` decides each
+  answer (``payload``: dict -> JSON, bytes -> raw body, ``"hang"`` -> no answer until released)."""
+
+  def __init__(self):
+    self.ok = completion_body
+    self.requests = []  # (path, headers dict, parsed body or raw bytes)
+    self.respond = lambda body: (200, completion_body("Answer: 42"))
+    self.release = threading.Event()
+    server = self
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+      def log_message(self, *args):  # keep test output quiet
+        pass
+
+      def do_POST(self):
+        raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        try:
+          body = json.loads(raw)
+        except ValueError:
+          body = raw
+        server.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+        status, payload = server.respond(body)
+        if isinstance(payload, str) and payload == "hang":
+          server.release.wait(10.0)
+          return
+        data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        try:
+          self.send_response(status)
+          self.send_header("Content-Type", "application/json")
+          self.send_header("Content-Length", str(len(data)))
+          self.end_headers()
+          self.wfile.write(data)
+        except OSError:  # the client gave up (timeout)
+          pass
+
+    self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    self.httpd.daemon_threads = True
+    self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    self.thread.start()
+    self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+
+  def close(self):
+    self.release.set()
+    self.httpd.shutdown()
+    self.httpd.server_close()
+    self.thread.join(timeout=5)
+
+
+@pytest.fixture
+def chat_server():
+  s = ChatServer()
+  yield s
+  s.close()
+
