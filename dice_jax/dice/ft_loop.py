@@ -59,6 +59,21 @@ class FTAgent:
     if self.batch is not None and self.log_reference is None:
       self.log_reference = log_policy(self.model, self.batch, adapters=False)
 
+  def set_prompts(self, prompts: Sequence[Sequence[int]], states: Sequence) -> None:
+    """New prompts (and their states) for the next sampled iterations, e.g. a fresh batch of
+    training tasks; keep their count and padded length to reuse the compiled programs.
+
+    Raises:
+      ValueError: naming the argument, for empty prompts or one state per prompt missing.
+    """
+    if len(prompts) == 0 or any(len(p) == 0 for p in prompts):
+      raise ValueError("prompts must be a non-empty list of non-empty token-id lists.")
+    if len(states) != len(prompts):
+      raise ValueError(f"states must give one state per prompt ({len(prompts)}); "
+                       f"got {len(states)}.")
+    self.prompts, self.states = [list(map(int, p)) for p in prompts], list(states)
+    self.batch, self.log_reference = None, None
+
   def log_policy(self) -> jax.Array:
     """``[P, K]`` log ``pi_theta`` over the current candidate sets."""
     if self.batch is None:
@@ -244,6 +259,7 @@ class DiceFT:
         no ``key``; after sampling, payoffs of the wrong shape.
     """
     self._check_rollouts(payoff_fn, key)
+    self._taus = [self._temperatures(a) for a in self.agents]  # states may have changed
     sp = self.sampling
     k = sp.num_candidates
     n_agents, n_states = len(self.agents), len(self.agents[0].prompts)

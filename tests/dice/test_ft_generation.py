@@ -198,6 +198,8 @@ def test_bad_input_names_the_argument():
     ft.rollout_step("not callable", key=jax.random.key(0))
   with pytest.raises(ValueError, match=r"payoffs for state 0 must be 1 array\(s\) of shape"):
     ft.rollout_step(lambda s, c: [np.zeros(len(c[0]) + 1)], key=jax.random.key(0))
+  with pytest.raises(ValueError, match="states must give one state per prompt"):
+    agent.set_prompts(PROMPTS, ["easy"])
   other = FTAgent(models[0], agent.optimizer, states=["easy"], prompts=PROMPTS[:1])
   with pytest.raises(ValueError, match="share their states"):
     DiceFT([agent, other], temperature=TAU, sampling=SAMPLING).rollout_step(
