@@ -67,6 +67,7 @@ class PayoffPosterior:
     >>> post = PayoffPosterior(spec)
     >>> post.update([Task("q", 1)] * 2, np.array([[0, 0], [0, 0]]),
     ...             Outcome(correct=[1, 0], tokens=[[3, 4], [5, 6]], failed=[False, False]))
+    2
     >>> float(post.success_mean()[0, 0, 0]), post.counts()[0, 0, 0].item()
     (0.5, 2.0)
   """
