@@ -1,4 +1,13 @@
-"""One jitted DICE-FT training step: fit the LoRA policy to the mirror target (DESIGN §7)."""
+"""The jitted DICE-FT training steps: fit the LoRA policy to the mirror target (DESIGN §7).
+
+The loss is the KL projection of the mirror target onto the adapted model,
+``mean_prompts KL(pi+ || pi_theta)`` over each prompt's candidate set, minimised with optax on
+the LoRA parameters only (Hu et al. 2021, arXiv:2106.09685; the mirror step is Sokota et al.,
+ICLR 2023). The compiled programs are pure functions of ``(adapters, frozen base, optimizer
+state)`` that return only the new adapters and optimizer state: the frozen base is never an
+output, so its arrays are never copied or rewritten (with ``nnx.jit`` every call would return a
+fresh, bit-identical copy of the whole base).
+"""
 from __future__ import annotations
 
 import functools
@@ -141,8 +150,13 @@ def ft_steps(model, optimizer: nnx.Optimizer, batch: CandidateBatch, log_target:
 
 def ft_step(model, optimizer: nnx.Optimizer, batch: CandidateBatch, log_target: jax.Array,
             log_reference: jax.Array, temperature: jax.Array):
-  """One jitted training step (see :func:`_ft_step` for the loss and the metrics);
-  ``skipped`` is True when the loss or gradients were not finite and nothing moved."""
+  """One jitted training step on the adapters: minimise ``mean_prompts KL(pi+ || pi_theta)``.
+
+  Returns metrics from before the update: ``loss`` (the mean KL to the target),
+  ``kl_to_reference`` ``KL(pi_theta || rho)``, ``entropy`` of ``pi_theta``, ``temperature`` (the
+  mean per-state temperature) and ``skipped`` (True when the loss or gradients were not finite:
+  ``optax.apply_if_finite`` left the adapters where they were).
+  """
   metrics = ft_steps(model, optimizer, batch, log_target, log_reference, temperature, num_steps=1)
   metrics["skipped"] = metrics["skipped"] > 0
   return metrics
