@@ -34,11 +34,11 @@ def smollm2_path():
 
 @pytest.fixture(scope="session")
 def smollm2_backend(smollm2_path):
-  """SmolLM2 through the Flax bridge, loaded once; one batch shape (8 rows, prompts padded to a
-  multiple of 256 tokens) so a test compiles one program per ``max_tokens``."""
+  """SmolLM2 through the Flax bridge, loaded once; one batch shape (4 rows, prompts padded to a
+  multiple of 128 tokens) so a test compiles one program per ``max_tokens``."""
   from dice_jax.pc.backends import LocalBackend
 
-  return LocalBackend.from_path(smollm2_path, max_batch=8, prompt_bucket=256, fixed_batch=True)
+  return LocalBackend.from_path(smollm2_path, max_batch=4, prompt_bucket=128, fixed_batch=True)
 
 
 def completion_body(content: str, tokens: int | None = None) -> dict:
