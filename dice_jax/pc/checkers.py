@@ -222,8 +222,10 @@ def extract_order(text: str, items: Sequence[str]) -> Optional[list]:
 
   Convention: the segment after the strongest answer marker (``####``, ``\\boxed{}``, an answer
   phrase; the rest of its line, or the rest of the text if that line names no item); without a
-  marker, the last line that names an item. Within the segment, item names (whole words, any
-  case) are read in order of appearance.
+  marker, the last line that names an item -- or, if it names exactly one, the run of
+  consecutive lines naming exactly one item each that ends there (a list written one item per
+  line). Within the segment, item names (whole words, any case) are read in order of
+  appearance.
   """
   pat = _item_pattern(items)
   seg = _answer_segment(text)
@@ -233,8 +235,14 @@ def extract_order(text: str, items: Sequence[str]) -> Optional[list]:
     found = pat.findall(line) or pat.findall(rest)
   else:
     found = []
-    for line in reversed(text.splitlines()):
-      found = pat.findall(line)
+    lines = text.splitlines()
+    for end in range(len(lines) - 1, -1, -1):
+      found = pat.findall(lines[end])
+      if len(found) == 1:  # a list written one item per line: the run of such lines
+        start = end
+        while start > 0 and len(pat.findall(lines[start - 1])) == 1:
+          start -= 1
+        found = [pat.findall(ln)[0] for ln in lines[start:end + 1]]
       if found:
         break
   return [f.lower() for f in found] or None

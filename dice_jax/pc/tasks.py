@@ -41,7 +41,7 @@ __all__ = ["ARITHMETIC_DIFFICULTIES", "KINDS", "PLANNING_DIFFICULTIES", "TaskFil
 
 KINDS = ("arithmetic", "planning")
 ARITHMETIC_DIFFICULTIES = (1, 2, 3, 4)
-PLANNING_DIFFICULTIES = (3, 4, 5)
+PLANNING_DIFFICULTIES = (2, 3, 4)
 SPLITS = ("train", "test")
 
 _NAMES = ("Ava", "Ben", "Cara", "Dan", "Eli", "Fay", "Gus", "Hana", "Ivan", "Jo", "Kai", "Lena",
@@ -142,7 +142,7 @@ def _pick(rng, options):
 
 
 def planning_task(rng: np.random.Generator, difficulty: int) -> Task:
-  """Order ``difficulty`` jobs (3 to 8) under "x before y" rules.
+  """Order ``difficulty`` jobs (2 to 8) under "x before y" rules.
 
   A hidden order is drawn; job ``k`` of it gets one rule "j before k" with ``j`` an earlier job
   drawn uniformly, so the rules form a precedence tree and the hidden order satisfies them. The
@@ -151,8 +151,8 @@ def planning_task(rng: np.random.Generator, difficulty: int) -> Task:
   orders).
   """
   n = int(difficulty)
-  if not 3 <= n <= 8:
-    raise ValueError(f"difficulty (the number of jobs) must lie in [3, 8]; got {difficulty}.")
+  if not 2 <= n <= 8:
+    raise ValueError(f"difficulty (the number of jobs) must lie in [2, 8]; got {difficulty}.")
   jobs = [str(j) for j in rng.choice(_JOBS, size=n, replace=False)]
   constraints = [(jobs[int(rng.integers(k))], jobs[k]) for k in range(1, n)]
   constraints = [constraints[int(i)] for i in rng.permutation(n - 1)]  # present the rules in random order

@@ -90,6 +90,9 @@ RULES = [("wash", "dry"), ("dry", "fold"), ("wash", "iron")]
     ("We must wash first.\nThe order is:\nwash -> dry -> fold -> iron", True, "wash, dry, fold, iron"),
     ("First dry, then wash...\nAnswer: wash, dry, fold, iron", True, "wash, dry, fold, iron"),
     ("\\boxed{wash, iron, dry, fold}", True, "wash, iron, dry, fold"),
+    ("The order:\n1. wash\n2. dry\n3. fold\n4. iron", True, "wash, dry, fold, iron"),  # one per line
+    ("Steps: wash then dry.\n- Iron (after washing)\n- fold", False, "iron, fold"),  # run of single-item lines
+    ("Answer:\n1. wash\n2. iron\n3. dry\n4. fold", True, "wash, iron, dry, fold"),
     ("Answer: dry, wash, fold, iron", False, "dry, wash, fold, iron"),  # breaks wash < dry
     ("Answer: wash, dry, fold", False, "wash, dry, fold"),  # iron missing
     ("Answer: wash, dry, dry, fold, iron", False, "wash, dry, dry, fold, iron"),

@@ -32,7 +32,7 @@ def test_arithmetic_answer_is_the_replayed_computation(difficulty):
     assert not check(t, f"The answer is {t.answer + 1}.").correct
 
 
-@pytest.mark.parametrize("difficulty", [3, 4, 5, 6])
+@pytest.mark.parametrize("difficulty", [2, 3, 4, 5, 6])
 def test_planning_reference_is_valid_and_listing_is_not(difficulty):
   rng = np.random.default_rng(difficulty)
   for _ in range(30):
@@ -90,7 +90,7 @@ def test_make_tasks_errors():
   with pytest.raises(ValueError, match="difficulty"):
     make_tasks("arithmetic", 1, difficulties=[0])
   with pytest.raises(ValueError, match="difficulty"):
-    make_tasks("planning", 1, difficulties=[2])
+    make_tasks("planning", 1, difficulties=[1])
   with pytest.raises(ValueError, match="too few distinct"):
     make_tasks("arithmetic", 1, split="test", test_fraction=1e-12)  # (almost) nothing is test
 
