@@ -31,6 +31,7 @@ et al. 2023); tokens in column 0.
 from __future__ import annotations
 
 import collections
+import copy
 import dataclasses
 import zlib
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
@@ -200,8 +201,7 @@ class LLMEnvironment:
     if not pool:
       raise ValueError("tasks must hold at least one task (the pool tasks() draws from).")
     states = states_of(pool)
-    self.pool = assign_states(pool, states)
-    self._by_state = [[t for t in self.pool if t.state == s] for s in range(len(states))]
+    self._set_pool(pool, states)
     n_roles = len(self.role_names)
     cost = (float(token_cost),) * n_roles if np.ndim(token_cost) == 0 else tuple(token_cost)
     self.spec = CoordinationSpec(roles=self.role_names, controls=tuple(tuple(self.controls[r]) for r in self.role_names),
@@ -225,13 +225,37 @@ class LLMEnvironment:
       c = dataclasses.replace(c, max_tokens=min(c.max_tokens, int(cap)))
     return c
 
+  def _set_pool(self, pool, states):
+    self.pool = assign_states(pool, states)
+    self._by_state = [[t for t in self.pool if t.state == s] for s in range(len(states))]
+    self._nonempty = [s for s, ts in enumerate(self._by_state) if ts]
+
+  def with_pool(self, tasks: Sequence[Task]) -> "LLMEnvironment":
+    """The same game (spec, backends, controls, seed) drawing from another pool, e.g. the
+    held-out test split.
+
+    Raises:
+      ValueError: naming a task state that is not among the spec's states, or an empty pool.
+    """
+    pool = list(tasks)
+    if not pool:
+      raise ValueError("tasks must hold at least one task.")
+    env = copy.copy(self)
+    env._set_pool(pool, self.spec.states)
+    return env
+
   # --- Environment protocol ---------------------------------------------------------------------
 
   def tasks(self, rng: np.random.Generator, n: int, *, round: int) -> List[Task]:
-    """``n`` tasks from the pool: a state uniformly at random, then a task of it uniformly."""
+    """``n`` tasks from the pool: a state uniformly at random among those the pool holds, then
+    one of its tasks uniformly (with replacement)."""
     del round
-    states = rng.integers(len(self._by_state), size=int(n))
-    return [self._by_state[s][int(rng.integers(len(self._by_state[s])))] for s in states]
+    states = rng.integers(len(self._nonempty), size=int(n))
+    out = []
+    for k in states:
+      bucket = self._by_state[self._nonempty[int(k)]]
+      out.append(bucket[int(rng.integers(len(bucket)))])
+    return out
 
   def true_payoffs(self, round: int):
     """``None``: real models have no known payoffs."""
@@ -263,7 +287,9 @@ class LLMEnvironment:
     return run.outcome()
 
   def best_of_n(self, tasks: Sequence[Task], n: int, *, round: int) -> Outcome:
-    """The single-model baseline: ``n`` samples, majority vote (Wang et al. 2023); tokens in column 0."""
+    """The single-model baseline: ``n`` samples of the ``best_of_n_control`` prompt on the default
+    model at temperature 0.7 (greedy when ``n == 1``), majority vote over the extracted answers
+    (Wang et al. 2023), ties to the earliest sample; tokens in column 0."""
     if int(n) < 1:
       raise ValueError(f"n must be >= 1; got {n}.")
     tasks = list(tasks)

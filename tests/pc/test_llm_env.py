@@ -41,6 +41,18 @@ def test_spec_from_roles_controls_states():
   assert [t.question for t in drawn] == [t.question for t in again]
 
 
+def test_with_pool_keeps_the_game():
+  env = LLMEnvironment(_Unused(), POOL)
+  held_out = make_tasks("arithmetic", 3, difficulties=[3], split="test", seed=2)
+  test_env = env.with_pool(held_out)
+  assert test_env.spec is env.spec and env.pool[0].question == POOL[0].question
+  drawn = test_env.tasks(np.random.default_rng(1), 10, round=0)
+  assert {t.question for t in drawn} <= {t.question for t in held_out}
+  assert {env.spec.states[t.state] for t in drawn} == {"arithmetic/d3"}
+  with pytest.raises(ValueError, match="arithmetic/d4"):
+    env.with_pool(make_tasks("arithmetic", 1, difficulties=[4], split="test"))
+
+
 def test_roles_order_and_subset():
   env = LLMEnvironment(_Unused(), POOL, roles={"aggregator": ("vote",), "solver": ("direct", "vote3")})
   assert env.spec.roles == ("solver", "aggregator")  # protocol order, not dict order
