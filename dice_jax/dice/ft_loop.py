@@ -278,7 +278,8 @@ class DiceFT:
                                          length=plen + sp.max_new_tokens,
                                          window=sp.max_new_tokens)
       agent.log_reference = log_policy(agent.model, agent.batch, adapters=False)
-      log_pis.append(agent.log_policy())
+      log_pis.append(jax.block_until_ready(agent.log_policy()))
+      jax.block_until_ready(agent.log_reference)  # time the scoring, not its dispatch
       seconds["score"] += time.perf_counter() - t
     pis = [np.exp(np.asarray(l, np.float64)) for l in log_pis]
     adv = [np.zeros((n_states, k)) for _ in range(n_agents)]
