@@ -32,3 +32,21 @@ def test_bench_quick_summary_keys(tmp_path):
     assert record[key] > 0, key
   assert record["small_tau"]["max_diff_vs_gambit"] <= 1e-8
   assert record["env"]["device"].startswith("cpu")
+
+
+def test_ablations_quick_record_is_consistent(tmp_path):
+  from benchmarks import ablations
+  record = ablations.main(["--quick", "--json", str(tmp_path / "a.json"), "--plot",
+                           str(tmp_path / "a.png")])
+  assert json.loads((tmp_path / "a.json").read_text())["rows"] == record["rows"]
+  assert [r["name"] for r in record["rows"]] == ["adaptive_step", "chunking", "check_every",
+                                                 "float32", "small_tau"]
+  for r in record["rows"]:
+    for side in ("before", "after"):
+      assert r[side]["converged_fraction"] == 1.0, (r["name"], side)
+      assert r[side]["max_residual"] <= r[side]["tol"], (r["name"], side)
+    assert r["speedup"] == pytest.approx(r["before"]["seconds"] / r["after"]["seconds"])
+  # the fixed MMD-safe step needs more steps than the adaptive one it was replaced by
+  adaptive = record["rows"][0]
+  assert adaptive["before"]["max_steps"] > adaptive["after"]["max_steps"]
+  assert (tmp_path / "a.png").stat().st_size > 1000
