@@ -6,6 +6,7 @@
     dice-jax certify GAME.nfg --temperature T [--json]
     dice-jax solve-markov GAME.json [--method M] [--convention own|zero_sum|logit] [--json]
     dice-jax llm generate|logits --model PATH --prompt TEXT ...   (see dice_jax.llm.cli)
+    dice-jax pc run CONFIG [--out DIR] [--quiet] | pc report FOLDER   (see dice_jax.pc.cli)
 
 ``T`` is one number or a comma-separated list with one temperature per player. With ``--json``
 the output is one JSON object with keys ``policies`` (per player, a list of probabilities),
@@ -56,6 +57,8 @@ def _build_parser() -> argparse.ArgumentParser:
   markov_cli.register(sub)
   from dice_jax.certify import cli as certify_cli
   certify_cli.register(sub)
+  from dice_jax.pc import cli as pc_cli
+  pc_cli.register(sub)
   return parser
 
 
@@ -121,6 +124,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.command == "solve-markov":
       from dice_jax.markov import cli as markov_cli
       return markov_cli.run(args)
+    if args.command == "pc":
+      from dice_jax.pc import cli as pc_cli
+      return pc_cli.run(args)
     if args.command == "llm":
       from dice_jax.llm import cli as llm_cli
       return llm_cli.run(args)
