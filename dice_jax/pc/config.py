@@ -463,7 +463,7 @@ def parse_config(data: Mapping[str, Any], *, base_dir: str = ".", path: Optional
       if k in top:
         raise ConfigError(k, "only an llm environment takes tasks and backends (this one is "
                              "synthetic).")
-    spec, env = _synthetic(env_raw, top, default_cost, sharing)
+    spec, env = _synthetic(env_raw, top, default_cost, sharing, rounds)
     env_label = f"synthetic/{env['suite']}"
   else:
     spec, env = _llm(env_raw, top, default_cost, sharing, base_dir)
@@ -525,7 +525,7 @@ def _names(controls: list, path: str) -> List[str]:
 # --- synthetic ----------------------------------------------------------------------------------
 
 
-def _synthetic(env_raw, top, default_cost, sharing):
+def _synthetic(env_raw, top, default_cost, sharing, rounds):
   from dice_jax.pc import synthetic  # noqa: PLC0415
 
   suite = _text(env_raw.get("suite"), "environment.suite", SUITES)
@@ -545,6 +545,13 @@ def _synthetic(env_raw, top, default_cost, sharing):
   except (ValueError, TypeError) as e:
     raise ConfigError("environment", str(e)) from None
   num_states = probe.spec.num_states
+  for t in sorted({int(t) for t in np.linspace(0, rounds - 1, 33)}):
+    success, tokens = probe.true_payoffs(t)
+    if np.any((success < 0) | (success > 1)) or np.any(tokens < 0):
+      raise ConfigError("environment", f"the {suite} suite's success probabilities must lie in "
+                                       f"[0, 1] and its tokens be >= 0 in every round; round {t} "
+                                       f"has success in [{success.min():g}, {success.max():g}] "
+                                       f"and tokens >= {tokens.min():g}.")
   if "roles" in top:
     roles = _roles(top["roles"])
     names = {r: _names(c, cp) for r, (c, cp, _) in roles.items()}
