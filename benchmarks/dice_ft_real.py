@@ -59,7 +59,7 @@ from dice_jax.pc.tasks import make_tasks  # noqa: E402
 INSTRUCTION = "Solve the problem. Be brief and end with 'Answer: <number>'."
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 
-FULL = dict(iterations=4, prompts_per_iteration=4, num_candidates=4, inner_steps=3,
+FULL = dict(iterations=4, prompts_per_iteration=4, num_candidates=8, inner_steps=3,
             max_new_tokens=40, test_per_difficulty=16, difficulties=(1, 2))
 QUICK = dict(iterations=2, prompts_per_iteration=2, num_candidates=2, inner_steps=1,
              max_new_tokens=12, test_per_difficulty=2, difficulties=(1, 2))
@@ -103,7 +103,9 @@ def main(argv=None):
   ap.add_argument("--quick", action="store_true", help="tiny smoke run, nothing recorded")
   ap.add_argument("--seed", type=int, default=0)
   ap.add_argument("--step-size", type=float, default=20.0, help="DICE-FT mirror step eta")
-  ap.add_argument("--token-cost", type=float, default=0.002, help="cost per generated token")
+  ap.add_argument("--token-cost", type=float, default=0.0, help="cost per generated token")
+  ap.add_argument("--sample-temperature", type=float, default=0.7,
+                  help="sampling temperature of the training samples (both methods)")
   ap.add_argument("--lr", type=float, default=3e-3)
   ap.add_argument("--out", default=os.path.join(RESULTS, "dice_ft_real.json"))
   args = ap.parse_args(argv)
@@ -132,7 +134,7 @@ def main(argv=None):
   train = [train[i] for i in rng.permutation(len(train))]
   test_prompts = [encode(tok, t) for t in test]
   sampling = Sampling(num_candidates=size["num_candidates"], max_new_tokens=size["max_new_tokens"],
-                      temperature=1.0, stop_ids=stop_ids, pad_id=pad, prompt_bucket=32,
+                      temperature=args.sample_temperature, stop_ids=stop_ids, pad_id=pad, prompt_bucket=32,
                       tokenizer=tok)
   ev = dict(max_new_tokens=size["max_new_tokens"], stop_ids=stop_ids, pad=pad)
 
@@ -217,8 +219,8 @@ def main(argv=None):
   s_ = np.array(after_sft["per_task_correct"], bool)
   M = size["inner_steps"]
 
-  def steady(log, key):  # the first iteration includes compilation
-    xs = [r[key] for r in log[1:]] or [log[0][key]]
+  def steady(log, key):  # the first iteration includes compilation; skip ones that did not train
+    xs = [r[key] for r in log[1:] if r.get("accepted", 1) > 0] or [log[0][key]]
     return float(np.median(xs))
 
   import flax  # noqa: PLC0415
@@ -234,7 +236,8 @@ def main(argv=None):
                "optimizer_steps_per_method": size["iterations"] * M},
       "settings": {"lora": {"rank": 8, "alpha": 16.0, "targets": ["q_proj", "v_proj"]},
                    "optimizer": f"adam(lr={args.lr}) wrapped in optax.apply_if_finite",
-                   "sampling": {"temperature": 1.0, "top_p": 1.0, "dedupe": True},
+                   "sampling": {"temperature": args.sample_temperature, "top_p": 1.0,
+                                "dedupe": True},
                    "eval": "greedy, held-out test split", "instruction": INSTRUCTION,
                    "dice_ft": {"step_size": args.step_size, "temperature_per_difficulty": tau,
                                "token_cost": args.token_cost, "reward": "checker verdict 0/1"},
@@ -257,10 +260,31 @@ def main(argv=None):
   if args.quick:
     print({k_: record["timing"][k_] for k_ in record["timing"] if k_ != "note"})
     return record
+  record["earlier_runs"] = earlier_runs(args.out)
   write_json(args.out, record)
   plot(record, os.path.splitext(args.out)[0] + ".png")
   print(f"wrote {args.out}")
   return record
+
+
+def earlier_runs(path):
+  """Summaries of the runs recorded at ``path`` before this one (settings and figures), so a
+  re-run with other settings does not erase what was measured."""
+  if not os.path.isfile(path):
+    return []
+  import json  # noqa: PLC0415
+  with open(path) as f:
+    old = json.load(f)
+  h = old["heldout"]
+  summary = {"time_utc": old["environment"]["time_utc"], "size": old["size"],
+             "settings": old["settings"], "timing": old["timing"],
+             "heldout": {k: {f: h[k][f] for f in ("correct", "n", "wilson95", "tokens_per_answer")}
+                         for k in ("base", "dice_ft", "sft")},
+             "paired": h["paired"], "total_seconds": old["total_seconds"],
+             "training": old["training"]}
+  if "note" in old:
+    summary["note"] = old["note"]
+  return old.get("earlier_runs", []) + [summary]
 
 
 def plot(record, path):
