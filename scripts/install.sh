@@ -7,7 +7,7 @@ python -m pip install --upgrade pip
 # torch is a test-only reference; this pinned version is a local CPU build and must come
 # before transformers (an unpinned torch pulls a multi-GB CUDA build).
 python -m pip install "torch==2.13.0"
-python -m pip install -e ".[test,llm]"
+python -m pip install -e ".[test,llm,pc]"
 # --- llm block (owned by the LLM bridge) ---
 # PEFT + accelerate: test-only references (torch==2.13.0 is already installed above, so no other torch).
 python -m pip install -e ".[llmtest]"
