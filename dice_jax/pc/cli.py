@@ -124,9 +124,10 @@ def _run(args) -> int:
            "seeds": list(cfg.seeds), "rounds": cfg.rounds, "batch_size": cfg.batch_size,
            "spec": cfg.spec.to_dict(), "resolved": cfg.to_dict(), "config": cfg.raw,
            "config_file": "config" + ext, "seconds": time.perf_counter() - start}
-  summary = C.comparison_summary(out, extra=extra)
+  only = {m.label: list(cfg.seeds) for m in cfg.methods}   # not runs left from earlier ones
+  summary = C.comparison_summary(out, extra=extra, only=only)
   C.write_summary(out, summary)
-  paths = C.plot_comparison(out)
+  paths = C.plot_comparison(out, runs=C.collect(out, only=only))
   print(C.format_table(summary["methods"]))
   print(f"\nresults: {out} ({total} runs, {summary['seconds']:.1f} s); plots: "
         + ", ".join(os.path.basename(p) for p in paths))

@@ -52,24 +52,34 @@ _T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 
 _SEED = re.compile(r"^seed(\d+)$")
 
 
-def collect(folder: str) -> Dict[str, Dict[int, Results]]:
+def collect(folder: str, *, only: Optional[Dict[str, Any]] = None) -> Dict[str, Dict[int, Results]]:
   """``{label: {seed: Results}}`` of the runs under ``folder``.
 
   Reads ``folder/<label>/seed<k>/`` (``dice-jax pc run``) or, failing that, the harness layout
-  ``folder/<label>/`` / ``folder/`` (one run per label, keyed by its summary's seed).
+  ``folder/<label>/`` / ``folder/`` (one run per label, keyed by its summary's seed). With
+  ``only`` (``{label: seeds}``, e.g. the ``runs`` of a top-level ``summary.json``) other labels
+  and seeds -- left over from an earlier run into the same folder -- are ignored; by default
+  the ``runs`` of ``folder/summary.json`` when it has them.
 
   Raises:
     ValueError: ``folder`` is not a directory or holds no run.
   """
   if not os.path.isdir(folder):
     raise ValueError(f"folder {folder!r} is not a directory.")
+  if only is None:
+    top = os.path.join(folder, "summary.json")
+    if os.path.isfile(top):
+      with open(top) as f:
+        only = json.load(f).get("runs")
+  keep = None if only is None else {str(k): {int(s) for s in v} for k, v in only.items()}
   out: Dict[str, Dict[int, Results]] = {}
   for label in sorted(os.listdir(folder)):
     d = os.path.join(folder, label)
-    if not os.path.isdir(d):
+    if not os.path.isdir(d) or (keep is not None and label not in keep):
       continue
     seeds = sorted((int(m.group(1)), s) for s in os.listdir(d) if (m := _SEED.match(s))
-                   and os.path.isfile(os.path.join(d, s, "summary.json")))
+                   and os.path.isfile(os.path.join(d, s, "summary.json"))
+                   and (keep is None or int(m.group(1)) in keep[label]))
     for seed, sub in seeds:
       (res,) = load_results(os.path.join(d, sub)).values()
       out.setdefault(label, {})[seed] = res
@@ -114,11 +124,12 @@ def aggregate(runs: Dict[str, Dict[int, Results]]) -> Dict[str, Dict[str, Any]]:
   return out
 
 
-def comparison_summary(folder: str, *, extra: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+def comparison_summary(folder: str, *, extra: Optional[Dict[str, Any]] = None,
+                       only: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
   """The top-level ``summary.json`` of a results folder: ``metrics`` (the metric names),
   ``methods`` (:func:`aggregate`), ``runs`` (``{label: {seed: relative folder}}``), plus
-  ``extra`` (the run's name, config, budget ...)."""
-  runs = collect(folder)
+  ``extra`` (the run's name, config, budget ...); ``only`` as in :func:`collect`."""
+  runs = collect(folder, only=only)
   layout = {label: {str(s): os.path.join(label, f"seed{s}") for s in sorted(by)}
             for label, by in runs.items()}
   return {**(extra or {}), "metrics": list(METRICS), "methods": aggregate(runs), "runs": layout}
