@@ -39,7 +39,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 
 from dice_jax.pc.backends import Backend, BackendError
-from dice_jax.pc.checkers import check
+from dice_jax.pc.checkers import check, checker_of
 from dice_jax.pc.environment import CoordinationSpec, Outcome, Task
 from dice_jax.pc.tasks import assign_states, state_name, states_of
 
@@ -57,8 +57,34 @@ INSTRUCTIONS = {
               "({answer}) correct? Reply with only yes or no."),
     "rewrite": ("Question: {question}\n\nOther solvers proposed these final answers:\n{candidates}\n\n"
                 "Which answer is correct? " + _FORMAT),
+    "fewshot": "{examples}Question: {question}\nReply with only the final answer, as 'Answer: ...'.",
     "": "",
 }
+"""Prompt templates; ``{question}`` is the task, ``{examples}`` the worked examples of
+:data:`FEWSHOT` for the task's checker (none for free-text tasks)."""
+
+FEWSHOT = {
+    "number": (
+        ("Ann has 5 pens. Then Ann gets 3 more pens. How many pens does Ann have now?", "8"),
+        ("Bo has 12 cups. Bo gives away 4 cups. Then Bo doubles the number of cups. How many cups does "
+         "Bo have now?", "16"),
+    ),
+    "order": (
+        ("Put these 2 jobs in an order that obeys every rule.\nJobs: nap, cook.\nRules:\n- cook must "
+         "come before nap.\nList all 2 jobs in order, separated by commas.", "cook, nap"),
+        ("Put these 3 jobs in an order that obeys every rule.\nJobs: swim, eat, rest.\nRules:\n- rest "
+         "must come before swim.\n- eat must come before rest.\nList all 3 jobs in order, separated by "
+         "commas.", "eat, rest, swim"),
+    ),
+}
+"""Hand-written worked examples for the ``fewshot`` instruction (Brown et al. 2020, in-context
+examples), by checker; their names and jobs are outside the generators' pools."""
+
+
+def render(instruction: str, task: Task, **fields) -> str:
+  """The prompt of ``instruction`` for ``task`` (``fields`` fill the template's other slots)."""
+  examples = "".join(f"Question: {q}\nAnswer: {a}\n\n" for q, a in FEWSHOT.get(checker_of(task), ()))
+  return INSTRUCTIONS[instruction].format(question=task.question, examples=examples, **fields)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,6 +124,7 @@ class Control:
 CONTROLS: Dict[str, Dict[str, Control]] = {
     "solver": {
         "direct": Control("direct", max_tokens=24),
+        "fewshot": Control("fewshot", max_tokens=24),
         "step_by_step": Control("step_by_step", max_tokens=128),
         "self_check": Control("self_check", max_tokens=160),
         "vote3": Control("step_by_step", n=3, temperature=0.7, max_tokens=128),
@@ -361,7 +388,7 @@ class _Round:
     controls = controls or self.env.controls["solver"]
     for name, idx in self._groups(names):
       c = controls[name]
-      prompts = [(b, INSTRUCTIONS[c.instruction].format(question=self.tasks[b].question)) for b in idx]
+      prompts = [(b, render(c.instruction, self.tasks[b])) for b in idx]
       for b, texts in zip(idx, self._call("solver", name, c, prompts)):
         if texts is not None:
           self.cands[b] = [_Candidate(t, self._key(b, t)) for t in texts]
@@ -376,14 +403,14 @@ class _Round:
         for b in idx:
           for cand in self.cands[b]:
             sol = cand.text.strip()[-600:] or "(empty)"
-            items.append((b, INSTRUCTIONS["judge"].format(question=self.tasks[b].question, solution=sol,
+            items.append((b, render("judge", self.tasks[b], solution=sol,
                                                           answer=cand.key if cand.key is not None else "none")))
             owners.append(cand)
         for cand, texts in zip(owners, self._call("verifier", name, c, items)):
           if texts is not None:
             cand.accepted = texts[0].strip().lower().lstrip("*\"' ").startswith("yes")
       else:  # an independent solution, added as a candidate
-        prompts = [(b, INSTRUCTIONS[c.instruction].format(question=self.tasks[b].question)) for b in idx]
+        prompts = [(b, render(c.instruction, self.tasks[b])) for b in idx]
         for b, texts in zip(idx, self._call("verifier", name, c, prompts)):
           if texts is not None:
             self.cands[b].extend(_Candidate(t, self._key(b, t)) for t in texts)
@@ -399,7 +426,7 @@ class _Round:
           for k, cand in enumerate(self.cands[b], start=1):
             verdict = {True: " (a verifier says: correct)", False: " (a verifier says: wrong)"}.get(cand.accepted, "")
             lines.append(f"{k}. {cand.key if cand.key is not None else '(no answer)'}{verdict}")
-          items.append((b, INSTRUCTIONS[c.instruction].format(question=self.tasks[b].question,
+          items.append((b, render(c.instruction, self.tasks[b],
                                                               candidates="\n".join(lines) or "(none)")))
         for b, texts in zip(idx, self._call("aggregator", name, c, items)):
           if texts is not None:

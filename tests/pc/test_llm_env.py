@@ -53,6 +53,19 @@ def test_with_pool_keeps_the_game():
     env.with_pool(make_tasks("arithmetic", 1, difficulties=[4], split="test"))
 
 
+def test_fewshot_examples_by_checker():
+  from dice_jax.pc.environment import Task
+  from dice_jax.pc.llm_env import render
+
+  arith, plan = POOL[0], POOL[-1]
+  a = render("fewshot", arith)
+  assert a.endswith(f"Question: {arith.question}\nReply with only the final answer, as 'Answer: ...'.")
+  assert "Answer: 8" in a and "Answer: 16" in a and "cook, nap" not in a
+  assert "Answer: cook, nap" in render("fewshot", plan)
+  assert render("fewshot", Task("Capital of France?", "Paris", kind="jsonl")).startswith("Question: Capital")
+  assert "Question:" not in render("direct", arith)
+
+
 def test_roles_order_and_subset():
   env = LLMEnvironment(_Unused(), POOL, roles={"aggregator": ("vote",), "solver": ("direct", "vote3")})
   assert env.spec.roles == ("solver", "aggregator")  # protocol order, not dict order
