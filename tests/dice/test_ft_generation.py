@@ -157,6 +157,21 @@ def test_two_agents_share_one_bit_identical_base_and_learn_from_the_joint_outcom
   assert (tmp_path / "iter_5" / "agent_1" / "adapter_model.safetensors").is_file()
 
 
+def test_no_signal_means_no_step():
+  # all payoffs equal and pi_k = rho: pi+ = pi_k, the gradient is round-off; Adam would still
+  # take lr-sized steps on it (fit_tol = 0 shows it), so DiceFT skips the fit
+  for tol, moves in ((1e-6, False), (0.0, True)):
+    (model,), (agent,) = agents_on_one_base(1, seed=4)
+    lora = [np.asarray(x).copy() for x in jax.tree_util.tree_leaves(split_adapters(model)[1])]
+    ft = DiceFT([agent], temperature=TAU, step_size=2.0, inner_steps=INNER, sampling=SAMPLING,
+                fit_tol=tol)
+    rec = ft.rollout_step(lambda s, c: [np.zeros(len(c[0]))], key=jax.random.key(2))
+    assert rec["agents"][0]["fitted"] is moves and rec["agents"][0]["target_kl"] < 1e-6
+    after = jax.tree_util.tree_leaves(split_adapters(model)[1])
+    changed = max(float(np.max(np.abs(np.asarray(a) - b))) for a, b in zip(after, lora))
+    assert (changed > 1e-3) is moves, changed
+
+
 def test_sft_steps_raise_the_accepted_likelihood_and_leave_the_base():
   (model,), _ = agents_on_one_base(1, seed=8)
   batch = make_candidate_batch(PROMPTS, [[[7, 0], [8, 0]], [[9, 0], [9, 1]]])
@@ -181,6 +196,8 @@ def test_bad_input_names_the_argument():
     DiceFT([agent], temperature=TAU, sampling=SAMPLING, token_cost=-1.0)
   with pytest.raises(ValueError, match="agents"):
     DiceFT([], temperature=TAU)
+  with pytest.raises(ValueError, match="fit_tol"):
+    DiceFT([agent], temperature=TAU, fit_tol=-1.0)
   with pytest.raises(ValueError, match="sampling"):
     DiceFT([agent], temperature=TAU, sampling={"num_candidates": 2})
   with pytest.raises(ValueError, match="temperature"):
