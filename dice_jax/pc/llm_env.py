@@ -98,6 +98,8 @@ class Control:
     temperature: decoding temperature (0 is greedy).
     max_tokens: generation limit per completion.
     model: the backend that runs it (a key of the environment's ``backends``).
+    stop: strings that end a completion's text: the text is cut at the first of them before
+      the answer is extracted (the tokens generated after it are still charged).
   """
 
   instruction: str = ""
@@ -105,6 +107,7 @@ class Control:
   temperature: float = 0.0
   max_tokens: int = 64
   model: str = "default"
+  stop: Tuple[str, ...] = ()
 
   def __post_init__(self):
     if self.instruction not in INSTRUCTIONS:
@@ -120,11 +123,19 @@ class Control:
   def generates(self) -> bool:
     return bool(self.instruction)
 
+  def cut(self, text: str) -> str:
+    """``text`` up to the first stop string."""
+    for s in self.stop:
+      k = text.find(s)
+      if k >= 0:
+        text = text[:k]
+    return text
+
 
 CONTROLS: Dict[str, Dict[str, Control]] = {
     "solver": {
         "direct": Control("direct", max_tokens=24),
-        "fewshot": Control("fewshot", max_tokens=24),
+        "fewshot": Control("fewshot", max_tokens=24, stop=("\nQuestion:",)),
         "step_by_step": Control("step_by_step", max_tokens=128),
         "self_check": Control("self_check", max_tokens=160),
         "vote3": Control("step_by_step", n=3, temperature=0.7, max_tokens=128),
@@ -372,7 +383,7 @@ class _Round:
       if bad:
         self._fail(b, f"{role}/{name} on {getattr(backend, 'name', c.model)}: {bad[0]}")
       else:
-        out[k] = [comp.text for comp in got]
+        out[k] = [c.cut(comp.text) for comp in got]
     return [None if self.errors[b] is not None else o for (b, _), o in zip(items, out)]
 
   def _groups(self, names: Sequence[str]):

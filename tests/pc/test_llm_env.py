@@ -220,6 +220,18 @@ def test_which_model_control(chat_server):
   assert models == ["big", "small"]
 
 
+def test_stop_strings_cut_the_text_not_the_cost(chat_server):
+  t = POOL[0]
+  chat_server.respond = lambda body: (200, chat_server.ok(f"Answer: {t.answer}\nQuestion: ?\nAnswer: {t.answer + 1}",
+                                                                  tokens=9))
+  with OpenAIBackend(chat_server.base_url, "m", timeout=5, retries=0) as b:
+    env = LLMEnvironment(b, POOL, roles={"solver": ("fewshot", "direct")})
+    out = env.play([t, t], np.array([[0], [1]]), round=0)
+  assert out.correct.tolist() == [1.0, 0.0]  # direct has no stop string: the last answer counts
+  assert out.tokens[:, 0].tolist() == [9.0, 9.0]
+  assert Control("direct", stop=("\n", "B")).cut("A B\nC") == "A "
+
+
 def test_extra_controls_and_cap(chat_server):
   _scripted(chat_server, POOL)
   with OpenAIBackend(chat_server.base_url, "m", timeout=5, retries=0, max_concurrency=1) as b:
