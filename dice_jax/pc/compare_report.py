@@ -203,8 +203,8 @@ def plot_comparison(folder: str, *, out_dir: Optional[str] = None, window: int =
       continue
     ax.errorbar([tok["mean"]], [acc["mean"]], xerr=[[tok["ci95"] or 0.0]],
                 yerr=[[acc["ci95"] or 0.0]], fmt="o", capsize=3, label=label)
-    ax.annotate(label, (tok["mean"], acc["mean"]), textcoords="offset points", xytext=(5, 5),
-                fontsize=8)
+  # accuracy is a fraction: a wide t-interval over few seeds must not stretch the axis past it
+  ax.set_ylim(max(ax.get_ylim()[0], -0.02), min(ax.get_ylim()[1], 1.02))
   n_seeds = max((len(b) for b in runs.values()), default=0)
   ax.set_xlabel("mean tokens per task")
   ax.set_ylabel("accuracy")
