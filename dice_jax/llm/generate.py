@@ -11,7 +11,8 @@ Decoding rules per step (logits ``z`` of the last position):
 * greedy: ``argmax z``;
 * sampling: ``z / temperature``, then nucleus (top-p) filtering (Holtzman et al. 2020,
   arXiv:1904.09751): keep the smallest set of most likely tokens whose probability mass reaches
-  ``top_p``, then draw with ``jax.random.categorical`` using ``fold_in(key, step)``.
+  ``top_p``, then draw with ``jax.random.categorical`` using ``fold_in(key, step)``. With
+  ``top_p = 1`` the filter (a sort of the vocabulary per step) is compiled out.
 
 Returned per-token log-probabilities are those of the *model* distribution
 ``log_softmax(z)`` (temperature 1, no top-p) at the emitted token — the quantity that policy
@@ -58,8 +59,14 @@ class GenerationResult:
 
 
 def sample_logits(logits: jax.Array, key: jax.Array, *, temperature, top_p) -> jax.Array:
-    """Draw one token per row from ``softmax(logits / temperature)`` restricted to the top-p nucleus."""
+    """Draw one token per row from ``softmax(logits / temperature)`` restricted to the top-p nucleus.
+
+    ``top_p=None`` samples from the whole distribution without the nucleus filter (no sort of the
+    vocabulary: sampling at ``top_p = 1`` then costs about what greedy decoding does).
+    """
     z = logits.astype(jnp.float32) / jnp.asarray(temperature, jnp.float32)
+    if top_p is None:
+        return jax.random.categorical(key, z, axis=-1).astype(jnp.int32)
     order = jnp.argsort(-z, axis=-1)
     z_sorted = jnp.take_along_axis(z, order, axis=-1)
     probs = jax.nn.softmax(z_sorted, axis=-1)
@@ -70,9 +77,10 @@ def sample_logits(logits: jax.Array, key: jax.Array, *, temperature, top_p) -> j
     return jax.random.categorical(key, z, axis=-1).astype(jnp.int32)
 
 
-@functools.partial(jax.jit, static_argnames=("graphdef", "max_new_tokens", "greedy", "stop_ids", "pad_id"))
+@functools.partial(jax.jit, static_argnames=("graphdef", "max_new_tokens", "greedy", "stop_ids", "pad_id",
+                                              "nucleus"))
 def _generate(graphdef, state, ids, mask, key, temperature, top_p, *, max_new_tokens: int, greedy: bool,
-              stop_ids: tuple[int, ...], pad_id: int):
+              stop_ids: tuple[int, ...], pad_id: int, nucleus: bool = True):
     model = nnx.merge(graphdef, state)
     cfg = model.config
     b, p = ids.shape
@@ -94,7 +102,8 @@ def _generate(graphdef, state, ids, mask, key, temperature, top_p, *, max_new_to
         if greedy:
             tok = jnp.argmax(last, axis=-1).astype(jnp.int32)
         else:
-            tok = sample_logits(last, jax.random.fold_in(key, i), temperature=temperature, top_p=top_p)
+            tok = sample_logits(last, jax.random.fold_in(key, i), temperature=temperature,
+                                top_p=top_p if nucleus else None)
         lp = jnp.take_along_axis(jax.nn.log_softmax(last, axis=-1), tok[:, None], axis=-1)[:, 0]
         tok = jnp.where(done, pad_id, tok)
         lp = jnp.where(done, 0.0, lp)
@@ -169,7 +178,8 @@ def generate(model, ids, mask=None, *, max_new_tokens: int, greedy: bool = True,
     toks, lps, counts, done = _generate(graphdef, state, jnp.asarray(ids), jnp.asarray(mask), key,
                                         jnp.float32(temperature), jnp.float32(top_p),
                                         max_new_tokens=int(max_new_tokens), greedy=bool(greedy),
-                                        stop_ids=tuple(int(s) for s in stop_ids), pad_id=int(pad_id))
+                                        stop_ids=tuple(int(s) for s in stop_ids), pad_id=int(pad_id),
+                                        nucleus=bool(top_p < 1))
     res = GenerationResult(tokens=np.asarray(toks), logprobs=np.asarray(lps), num_generated=np.asarray(counts),
                            stopped=np.asarray(done))
     if tokenizer is not None:

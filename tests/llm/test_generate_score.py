@@ -103,6 +103,17 @@ def test_top_p_keeps_exactly_the_nucleus():
     assert draws == {0, 1}  # 0.5 < 0.75 needs the second token; 0.8 >= 0.75 stops there
 
 
+def test_top_p_one_skips_the_filter_and_draws_the_same_tokens():
+    probs = np.array([[0.5, 0.3, 0.15, 0.05]], np.float32)
+    keys = jax.random.split(jax.random.key(1), 4000)
+    draw = lambda top_p: jax.jit(jax.vmap(
+        lambda k: sample_logits(np.log(probs), k, temperature=1.0, top_p=top_p)[0]))(keys)
+    free, filtered = np.asarray(draw(None)), np.asarray(draw(1.0))
+    np.testing.assert_array_equal(free, filtered)  # same key, same logits: the same token
+    freq = np.bincount(free, minlength=4) / free.size
+    np.testing.assert_allclose(freq, probs[0], atol=0.03)
+
+
 def test_generate_rejects_bad_arguments(loaded):
     model = loaded["gpt2"]
     ids, mask, _ = padded_batch()
