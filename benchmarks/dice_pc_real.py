@@ -1,0 +1,367 @@
+"""Benchmark: DICE-PC vs every baseline on SmolLM2-135M-Instruct, held-out arithmetic + planning.
+
+Model: SmolLM2-135M-Instruct (the bundled GGUF) through the Flax bridge,
+:class:`dice_jax.pc.backends.LocalBackend` (batch 16, fixed batch shape, prompts padded to
+multiples of 128 tokens: few compiled programs), wrapped in
+:class:`dice_jax.pc.cache.CachedBackend`.
+
+Game (:class:`dice_jax.pc.llm_env.LLMEnvironment`): two roles, solver {direct, fewshot,
+step_by_step} x verifier {none, judge} (6 joint actions; the aggregator is ``first``), states =
+arithmetic/d1, arithmetic/d2, planning/d2 -- the only states where SmolLM2's accuracy is
+neither 0 nor 1 -- payoff = checker verdict - 5e-4 per generated token (team cost). Tasks: the
+held-out ``split="test"`` pools of :func:`dice_jax.pc.tasks.make_tasks` (seed 0); every round
+draws a state uniformly, then a task of it uniformly (:meth:`LLMEnvironment.tasks`).
+
+Methods, same tasks and seeds (:func:`dice_jax.pc.harness.run`, one run per method and seed;
+every method of a seed plays the same task draws): DICE-PC (annealed temperature with the
+certified floor, uniform reference), uniform, UCB1 and EXP3 independent learners, fictitious
+play, best-response dynamics, best-of-n (step-by-step, majority vote) at DICE-PC's measured
+tokens per task of the same seed (matched budget).
+
+**The true game is exact here.** Every control is greedy, so each (task, joint action) has one
+deterministic outcome. The benchmark first plays every joint action on every pool task (the
+*warm-up*: each solver control and the judge on every task, in full batches; the other joint
+actions are then cache hits) and records the pool's per-state mean success and tokens. Since
+rounds draw tasks uniformly within a state from that pool, those means are the environment's
+true expected payoffs; the wrapper below returns them from ``true_payoffs`` so the harness logs
+equilibrium regret, distance to the true HQRE and hindsight regret exactly, as on the
+synthetic suites. The methods' rounds are then answered from the completion cache; the tokens
+are still charged to each method (the model's cost), the cache only saves our compute.
+
+Reported: per method accuracy and tokens per task (mean over seeds with 95% t-intervals, and a
+task-level 95% interval over all draws), per task kind, DICE-PC minus each baseline (paired by
+task draw), cumulative equilibrium regret, oscillation, certified fraction; the exact per-state
+game (accuracy and tokens of each joint action); cache hits and the compute they saved.
+Writes ``benchmarks/results/dice_pc_real.json`` and ``.png``; the per-run folder (records.jsonl,
+summary.json and the plots of :mod:`dice_jax.pc.compare_report` per method and seed) goes to
+``--out`` (default under /tmp). Not a unit test.
+
+    nice python benchmarks/dice_pc_real.py --json --plot     # the recorded run
+    python benchmarks/dice_pc_real.py --quick                # smoke (a few minutes; not recorded)
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import time
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from benchmarks._record import environment, write_json  # noqa: E402
+from dice_jax.pc import compare_report as CR  # noqa: E402
+from dice_jax.pc.backends import LocalBackend  # noqa: E402
+from dice_jax.pc.cache import CachedBackend  # noqa: E402
+from dice_jax.pc.harness import run  # noqa: E402
+from dice_jax.pc.llm_env import LLMEnvironment  # noqa: E402
+from dice_jax.pc.policies import DICEPC, make_policy  # noqa: E402
+from dice_jax.pc.tasks import make_tasks  # noqa: E402
+
+RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+ROLES = {"solver": ["direct", "fewshot", "step_by_step"], "verifier": ["none", "judge"]}
+TOKEN_COST = 5e-4
+METHODS = ("dice-pc", "uniform", "ucb1", "exp3", "fictitious-play", "best-response", "best-of-n")
+
+
+def log(msg):
+  print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+class TrueGameEnv:
+  """An :class:`LLMEnvironment` whose ``true_payoffs`` are the exact pool means (module
+  docstring), logging every played task's state, verdict and tokens for per-kind figures."""
+
+  def __init__(self, env, success, tokens):
+    self.env, self.spec = env, env.spec
+    self._true = (success, tokens)
+    self.log = []          # (state, correct, tokens, failed) per task, in play order
+    self.plays = 0
+
+  def tasks(self, rng, n, *, round):
+    return self.env.tasks(rng, n, round=round)
+
+  def _keep(self, tasks, out):
+    for t, c, k, f in zip(tasks, out.correct, out.tokens.sum(-1), out.failed):
+      self.log.append((t.state, float(c), float(k), bool(f)))
+    return out
+
+  def play(self, tasks, actions, *, round):
+    self.plays += 1
+    return self._keep(tasks, self.env.play(tasks, actions, round=round))
+
+  def best_of_n(self, tasks, n, *, round):
+    return self._keep(tasks, self.env.best_of_n(tasks, n, round=round))
+
+  def true_payoffs(self, round):
+    return self._true
+
+
+def warm_and_true_game(env, pool, cached, slice_size, save_path):
+  """Play every joint action on every pool task; returns (success [S,3,2], tokens [S,3,2,2],
+  per-task correct [T,3,2], seconds)."""
+  t0 = time.perf_counter()
+  n1, n2 = env.spec.num_actions
+  judge = env.spec.controls[1].index("judge")
+  for a1, name in enumerate(env.spec.controls[0]):
+    for s in range(0, len(pool), slice_size):
+      chunk = pool[s:s + slice_size]
+      before = cached.miss_tokens
+      tc = time.perf_counter()
+      env.play(chunk, np.tile([a1, judge], (len(chunk), 1)), round=0)
+      log(f"warm {name}+judge tasks {s}-{s + len(chunk)}/{len(pool)}: "
+          f"{cached.miss_tokens - before} new tokens in {time.perf_counter() - tc:.0f}s "
+          f"(cache {cached.stats()['entries']} entries)")
+      if save_path:
+        cached.save(save_path)
+  correct = np.zeros((len(pool), n1, n2))
+  tokens = np.zeros((len(pool), n1, n2, 2))
+  failed = np.zeros((len(pool), n1, n2), bool)
+  h0, ht0 = cached.hits, cached.hit_tokens
+  for a1 in range(n1):
+    for a2 in range(n2):
+      out = env.play(pool, np.tile([a1, a2], (len(pool), 1)), round=0)
+      correct[:, a1, a2], tokens[:, a1, a2], failed[:, a1, a2] = out.correct, out.tokens, out.failed
+  if failed.any():
+    raise RuntimeError(f"{int(failed.sum())} (task, joint action) rollouts failed in the warm-up")
+  # the table's own lookups are bookkeeping, not a method's: leave them out of the hit counts
+  cached.hits, cached.hit_tokens = h0, ht0
+  states = np.array([t.state for t in env.pool])
+  S = env.spec.num_states
+  success = np.stack([correct[states == s].mean(0) for s in range(S)])
+  tok = np.stack([tokens[states == s].mean(0) for s in range(S)])
+  return success, tok, correct, time.perf_counter() - t0
+
+
+def t_ci(values):
+  a = np.asarray(values, float)
+  if len(a) < 2:
+    return {"mean": float(a.mean()) if len(a) else None, "ci95": None, "n": len(a),
+            "values": a.tolist()}
+  return CR._stats(a.tolist())
+
+
+def task_ci(x):
+  """Mean and normal 95% half-width over task draws."""
+  x = np.asarray(x, float)
+  return {"mean": float(x.mean()), "ci95": float(1.96 * x.std(ddof=1) / math.sqrt(len(x))),
+          "n": int(len(x))}
+
+
+def main():
+  ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+  ap.add_argument("--quick", action="store_true", help="smoke run (not recorded)")
+  ap.add_argument("--json", action="store_true", help="write benchmarks/results/dice_pc_real.json")
+  ap.add_argument("--plot", action="store_true", help="write benchmarks/results/dice_pc_real.png")
+  ap.add_argument("--seeds", type=int, default=3)
+  ap.add_argument("--rounds", type=int, default=30)
+  ap.add_argument("--batch", type=int, default=24)
+  ap.add_argument("--arith-per-difficulty", type=int, default=100)
+  ap.add_argument("--planning", type=int, default=200)
+  ap.add_argument("--max-tokens-cap", type=int, default=96)
+  ap.add_argument("--out", default="/tmp/dice_pc_real")
+  args = ap.parse_args()
+  if args.quick:
+    args.seeds, args.rounds, args.batch = 1, 3, 8
+    args.arith_per_difficulty, args.planning, args.max_tokens_cap = 4, 6, 32
+    args.out = args.out.rstrip("/") + "_quick"
+  os.makedirs(args.out, exist_ok=True)
+  wall0 = time.perf_counter()
+
+  log("loading SmolLM2-135M-Instruct")
+  local = LocalBackend.from_path(max_batch=16, prompt_bucket=128, fixed_batch=True)
+  cached = CachedBackend(local)
+  cache_path = os.path.join(args.out, "completions.pkl")
+  if os.path.exists(cache_path):
+    log(f"cache: {cached.load(cache_path)} entries from {cache_path}")
+  arith = make_tasks("arithmetic", args.arith_per_difficulty, split="test", seed=0,
+                     difficulties=[1, 2])
+  plan = make_tasks("planning", args.planning, split="test", seed=0, difficulties=[2])
+  pool = arith + plan
+  env = LLMEnvironment(cached, pool, roles=ROLES, token_cost=TOKEN_COST,
+                       max_tokens_cap=args.max_tokens_cap, seed=0)
+  spec = env.spec
+  log(f"pool: {len(arith)} arithmetic + {len(plan)} planning held-out tasks, states {spec.states}")
+
+  success, tokens, per_task, warm_s = warm_and_true_game(env, env.pool, cached, 48, cache_path)
+  gen_s, gen_tok = local.generate_seconds, local.generated_tokens
+  warm_stats = cached.stats()
+  log(f"warm-up done in {warm_s:.0f}s: {gen_tok} tokens generated in {gen_s:.0f}s "
+      f"({len(local.shapes)} shapes compiled)")
+  for s, name in enumerate(spec.states):
+    log(f"  {name}: success {np.round(success[s], 3).tolist()} tokens "
+        f"{np.round(tokens[s].sum(-1), 1).tolist()}")
+  tenv = TrueGameEnv(env, success, tokens)
+
+  tau_end = 0.01
+  eval_tau, eval_ref = tau_end, None
+  runs_dir = os.path.join(args.out, "runs")
+  per_task = {}     # (label, seed) -> (states, correct, tokens)
+  h_before, m_before, ht_before = cached.hits, cached.misses, cached.hit_tokens
+  method_seconds = {}
+  for seed in range(args.seeds):
+    dice_tokens = None
+    for label in METHODS:
+      if label == "dice-pc":
+        pol = DICEPC(temperature=0.2, final_temperature=tau_end)
+      elif label == "best-of-n":
+        pol = make_policy("best-of-n", token_budget=max(dice_tokens, 1.0))
+      else:
+        pol = make_policy(label)
+      start = len(tenv.log)
+      t0 = time.perf_counter()
+      res = run(tenv, pol, rounds=args.rounds, batch_size=args.batch, seed=seed,
+                temperature=eval_tau, reference=eval_ref,
+                out_dir=os.path.join(runs_dir, label, f"seed{seed}"))
+      method_seconds.setdefault(label, []).append(time.perf_counter() - t0)
+      rows = tenv.log[start:]
+      per_task[(label, seed)] = (np.array([r[0] for r in rows]), np.array([r[1] for r in rows]),
+                                 np.array([r[2] for r in rows]), np.array([r[3] for r in rows]))
+      if label == "dice-pc":
+        dice_tokens = res.summary["tokens_per_task"]
+      sm = res.summary
+      log(f"seed {seed} {label:16s} acc {sm['accuracy']:.3f} tokens {sm['tokens_per_task']:.1f} "
+          f"eq.regret {sm.get('cumulative_equilibrium_regret')} osc {sm.get('oscillation_index')} "
+          f"({time.perf_counter() - t0:.0f}s; cache hits {cached.hits - h_before}, "
+          f"misses {cached.misses - m_before})")
+      cached.save(cache_path)
+
+  summary = CR.comparison_summary(runs_dir)
+  CR.write_summary(runs_dir, summary)
+  CR.plot_comparison(runs_dir, window=5)
+  methods = summary["methods"]
+  print(CR.format_table(methods))
+
+  # per-kind and task-level figures, paired differences vs DICE-PC
+  kinds = {"arithmetic": [s for s, n in enumerate(spec.states) if n.startswith("arithmetic")],
+           "planning": [s for s, n in enumerate(spec.states) if n.startswith("planning")]}
+  table = {}
+  for label in METHODS:
+    st = np.concatenate([per_task[(label, s)][0] for s in range(args.seeds)])
+    ok = np.concatenate([per_task[(label, s)][1] for s in range(args.seeds)])
+    tk = np.concatenate([per_task[(label, s)][2] for s in range(args.seeds)])
+    m = methods[label]
+    entry = {"accuracy_seeds": m["accuracy"], "tokens_per_task_seeds": m["tokens_per_task"],
+             "accuracy_tasks": task_ci(ok), "tokens_per_task_tasks": task_ci(tk),
+             "final_equilibrium_regret": m["final_equilibrium_regret"],
+             "cumulative_equilibrium_regret": m["cumulative_equilibrium_regret"],
+             "final_distance_to_hqre": m["final_distance_to_hqre"],
+             "hindsight_regret": m["hindsight_regret"],
+             "oscillation_index": m["oscillation_index"],
+             "oscillation_index_last_half": m["oscillation_index_last_half"],
+             "certified_fraction": m["certified_fraction"],
+             "per_kind": {}}
+    for kind, ss in kinds.items():
+      sel = np.isin(st, ss)
+      entry["per_kind"][kind] = {
+          "accuracy_tasks": task_ci(ok[sel]), "tokens_per_task_tasks": task_ci(tk[sel]),
+          "accuracy_seeds": t_ci([per_task[(label, s)][1][np.isin(per_task[(label, s)][0], ss)].mean()
+                                  for s in range(args.seeds)])}
+    if label != "dice-pc":
+      d_ok = np.concatenate([per_task[("dice-pc", s)][1] - per_task[(label, s)][1]
+                             for s in range(args.seeds)])
+      d_tk = np.concatenate([per_task[("dice-pc", s)][2] - per_task[(label, s)][2]
+                             for s in range(args.seeds)])
+      entry["dice_pc_minus_this"] = {
+          "accuracy_paired_tasks": task_ci(d_ok), "tokens_paired_tasks": task_ci(d_tk),
+          "accuracy_seeds": t_ci([per_task[("dice-pc", s)][1].mean() - per_task[(label, s)][1].mean()
+                                  for s in range(args.seeds)])}
+    table[label] = entry
+
+  hits, misses = cached.hits - h_before, cached.misses - m_before
+  hit_tokens = cached.hit_tokens - ht_before
+  sec_per_tok = gen_s / max(gen_tok, 1)
+  cache_rec = {
+      "warm_up": {**warm_stats, "seconds": warm_s, "generated_tokens": gen_tok,
+                  "generate_seconds": gen_s, "compiled_shapes": sorted(map(list, local.shapes))},
+      "method_runs": {"hits": hits, "misses": misses,
+                      "hit_rate": hits / max(hits + misses, 1), "hit_tokens": hit_tokens,
+                      "generated_tokens_after_warm_up": local.generated_tokens - gen_tok,
+                      "seconds_saved_estimate": hit_tokens * sec_per_tok,
+                      "seconds_saved_note": "tokens served from the cache x the warm-up's measured "
+                                            "generation seconds per token (batch 16 incl. compiles)"},
+  }
+  draws = args.rounds * args.batch
+  st0 = per_task[("dice-pc", 0)][0]
+  wall = time.perf_counter() - wall0
+  best_state = {n: {"joint_action_success": np.round(success[s], 4).tolist(),
+                    "joint_action_tokens": np.round(tokens[s].sum(-1), 2).tolist()}
+                for s, n in enumerate(spec.states)}
+  record = {
+      "benchmark": "dice_pc_real", "quick": args.quick, "env": environment(),
+      "model": "SmolLM2-135M-Instruct (bundled GGUF) via dice_jax.llm, greedy",
+      "seed_list": list(range(args.seeds)), "task_seed": 0,
+      "size": {"rounds": args.rounds, "batch_size": args.batch, "seeds": args.seeds,
+               "task_draws_per_method_per_seed": draws,
+               "draws_per_kind_per_seed": {k: int(np.isin(st0, ss).sum()) for k, ss in kinds.items()},
+               "held_out_pool": {"arithmetic": len(arith), "planning": len(plan)},
+               "pool_per_state": {n: int(sum(t.state == s for t in env.pool))
+                                  for s, n in enumerate(spec.states)}},
+      "game": {"roles": ROLES, "states": list(spec.states), "token_cost": TOKEN_COST,
+               "cost_sharing": "team", "max_tokens_cap": args.max_tokens_cap,
+               "exact_true_game": best_state},
+      "methods_config": {"dice-pc": {"temperature": 0.2, "final_temperature": tau_end,
+                                     "reference": "uniform", "margin": 0.1},
+                         "best-of-n": "token_budget = DICE-PC's tokens_per_task of the same seed",
+                         "evaluation_target": {"temperature": eval_tau, "reference": "uniform"}},
+      "results": table, "table": CR.format_table(methods), "cache": cache_rec,
+      "method_seconds": method_seconds, "wall_seconds": wall, "run_folder": args.out,
+  }
+  if not args.quick:
+    full = args.seeds >= 3 and len(arith) >= 200 and len(plan) >= 200
+    record["scaled_down"] = None if full else {
+        "asked": "≥200 held-out tasks per kind, 3 seeds", "ran": record["size"],
+        "why": "40 min wall budget on a 2-core CPU shared with other work"}
+  log(f"wall {wall:.0f}s")
+  if args.json:
+    write_json(os.path.join(RESULTS, "dice_pc_real.json"), record)
+  write_json(os.path.join(args.out, "dice_pc_real.json"), record)
+  if args.plot or args.quick:
+    plot(runs_dir, table, spec, os.path.join(RESULTS if args.plot else args.out, "dice_pc_real.png"))
+
+
+def plot(runs_dir, table, spec, path):
+  import matplotlib  # noqa: PLC0415
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt  # noqa: PLC0415
+
+  runs = CR.collect(runs_dir)
+  fig, axes = plt.subplots(1, 3, figsize=(16, 4.6))
+  ax = axes[0]
+  for label, e in table.items():
+    a, k = e["accuracy_seeds"], e["tokens_per_task_seeds"]
+    ax.errorbar([k["mean"]], [a["mean"]], xerr=[[k["ci95"] or 0]], yerr=[[a["ci95"] or 0]],
+                fmt="o", capsize=3, label=label)
+  ax.set_xlabel("mean tokens per task")
+  ax.set_ylabel("accuracy (held-out arithmetic + planning)")
+  ax.set_title("accuracy-cost (mean over seeds, 95% t-CI)")
+  ax.grid(alpha=0.3)
+  ax.legend(fontsize=7)
+  for label, by_seed in runs.items():
+    er = CR._curves(by_seed, "equilibrium_regret", cumulative=True)
+    if er is not None:
+      CR._band(axes[1], er, label)
+    osc = CR._curves(by_seed, "oscillation", window=3)
+    if osc is not None:
+      CR._band(axes[2], osc, label)
+  axes[1].set_title("cumulative equilibrium regret (exact pool game)")
+  axes[2].set_title("oscillation sum_i |x_t - x_(t-1)|_1 (3-round mean)")
+  for a in axes[1:]:
+    a.set_xlabel("round")
+    a.grid(alpha=0.3)
+    a.legend(fontsize=7)
+  fig.suptitle("DICE-PC vs baselines, SmolLM2-135M-Instruct, states " + ", ".join(spec.states),
+               fontsize=10)
+  fig.tight_layout()
+  os.makedirs(os.path.dirname(path), exist_ok=True)
+  fig.savefig(path, dpi=110)
+  plt.close(fig)
+  log(f"wrote {path}")
+
+
+if __name__ == "__main__":
+  main()
