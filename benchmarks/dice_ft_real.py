@@ -28,7 +28,11 @@ answer; plus the seconds per optimiser step and per iteration on this machine. W
 ``benchmarks/results/dice_ft_real.json`` and ``.png``. Not a unit test.
 
     nice python benchmarks/dice_ft_real.py            # the recorded run (~25 min on 2 busy cores)
-    python benchmarks/dice_ft_real.py --quick         # smoke run (a few minutes; not recorded)
+    python benchmarks/dice_ft_real.py --quick         # smoke run (~2 min; not recorded)
+    python benchmarks/dice_ft_real.py --plot-only     # redraw the PNG from the JSON
+
+The recorded headline run used ``--step-size 2 --lr 1e-3``; the record keeps the earlier runs'
+settings and figures under ``earlier_runs``.
 """
 from __future__ import annotations
 
@@ -307,7 +311,7 @@ def plot(record, path):
     log = record["training"][key]
     axes[2].plot([r["sample_accuracy"] for r in log], "o-", color=c, label=lab)
   axes[2].set(xlabel="iteration", ylabel="accuracy of the K samples",
-              title="training prompts (sampled, T=1)")
+              title=f"training prompts (sampled, T={record['settings']['sampling']['temperature']})")
   axes[2].legend()
   fig.suptitle("SmolLM2-135M-Instruct, arithmetic word problems (difficulty 1-2): "
                f"{record['size']['samples_per_method']} samples and "
@@ -317,4 +321,10 @@ def plot(record, path):
 
 
 if __name__ == "__main__":
-  main()
+  if sys.argv[1:2] == ["--plot-only"]:  # redraw the PNG from the recorded JSON
+    import json  # noqa: PLC0415
+    out = os.path.join(RESULTS, "dice_ft_real.json")
+    with open(out) as f:
+      plot(json.load(f), os.path.splitext(out)[0] + ".png")
+  else:
+    main()
