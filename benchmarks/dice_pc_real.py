@@ -8,7 +8,9 @@ multiples of 128 tokens: few compiled programs), wrapped in
 Game (:class:`dice_jax.pc.llm_env.LLMEnvironment`): two roles, solver {direct, fewshot,
 step_by_step} x verifier {none, judge} (6 joint actions; the aggregator is ``first``), states =
 arithmetic/d1, arithmetic/d2, planning/d2 -- the only states where SmolLM2's accuracy is
-neither 0 nor 1 -- payoff = checker verdict - 5e-4 per generated token (team cost). Tasks: the
+neither 0 nor 1 -- and planning/d3 (near 0 for every control, so only the cost matters there;
+it brings the planning pool to 200: planning/d2's test split holds only ~111 distinct
+questions) -- payoff = checker verdict - 5e-4 per generated token (team cost). Tasks: the
 held-out ``split="test"`` pools of :func:`dice_jax.pc.tasks.make_tasks` (seed 0); every round
 draws a state uniformly, then a task of it uniformly (:meth:`LLMEnvironment.tasks`).
 
@@ -65,7 +67,7 @@ from dice_jax.pc.tasks import make_tasks  # noqa: E402
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 ROLES = {"solver": ["direct", "fewshot", "step_by_step"], "verifier": ["none", "judge"]}
 TOKEN_COST = 5e-4
-METHODS = ("dice-pc", "uniform", "ucb1", "exp3", "fictitious-play", "best-response", "best-of-n")
+METHODS = ("dice-pc", "dice-pc-cold", "uniform", "ucb1", "exp3", "fictitious-play", "best-response", "best-of-n")
 
 
 def log(msg):
@@ -161,13 +163,19 @@ def main():
   ap.add_argument("--rounds", type=int, default=30)
   ap.add_argument("--batch", type=int, default=24)
   ap.add_argument("--arith-per-difficulty", type=int, default=100)
-  ap.add_argument("--planning", type=int, default=200)
+  ap.add_argument("--planning", type=int, default=110,
+                  help="planning/d2 tasks (its test split holds only ~111 distinct questions)")
+  ap.add_argument("--planning-d3", type=int, default=90,
+                  help="planning/d3 tasks (a 4th state, near 0 for every control: only cost matters)")
   ap.add_argument("--max-tokens-cap", type=int, default=96)
   ap.add_argument("--out", default="/tmp/dice_pc_real")
+  ap.add_argument("--previous", default=None,
+                  help="JSON record of an earlier run whose warm-up filled the completion cache "
+                       "(--out/completions.pkl): its generation figures and table are embedded")
   args = ap.parse_args()
   if args.quick:
     args.seeds, args.rounds, args.batch = 1, 3, 8
-    args.arith_per_difficulty, args.planning, args.max_tokens_cap = 4, 6, 32
+    args.arith_per_difficulty, args.planning, args.planning_d3, args.max_tokens_cap = 4, 6, 2, 32
     args.out = args.out.rstrip("/") + "_quick"
   os.makedirs(args.out, exist_ok=True)
   wall0 = time.perf_counter()
@@ -176,11 +184,15 @@ def main():
   local = LocalBackend.from_path(max_batch=16, prompt_bucket=128, fixed_batch=True)
   cached = CachedBackend(local)
   cache_path = os.path.join(args.out, "completions.pkl")
+  loaded = 0
   if os.path.exists(cache_path):
-    log(f"cache: {cached.load(cache_path)} entries from {cache_path}")
+    loaded = cached.load(cache_path)
+    log(f"cache: {loaded} entries from {cache_path}")
   arith = make_tasks("arithmetic", args.arith_per_difficulty, split="test", seed=0,
                      difficulties=[1, 2])
   plan = make_tasks("planning", args.planning, split="test", seed=0, difficulties=[2])
+  if args.planning_d3:
+    plan += make_tasks("planning", args.planning_d3, split="test", seed=0, difficulties=[3])
   pool = arith + plan
   env = LLMEnvironment(cached, pool, roles=ROLES, token_cost=TOKEN_COST,
                        max_tokens_cap=args.max_tokens_cap, seed=0)
@@ -208,6 +220,8 @@ def main():
     for label in METHODS:
       if label == "dice-pc":
         pol = DICEPC(temperature=0.2, final_temperature=tau_end)
+      elif label == "dice-pc-cold":     # sensitivity: the temperature lever, 4x colder
+        pol = DICEPC(temperature=0.05, final_temperature=tau_end / 4)
       elif label == "best-of-n":
         pol = make_policy("best-of-n", token_budget=max(dice_tokens, 1.0))
       else:
@@ -306,11 +320,33 @@ def main():
                "exact_true_game": best_state},
       "methods_config": {"dice-pc": {"temperature": 0.2, "final_temperature": tau_end,
                                      "reference": "uniform", "margin": 0.1},
+                         "dice-pc-cold": {"temperature": 0.05, "final_temperature": tau_end / 4,
+                                          "reference": "uniform", "margin": 0.1,
+                                          "note": "sensitivity variant added after the first run"},
                          "best-of-n": "token_budget = DICE-PC's tokens_per_task of the same seed",
                          "evaluation_target": {"temperature": eval_tau, "reference": "uniform"}},
+      "notes": ["planning/d2's held-out split holds only ~111 distinct questions, so the planning "
+                "pool is planning/d2 (110) + planning/d3 (90); states are drawn uniformly, then a task "
+                "uniformly with replacement, so a pool task recurs across rounds and seeds",
+                "the verifier's judge cannot change the answer with one candidate and the 'first' "
+                "aggregator: it is a pure-cost control here (4 tokens per task)",
+                "task-level intervals treat draws as independent (tasks recur; seeds are the "
+                "conservative interval)"],
       "results": table, "table": CR.format_table(methods), "cache": cache_rec,
       "method_seconds": method_seconds, "wall_seconds": wall, "run_folder": args.out,
   }
+  record["cache"]["entries_loaded_from_file"] = loaded
+  if args.previous:
+    import json  # noqa: PLC0415
+    with open(args.previous) as f:
+      prev = json.load(f)
+    pw = prev["cache"]["warm_up"]
+    record["cache"]["warm_up_generation_previous_run"] = pw
+    if gen_tok == 0 and pw["generated_tokens"]:
+      record["cache"]["method_runs"]["seconds_saved_estimate"] = \
+          hit_tokens * pw["generate_seconds"] / pw["generated_tokens"]
+    record["previous_run"] = {"size": prev["size"], "table": prev["table"],
+                              "wall_seconds": prev["wall_seconds"], "time_utc": prev["env"]["time_utc"]}
   if not args.quick:
     full = args.seeds >= 3 and len(arith) >= 200 and len(plan) >= 200
     record["scaled_down"] = None if full else {
@@ -330,26 +366,35 @@ def plot(runs_dir, table, spec, path):
   import matplotlib.pyplot as plt  # noqa: PLC0415
 
   runs = CR.collect(runs_dir)
+  colors = {label: f"C{k}" for k, label in enumerate(METHODS)}
+
+  def band(ax, rows, label):
+    t = np.arange(rows.shape[1])
+    rows = np.where(np.isnan(rows), np.nanmean(rows), rows)   # round 0 has no oscillation
+    ax.plot(t, np.nanmean(rows, 0), color=colors[label], label=label)
+    ax.fill_between(t, np.nanmin(rows, 0), np.nanmax(rows, 0), color=colors[label], alpha=0.2,
+                    linewidth=0)
+
   fig, axes = plt.subplots(1, 3, figsize=(16, 4.6))
   ax = axes[0]
   for label, e in table.items():
     a, k = e["accuracy_seeds"], e["tokens_per_task_seeds"]
     ax.errorbar([k["mean"]], [a["mean"]], xerr=[[k["ci95"] or 0]], yerr=[[a["ci95"] or 0]],
-                fmt="o", capsize=3, label=label)
+                fmt="o", capsize=3, label=label, color=colors[label])
   ax.set_xlabel("mean tokens per task")
   ax.set_ylabel("accuracy (held-out arithmetic + planning)")
   ax.set_title("accuracy-cost (mean over seeds, 95% t-CI)")
   ax.grid(alpha=0.3)
   ax.legend(fontsize=7)
-  for label, by_seed in runs.items():
-    er = CR._curves(by_seed, "equilibrium_regret", cumulative=True)
+  for label in METHODS:
+    er = CR._curves(runs[label], "equilibrium_regret", cumulative=True)
     if er is not None:
-      CR._band(axes[1], er, label)
-    osc = CR._curves(by_seed, "oscillation", window=3)
+      band(axes[1], er, label)
+    osc = CR._curves(runs[label], "oscillation", window=3)
     if osc is not None:
-      CR._band(axes[2], osc, label)
-  axes[1].set_title("cumulative equilibrium regret (exact pool game)")
-  axes[2].set_title("oscillation sum_i |x_t - x_(t-1)|_1 (3-round mean)")
+      band(axes[2], osc, label)
+  axes[1].set_title("cum. equilibrium regret (exact game; min-max band)")
+  axes[2].set_title("oscillation (3-round mean)")
   for a in axes[1:]:
     a.set_xlabel("round")
     a.grid(alpha=0.3)
