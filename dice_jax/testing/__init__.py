@@ -6,4 +6,7 @@ from dice_jax.testing.assertions import (assert_certificate_sound, assert_is_hqr
                                          assert_not_certified, distance)
 
 __all__ += ["assert_certificate_sound", "assert_is_hqre", "assert_not_certified", "distance"]
+from dice_jax.testing.models import smollm2_path_or_skip  # noqa: E402
+
+__all__ += ["smollm2_path_or_skip"]
 # Hypothesis strategies: ``from dice_jax.testing import strategies`` (needs hypothesis).

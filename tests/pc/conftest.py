@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import http.server
 import json
-import os
 import threading
 
 import pytest
@@ -21,15 +20,9 @@ def pytest_configure(config):
 @pytest.fixture(scope="session")
 def smollm2_path():
   """Path of the bundled SmolLM2-135M-Instruct GGUF (fails under CI, skips elsewhere, if absent)."""
-  from dice_jax.llm.bundled import smollm2_gguf_path
-  from dice_jax.llm.errors import CheckpointError
+  from dice_jax.testing.models import smollm2_path_or_skip
 
-  try:
-    return smollm2_gguf_path()
-  except CheckpointError as e:
-    if os.environ.get("CI"):
-      pytest.fail(str(e))
-    pytest.skip(str(e))
+  return smollm2_path_or_skip()
 
 
 @pytest.fixture(scope="session")
