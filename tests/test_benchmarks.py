@@ -50,3 +50,22 @@ def test_ablations_quick_record_is_consistent(tmp_path):
   adaptive = record["rows"][0]
   assert adaptive["before"]["max_steps"] > adaptive["after"]["max_steps"]
   assert (tmp_path / "a.png").stat().st_size > 1000
+
+
+def test_adidas_pairwise_matrices_give_the_exact_utility_vectors():
+  """benchmarks/adidas.py feeds ADIDAS exact polymatrix payoffs: sum_j M_ij x_j / (N - 1) must be
+  dice_jax's v_i(x) for every player (the identity that makes ADIDAS's gradient exact)."""
+  import jax
+  import numpy as np
+
+  import dice_jax as dj
+  from benchmarks.adidas import pairwise_matrices
+  game = dj.games.random.uniform(jax.random.PRNGKey(3), (3, 4, 2, 3))
+  rng = np.random.default_rng(0)
+  x = [rng.dirichlet(np.ones(k)) for k in game.num_actions]
+  mats = pairwise_matrices([np.asarray(u) for u in game.payoffs], x)
+  n = len(x)
+  for i, v in enumerate(game.utilities(tuple(x))):
+    est = sum((mats[(i, j)][0] @ x[j]) if i < j else (mats[(j, i)][1].T @ x[j])
+              for j in range(n) if j != i) / (n - 1)
+    np.testing.assert_allclose(est, np.asarray(v), atol=1e-12)
