@@ -51,7 +51,7 @@ def require_distribution(name: str, x: Any, *, atol: float = 1e-6) -> None:
     worst = np.unravel_index(np.argmax(np.abs(sums - 1.0)), sums.shape)
     raise ValueError(
         f"{name} must be a probability distribution over its last axis (sum 1); "
-        f"a row sums to {sums[worst]!r} at batch index {tuple(int(i) for i in worst)}.")
+        f"a row sums to {float(sums[worst]):.6g} at batch index {tuple(int(i) for i in worst)}.")
 
 
 def broadcast_or_raise(name: str, shape: Sequence[int], target: Sequence[int], meaning: str) -> None:

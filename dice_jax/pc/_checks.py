@@ -9,16 +9,31 @@ from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
+from dice_jax import _validation
 from dice_jax.pc.environment import CoordinationSpec
+
+
+def positive_values(value, name: str) -> np.ndarray:
+  """``value`` as a float array whose entries are finite and ``> 0`` (any shape)."""
+  try:
+    a = np.asarray(value, np.float64)
+  except (TypeError, ValueError):
+    raise ValueError(f"{name} must be a number or an array of numbers; got {value!r}.") from None
+  _validation.require_positive(name, a)
+  return a
+
+
+def distribution(value, name: str) -> np.ndarray:
+  """``value`` as a float array of strictly positive distributions over its last axis."""
+  a = positive_values(value, name)
+  _validation.require_distribution(name, a)
+  return a
 
 
 def temperatures(value, spec: CoordinationSpec, name: str = "temperature") -> np.ndarray:
   """``tau`` as ``[S, N]``: a scalar, one per role ``[N]``, or per state and role ``[S, N]``."""
   s, n = spec.num_states, spec.num_roles
-  try:
-    a = np.asarray(value, np.float64)
-  except (TypeError, ValueError):
-    raise ValueError(f"{name} must be a number or an array of numbers; got {value!r}.") from None
+  a = positive_values(value, name)
   if a.ndim == 0:
     a = np.full((s, n), float(a))
   elif a.shape == (n,):
@@ -26,8 +41,6 @@ def temperatures(value, spec: CoordinationSpec, name: str = "temperature") -> np
   elif a.shape != (s, n):
     raise ValueError(f"{name} must be a scalar, one per role ({n},) or per state and role "
                      f"({s}, {n}); got shape {a.shape}.")
-  if not np.all(np.isfinite(a)) or np.any(a <= 0):
-    raise ValueError(f"{name} must be finite and > 0; got {a.tolist()}.")
   return a
 
 
@@ -48,14 +61,10 @@ def references(value: Optional[Sequence], spec: CoordinationSpec,
     if r is None:
       out.append(np.full((s, ki), 1.0 / ki))
       continue
-    a = np.asarray(r, np.float64)
+    a = distribution(r, f"{name}[{i}]")
     if a.shape not in ((ki,), (s, ki)):
       raise ValueError(f"{name}[{i}] must have shape ({ki},) or ({s}, {ki}) (role "
                        f"{spec.roles[i]!r} has {ki} controls); got {a.shape}.")
-    if not np.all(np.isfinite(a)) or np.any(a <= 0):
-      raise ValueError(f"{name}[{i}] must be strictly positive and finite; got {a.tolist()}.")
-    if np.any(np.abs(a.sum(-1) - 1) > 1e-6):
-      raise ValueError(f"{name}[{i}] must sum to 1 (a distribution); sums {a.sum(-1).tolist()}.")
     out.append(np.broadcast_to(a, (s, ki)).copy())
   return tuple(out)
 

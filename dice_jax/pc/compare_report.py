@@ -176,6 +176,13 @@ def _band(ax, rows: np.ndarray, label: str, style: str = "-"):
     ax.fill_between(t, lo, hi, color=line.get_color(), alpha=0.2, linewidth=0)
 
 
+def _save(plt, fig, path: str) -> str:
+  fig.tight_layout()
+  fig.savefig(path, dpi=120)
+  plt.close(fig)
+  return path
+
+
 def plot_comparison(folder: str, *, out_dir: Optional[str] = None, window: int = 25,
                     runs: Optional[Dict[str, Dict[int, Results]]] = None) -> List[str]:
   """Write ``frontier.png``, ``regret.png`` and ``oscillation.png`` (module docstring) for the
@@ -213,10 +220,7 @@ def plot_comparison(folder: str, *, out_dir: Optional[str] = None, window: int =
   ax.grid(alpha=0.3)
   if ax.get_legend_handles_labels()[0]:
     ax.legend(fontsize=8, loc="best")
-  fig.tight_layout()
-  paths.append(os.path.join(out_dir, "frontier.png"))
-  fig.savefig(paths[-1], dpi=120)
-  plt.close(fig)
+  paths.append(_save(plt, fig, os.path.join(out_dir, "frontier.png")))
 
   fig, axes = plt.subplots(1, 2, figsize=(11, 4))
   for label, by_seed in runs.items():
@@ -242,10 +246,7 @@ def plot_comparison(folder: str, *, out_dir: Optional[str] = None, window: int =
     else:
       a.text(0.5, 0.5, "not measured\n(no true payoffs or no mixed policy)", ha="center",
              va="center", transform=a.transAxes, fontsize=9, color="0.4")
-  fig.tight_layout()
-  paths.append(os.path.join(out_dir, "regret.png"))
-  fig.savefig(paths[-1], dpi=120)
-  plt.close(fig)
+  paths.append(_save(plt, fig, os.path.join(out_dir, "regret.png")))
 
   fig, axes = plt.subplots(1, 2, figsize=(11, 4))
   for label, by_seed in runs.items():
@@ -262,10 +263,7 @@ def plot_comparison(folder: str, *, out_dir: Optional[str] = None, window: int =
     a.grid(alpha=0.3)
     if a.get_legend_handles_labels()[0]:
       a.legend(fontsize=8)
-  fig.tight_layout()
-  paths.append(os.path.join(out_dir, "oscillation.png"))
-  fig.savefig(paths[-1], dpi=120)
-  plt.close(fig)
+  paths.append(_save(plt, fig, os.path.join(out_dir, "oscillation.png")))
   return paths
 
 

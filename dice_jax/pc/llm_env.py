@@ -48,7 +48,7 @@ import numpy as np
 from dice_jax.pc.backends import Backend, BackendError
 from dice_jax.pc.checkers import check, checker_of
 from dice_jax.pc.environment import CoordinationSpec, Outcome, Task
-from dice_jax.pc.tasks import assign_states, state_name, states_of
+from dice_jax.pc.tasks import assign_states, states_of
 
 __all__ = ["CONTROLS", "Control", "DEFAULT_ROLES", "LLMEnvironment", "ROLES"]
 

@@ -392,25 +392,14 @@ class DICEPC(_PosteriorPolicy):
     super().__init__(posterior)
     # shape-free checks now; shape checks against the spec in reset()
     for name, v in (("temperature", temperature), ("final_temperature", final_temperature)):
-      if v is None:
-        continue
-      try:
-        a = np.asarray(v, np.float64)
-      except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number or an array of numbers; got {v!r}.") from None
-      if not np.all(np.isfinite(a)) or np.any(a <= 0):
-        raise ValueError(f"{name} must be finite and > 0; got {v!r}.")
+      if v is not None:
+        _checks.positive_values(v, name)
     if reference is not None and (isinstance(reference, (str, bytes)) or
                                   not hasattr(reference, "__len__")):
       raise ValueError(f"reference must hold one distribution per role; got {reference!r}.")
-    if reference is not None:
-      for i, r in enumerate(reference):
-        if r is None:
-          continue
-        a = np.asarray(r, np.float64)
-        if not np.all(np.isfinite(a)) or np.any(a <= 0) or np.any(np.abs(a.sum(-1) - 1) > 1e-6):
-          raise ValueError(f"reference[{i}] must be a strictly positive distribution; got "
-                           f"{np.asarray(r).tolist()}.")
+    for i, r in enumerate(reference or ()):
+      if r is not None:
+        _checks.distribution(r, f"reference[{i}]")
     self.margin = _checks.positive(margin, "margin")
     if sampling not in ("mean", "thompson"):
       raise ValueError(f"sampling must be 'mean' or 'thompson'; got {sampling!r}.")

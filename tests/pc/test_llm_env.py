@@ -7,7 +7,7 @@ import pytest
 
 from dice_jax.pc.checkers import check
 from dice_jax.pc.environment import Environment, Outcome
-from dice_jax.pc.llm_env import CONTROLS, DEFAULT_ROLES, Control, LLMEnvironment
+from dice_jax.pc.llm_env import DEFAULT_ROLES, Control, LLMEnvironment
 from dice_jax.pc.tasks import make_tasks, state_name
 
 httpx = pytest.importorskip("httpx")

@@ -108,6 +108,7 @@ def test_thompson_sampling_runs_and_converges_to_a_certified_hqre():
     (lambda: P.DICEPC(-1.0), "temperature"),
     (lambda: P.DICEPC(1.0, final_temperature=0.0), "final_temperature"),
     (lambda: P.DICEPC(1.0, reference=[np.array([0.5, 0.6, -0.1]), None]), r"reference\[0\]"),
+    (lambda: P.DICEPC(1.0, reference=[None, np.array([0.5, 0.6, 0.1])]), r"reference\[1\].*sum"),
     (lambda: P.DICEPC(1.0, reference="uniform"), "reference"),
     (lambda: P.DICEPC(1.0, margin=0.0), "margin"),
     (lambda: P.DICEPC(1.0, sampling="greedy"), "sampling"),
