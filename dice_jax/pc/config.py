@@ -19,14 +19,14 @@ must be > 0; got -1``.
       batch_size: 32                # tasks per round (>= 1)
     environment:                    # where the roles act
       kind: synthetic               # synthetic | llm
-      suite: oscillation            # synthetic: oscillation | drift (dice_jax.pc.synthetic),
+      suite: oscillation            # synthetic: oscillation | drift (dice_jax.pc.environments.synthetic),
       off: [0.3, 0.2]               #   plus any parameter of that suite function except
                                     #   num_roles / num_actions / token_cost / seed
-      # kind: llm                   # llm: dice_jax.pc.llm_env.LLMEnvironment, with
+      # kind: llm                   # llm: dice_jax.pc.environments.llm.LLMEnvironment, with
       # max_tokens_cap: 32          #   optional max_tokens_cap and best_of_n_control
     roles:                          # role -> its prompt controls (the actions) and token cost
       solver:
-        controls: [direct, step_by_step]   # llm: names of dice_jax.pc.llm_env.CONTROLS[role],
+        controls: [direct, step_by_step]   # llm: names of dice_jax.pc.environments.llm.CONTROLS[role],
         token_cost: 5.0e-4                 #   "<name>@<backend>", or {name: {instruction, n,
       aggregator: [first, vote]            #   temperature, max_tokens, model}} for a new one
     token_cost: 1.0e-4              # default cost per token for roles that give none (>= 0)
@@ -65,6 +65,9 @@ must be > 0; got -1``.
         solver: mirror              # a dice_jax.solve method
         tol: null
         certify: true
+        magnet: 0.0                 # moving reference: weight in [0, 1) of the last rounds' HQRE
+        magnet_warmup: 0            #   (ramped up over this many rounds), averaged over the
+        magnet_window: 1            #   last magnet_window rounds
       dice-pc-uniform: {method: dice-pc, temperature: 0.7}
       best-response: {forgetting: 1.0, prior: {...}}       # also fictitious-play
       uniform: {}
@@ -79,7 +82,7 @@ must be > 0; got -1``.
       num_bootstrap: 100
 
 Method labels become folder names: letters, digits, ``-``, ``_`` and ``.``. Seeds drive the
-task draws and the policies' sampling (:func:`dice_jax.pc.harness.run`) and the synthetic
+task draws and the policies' sampling (:func:`dice_jax.pc.harness.loop.run`) and the synthetic
 environments' rollout noise; the LLM task pool is fixed by ``tasks.seed``.
 """
 from __future__ import annotations
@@ -87,14 +90,23 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import json
-import math
 import os
 import re
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import numpy as np
 
-from dice_jax.pc.environment import CoordinationSpec, Task
+from dice_jax.pc.environments.spec import CoordinationSpec
+from dice_jax.rollouts.config_files import ConfigError, read_config_file
+from dice_jax.rollouts.config_files import boolean as _boolean
+from dice_jax.rollouts.config_files import integer as _integer
+from dice_jax.rollouts.config_files import join as _join
+from dice_jax.rollouts.config_files import listing as _list
+from dice_jax.rollouts.config_files import mapping as _mapping
+from dice_jax.rollouts.config_files import number as _number
+from dice_jax.rollouts.config_files import show as _show
+from dice_jax.rollouts.config_files import text as _text
+from dice_jax.rollouts.tasks import Task
 
 __all__ = ["ConfigError", "MethodConfig", "RunConfig", "load_config", "parse_config"]
 
@@ -117,7 +129,8 @@ _CONTROL = ("instruction", "n", "temperature", "max_tokens", "model")
 _PRIOR = ("alpha0", "beta0", "token_prior", "token_pseudocount")
 _METHOD_OPTIONS = {
     "dice-pc": ("temperature", "final_temperature", "margin", "reference", "forgetting", "prior",
-                "sampling", "solver", "tol", "certify"),
+                "sampling", "solver", "tol", "certify", "magnet", "magnet_warmup",
+                "magnet_window"),
     "uniform": (),
     "ucb1": (),
     "exp3": ("gamma",),
@@ -127,85 +140,8 @@ _METHOD_OPTIONS = {
 }
 _EVALUATION = ("temperature", "reference", "monotonicity", "num_bootstrap")
 _LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-
-
-class ConfigError(ValueError):
-  """A bad configuration. ``field`` is the path of the offending field (``"roles.solver"``)."""
-
-  def __init__(self, field: str, message: str):
-    self.field = field
-    super().__init__(f"{field}: {message}" if field else message)
-
-
-# --- small typed readers ------------------------------------------------------------------------
-
-
-def _mapping(value, path: str, allowed: Optional[Sequence[str]] = None) -> Dict[str, Any]:
-  if not isinstance(value, Mapping):
-    raise ConfigError(path, f"must be a mapping; got {_show(value)}.")
-  out = {}
-  for k, v in value.items():
-    if not isinstance(k, str):
-      raise ConfigError(path, f"keys must be text; got {k!r}.")
-    out[k] = v
-  if allowed is not None:
-    for k in out:
-      if k not in allowed:
-        raise ConfigError(_join(path, k), f"unknown key; known keys: {', '.join(allowed)}.")
-  return out
-
-
-def _join(path: str, key) -> str:
-  if isinstance(key, int):
-    return f"{path}[{key}]"
-  return f"{path}.{key}" if path else str(key)
-
-
-def _show(v) -> str:
-  text = repr(v)
-  return text if len(text) <= 80 else text[:77] + "..."
-
-
-def _number(value, path: str, *, low: Optional[float] = None, low_open: bool = False,
-            high: Optional[float] = None, high_open: bool = False) -> float:
-  if isinstance(value, bool) or not isinstance(value, (int, float)):
-    raise ConfigError(path, f"must be a number; got {_show(value)}.")
-  v = float(value)
-  if not math.isfinite(v):
-    raise ConfigError(path, f"must be finite; got {value!r}.")
-  if low is not None and (v <= low if low_open else v < low):
-    raise ConfigError(path, f"must be {'>' if low_open else '>='} {low:g}; got {value!r}.")
-  if high is not None and (v >= high if high_open else v > high):
-    raise ConfigError(path, f"must be {'<' if high_open else '<='} {high:g}; got {value!r}.")
-  return v
-
-
-def _integer(value, path: str, *, low: int = 0) -> int:
-  if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-    raise ConfigError(path, f"must be an integer; got {_show(value)}.")
-  if value < low:
-    raise ConfigError(path, f"must be an integer >= {low}; got {value!r}.")
-  return int(value)
-
-
-def _text(value, path: str, choices: Optional[Sequence[str]] = None) -> str:
-  if not isinstance(value, str) or not value.strip():
-    raise ConfigError(path, f"must be non-empty text; got {_show(value)}.")
-  if choices is not None and value not in choices:
-    raise ConfigError(path, f"unknown value {value!r}; choose one of {', '.join(choices)}.")
-  return value
-
-
-def _boolean(value, path: str) -> bool:
-  if not isinstance(value, bool):
-    raise ConfigError(path, f"must be true or false; got {_show(value)}.")
-  return value
-
-
-def _list(value, path: str) -> list:
-  if not isinstance(value, (list, tuple)):
-    raise ConfigError(path, f"must be a list; got {_show(value)}.")
-  return list(value)
+MAX_ROUNDS = 10_000_000     # budget.rounds
+MAX_BATCH = 1_000_000       # budget.batch_size
 
 
 # --- the resolved configuration -----------------------------------------------------------------
@@ -214,7 +150,7 @@ def _list(value, path: str) -> list:
 @dataclasses.dataclass(frozen=True)
 class MethodConfig:
   """One entry of ``methods``: ``label`` (the folder name), ``method`` (a name in
-  :data:`dice_jax.pc.policies.POLICIES`), ``kwargs`` (the policy constructor's keyword
+  :data:`dice_jax.pc.policies.policies.POLICIES`), ``kwargs`` (the policy constructor's keyword
   arguments, resolved to arrays in the spec's role/state order) and ``match`` (for best-of-n:
   the label whose measured tokens per task set the budget, else ``None``)."""
 
@@ -226,7 +162,7 @@ class MethodConfig:
 
   def build(self, token_budget: Optional[float] = None):
     """A fresh policy (``token_budget`` is required for a ``match`` best-of-n)."""
-    from dice_jax.pc.policies import make_policy  # noqa: PLC0415
+    from dice_jax.pc.policies.policies import make_policy  # noqa: PLC0415
 
     kwargs = dict(self.kwargs)
     if self.match is not None:
@@ -277,13 +213,13 @@ class RunConfig:
     environment over the task pool; the LLM backends are created on first use and shared)."""
     e = self._env
     if e["kind"] == "synthetic":
-      from dice_jax.pc import synthetic  # noqa: PLC0415
+      from dice_jax.pc.environments import synthetic  # noqa: PLC0415
 
       suite = getattr(synthetic, f"{e['suite']}_suite")
       env = suite(**e["options"], seed=int(seed))
       env.spec = self.spec        # the configured names, per-role costs and cost sharing
       return env
-    from dice_jax.pc.llm_env import LLMEnvironment  # noqa: PLC0415
+    from dice_jax.pc.environments.llm import LLMEnvironment  # noqa: PLC0415
 
     env = LLMEnvironment(e["backends"], e["tasks"], roles=e["roles"],
                          token_cost=self.spec.token_cost, cost_sharing=self.spec.cost_sharing,
@@ -318,7 +254,7 @@ class RunConfig:
 
 
 class _LazyBackend:
-  """A :class:`~dice_jax.pc.backends.Backend` created on the first ``complete`` call, so a
+  """A :class:`~dice_jax.rollouts.backends.Backend` created on the first ``complete`` call, so a
   config is validated (and an environment built) without loading a model."""
 
   def __init__(self, name: str, kind: str, options: Dict[str, Any]):
@@ -327,7 +263,7 @@ class _LazyBackend:
 
   def get(self):
     if self._backend is None:
-      from dice_jax.pc import backends  # noqa: PLC0415
+      from dice_jax.rollouts import backends  # noqa: PLC0415
 
       if self.kind == "local":
         opts = dict(self.options)
@@ -358,54 +294,13 @@ def load_config(path: str | os.PathLike) -> RunConfig:
   """Read and validate a config file (``.json``: JSON; otherwise YAML).
 
   Raises:
-    ConfigError: the file is missing or unreadable, or any field is invalid (the message names
-      the field's path).
+    ConfigError: the file is missing, unreadable, too large, too deeply nested, has duplicate
+      keys, or any field is invalid (the message names the file and line or the field's path).
   """
   path = os.fspath(path)
-  if not os.path.isfile(path):
-    raise ConfigError("", f"{path}: no such config file.")
-  with open(path, encoding="utf-8") as f:
-    text = f.read()
-  if path.endswith(".json"):
-    try:
-      data = json.loads(text)
-    except json.JSONDecodeError as e:
-      raise ConfigError("", f"{path}: invalid JSON ({e.msg} at line {e.lineno}, column "
-                            f"{e.colno}).") from None
-  else:
-    import yaml  # noqa: PLC0415
-
-    try:
-      data = yaml.load(text, Loader=_yaml_loader())  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as e:
-      raise ConfigError("", f"{path}: invalid YAML ({e}).") from None
+  data, text = read_config_file(path)
   return parse_config(data, base_dir=os.path.dirname(os.path.abspath(path)), path=path,
                       text=text)
-
-
-def _yaml_loader():
-  """PyYAML's ``SafeLoader`` with YAML 1.2 scalars: only ``true``/``false`` are booleans (YAML
-  1.1 also reads ``on``/``off``/``yes``/``no``, and the oscillation suite has parameters named
-  ``on`` and ``off``), and ``1e-4`` is a float (YAML 1.1 needs ``1.0e-4``)."""
-  import yaml  # noqa: PLC0415
-
-  class Loader(yaml.SafeLoader):
-    pass
-
-  drop = ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:float")
-  Loader.yaml_implicit_resolvers = {
-      k: [(tag, rx) for tag, rx in v if tag not in drop]
-      for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()}
-  Loader.add_implicit_resolver("tag:yaml.org,2002:bool",
-                               re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
-  Loader.add_implicit_resolver(
-      "tag:yaml.org,2002:float",
-      re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
-                  |[-+]?\.[0-9_]+(?:[eE][-+]?[0-9]+)?
-                  |[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+
-                  |[-+]?\.(?:inf|Inf|INF)
-                  |\.(?:nan|NaN|NAN))$""", re.X), list("-+0123456789."))
-  return Loader
 
 
 def parse_config(data: Mapping[str, Any], *, base_dir: str = ".", path: Optional[str] = None,
@@ -448,8 +343,8 @@ def parse_config(data: Mapping[str, Any], *, base_dir: str = ".", path: Optional
   for k in _BUDGET:
     if k not in budget:
       raise ConfigError(f"budget.{k}", "missing.")
-  rounds = _integer(budget["rounds"], "budget.rounds", low=1)
-  batch_size = _integer(budget["batch_size"], "budget.batch_size", low=1)
+  rounds = _integer(budget["rounds"], "budget.rounds", low=1, high=MAX_ROUNDS)
+  batch_size = _integer(budget["batch_size"], "budget.batch_size", low=1, high=MAX_BATCH)
 
   if "environment" not in top:
     raise ConfigError("environment", "missing: give environment.kind (synthetic or llm).")
@@ -526,12 +421,12 @@ def _names(controls: list, path: str) -> List[str]:
 
 
 def _synthetic(env_raw, top, default_cost, sharing, rounds):
-  from dice_jax.pc import synthetic  # noqa: PLC0415
+  from dice_jax.pc.environments import synthetic  # noqa: PLC0415
 
   suite = _text(env_raw.get("suite"), "environment.suite", SUITES)
   fn = getattr(synthetic, f"{suite}_suite")
-  params = [p for p in inspect.signature(fn).parameters
-            if p not in ("num_roles", "num_actions", "token_cost", "seed")]
+  sig = inspect.signature(fn).parameters
+  params = [p for p in sig if p not in ("num_roles", "num_actions", "token_cost", "seed")]
   options = {}
   for k, v in env_raw.items():
     if k in ("kind", "suite"):
@@ -539,7 +434,13 @@ def _synthetic(env_raw, top, default_cost, sharing, rounds):
     if k not in params:
       raise ConfigError(f"environment.{k}", f"unknown key for the {suite} suite; known keys: "
                                             f"kind, suite, {', '.join(params)}.")
-    options[k] = _numbers(v, f"environment.{k}")
+    if isinstance(sig[k].default, (list, tuple)):   # one number per state
+      items = _list(v, f"environment.{k}")
+      if not items:
+        raise ConfigError(f"environment.{k}", "must hold at least one number (one per state).")
+      options[k] = [_number(x, f"environment.{k}[{i}]") for i, x in enumerate(items)]
+    else:
+      options[k] = _number(v, f"environment.{k}")
   try:
     probe = fn(**options)
   except (ValueError, TypeError) as e:
@@ -587,18 +488,12 @@ def _synthetic(env_raw, top, default_cost, sharing, rounds):
   return spec, {"kind": "synthetic", "suite": suite, "options": options}
 
 
-def _numbers(v, path):
-  if isinstance(v, (list, tuple)):
-    return [_number(x, f"{path}[{i}]") for i, x in enumerate(v)]
-  return _number(v, path)
-
-
 # --- llm ----------------------------------------------------------------------------------------
 
 
 def _llm(env_raw, top, default_cost, sharing, base_dir):
-  from dice_jax.pc import llm_env  # noqa: PLC0415
-  from dice_jax.pc.tasks import states_of  # noqa: PLC0415
+  from dice_jax.pc.environments import llm as llm_env  # noqa: PLC0415
+  from dice_jax.rollouts.tasks import states_of  # noqa: PLC0415
 
   env_raw = _mapping(env_raw, "environment", _LLM_ENV)
   cap = env_raw.get("max_tokens_cap")
@@ -685,7 +580,7 @@ def _llm(env_raw, top, default_cost, sharing, base_dir):
 
 
 def _control(settings, path, backends) -> Dict[str, Any]:
-  from dice_jax.pc import llm_env  # noqa: PLC0415
+  from dice_jax.pc.environments import llm as llm_env  # noqa: PLC0415
 
   s = _mapping(settings, path, _CONTROL)
   out: Dict[str, Any] = {}
@@ -752,7 +647,7 @@ def _backend(value, path, base_dir, name) -> _LazyBackend:
 
 
 def _tasks(value, path, base_dir) -> List[Task]:
-  from dice_jax.pc import tasks as T  # noqa: PLC0415
+  from dice_jax.rollouts import tasks as T  # noqa: PLC0415
 
   t = _mapping(value, path, _TASKS)
   kind = _text(t.get("kind"), f"{path}.kind", TASK_KINDS)
@@ -881,6 +776,11 @@ def _method_kwargs(method, opts, path, spec):
       kw["tol"] = _number(opts["tol"], f"{path}.tol", low=0.0, low_open=True)
     if "certify" in opts:
       kw["certify"] = _boolean(opts["certify"], f"{path}.certify")
+    if "magnet" in opts:
+      kw["magnet"] = _number(opts["magnet"], f"{path}.magnet", low=0.0, high=1.0, high_open=True)
+    for k in ("magnet_warmup", "magnet_window"):
+      if k in opts:
+        kw[k] = _integer(opts[k], f"{path}.{k}", low=0 if k == "magnet_warmup" else 1)
   elif method == "exp3":
     if "gamma" in opts:
       kw["gamma"] = _number(opts["gamma"], f"{path}.gamma", low=0.0, low_open=True, high=1.0)

@@ -216,19 +216,25 @@ def test_jsonl_dataset_on_a_chat_completions_server(tmp_path, chat_server, capsy
 
 
 def test_import_is_cheap_and_exports_the_public_names():
-  code = ("import sys, dice_jax.pc as pc; "
-          "print(sorted(m for m in ('transformers', 'torch') if m in sys.modules)); "
-          "print(pc.LLM_IMPORT_ERROR); print(all(hasattr(pc, n) for n in pc.__all__))")
+  code = ("import sys, dice_jax.pc as pc, dice_jax.rollouts as ro, dice_jax.ft as ft; "
+          "print(sorted(m for m in ('transformers', 'torch', 'httpx') if m in sys.modules)); "
+          "print(all(hasattr(m, n) for m in (pc, ro, ft) for n in m.__all__))")
   out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
   assert out.returncode == 0, out.stderr
-  assert out.stdout.split("\n")[:3] == ["[]", "None", "True"]
+  assert out.stdout.split("\n")[:2] == ["[]", "True"]
+  import dice_jax.ft as ft
   import dice_jax.pc as pc
+  import dice_jax.rollouts as ro
   expected = {"PayoffPosterior", "DICEPC", "UniformPolicy", "IndependentLearners",
               "FictitiousPlay", "BestResponseDynamics", "BestOfN", "Policy", "Decision",
               "POLICIES", "make_policy", "run", "compare", "load_results", "Results", "report",
               "SyntheticEnvironment", "oscillation_suite", "drift_suite", "metrics",
-              "CoordinationSpec", "Environment", "Outcome", "Task", "payoffs", "LLMEnvironment",
-              "LocalBackend", "OpenAIBackend", "make_tasks", "load_jsonl", "check",
+              "CoordinationSpec", "Environment", "Outcome", "payoffs", "LLMEnvironment",
               "load_config", "ConfigError"}
   assert expected <= set(pc.__all__)
+  shared = {"Task", "LocalBackend", "OpenAIBackend", "CachedBackend", "make_tasks", "load_jsonl",
+            "check", "generate_rows", "sample_candidates", "Sampling", "state_temperatures",
+            "token_cost_payoffs"}
+  assert shared <= set(ro.__all__)
+  assert {"DiceFT", "FTAgent", "mirror_target", "joint_advantages"} <= set(ft.__all__)
   assert pc.metrics.equilibrium_regret is not None and pc.run is pc.harness.run

@@ -133,6 +133,17 @@ BAD_SYNTHETIC = [
     ("evaluation", {"temperature": 0}, "evaluation.temperature", "> 0"),
     ("evaluation", {"every": 2}, "evaluation.every", "unknown key"),
     ("evaluation", {"num_bootstrap": 0}, "evaluation.num_bootstrap", ">= 1"),
+    # issue 12: resource limits and shapes checked before any work
+    ("budget.rounds", 1e30, "budget.rounds", "integer"),
+    ("budget.rounds", 10 ** 30, "budget.rounds", "<= 10,000,000"),
+    ("budget.batch_size", 10 ** 9, "budget.batch_size", "<= 1,000,000"),
+    ("seeds", [2 ** 40], "seeds[0]", "<= 2,147,483,647"),
+    ("environment.off", 0.3, "environment.off", "must be a list"),
+    ("environment.off", [], "environment.off", "at least one number"),
+    ("environment.single_success", 0.5, "environment.single_success", "must be a list"),
+    ("environment.on", [0.8], "environment.on", "number"),
+    ("methods.dice-pc.magnet", 1.0, "methods.dice-pc.magnet", "< 1"),
+    ("methods.dice-pc.magnet_window", 0, "methods.dice-pc.magnet_window", ">= 1"),
 ]
 
 
@@ -230,6 +241,34 @@ def test_file_level_errors(tmp_path):
     load_config(tmp_path / "empty.yaml")
 
 
+def test_duplicate_keys_deep_nesting_and_bad_bytes_are_refused_naming_file_and_line(tmp_path):
+  """Issue 12: YAML and JSON silently kept the last of duplicate keys; deep nesting escaped as a
+  RecursionError; non-UTF-8 bytes as a bare UnicodeDecodeError."""
+  good = (EXAMPLES / "oscillation.yaml").read_text()
+  dup = tmp_path / "dup.yaml"
+  dup.write_text(good + "\nseeds: [5]\n")
+  line = len(good.splitlines()) + 2
+  with pytest.raises(ConfigError, match=rf"duplicate key 'seeds'.*line {line}") as e:
+    load_config(dup)
+  assert str(dup) in str(e.value)
+  (tmp_path / "dup_inner.yaml").write_text("budget: {rounds: 2, rounds: 3, batch_size: 4}\n")
+  with pytest.raises(ConfigError, match="duplicate key 'rounds'"):
+    load_config(tmp_path / "dup_inner.yaml")
+  (tmp_path / "dup.json").write_text('{"budget": {"rounds": 2, "batch_size": 4, "rounds": 9}}')
+  with pytest.raises(ConfigError, match="duplicate key 'rounds'"):
+    load_config(tmp_path / "dup.json")
+  for name, text in [("deep.json", '{"methods": ' + "[" * 5000 + "]" * 5000 + "}"),
+                     ("deep.yaml", "methods: " + "[" * 5000 + "]" * 5000 + "\n"),
+                     ("deep_block.yaml", "".join("  " * i + f"k{i}:\n" for i in range(60))
+                      + "  " * 60 + "1\n")]:
+    (tmp_path / name).write_text(text)
+    with pytest.raises(ConfigError, match="nested deeper than 32 levels"):
+      load_config(tmp_path / name)
+  (tmp_path / "latin1.yaml").write_bytes(b"name: t\ndescription: caf\xe9\n")
+  with pytest.raises(ConfigError, match=r"latin1.yaml: line 2: not UTF-8"):
+    load_config(tmp_path / "latin1.yaml")
+
+
 def test_yaml_reads_on_off_as_keys_and_1e_minus_4_as_a_number(tmp_path):
   # YAML 1.1 would read the suite parameters `on`/`off` as booleans and 1e-4 as text
   (tmp_path / "c.yaml").write_text(
@@ -311,5 +350,5 @@ def test_jsonl_dataset_config(tmp_path):
   split = parse_config(_with(_llm(tmp_path), "tasks", {"kind": "jsonl", "path": "data.jsonl",
                                                        "split": "test", "test_fraction": 0.5}),
                        base_dir=str(tmp_path))
-  from dice_jax.pc.tasks import split_of
+  from dice_jax.rollouts.tasks import split_of
   assert all(split_of(t.question) == "test" for t in split._env["tasks"])

@@ -6,9 +6,9 @@ import os
 import numpy as np
 import pytest
 
-from dice_jax.pc import policies as P
-from dice_jax.pc.harness import compare, load_results, run
-from dice_jax.pc.synthetic import drift_suite, oscillation_suite
+from dice_jax.pc.policies import policies as P
+from dice_jax.pc.harness.loop import compare, load_results, run
+from dice_jax.pc.environments.synthetic import drift_suite, oscillation_suite
 
 REF = [np.array([0.6, 0.2, 0.2])] * 2
 

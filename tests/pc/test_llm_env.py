@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dice_jax.pc.checkers import check
-from dice_jax.pc.environment import Environment, Outcome
-from dice_jax.pc.llm_env import DEFAULT_ROLES, Control, LLMEnvironment
-from dice_jax.pc.tasks import make_tasks, state_name
+from dice_jax.rollouts.checkers import check
+from dice_jax.pc.environments.spec import Environment, Outcome
+from dice_jax.pc.environments.llm import DEFAULT_ROLES, Control, LLMEnvironment
+from dice_jax.rollouts.tasks import make_tasks, state_name
 
 httpx = pytest.importorskip("httpx")
-from dice_jax.pc.backends import OpenAIBackend  # noqa: E402
+from dice_jax.rollouts.backends import OpenAIBackend  # noqa: E402
 
 POOL = make_tasks("arithmetic", 2, difficulties=[1, 3], split="train", seed=2) + \
        make_tasks("planning", 2, difficulties=[3], split="train", seed=2)
@@ -54,8 +54,8 @@ def test_with_pool_keeps_the_game():
 
 
 def test_fewshot_examples_by_checker():
-  from dice_jax.pc.environment import Task
-  from dice_jax.pc.llm_env import render
+  from dice_jax.rollouts.tasks import Task
+  from dice_jax.pc.environments.llm import render
 
   arith, plan = POOL[0], POOL[-1]
   a = render("fewshot", arith)

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 import dice_jax as dj
-from dice_jax.pc import metrics as M
+from dice_jax.pc.metrics import measures as M
 from dice_jax.pc import payoffs
-from dice_jax.pc.synthetic import drift_suite, oscillation_suite
+from dice_jax.pc.environments.synthetic import drift_suite, oscillation_suite
 
 
 def _true_game(env, t=0):
@@ -73,7 +73,7 @@ def test_importance_weighted_utilities_are_unbiased_at_behaviour_and_target():
   z = [rng.dirichlet(np.ones(3) * 3, 2) for _ in range(2)]
   b = 200_000
   states = rng.integers(0, 2, b)
-  from dice_jax.pc.policies import sample_actions
+  from dice_jax.pc.policies.policies import sample_actions
   actions = sample_actions(x, states, rng)
   correct = (rng.random(b) < success[states, actions[:, 0], actions[:, 1]]).astype(float)
   tok = rng.poisson(tokens[states, actions[:, 0], actions[:, 1]])

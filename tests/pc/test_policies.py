@@ -3,9 +3,9 @@ certificate, annealing floor), and every ValueError."""
 import numpy as np
 import pytest
 
-from dice_jax.pc import policies as P
-from dice_jax.pc.harness import run
-from dice_jax.pc.synthetic import oscillation_suite
+from dice_jax.pc.policies import policies as P
+from dice_jax.pc.harness.loop import run
+from dice_jax.pc.environments.synthetic import oscillation_suite
 
 REF = [np.array([0.6, 0.2, 0.2])] * 2
 
@@ -117,6 +117,10 @@ def test_thompson_sampling_runs_and_converges_to_a_certified_hqre():
     (lambda: P.IndependentLearners("exp3", gamma=0.0), "gamma"),
     (lambda: P.BestOfN(), "token_budget"),
     (lambda: P.BestOfN(0), "n must"),
+    (lambda: P.DICEPC(1.0, magnet=1.0), "magnet must lie in"),
+    (lambda: P.DICEPC(1.0, magnet=-0.1), "magnet must lie in"),
+    (lambda: P.DICEPC(1.0, magnet_warmup=-1), "magnet_warmup"),
+    (lambda: P.DICEPC(1.0, magnet_window=0), "magnet_window"),
     (lambda: P.make_policy("oracle"), "method must be one of"),
 ])
 def test_bad_policy_arguments_raise_naming_them(make, name):
@@ -142,3 +146,30 @@ def test_make_policy_builds_every_method():
   for name in P.POLICIES:
     kw = {"n": 3} if name == "best-of-n" else {}
     assert P.make_policy(name, **kw).name == name
+
+
+def test_moving_reference_selects_a_convention_and_every_round_stays_certified():
+  """The magnet: rho_t = (1 - beta_t) rho_0 + beta_t x_{t-1}. From the uniform reference the
+  fixed-reference HQRE stays the uniform mixture (coordination at chance); with the moving
+  reference the sequence leaves it for one convention, each round still the certified HQRE of
+  its own (game, tau, rho_t)."""
+  kw = dict(rounds=150, batch_size=32, seed=0, monotonicity=False)
+  warm = 20
+  mag = run(oscillation_suite(), P.DICEPC(0.7, final_temperature=0.7, magnet=0.9,
+                                          magnet_warmup=warm), **kw)
+  fixed = run(oscillation_suite(), P.DICEPC(0.7, final_temperature=0.7), **kw)
+  for res in (mag, fixed):
+    assert all(all(r["certificate"]["certified"]) for r in res.records)
+  # the recorded reference is the documented mixture of rho_0 and last round's HQRE
+  for t in (1, 7, 60):
+    beta = 0.9 * min(1.0, t / warm)
+    prev = np.array(mag.records[t - 1]["policy"])            # [S][N][n]
+    want = (1 - beta) / 3 + beta * prev
+    np.testing.assert_allclose(np.array(mag.records[t]["reference"]), want, atol=1e-12)
+  assert fixed.records[5]["reference"] is None
+  def coordination(res):   # mass of the most likely joint convention, last round, mean over states
+    x = np.array(res.records[-1]["policy"])                  # [S, 2, 3]
+    return float(np.mean(np.max(x[:, 0] * x[:, 1], -1)))
+  assert coordination(fixed) < 0.2                            # ~1/9: the uniform mixture
+  assert coordination(mag) > 0.6
+  assert mag.summary["accuracy_last_quarter"] > fixed.summary["accuracy_last_quarter"] + 0.15

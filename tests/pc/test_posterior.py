@@ -2,8 +2,9 @@
 import numpy as np
 import pytest
 
-from dice_jax.pc import CoordinationSpec, Outcome, Task, payoffs
-from dice_jax.pc.posterior import PayoffPosterior
+from dice_jax.pc import CoordinationSpec, Outcome, payoffs
+from dice_jax.rollouts.tasks import Task
+from dice_jax.pc.posterior.beta_bernoulli import PayoffPosterior
 
 SPEC = CoordinationSpec(roles=("a", "b"), controls=(("x", "y", "z"), ("u", "v")),
                         states=("s0", "s1"), token_cost=(1e-3, 2e-3))

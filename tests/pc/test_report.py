@@ -4,10 +4,10 @@ import os
 import numpy as np
 import pytest
 
-from dice_jax.pc import policies as P
-from dice_jax.pc.harness import compare, run
-from dice_jax.pc.report import report
-from dice_jax.pc.synthetic import oscillation_suite
+from dice_jax.pc.policies import policies as P
+from dice_jax.pc.harness.loop import compare, run
+from dice_jax.pc.report.plots import report
+from dice_jax.pc.environments.synthetic import oscillation_suite
 
 
 def test_report_writes_the_three_pngs(tmp_path):

@@ -6,8 +6,8 @@ import pytest
 import dice_jax as dj
 from dice_jax.certify import alpha_two_player
 from dice_jax.pc import Environment, payoffs
-from dice_jax.pc import metrics as M
-from dice_jax.pc.synthetic import drift_suite, oscillation_suite
+from dice_jax.pc.metrics import measures as M
+from dice_jax.pc.environments.synthetic import drift_suite, oscillation_suite
 
 
 def _game(env, t=0):

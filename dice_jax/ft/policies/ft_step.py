@@ -1,0 +1,162 @@
+"""The jitted DICE-FT training steps: fit the LoRA policy to the mirror target (DESIGN §7).
+
+The loss is the KL projection of the mirror target onto the adapted model,
+``mean_prompts KL(pi+ || pi_theta)`` over each prompt's candidate set, minimised with optax on
+the LoRA parameters only (Hu et al. 2021, arXiv:2106.09685; the mirror step is Sokota et al.,
+ICLR 2023). The compiled programs are pure functions of ``(adapters, frozen base, optimizer
+state)`` that return only the new adapters and optimizer state: the frozen base is never an
+output, so its arrays are never copied or rewritten (with ``nnx.jit`` every call would return a
+fresh, bit-identical copy of the whole base).
+"""
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax import nnx
+
+from dice_jax.ft.policies.candidates import CandidateBatch
+from dice_jax.ft.target.mirror_target import masked_log_softmax
+from dice_jax.llm.lora import ADAPTER, lora_optimizer
+from dice_jax.llm.score import candidate_logprobs
+
+
+def candidate_log_policy(model, batch: CandidateBatch) -> jax.Array:
+  """``[P, K]`` log-probabilities of the candidates renormalised over each prompt's set:
+  ``log pi(c_k | s) - log sum_j pi(c_j | s)`` from the summed token log-probabilities."""
+  lp = candidate_logprobs(model, batch.ids, batch.mask, batch.starts, batch.lengths, batch.window)
+  return masked_log_softmax(lp.sum(-1).reshape(batch.shape), batch.candidate_mask)
+
+
+def _kl(log_p, log_q, mask):
+  """``sum_k p (log p - log q)`` over existing candidates, per prompt."""
+  p = jnp.exp(log_p)
+  return jnp.sum(jnp.where(mask, p * (log_p - jnp.where(mask, log_q, 0.0)), 0.0), axis=-1)
+
+
+@functools.lru_cache(maxsize=None)
+def _skip_nonfinite(tx: optax.GradientTransformation) -> optax.GradientTransformation:
+  # One wrapped object per ``tx``: the optimizer's transformation is static in the model graph,
+  # so a fresh wrapper per agent would recompile every jitted step (measured: 15 s per agent).
+  return optax.apply_if_finite(tx, max_consecutive_errors=1_000_000)
+
+
+def make_ft_optimizer(model, tx: optax.GradientTransformation) -> nnx.Optimizer:
+  """An optimizer over the adapters only, wrapped in ``optax.apply_if_finite`` so a step whose
+  loss or gradients are NaN/inf is skipped (the parameters do not move) instead of poisoning
+  the adapters. Reuse one ``tx`` object across agents of the same shapes: jitted steps are
+  then compiled once."""
+  return lora_optimizer(model, _skip_nonfinite(tx))
+
+
+def _ft_step(model, optimizer: nnx.Optimizer, batch: CandidateBatch, log_target: jax.Array,
+             log_reference: jax.Array, temperature: jax.Array):
+  """Minimise ``mean_prompts KL(pi+ || pi_theta)`` over the candidates with one optimizer step on
+  the LoRA parameters (the base weights are not differentiated, so they never change).
+
+  Use :func:`ft_steps` for several steps in one compiled loop. Returns metrics before the
+  update: ``loss`` (= the mean KL to the target), ``kl_to_reference``
+  ``KL(pi_theta || rho)``, ``entropy`` of ``pi_theta``, ``temperature`` (mean of the per-state
+  temperatures used) and ``skipped`` (the loss or gradients were not finite: no update).
+  """
+  cmask = batch.candidate_mask
+
+  def loss_fn(m):
+    log_q = candidate_log_policy(m, batch)
+    return jnp.mean(_kl(log_target, log_q, cmask)), log_q
+
+  (loss, log_q), grads = nnx.value_and_grad(loss_fn, argnums=nnx.DiffState(0, ADAPTER),
+                                            has_aux=True)(model)
+  finite = jnp.isfinite(loss) & jnp.all(jnp.stack(
+      [jnp.all(jnp.isfinite(g)) for g in jax.tree_util.tree_leaves(grads)]))
+  optimizer.update(model, grads)
+  q = jnp.exp(log_q)
+  return {"loss": loss,
+          "kl_to_reference": jnp.mean(_kl(log_q, log_reference, cmask)),
+          "entropy": jnp.mean(-jnp.sum(jnp.where(cmask, q * log_q, 0.0), axis=-1)),
+          "temperature": jnp.mean(temperature),
+          "skipped": ~finite}
+
+
+def split_adapters(model):
+  """``(graphdef, adapters, frozen)``: the LoRA parameters (:data:`ADAPTER`) and everything else.
+
+  ``nnx.merge(graphdef, adapters, frozen)`` rebuilds the model around the *same* arrays (no
+  copy), which is how agents share one frozen base (:func:`dice_jax.ft.shared_lora_agents`).
+  """
+  return nnx.split(model, ADAPTER, ...)
+
+
+@functools.partial(jax.jit, static_argnames=("graphdef", "adapters_on"))
+def _log_policy_pure(graphdef, adapters, frozen, batch, *, adapters_on):
+  if not adapters_on:  # LoRA with B = A = 0 adds exactly 0: the base model's distribution
+    adapters = jax.tree_util.tree_map(jnp.zeros_like, adapters)
+  return candidate_log_policy(nnx.merge(graphdef, adapters, frozen), batch)
+
+
+def log_policy(model, batch: CandidateBatch, *, adapters: bool = True) -> jax.Array:
+  """Jitted :func:`candidate_log_policy`; ``adapters=False`` gives the reference ``rho`` (the
+  base model: every LoRA contribution is exactly zero) without touching the model."""
+  graphdef, lora, frozen = split_adapters(model)
+  return _log_policy_pure(graphdef, lora, frozen, batch, adapters_on=bool(adapters))
+
+
+@functools.partial(jax.jit, static_argnames=("graphdef", "opt_graphdef", "num_steps"))
+def _ft_steps_pure(graphdef, opt_graphdef, adapters, frozen, opt_state, batch, log_target,
+                   log_reference, temperature, *, num_steps):
+  model = nnx.merge(graphdef, adapters, frozen)
+  optimizer = nnx.merge(opt_graphdef, opt_state)
+
+  def body(_, carry):
+    m, o, skipped = carry
+    metrics = _ft_step(m, o, batch, log_target, log_reference, temperature)
+    return m, o, skipped + metrics["skipped"].astype(jnp.int32)
+
+  skipped = jnp.int32(0)
+  if num_steps > 1:
+    _, _, skipped = nnx.fori_loop(0, num_steps - 1, body, (model, optimizer, skipped))
+  metrics = _ft_step(model, optimizer, batch, log_target, log_reference, temperature)
+  metrics["skipped"] = skipped + metrics["skipped"].astype(jnp.int32)
+  # only the adapters and the optimizer state leave the program: the frozen base arrays are
+  # never rewritten, so agents merged around one base keep sharing it
+  return nnx.state(model, ADAPTER), nnx.state(optimizer), metrics
+
+
+def ft_steps(model, optimizer: nnx.Optimizer, batch: CandidateBatch, log_target: jax.Array,
+             log_reference: jax.Array, temperature: jax.Array, *, num_steps: int):
+  """``num_steps`` :func:`ft_step` updates in one compiled ``nnx.fori_loop``; returns the last
+  step's metrics with ``skipped`` counting the skipped steps.
+
+  Only the adapters and the optimizer state are written back into ``model`` / ``optimizer``;
+  the frozen base is an input of the compiled program, never an output, so its arrays stay the
+  very same objects (bit-identical and still shared between agents on one base).
+
+  Raises:
+    ValueError: ``num_steps`` is not a positive integer.
+  """
+  if isinstance(num_steps, bool) or int(num_steps) != num_steps or num_steps < 1:
+    raise ValueError(f"num_steps must be a positive integer; got {num_steps!r}.")
+  graphdef, lora, frozen = split_adapters(model)
+  opt_graphdef, opt_state = nnx.split(optimizer)
+  new_lora, new_opt, metrics = _ft_steps_pure(
+      graphdef, opt_graphdef, lora, frozen, opt_state, batch, jnp.asarray(log_target),
+      jnp.asarray(log_reference), jnp.asarray(temperature), num_steps=int(num_steps))
+  nnx.update(model, new_lora)
+  nnx.update(optimizer, new_opt)
+  return metrics
+
+
+def ft_step(model, optimizer: nnx.Optimizer, batch: CandidateBatch, log_target: jax.Array,
+            log_reference: jax.Array, temperature: jax.Array):
+  """One jitted training step on the adapters: minimise ``mean_prompts KL(pi+ || pi_theta)``.
+
+  Returns metrics from before the update: ``loss`` (the mean KL to the target),
+  ``kl_to_reference`` ``KL(pi_theta || rho)``, ``entropy`` of ``pi_theta``, ``temperature`` (the
+  mean per-state temperature) and ``skipped`` (True when the loss or gradients were not finite:
+  ``optax.apply_if_finite`` left the adapters where they were).
+  """
+  metrics = ft_steps(model, optimizer, batch, log_target, log_reference, temperature, num_steps=1)
+  metrics["skipped"] = metrics["skipped"] > 0
+  return metrics
