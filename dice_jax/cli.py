@@ -7,6 +7,7 @@
     dice-jax solve-markov GAME.json [--method M] [--convention own|zero_sum|logit] [--json]
     dice-jax llm generate|logits --model PATH --prompt TEXT ...   (see dice_jax.llm.cli)
     dice-jax pc run CONFIG [--out DIR] [--quiet] | pc report FOLDER   (see dice_jax.pc.cli)
+    dice-jax ft run CONFIG [--out DIR] | ft report DIR | ft validate CONFIG   (dice_jax.ft.cli)
 
 ``T`` is one number or a comma-separated list with one temperature per player. With ``--json``
 the output is one JSON object with keys ``policies`` (per player, a list of probabilities),
@@ -59,6 +60,8 @@ def _build_parser() -> argparse.ArgumentParser:
   certify_cli.register(sub)
   from dice_jax.pc import cli as pc_cli
   pc_cli.register(sub)
+  from dice_jax.ft import cli as ft_cli
+  ft_cli.register(sub)
   return parser
 
 
@@ -127,6 +130,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.command == "pc":
       from dice_jax.pc import cli as pc_cli
       return pc_cli.run(args)
+    if args.command == "ft":
+      from dice_jax.ft import cli as ft_cli
+      return ft_cli.run(args)
     if args.command == "llm":
       from dice_jax.llm import cli as llm_cli
       return llm_cli.run(args)

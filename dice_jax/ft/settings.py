@@ -1,0 +1,191 @@
+"""The settings of a DICE-FT run (``dice-jax ft run CONFIG``), one frozen type per component.
+
+Each type checks its own fields when it is built -- in Python or from a config file -- and
+raises ``ValueError`` naming the field; :mod:`dice_jax.ft.config` only maps a file onto them.
+
+* :class:`ModelSettings` -- the base checkpoint and its LoRA adapters (one set per agent, one
+  frozen base shared by all, :func:`dice_jax.ft.shared_lora_agents`) and the adapters' Adam rate.
+* :class:`TaskSettings` -- the training and held-out tasks (:mod:`dice_jax.rollouts.tasks`) and
+  the instruction appended to each question; a task's *state* is its difficulty bucket
+  (``arithmetic/d1``).
+* :class:`LoopSettings` -- the DICE-FT loop (:class:`dice_jax.ft.DiceFT`): iterations, prompts
+  per iteration, the mirror step ``eta``, per-state temperatures ``tau(s)``, optimizer steps per
+  iteration, the cost per generated token, the fit tolerance, the agents.
+* :class:`EvalSettings` -- greedy evaluation on the held-out tasks.
+* candidate sampling is :class:`dice_jax.rollouts.Sampling` (its ``stop_ids``/``pad_id`` come
+  from the model when the run starts).
+* :class:`RunSettings` -- all of them, with the name, output folder and seed; it checks what
+  spans components (every state of the tasks has a temperature).
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Mapping, Optional, Tuple, Union
+
+from dice_jax.rollouts import fields
+from dice_jax.rollouts.sampler import Sampling
+from dice_jax.rollouts.temperatures import state_temperatures
+
+__all__ = ["EvalSettings", "LoopSettings", "ModelSettings", "RunSettings", "TaskSettings"]
+
+TASK_KINDS = ("arithmetic", "planning", "jsonl")
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelSettings:
+  """``path``: checkpoint directory or ``.gguf`` (``None``: the bundled SmolLM2-135M-Instruct);
+  ``lora_rank`` ``>= 1``, ``lora_alpha > 0``, ``lora_targets`` (module names);
+  ``learning_rate > 0`` of the adapters' Adam."""
+
+  path: Optional[str] = None
+  lora_rank: int = 8
+  lora_alpha: float = 16.0
+  lora_targets: Tuple[str, ...] = ("q_proj", "v_proj")
+  learning_rate: float = 1e-3
+
+  def __post_init__(self):
+    if self.path is not None and (not isinstance(self.path, str) or not self.path.strip()):
+      raise ValueError(f"path must be a file or folder name; got {self.path!r}.")
+    object.__setattr__(self, "lora_rank", fields.integer("lora_rank", self.lora_rank, low=1,
+                                                         high=4096))
+    object.__setattr__(self, "lora_alpha", fields.real("lora_alpha", self.lora_alpha, low=0.0,
+                                                       low_open=True))
+    object.__setattr__(self, "lora_targets", fields.names("lora_targets", self.lora_targets))
+    object.__setattr__(self, "learning_rate", fields.real("learning_rate", self.learning_rate,
+                                                          low=0.0, low_open=True, high=1.0))
+
+
+@dataclasses.dataclass(frozen=True)
+class TaskSettings:
+  """``kind`` (arithmetic | planning | jsonl); ``train`` / ``test`` tasks per difficulty
+  (jsonl: at most that many in all); ``difficulties`` (generated kinds); ``seed``; ``path`` (the
+  jsonl file); ``instruction`` appended to each question."""
+
+  kind: str = "arithmetic"
+  train: int = 16
+  test: int = 16
+  difficulties: Tuple[int, ...] = (1, 2)
+  seed: int = 0
+  path: Optional[str] = None
+  instruction: str = "Solve the problem. Be brief and end with 'Answer: <number>'."
+
+  def __post_init__(self):
+    fields.choice("kind", self.kind, TASK_KINDS)
+    for name in ("train", "test"):
+      object.__setattr__(self, name, fields.integer(name, getattr(self, name), low=1,
+                                                    high=100_000))
+    if isinstance(self.difficulties, (str, bytes)) or not isinstance(self.difficulties,
+                                                                     (list, tuple)):
+      raise ValueError(f"difficulties must be a list of integers; got {self.difficulties!r}.")
+    if not self.difficulties:
+      raise ValueError("difficulties must name at least one difficulty.")
+    object.__setattr__(self, "difficulties", tuple(
+        fields.integer(f"difficulties[{i}]", d, low=1, high=16)
+        for i, d in enumerate(self.difficulties)))
+    object.__setattr__(self, "seed", fields.integer("seed", self.seed))
+    if (self.kind == "jsonl") != (self.path is not None):
+      raise ValueError("path must be given for kind jsonl, and only for it; got "
+                       f"kind {self.kind!r} and path {self.path!r}.")
+    if self.path is not None and (not isinstance(self.path, str) or not self.path.strip()):
+      raise ValueError(f"path must be a file name; got {self.path!r}.")
+    if not isinstance(self.instruction, str):
+      raise ValueError(f"instruction must be text; got {self.instruction!r}.")
+
+  def states(self) -> Optional[Tuple[str, ...]]:
+    """The state names of the generated tasks (``None`` for a jsonl file: known once read)."""
+    if self.kind == "jsonl":
+      return None
+    return tuple(f"{self.kind}/d{d}" for d in self.difficulties)
+
+
+@dataclasses.dataclass(frozen=True)
+class LoopSettings:
+  """The DICE-FT loop: ``iterations`` ``>= 1``, ``prompts_per_iteration`` ``>= 1``,
+  ``step_size`` ``eta > 0``, ``temperature`` ``tau > 0`` (one number or ``{state: tau}``),
+  ``inner_steps`` optimizer steps per iteration, ``token_cost >= 0`` per generated token,
+  ``fit_tol >= 0`` (:class:`dice_jax.ft.DiceFT`), ``agents``: names of the LoRA agents (each
+  answers every task, and each is scored by the task's checker on its own answer)."""
+
+  iterations: int = 4
+  prompts_per_iteration: int = 4
+  step_size: float = 1.0
+  temperature: Union[float, Mapping[str, float]] = 0.1
+  inner_steps: int = 3
+  token_cost: float = 0.0
+  fit_tol: float = 1e-6
+  agents: Tuple[str, ...] = ("solver",)
+
+  def __post_init__(self):
+    for name, high in (("iterations", 100_000), ("prompts_per_iteration", 4096),
+                       ("inner_steps", 100_000)):
+      object.__setattr__(self, name, fields.integer(name, getattr(self, name), low=1, high=high))
+    object.__setattr__(self, "step_size", fields.real("step_size", self.step_size, low=0.0,
+                                                      low_open=True))
+    if isinstance(self.temperature, Mapping):
+      for k, v in self.temperature.items():
+        if not isinstance(k, str):
+          raise ValueError(f"temperature keys must be state names; got {k!r}.")
+        fields.real(f"temperature[{k!r}]", v, low=0.0, low_open=True)
+      object.__setattr__(self, "temperature", dict(self.temperature))
+    else:
+      object.__setattr__(self, "temperature", fields.real("temperature", self.temperature,
+                                                          low=0.0, low_open=True))
+    object.__setattr__(self, "token_cost", fields.real("token_cost", self.token_cost, low=0.0))
+    object.__setattr__(self, "fit_tol", fields.real("fit_tol", self.fit_tol, low=0.0))
+    object.__setattr__(self, "agents", fields.names("agents", self.agents))
+
+
+@dataclasses.dataclass(frozen=True)
+class EvalSettings:
+  """Greedy evaluation on the held-out tasks: ``max_new_tokens``, ``batch`` rows per call,
+  ``every`` (also evaluate after every ``every``-th iteration; ``0``: before and after only)."""
+
+  max_new_tokens: int = 48
+  batch: int = 16
+  every: int = 0
+
+  def __post_init__(self):
+    object.__setattr__(self, "max_new_tokens", fields.integer("max_new_tokens",
+                                                              self.max_new_tokens, low=1,
+                                                              high=32_768))
+    object.__setattr__(self, "batch", fields.integer("batch", self.batch, low=1, high=4096))
+    object.__setattr__(self, "every", fields.integer("every", self.every, low=0))
+
+
+@dataclasses.dataclass(frozen=True)
+class RunSettings:
+  """A whole DICE-FT run; checks what spans components: every state of the generated tasks has
+  a temperature, and sampling asks for a bounded number of rows per iteration."""
+
+  name: str
+  model: ModelSettings
+  tasks: TaskSettings
+  sampling: Sampling
+  loop: LoopSettings
+  evaluation: EvalSettings
+  output: Optional[str] = None
+  description: str = ""
+  seed: int = 0
+
+  def __post_init__(self):
+    for f, cls in (("model", ModelSettings), ("tasks", TaskSettings), ("sampling", Sampling),
+                   ("loop", LoopSettings), ("evaluation", EvalSettings)):
+      if not isinstance(getattr(self, f), cls):
+        raise ValueError(f"{f} must be a {cls.__name__}; got {type(getattr(self, f)).__name__}.")
+    if not isinstance(self.name, str) or not self.name.strip():
+      raise ValueError(f"name must be non-empty text; got {self.name!r}.")
+    if self.output is not None and (not isinstance(self.output, str) or not self.output.strip()):
+      raise ValueError(f"output must be a folder name; got {self.output!r}.")
+    if not isinstance(self.description, str):
+      raise ValueError(f"description must be text; got {self.description!r}.")
+    object.__setattr__(self, "seed", fields.integer("seed", self.seed))
+    states = self.tasks.states()
+    if states is not None:
+      try:
+        state_temperatures(self.loop.temperature, states)
+      except ValueError as e:
+        raise ValueError(f"loop.{e}") from None
+    rows = self.loop.prompts_per_iteration * self.sampling.num_candidates
+    if rows > 65_536:
+      raise ValueError(f"sampling.num_candidates x loop.prompts_per_iteration = {rows:,} rows per "
+                       "iteration; at most 65,536.")
