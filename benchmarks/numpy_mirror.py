@@ -1,5 +1,11 @@
-"""The baseline: the same MMD update, adaptive step and stopping rule as ``dice_jax.Mirror``,
-vectorised over a batch of two-player games in NumPy (batched ``matmul``, log-space softmax)."""
+"""The *former* NumPy baseline (a direct transcription of ``dice_jax.Mirror``): kept only so that
+``vs_numpy`` in ``python -m benchmarks`` stays comparable with records written before issue 13.
+It is not the baseline to quote -- :mod:`benchmarks.numpy_best` is (``vs_numpy_best_effort``).
+
+Same MMD update, adaptive step and stopping rule, vectorised with batched ``matmul`` and a
+log-space softmax, but written without care for cost: the initial response is evaluated twice,
+every step recomputes the whole batch (converged games included), allocates fresh temporaries
+and runs the rejection ``np.where`` copies on every row."""
 from __future__ import annotations
 
 import numpy as np

@@ -1,7 +1,8 @@
 """dice_jax against every peer in one run, at equal accuracy (residual <= 1e-8, float64).
 
 * Gambit ``logit_solve_lambda`` (path following, one game at a time);
-* a vectorised NumPy implementation of dice_jax's adaptive MMD update;
+* the best-effort NumPy implementation of dice_jax's adaptive MMD update
+  (:mod:`benchmarks.numpy_best`, its faster contraction picked on the batch);
 * strataq (PyPI, a pre-alpha JAX QRE solver): ``logit_qre`` (damped fixed point), per game;
 * OpenSpiel's MMD (``open_spiel.python.algorithms.mmd_dilated``) on two-player zero-sum games
   only (its QRE is for zero-sum games), run until its profile meets the tolerance.
@@ -24,7 +25,7 @@ import numpy as np  # noqa: E402
 
 import dice_jax as dj  # noqa: E402
 from benchmarks._record import best_time, environment, write_json  # noqa: E402
-from benchmarks.numpy_mirror import solve_numpy_mirror  # noqa: E402
+from benchmarks.numpy_best import pick_contraction, solve_numpy_best  # noqa: E402
 from benchmarks.throughput import TOL, residual  # noqa: E402
 
 
@@ -82,10 +83,13 @@ def run(n, lam, batch, gambit_games, repeats, seed, zero_sum):
 
   if n <= 64 and lam <= 10:
     a, b = (np.asarray(u) for u in game.payoffs)
+    contraction, _ = pick_contraction(a, b, tau, tol=TOL)
     out = {}
-    tn = best_time(lambda: out.update(r=solve_numpy_mirror(a, b, tau, tol=TOL)), repeats)
+    tn = best_time(lambda: out.update(r=solve_numpy_best(a, b, tau, tol=TOL,
+                                                         contraction=contraction)), repeats)
     x1, x2 = out["r"][:2]
-    peers["numpy_mirror"] = (tn, [[x1[i], x2[i]] for i in range(k)])
+    peers["numpy_best_effort"] = (tn, [[x1[i], x2[i]] for i in range(k)])
+    row["numpy_contraction"] = contraction
 
   try:
     strataq_solve(game[0], lam)  # compile

@@ -19,8 +19,12 @@ def test_throughput_quick(tmp_path):
     for key in ("dice_jax_max_residual", "numpy_max_residual", "gambit_max_residual"):
       assert row[key] <= throughput.TOL
     assert row["numpy_vs_dice_jax_max_diff"] <= 1e-7
+    assert row["numpy_steps_equal"]  # the same algorithm: every game stops at the same step
     assert row["gambit_vs_dice_jax_max_diff"] <= 1e-7
-    assert row["ratio_vs_numpy"] == pytest.approx(row["numpy_s"] / row["dice_jax_s"])
+    assert row["numpy_best_effort_s"] == min(row["timings"][f"numpy_{c}"]["median_s"]
+                                             for c in ("einsum", "matmul"))
+    assert row["ratio_vs_numpy_best_effort"] == pytest.approx(
+        row["numpy_best_effort_s"] / row["dice_jax_s"])
 
 
 def test_bench_quick_summary_keys(tmp_path):
@@ -28,8 +32,11 @@ def test_bench_quick_summary_keys(tmp_path):
   out = tmp_path / "s.json"
   main(["--quick", "--n", "5", "--batch", "16", "--small-n", "6", "--json", str(out)])
   record = json.loads(out.read_text())
-  for key in ("vs_gambit", "vs_numpy", "roofline_fraction", "small_tau_vs_gambit"):
+  for key in ("vs_gambit", "vs_numpy", "vs_numpy_best_effort", "roofline_fraction",
+              "bandwidth_fraction", "certify_vs_solve", "small_tau_vs_gambit"):
     assert record[key] > 0, key
+  assert record["certify_vs_solve"] == record["certify_cost"][0]["ratio"]
+  assert record["roofline"]["binds"] in ("bytes", "flops", "transcendentals")
   assert record["small_tau"]["max_diff_vs_gambit"] <= 1e-8
   assert record["env"]["device"].startswith("cpu")
 
@@ -69,3 +76,51 @@ def test_adidas_pairwise_matrices_give_the_exact_utility_vectors():
     est = sum((mats[(i, j)][0] @ x[j]) if i < j else (mats[(j, i)][1].T @ x[j])
               for j in range(n) if j != i) / (n - 1)
     np.testing.assert_allclose(est, np.asarray(v), atol=1e-12)
+
+
+def test_numpy_best_effort_is_the_same_algorithm_as_dice_jax():
+  """Both contractions of the best-effort baseline stop every game at dice_jax's step with
+  dice_jax's iterate (a batch with games that converge at different steps, so the live-game
+  repacking runs), and agree with the former baseline."""
+  import jax
+  import numpy as np
+
+  import dice_jax as dj
+  from benchmarks.numpy_best import solve_numpy_best
+  from benchmarks.numpy_mirror import solve_numpy_mirror
+  game = dj.games.random.uniform(jax.random.PRNGKey(5), (6, 4), batch_shape=(40,))
+  tau = 0.25
+  sol = dj.solve(game, tau, tol=1e-10)
+  a, b = (np.asarray(u) for u in game.payoffs)
+  assert len(set(np.asarray(sol.steps).tolist())) > 3
+  former = solve_numpy_mirror(a, b, tau, tol=1e-10)
+  for contraction in ("einsum", "matmul"):
+    x1, x2, res, steps = solve_numpy_best(a, b, tau, tol=1e-10, contraction=contraction)
+    np.testing.assert_array_equal(steps, np.asarray(sol.steps))
+    np.testing.assert_allclose(x1, np.asarray(sol.probabilities[0]), atol=1e-12)
+    np.testing.assert_allclose(x2, np.asarray(sol.probabilities[1]), atol=1e-12)
+    assert np.all(res <= 1e-10)
+    np.testing.assert_allclose(x1, former[0], atol=1e-13)
+  # a step budget that stops every game early returns the last iterate of each
+  x1, _, res, steps = solve_numpy_best(a, b, tau, tol=1e-10, max_steps=3)
+  assert np.all(steps == 3) and np.all(res > 1e-10)
+  with pytest.raises(ValueError, match="contraction"):
+    solve_numpy_best(a, b, tau, contraction="loop")
+
+
+def test_roofline_model_counts_and_binding_resource():
+  """Per-step counts from the closed forms; the binding resource is the one whose model time
+  is largest, and the fractions follow from the counts, the steps and the time."""
+  from benchmarks import roofline
+  c = roofline.counts((32, 32), 8)
+  assert c == {"bytes": 2 * 1024 * 8, "flops": 4 * 1024 + 15 * 64, "transcendentals": 130}
+  k = {"n": 32, "players": 2, "dtype": "float64", "total_steps": 1000.0, "seconds": 0.01}
+  peaks = {"read_bytes_per_s": 1e10, "cache_read_bytes_per_s": 2e10, "flops_per_s": 1e12,
+           "exp_per_s": 1e7}
+  m = roofline.model(k, peaks)
+  assert m["binds"] == "transcendentals"
+  assert m["model_s"]["transcendentals"] == pytest.approx(1000 * 130 / 1e7)
+  assert m["roofline_fraction"] == pytest.approx(1000 * 130 / 1e7 / 0.01)
+  assert m["bandwidth_fraction"] == pytest.approx(1000 * 16384 / 0.01 / 1e10)
+  peaks["exp_per_s"] = 1e12
+  assert roofline.model(k, peaks)["binds"] == "bytes"

@@ -37,7 +37,9 @@ def solve_sharded(game, temperature, *, mesh: Optional[Mesh] = None, axis_name: 
   bit-for-bit what one device computes for it. The batch is padded to a multiple of the device
   count with copies of its last game (dropped from the result). Multi-host: call
   ``jax.distributed.initialize()`` in every process first; the default mesh then spans all
-  hosts' devices.
+  hosts' devices, every process passes the same whole batch (each solves only its devices'
+  slice), and the result comes back replicated to every process (tests/test_multihost.py runs
+  two processes on loopback).
 
   Args:
     game: a game with exactly one batch axis.
