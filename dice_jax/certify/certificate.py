@@ -43,7 +43,13 @@ class Certificate:
     error_bound: ``min(error_bound_unweighted, error_bound_weighted)`` -- a bound on
       ``||x - x*||_2`` when certified (``inf`` otherwise).
     lipschitz: the Lipschitz bound ``L`` used by the rate.
-    step_size: the mirror step ``eta`` the a-priori rate is for.
+    step_size: the mirror step ``eta`` (one for every player) the a-priori rate is for; NaN
+      when the rate is for per-player steps (the weighted theorem of
+      :mod:`dice_jax.certify.rate`).
+    step_sizes: the per-player mirror steps ``(*batch, N)`` the rate is for: run
+      ``Mirror(step_size=step_sizes, adaptive=False)`` to get it. By default the theoretical
+      step ``eta_safe`` where the theorem gives a rate there, else ``best_step`` (a certified
+      game always gets a rate ``< 1`` at a step it can be run with).
     contraction: per-step factor ``1 / (1 + c)`` on ``KL(x* || x_t)`` (1: no guarantee).
     predicted_rate: ``sqrt(contraction)``, the guaranteed per-step decay of distances.
     step_bound: mirror steps from ``init`` after which ``||x_t - x*||_2 <= tol`` is
@@ -67,6 +73,7 @@ class Certificate:
   error_bound_weighted: jax.Array
   lipschitz: jax.Array
   step_size: jax.Array
+  step_sizes: jax.Array
   contraction: jax.Array
   predicted_rate: jax.Array
   step_bound: jax.Array
@@ -108,6 +115,7 @@ class Certificate:
         "error_bound": f(self.error_bound),
         "lipschitz": f(self.lipschitz),
         "step_size": f(self.step_size),
+        "step_sizes": [f(e) for e in np.ravel(self.step_sizes)],
         "contraction": f(self.contraction),
         "predicted_rate": f(self.predicted_rate),
         "step_bound": f(self.step_bound),
@@ -122,10 +130,11 @@ class Certificate:
 
 def certify_arrays(game, temperature, log_reference, logits, history, step_size, tol,
                    init_logits, key, *, num_samples: int, steps_per_check: int = 1,
-                   fast: bool = False) -> Certificate:
+                   fast: bool = False, cheap: bool = False) -> Certificate:
   """The traceable core of :func:`certify` (no input checks): all arrays carry the batch axes
   ``(*batch, ...)``; ``history`` may be ``None``; ``step_size`` may be ``None`` (the mirror
-  solver's theoretical step ``eta_safe``)."""
+  solver's theoretical step ``eta_safe``). ``cheap``: the first tier of :func:`certify`
+  (:func:`dice_jax.certify.slices.cheap_norm_bounds`, the halfrange Lipschitz bound)."""
   batch = tuple(getattr(game, "batch_shape", ()))
   num_actions = tuple(game.num_actions)
   dtype = temperature.dtype
@@ -137,18 +146,22 @@ def certify_arrays(game, temperature, log_reference, logits, history, step_size,
   profiles = tuple(jnp.concatenate([jnp.broadcast_to(d, (*batch, *d.shape)),
                                     jnp.exp(l)[..., None, :]], axis=-2)
                    for d, l in zip(draws, logits))
-  mono = monotonicity_bounds(game, temperature, profiles, fast=fast)
+  mono = monotonicity_bounds(game, temperature, profiles, fast=fast, cheap=cheap)
+  fast = fast or cheap
 
   bound, unweighted, weighted = error_bounds(game, temperature, log_reference, logits,
                                              mono.margin, mono.weighted_margin)
   problem = HQREProblem(game=game, temperature=temperature, log_reference=log_reference)
-  lip = problem.lipschitz()
-  if is_multilinear(game) and not fast:  # fast: the free halfrange bound only
-    lip = jnp.minimum(lip, slices.lipschitz_l2(game.payoffs, len(batch)))
-  eta = Mirror().safe_step(problem)[..., 0] if step_size is None else \
-      jnp.broadcast_to(jnp.asarray(step_size, dtype), batch)
-  kl = rate_mod.kl_contraction(eta, tmin, mono.alpha_upper, lip)
-  kl = jnp.where(jnp.isfinite(mono.alpha_upper), kl, 1.0)
+  lip = _lipschitz(game, problem, len(batch), fast)
+  rigorous = jnp.isfinite(mono.alpha_upper)
+  if step_size is None:
+    eta, steps_per_player, kl = _default_step(game, problem, temperature, tmin, mono, lip,
+                                              len(batch), fast)
+  else:
+    eta = jnp.broadcast_to(jnp.asarray(step_size, dtype), batch)
+    steps_per_player = jnp.broadcast_to(eta[..., None], temperature.shape)
+    kl = rate_mod.kl_contraction(eta, tmin, mono.alpha_upper, lip)
+  kl = jnp.where(rigorous, kl, 1.0)
   steps = rate_mod.step_bound(kl, rate_mod.initial_kl_bound(init_logits), tol)
   observed = (jnp.full(batch, jnp.nan, dtype) if history is None
               else rate_mod.observed_rate(history, steps_per_check))
@@ -175,17 +188,100 @@ def certify_arrays(game, temperature, log_reference, logits, history, step_size,
       error_bound=jnp.where(certified, bound, inf),
       error_bound_unweighted=jnp.where(certified, unweighted, inf),
       error_bound_weighted=jnp.where(certified, weighted, inf),
-      lipschitz=lip, step_size=eta, contraction=kl, predicted_rate=jnp.sqrt(kl),
+      lipschitz=lip, step_size=eta, step_sizes=steps_per_player, contraction=kl,
+      predicted_rate=jnp.sqrt(kl),
       step_bound=steps, observed_rate=observed, evidence=mono.evidence, min_temperature=tmin)
 
 
+def _lipschitz(game, problem, batch_ndim, fast):
+  """The smaller of the two Lipschitz bounds of the rate theorem (``fast``: halfrange only)."""
+  lip = problem.lipschitz()
+  if is_multilinear(game) and not fast:
+    lip = jnp.minimum(lip, slices.lipschitz_l2(game.payoffs, batch_ndim))
+  return lip
+
+
+def _default_step(game, problem, temperature, tmin, mono, lip, batch_ndim, fast):
+  """``(eta, per-player steps, KL factor)`` for the default step (:mod:`dice_jax.certify.rate`).
+
+  The theoretical step ``eta_safe`` where the theorem gives a rate there; otherwise the better
+  of ``best_step`` (unweighted theorem, needs ``mu > 0``) and the weighted theorem's best
+  per-player steps ``eta_W / tau_i`` (needs ``mu_W > 0``).
+  """
+  eta_safe = Mirror().safe_step(problem)[..., 0]
+  kl_safe = rate_mod.kl_contraction(eta_safe, tmin, mono.alpha_upper, lip)
+  eta_best = rate_mod.best_step(tmin, mono.alpha_upper, lip)
+  kl_best = rate_mod.kl_contraction(jnp.nan_to_num(eta_best), tmin, mono.alpha_upper, lip)
+  w = 1.0 / temperature
+  one = jnp.ones_like(tmin)
+  if is_multilinear(game):
+    weighted = problem.replace(game=_scaled(game, w, batch_ndim))
+    lip_w = _lipschitz(weighted.game, weighted, batch_ndim, fast)
+    eta_w = rate_mod.best_step(one, mono.weighted_alpha_upper, lip_w)
+    kl_w = rate_mod.kl_contraction(jnp.nan_to_num(eta_w), one, mono.weighted_alpha_upper, lip_w)
+  else:  # no rigorous alpha_W
+    eta_w, kl_w = jnp.full_like(tmin, jnp.nan), one
+  use_w = (kl_w < kl_best) & ~(kl_safe < 1)
+  use_best = ~use_w & ~(kl_safe < 1) & (kl_best < 1)
+  eta = jnp.where(use_best, eta_best, eta_safe)
+  per = jnp.where(use_w[..., None], eta_w[..., None] * w, eta[..., None] * jnp.ones_like(w))
+  kl = jnp.where(use_w, kl_w, jnp.where(use_best, kl_best, kl_safe))
+  return jnp.where(use_w, jnp.nan, eta), per, kl
+
+
+def _scaled(game, weights, batch_ndim):
+  """The game with payoffs ``w_i U_i`` (utilities ``W V``)."""
+  n = len(game.payoffs)
+  return game.replace(payoffs=tuple(
+      u * weights[..., i].reshape(*weights.shape[:batch_ndim], *(1,) * n)
+      for i, u in enumerate(game.payoffs)))
+
+
 @functools.partial(jax.jit, static_argnames=("num_samples", "steps_per_check", "default_step",
-                                             "fast"))
+                                             "fast", "cheap"))
 def _certify_jit(game, temperature, log_reference, logits, history, step_size, tol, init_logits,
-                 key, *, num_samples, steps_per_check, default_step, fast):
+                 key, *, num_samples, steps_per_check, default_step, fast, cheap=False):
   return certify_arrays(game, temperature, log_reference, logits, history,
                         None if default_step else step_size, tol, init_logits, key,
-                        num_samples=num_samples, steps_per_check=steps_per_check, fast=fast)
+                        num_samples=num_samples, steps_per_check=steps_per_check, fast=fast,
+                        cheap=cheap)
+
+
+MIN_TIER_BATCH = 64
+
+
+def _tiered(args, batch, options) -> Certificate:
+  """Tier 1 (cheap bounds) for every game, then the full computation only for the games tier 1
+  leaves undecided (``margin_not_positive``): gathered into one batch (padded to a power of two,
+  at least :data:`MIN_TIER_BATCH` or the whole batch, to bound recompilation) and scattered
+  back."""
+  first = _certify_jit(*args, **options, cheap=True)
+  todo = np.flatnonzero(np.asarray(first.reason_code).ravel() == REASON.MARGIN_NOT_POSITIVE)
+  if todo.size == 0:
+    return first
+  size = math.prod(batch)
+  pad = min(size, max(MIN_TIER_BATCH, 1 << (todo.size - 1).bit_length()))
+  if pad == size:  # small batches: one more compilation at most, the whole batch
+    second = _certify_jit(*args, **options)
+    pick = todo
+  else:
+    idx = np.concatenate([todo, np.full(pad - todo.size, todo[0])])
+    game, tau, log_ref, logits, history, step, tol, init, key = args
+    take = lambda x: jnp.asarray(x).reshape((size, *np.shape(x)[len(batch):]))[idx]
+    sub = (jax.tree_util.tree_map(take, game), take(tau), tuple(map(take, log_ref)),
+           tuple(map(take, logits)), None if history is None else take(history), step, tol,
+           tuple(map(take, init)), key)
+    second = _certify_jit(*sub, **options)
+    pick = np.arange(todo.size)
+  if not batch:
+    return second
+
+  def put(a, b):
+    a = np.array(a).reshape((size, *np.shape(a)[len(batch):]))
+    b = np.asarray(b).reshape((-1, *a.shape[1:]))
+    a[todo] = b[pick]
+    return jnp.asarray(a.reshape((*batch, *a.shape[1:])))
+  return jax.tree_util.tree_map(put, first, second)
 
 
 def _log_profile(name, value, batch, n_actions, dtype, *, is_logits=False):
@@ -205,16 +301,26 @@ def _log_profile(name, value, batch, n_actions, dtype, *, is_logits=False):
   return tuple(out)
 
 
-def certify(game, temperature, solution, *, reference: Optional[Sequence] = None,
+def certify(game, temperature=None, solution=None, *, reference: Optional[Sequence] = None,
             step_size=None, tol: Optional[float] = None, init: Optional[Sequence] = None,
             num_samples: int = 8, key=None, steps_per_check: int = 1,
-            fast: bool = False) -> Certificate:
+            fast: bool = False, convention: Optional[str] = None, tiered: bool = True):
   """Certify an approximate HQRE: uniqueness, a verified error bound and linear rates.
+
+  Games that carry their own temperatures are certified as ``certify(game, solution)``:
+
+  * a :class:`dice_jax.markov.MarkovGame` -> :func:`dice_jax.certify.certify_markov` (the
+    contraction bound of :mod:`dice_jax.certify.markov`; returns a
+    :class:`~dice_jax.certify.MarkovCertificate`; ``convention`` and ``tol`` apply);
+  * a :class:`dice_jax.markov.ObservationGame` -> :func:`dice_jax.certify.certify_observation`;
+  * a :class:`dice_jax.markov.BayesianGame` -> :func:`dice_jax.certify.certify_bayesian` (the
+    agent-form normal-form game of :mod:`dice_jax.certify.bayesian`; returns a
+    :class:`Certificate` whose per-player arrays are ``(T_i, n_i)``).
 
   Args:
     game: a game (e.g. :class:`dice_jax.NormalFormGame`, possibly batched). Rigorous bounds need
       a multilinear (normal-form) game; any other game gets sampled lower bounds only.
-    temperature: ``tau > 0`` broadcastable to ``(*batch, N)``.
+    temperature: ``tau > 0`` broadcastable to ``(*batch, N)`` (normal-form games only).
     solution: a :class:`dice_jax.Solution` (its ``logits`` and, if recorded, ``history``) or a
       profile: one probability array ``(*batch, n_i)`` per player.
     reference: reference policies ``rho_i`` (default uniform), as in :func:`dice_jax.solve`.
@@ -229,6 +335,16 @@ def certify(game, temperature, solution, *, reference: Optional[Sequence] = None
     fast: bound alpha without SVDs or eigensolvers (Schatten-norm upper bounds, power-iteration
       lower bounds, a few percent apart; still rigorous, ``exact`` is False) and use only the
       halfrange Lipschitz bound for the rate.
+    convention: for Markov and observation games (see above).
+    tiered: decide each game with cheap rigorous norm bounds first
+      (:func:`dice_jax.certify.slices.cheap_norm_bounds`: Frobenius and
+      ``sqrt(||M||_1 ||M||_inf)`` upper bounds, column/row/Frobenius lower bounds; the sampled
+      N-player lower bound at two profiles) and compute the SVD / vertex bound (or the ``fast``
+      bounds) only for the games that tier leaves undecided. The verdicts are those of the full
+      computation (a tier-1 upper bound below the margin certifies, a tier-1 lower bound above
+      it refutes, both being bounds on the same quantities); the games decided in tier 1 report
+      tier 1's looser ``alpha`` bounds (``exact`` False), error bounds and rates.
+      ``tiered=False``: the full computation for every game.
 
   Returns:
     A :class:`Certificate` with the game's batch axes.
@@ -248,6 +364,27 @@ def certify(game, temperature, solution, *, reference: Optional[Sequence] = None
     (True, 0.0, None)
   """
   from dice_jax.solvers.solution import Solution  # noqa: PLC0415
+  from dice_jax.certify import families  # noqa: PLC0415 - imports dice_jax.markov
+
+  family = families.family(game)
+  if family is not None:
+    if solution is None:
+      temperature, solution = None, temperature
+    if temperature is not None:
+      raise ValueError(f"temperature: a {type(game).__name__} carries its own temperatures; "
+                       "call certify(game, solution).")
+    if solution is None:
+      raise ValueError("solution is required: call certify(game, solution).")
+    return families.certify_family(
+        game, solution, reference=reference, step_size=step_size, tol=tol, init=init,
+        num_samples=num_samples, key=key, steps_per_check=steps_per_check, fast=fast,
+        convention=convention)
+  if convention is not None:
+    raise ValueError("convention applies to Markov and observation games only; got "
+                     f"{convention!r} for a {type(game).__name__}.")
+  if temperature is None or solution is None:
+    raise ValueError(f"{'temperature' if temperature is None else 'solution'} is required for "
+                     "a normal-form game: call certify(game, temperature, solution).")
 
   n_actions, batch, dtype, tau = _validation.game_and_temperature(game, temperature)
   for i, leaf in enumerate(jax.tree_util.tree_leaves(game)):
@@ -283,8 +420,11 @@ def certify(game, temperature, solution, *, reference: Optional[Sequence] = None
     raise ValueError(f"steps_per_check must be a positive integer; got {steps_per_check!r}.")
   tol = (1e-8 if jnp.finfo(dtype).bits >= 64 else 1e-5) if tol is None else float(tol)
   key = jax.random.PRNGKey(0) if key is None else key
-  return _certify_jit(game, tau, log_reference, logits, history,
-                      jnp.asarray(1.0 if step_size is None else step_size, dtype),
-                      jnp.asarray(tol, dtype), init_logits, key, num_samples=int(num_samples),
-                      steps_per_check=int(steps_per_check), default_step=step_size is None,
-                      fast=bool(fast))
+  args = (game, tau, log_reference, logits, history,
+          jnp.asarray(1.0 if step_size is None else step_size, dtype), jnp.asarray(tol, dtype),
+          init_logits, key)
+  options = dict(num_samples=int(num_samples), steps_per_check=int(steps_per_check),
+                 default_step=step_size is None, fast=bool(fast))
+  if tiered and is_multilinear(game) and _validation.is_concrete(game.payoffs[0]):
+    return _tiered(args, batch, options)
+  return _certify_jit(*args, **options)

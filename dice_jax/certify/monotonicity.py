@@ -39,7 +39,9 @@ Complementarity Problems*, Thm 2.3.3; for games, Rosen, Econometrica 1965).
   ``alpha_W``: it can refute monotonicity, never certify it.
 
 For a multilinear game the diagonal blocks of ``J`` vanish, so ``sym(J)`` has zero trace on ``T``
-and ``alpha >= 0``: normal-form games are at best monotone (zero-sum), never strictly.
+and ``alpha >= 0``: normal-form games are at best monotone (zero-sum), never strictly. When
+every player has a single action, ``T = {0}`` and we set ``alpha = 0`` (the value the
+two-player formula gives, ``sigma_max`` of an empty matrix): the only profile is the HQRE.
 """
 from __future__ import annotations
 
@@ -87,17 +89,20 @@ def alpha_two_player(game: NormalFormGame, weights: Optional[jax.Array] = None) 
   return slices.projected_norms(m, exact=True) / 2
 
 
-@functools.partial(jax.jit, static_argnames=("fast",))
+@functools.partial(jax.jit, static_argnames=("fast", "cheap"))
 def alpha_vertex_bound(game: NormalFormGame, weights: Optional[jax.Array] = None, *,
-                       fast: bool = False) -> jax.Array:
+                       fast: bool = False, cheap: bool = False) -> jax.Array:
   """Rigorous upper bound ``lambda_max(C) / 2 >= alpha_W`` for an N-player normal-form game.
 
   Includes rounding allowances (see :mod:`dice_jax.certify.slices`), so it is an upper bound on
   the exact ``alpha_W`` of the stored payoffs, not only on a rounded value. Shape ``(*batch,)``.
   ``fast=True`` bounds the slice norms with :func:`dice_jax.certify.slices.sigma_max_bounds`
-  (matrix products instead of one SVD per slice; a slightly larger, still rigorous bound).
+  (matrix products instead of one SVD per slice; a slightly larger, still rigorous bound);
+  ``cheap=True`` with :func:`dice_jax.certify.slices.cheap_norm_bounds` (Frobenius and
+  ``sqrt(||.||_1 ||.||_inf)``: a few passes, looser, still rigorous).
   """
-  c = slices.pair_bound_matrix(game.payoffs, _batch_ndim(game), weights, fast=fast)
+  c = slices.pair_bound_matrix(game.payoffs, _batch_ndim(game), weights, fast=fast,
+                               cheap=cheap)
   n = c.shape[-1]
   eps = jnp.finfo(c.dtype).eps
   lam = jnp.linalg.eigvalsh(c)[..., -1]
@@ -167,8 +172,8 @@ def _sampled_one(game, profiles, weights, fast=False):
   """Max over the leading sample axis of ``profiles`` of ``lambda_max``, and its index."""
   def lam(*prof):
     s = projected_symmetric_jacobian(game, prof, weights)
-    if s.shape[0] == 0:
-      return jnp.asarray(-jnp.inf, s.dtype)
+    if s.shape[0] == 0:  # every player has one action: T = {0}, alpha = 0 as for two players
+      return jnp.asarray(0.0, s.dtype)
     return rayleigh_lower(s) if fast else jnp.linalg.eigvalsh(s)[-1]
 
   values = jax.vmap(lam)(*profiles)
@@ -228,9 +233,9 @@ class MonotonicityBounds:
   weighted_evidence: Tuple[jax.Array, ...]
 
 
-@functools.partial(jax.jit, static_argnames=("fast",))
-def monotonicity_bounds(game, temperature: jax.Array, profiles, *, fast: bool = False
-                        ) -> MonotonicityBounds:
+@functools.partial(jax.jit, static_argnames=("fast", "cheap"))
+def monotonicity_bounds(game, temperature: jax.Array, profiles, *, fast: bool = False,
+                        cheap: bool = False) -> MonotonicityBounds:
   """All bounds for a (batched) game at temperatures ``(*batch, N)``; traceable, no checks.
 
   ``profiles``: per player ``(*batch, K, n_i)`` sample profiles for the lower bounds. For a
@@ -239,7 +244,10 @@ def monotonicity_bounds(game, temperature: jax.Array, profiles, *, fast: bool = 
   With ``fast=True`` no SVD or eigensolver runs: slice norms come from
   :func:`dice_jax.certify.slices.sigma_max_bounds` and sampled eigenvalues from
   :func:`rayleigh_lower` -- still rigorous upper and valid lower bounds, a few percent apart
-  (``exact`` is then ``False``).
+  (``exact`` is then ``False``). ``cheap=True`` is the first tier of
+  :func:`dice_jax.certify.certify`: slice norms from
+  :func:`dice_jax.certify.slices.cheap_norm_bounds` and, for N players, the sampled bound at
+  the first and last given profiles only (with :func:`rayleigh_lower`).
   """
   batch = tuple(getattr(game, "batch_shape", ()))
   tau = jnp.asarray(temperature)
@@ -250,20 +258,24 @@ def monotonicity_bounds(game, temperature: jax.Array, profiles, *, fast: bool = 
                            for p in profiles)
   rigorous = is_multilinear(game)
   two = rigorous and len(game.num_actions) == 2
-  exact = two and not fast
+  exact = two and not fast and not cheap
+  if cheap and not two and profiles[0].shape[-2] > 2:
+    profiles = tuple(jnp.concatenate([p[..., :1, :], p[..., -1:, :]], axis=-2)
+                     for p in profiles)
+  fast = fast or cheap
   if two:
     # J is constant: the exact value is the lower bound at every profile (no sampling needed;
     # alpha_sampled equals it, which a test checks); the evidence is the last given profile.
-    up, lo = _two_player_bounds(game, None, fast)
-    wup, wlo = _two_player_bounds(game, w, fast)
+    up, lo = _two_player_bounds(game, None, fast, cheap)
+    wup, wlo = _two_player_bounds(game, w, fast, cheap)
     last = jnp.full(batch, profiles[0].shape[-2] - 1, jnp.int32)
     k = wk = last
   else:
     lo, k = alpha_sampled(game, profiles, fast=fast)
     wlo, wk = alpha_sampled(game, profiles, w, fast=fast)
     if rigorous:
-      up = alpha_vertex_bound(game, fast=fast)
-      wup = alpha_vertex_bound(game, w, fast=fast)
+      up = alpha_vertex_bound(game, fast=fast, cheap=cheap)
+      wup = alpha_vertex_bound(game, w, fast=fast, cheap=cheap)
     else:
       up = jnp.full(batch, jnp.inf, dtype)
       wup = jnp.full(batch, jnp.inf, dtype)
@@ -274,11 +286,15 @@ def monotonicity_bounds(game, temperature: jax.Array, profiles, *, fast: bool = 
       evidence=take(k), weighted_evidence=take(wk))
 
 
-def _two_player_bounds(game, weights, fast=False):
+def _two_player_bounds(game, weights, fast=False, cheap=False):
   """``(upper, lower)`` for a two-player game from one SVD per game: ``lower`` is the computed
   ``sigma_max / 2``, ``upper`` adds the rounding allowance of :mod:`dice_jax.certify.slices`.
-  ``fast``: the SVD-free bounds of :func:`dice_jax.certify.slices.sigma_max_bounds`."""
+  ``fast``: the SVD-free bounds of :func:`dice_jax.certify.slices.sigma_max_bounds`;
+  ``cheap``: those of :func:`dice_jax.certify.slices.cheap_norm_bounds`."""
   m = slices.pair_slices(game.payoffs, _batch_ndim(game), 0, 1, weights)[..., 0, :, :]
+  if cheap:
+    lo, up = slices.cheap_norm_bounds(m)
+    return up / 2, lo / 2
   if fast:
     lo, up = slices.sigma_max_bounds(m)
     return up / 2, lo / 2

@@ -44,6 +44,28 @@ Reinforcement Learning, Quantal Response Equilibria, and Two-Player Zero-Sum Gam
 (ICLR 2023), Thm 3.4, here extended to non-monotone games with a positive margin. ``c`` is
 largest near ``eta = mu+ / L^2`` (:func:`best_step`).
 
+**Weighted theorem (per-player steps).** With weights ``w_i = 1 / tau_i``, per-player steps
+``eta_i = eta w_i`` (so every player's proximal weight is ``1 / (1 + eta)``), ``alpha_W`` an
+upper bound on the weighted monotonicity constant, ``mu_W+ = 1 - max(alpha_W, 0)`` and ``L_W``
+a Lipschitz bound of ``W V``: if ``c_W = min(eta, 2 eta mu_W+ - eta^2 L_W^2) > 0`` then
+``KL(x* || x+) <= KL(x* || x) / (1 + c_W)`` (``KL`` summed over players, unweighted).
+*Proof.* Player i's prox identity with step ``eta_i`` is the one above; summing the
+three-point identities over players gives
+``D(x*, x) - D(x*, x+) - D(x+, x) = eta <W(g(x+) - g(x*)), d> + eta sum_i S_i
++ eta <W(g(x) - g(x+)), d>`` (``eta_i tau_i = eta``, and ``<F_i(x*), d_i> = 0`` per player);
+bound the terms as above with ``alpha_W`` (inequality (1) of the monotonicity module with
+weights ``W``) and ``L_W``. ∎ The best step is ``eta = mu_W+ / L_W^2`` (:func:`best_step` with
+``min tau = 1``), ``c_W = mu_W+^2 / L_W^2``. This gives a rate to games certified only through
+``mu_W > 0``.
+
+**Which step the certificate's rate is for.** By default
+(:func:`dice_jax.certify.certify` without ``step_size``) the theoretical step ``eta_safe``
+where ``c(eta_safe) > 0``; otherwise (e.g. a game certified through ``tau > alpha > 0``, where
+``eta_safe = min tau / L^2`` exceeds ``2 mu+ / L^2``) the better of :func:`best_step` and the
+weighted theorem's steps, so every certified game gets a rate ``< 1``. The certificate records
+the per-player steps (``step_sizes``); ``Mirror(step_size=step_sizes, adaptive=False)`` runs
+at them.
+
 **Step bound.** Iterating, ``KL(x* || x_t) <= (1 + c)^{-t} K_0`` with ``K_0 = sum_i max_a
 log(1 / x_{0,i}[a]) >= KL(x* || x_0)``, and ``||x_t - x*||_2^2 <= sum_i ||.||_1^2 <= 2 KL``: so
 ``||x_t - x*||_2 <= tol`` once ``t >= log(2 K_0 / tol^2) / log(1 + c)``. Distances (and the

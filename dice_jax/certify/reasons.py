@@ -16,6 +16,10 @@ class REASON:
     profile, so no monotonicity certificate can exist for this game and temperature.
   * ``MARGIN_NOT_POSITIVE``: the rigorous bound gives ``mu <= 0`` and ``mu_W <= 0`` but the
     samples do not refute monotonicity: inconclusive.
+  * ``CONTRACTION_NOT_BELOW_ONE`` (Markov and observation games): the contraction bound ``q'``
+    of :mod:`dice_jax.certify.markov` is ``>= 1``: inconclusive.
+  * ``NOT_SUPPORTED``: no rigorous argument is implemented for this kind of game (e.g. an
+    observation game whose observations alias states); the message says why.
   """
 
   CERTIFIED = 0
@@ -23,9 +27,11 @@ class REASON:
   NO_RIGOROUS_BOUND = 2
   REFUTED = 3
   MARGIN_NOT_POSITIVE = 4
+  CONTRACTION_NOT_BELOW_ONE = 5
+  NOT_SUPPORTED = 6
 
   NAMES = {0: "certified", 1: "nonfinite", 2: "no_rigorous_bound", 3: "refuted",
-           4: "margin_not_positive"}
+           4: "margin_not_positive", 5: "contraction_not_below_one", 6: "not_supported"}
 
   @classmethod
   def names(cls, codes) -> np.ndarray:

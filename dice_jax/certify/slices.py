@@ -64,13 +64,43 @@ def projected_norms(m: jax.Array, *, exact: bool = False) -> jax.Array:
   return s + 4 * (ni + nj) * eps * fro
 
 
+def cheap_norm_bounds(m: jax.Array):
+  """``(lower, upper)`` bounds on ``||P_i M P_j||_2`` from a few passes over ``M`` (tier 1).
+
+  With ``C = P_i M P_j`` (:func:`centered`) of rank at most ``r = min(n_i, n_j) - 1``:
+  *upper* ``min(||C||_F, sqrt(||C||_1 ||C||_inf))`` (``||C||_2^2 <= ||C||_1 ||C||_inf``,
+  Higham, *Accuracy and Stability of Numerical Algorithms*, 2nd ed., §6.3) plus the rounding
+  allowance of the module docstring; *lower* the largest of ``||C||_F / sqrt(r)`` and the
+  largest column and row norms (``||C e_j||_2 <= ||C||_2``), as computed.
+  """
+  ni, nj = m.shape[-2:]
+  if ni < 2 or nj < 2:
+    z = jnp.zeros(m.shape[:-2], m.dtype)
+    return z, z
+  c = centered(m)
+  sq = jnp.square(c)
+  fro = jnp.sqrt(jnp.sum(sq, axis=(-2, -1)))
+  a = jnp.abs(c)
+  one = jnp.max(jnp.sum(a, axis=-2), axis=-1)
+  inf = jnp.max(jnp.sum(a, axis=-1), axis=-1)
+  eps = jnp.finfo(m.dtype).eps
+  allowance = 4 * (ni + nj) * eps * jnp.sqrt(jnp.sum(jnp.square(m), axis=(-2, -1)))
+  upper = jnp.minimum(fro, jnp.sqrt(one * inf)) * (1 + 4 * (ni + nj) * eps) + allowance
+  cols = jnp.sqrt(jnp.max(jnp.sum(sq, axis=-2), axis=-1))
+  rows = jnp.sqrt(jnp.max(jnp.sum(sq, axis=-1), axis=-1))
+  lower = jnp.maximum(fro / jnp.sqrt(min(ni, nj) - 1.0), jnp.maximum(cols, rows))
+  return jnp.minimum(lower, upper), upper
+
+
 def pair_bound_matrix(payoffs, batch_ndim: int, weights=None, *, both: bool = True,
-                      exact: bool = False, fast: bool = False) -> jax.Array:
+                      exact: bool = False, fast: bool = False, cheap: bool = False) -> jax.Array:
   """The ``N x N`` matrix of ``c_ij = max_{a_{-ij}} ||P_i M_ij(a_{-ij}) P_j||_2`` with zero
   diagonal, shape ``(*batch, N, N)``.
 
   ``both=True``: ``M_ij = w_i U_i + w_j U_j`` (symmetric ``C``, the monotonicity bound);
-  ``both=False``: ``M_ij = U_i`` (``C'``, not symmetric, the Lipschitz bound).
+  ``both=False``: ``M_ij = U_i`` (``C'``, not symmetric, the Lipschitz bound). Slice norms:
+  the SVD (default), :func:`sigma_max_bounds` (``fast``) or :func:`cheap_norm_bounds`
+  (``cheap``), each a rigorous upper bound.
   """
   n = len(payoffs)
   batch = payoffs[0].shape[:batch_ndim]
@@ -80,7 +110,12 @@ def pair_bound_matrix(payoffs, batch_ndim: int, weights=None, *, both: bool = Tr
       if i == j or (both and j < i):
         continue
       m = pair_slices(payoffs, batch_ndim, i, j, weights, both=both)
-      norms = sigma_max_bounds(m)[1] if fast else projected_norms(m, exact=exact)
+      if cheap:
+        norms = cheap_norm_bounds(m)[1]
+      elif fast:
+        norms = sigma_max_bounds(m)[1]
+      else:
+        norms = projected_norms(m, exact=exact)
       cij = jnp.max(norms, axis=-1)
       c = c.at[..., i, j].set(cij)
       if both:

@@ -298,3 +298,87 @@ def test_certificate_is_a_pytree_with_batch_axes():
   c2 = jax.tree_util.tree_unflatten(treedef, [l[::-1] for l in leaves])
   assert float(c2.margin[0]) == float(c.margin[-1])
   assert float(c[5].error_bound) == float(c.error_bound[5])
+
+
+def _certified_by_tau_above_alpha(seed, shape=SHAPE):
+  """Games with alpha > 0 at temperatures just above alpha (the safe step has no rate)."""
+  game = rg.uniform(jax.random.PRNGKey(seed), shape, (BATCH,))
+  alpha = np.asarray(alpha_vertex_bound(game))
+  rng = np.random.default_rng(seed)
+  tau = alpha[:, None] * rng.uniform(1.02, 1.6, (BATCH, 1)) * rng.uniform(1.0, 1.3, (BATCH, 2))
+  return game, tau
+
+
+@jax.jit
+def _mirror_path_at(game, tau, eta):
+  """Iterates of ``Mirror(step_size=eta, adaptive=False)`` (per-player ``eta``) from uniform."""
+  def run(g, t, e):
+    lr = tuple(jnp.full((k,), -jnp.log(k)) for k in g.num_actions)
+    prob = HQREProblem(g, t, lr)
+    m = Mirror(step_size=e, adaptive=False)
+
+    def body(s, _):
+      s, _, r, _ = m.step(prob, s)
+      return s, (s[0], r)
+
+    _, (ls, rs) = jax.lax.scan(body, m.init(prob, lr), None, length=300)
+    return tuple(jnp.concatenate([l0[None], l], 0) for l0, l in zip(lr, ls)), rs
+  return jax.vmap(run)(game, tau, eta)
+
+
+@pytest.mark.parametrize("seed", [31, 32])
+def test_certified_means_a_rate_below_one_at_a_runnable_step(seed):
+  """Issue 16 item 5: games certified through tau > alpha > 0 (where eta_safe has no
+  guarantee) get predicted_rate < 1 at best_step or the weighted theorem's per-player steps;
+  running Mirror there, KL(x* || x_t) shrinks at least by the predicted factor every step."""
+  game, tau = _certified_by_tau_above_alpha(seed)
+  star = _reference_solution(game, tau)
+  cert = certify(game, tau, star)
+  ok = np.asarray(cert.certified)
+  assert ok.sum() >= BATCH // 2
+  assert np.all(np.asarray(cert.predicted_rate)[ok] < 1)
+  prob = HQREProblem(game, jnp.asarray(tau), tuple(jnp.full((BATCH, k), -np.log(k)) for k in SHAPE))
+  safe = np.asarray(Mirror().safe_step(prob))[:, 0]
+  steps = np.asarray(cert.step_sizes)
+  assert np.any(np.abs(steps[ok, 0] - safe[ok]) > 1e-6 * safe[ok])  # not the default step
+  path, residuals = _mirror_path_at(game, jnp.asarray(tau), jnp.asarray(steps))
+  xs = [np.asarray(l) for l in star.logits]
+  kl = sum(np.sum(np.exp(x)[:, None] * (x[:, None] - np.asarray(l)), -1) for x, l in zip(xs, path))
+  ratio = kl[:, 1:] / np.maximum(kl[:, :-1], 1e-300)
+  usable = kl[:, :-1] > 1e-11
+  worst = np.max(np.where(usable, ratio, 0.0), axis=1)
+  factor = np.asarray(cert.contraction)
+  assert np.all(worst[ok] <= factor[ok] + 1e-8)
+  hist = np.where(np.asarray(residuals) > 1e-10, np.asarray(residuals), np.nan)
+  obs = np.asarray(observed_rate(hist))
+  fit = ok & np.isfinite(obs)
+  assert fit.sum() >= 3 and np.all(obs[fit] <= np.asarray(cert.predicted_rate)[fit] + 1e-6)
+
+
+def test_weighted_route_gives_per_player_steps():
+  """A game certified only through mu_W > 0 (mu <= 0) gets its rate from the weighted
+  theorem: per-player steps eta_W / tau_i, a rate < 1, and the KL decay honours it."""
+  rng = np.random.default_rng(4)
+  base = rg.uniform(jax.random.PRNGKey(41), SHAPE, (BATCH,))
+  game = NormalFormGame((0.05 * base.payoffs[0], base.payoffs[1]))  # player 1 barely cares
+  alpha = np.asarray(alpha_vertex_bound(game))
+  tau = np.stack([alpha * rng.uniform(0.3, 0.7, BATCH), alpha * rng.uniform(10, 20, BATCH)], -1)
+  cert = certify(game, tau, dj.solve(game, tau, **TIGHT))
+  only_w = np.asarray(cert.certified) & (np.asarray(cert.margin) <= 0)
+  assert only_w.sum() >= 4
+  steps = np.asarray(cert.step_sizes)[only_w]
+  assert np.all(np.isnan(np.asarray(cert.step_size)[only_w]))
+  np.testing.assert_allclose(steps[:, 0] * tau[only_w, 0], steps[:, 1] * tau[only_w, 1],
+                             rtol=1e-12)
+  assert np.all(np.asarray(cert.predicted_rate)[only_w] < 1)
+
+
+def test_games_with_one_action_per_player_certify():
+  """Issue 12: the 1x1x1 game said ``nonfinite`` (the empty tangent space gave -inf); the only
+  profile is the HQRE, at distance 0."""
+  game = rg.uniform(jax.random.PRNGKey(0), (1, 1, 1))
+  for tiered in (True, False):
+    cert = certify(game, 1.0, (np.ones(1),) * 3, tiered=tiered)
+    assert bool(cert.certified), cert.reason
+    assert float(cert.alpha_lower) == float(cert.alpha_upper) == 0.0
+    assert float(cert.error_bound) < 1e-12
