@@ -44,3 +44,23 @@ def gambit_logit_qre_path(game: NormalFormGame, lams: Sequence[float]) -> List[L
   for profile in pygambit.qre.logit_solve_lambda(g, [float(l) for l in lams]):
     out.append([np.array([float(profile.profile[s]) for s in p.strategies]) for p in g.players])
   return out
+
+
+def gambit_payoffs(g) -> List[np.ndarray]:
+  """The payoff tensors of a strategic ``pygambit.Game``, each exact payoff (Gambit keeps
+  rationals and decimals) rounded once to float64.
+
+  A profile whose outcome is Gambit's null outcome (index 0 in an ``.nfg`` outcome list) pays 0
+  to every player; pygambit gives ``None`` for that outcome, which ``Game.to_arrays`` cannot
+  convert, so the tensors are read profile by profile here.
+  """
+  import itertools  # noqa: PLC0415
+  from fractions import Fraction  # noqa: PLC0415
+
+  shape = tuple(len(p.strategies) for p in g.players)
+  out = [np.zeros(shape) for _ in g.players]
+  for prof in itertools.product(*map(range, shape)):
+    outcome = g[prof]
+    for i, p in enumerate(g.players):
+      out[i][prof] = 0.0 if outcome is None else float(Fraction(outcome[p]))
+  return out

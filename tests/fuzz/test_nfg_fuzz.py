@@ -1,0 +1,119 @@
+"""Fuzzing the .nfg reader: random and mutated files never escape as anything but ValueError,
+never take a second, and whenever pygambit reads a file whose game dice_jax can hold, dice_jax
+reads the same game (payoffs entry by entry, labels)."""
+import io
+import re
+import time
+
+import jax.numpy as jnp
+import numpy as np
+import pygambit
+from hypothesis import given
+from hypothesis import strategies as st
+
+from dice_jax.games import NormalFormGame, parse_nfg
+from dice_jax.games.nfg.lexer import MAX_RATIONAL_DIGITS
+from dice_jax.testing import gambit_payoffs
+
+SEEDS = [
+    'NFG 1 R "Selten" { "Player 1" "Player 2" } { 3 2 }\n1 1 0 2 0 2 1 1 0 3 2 0\n',
+    'NFG 1 R "c" { "1" "2" }\n{ { "a" "b" }\n{ "c" "d" }\n}\n\n3 2 0 0 0 0 2 2\n',
+    'NFG 1 D "o" { "A" "B" } { { "x" "y" } { "z" } } "note"\n{ { "" 1, 2 } { "q" 3/4 -1.5e2 } }\n2 0\n',
+    'NFG 1 R "3p" { "A" "B" "C" } { 2 1 2 } "" 1 2 3 4 5 6 7 8 9 10 11 12',
+    'NFG 1 R "e" { "\\"q\\"" "" } { { "a" "a" } { "b" } } .5 - 1e-3 2E2 1/3 -0',
+]
+TOKENS = ["NFG", "1", "R", "D", '"x"', '""', '"\\""', "{", "}", ",", "2", "0", "-", ".", "1e",
+          "1e-", "1/0", "1/", "+3", "3.5", "-2/3", "1e308", "9e999", '"', "\\", " ", "\n", "\t",
+          "\r", "\v", "\x00", "é", "e", "/", "{ 2 2 }", '{ "a" "b" }', '{ "" 1, 2 }']
+WS = [" ", "\n", "\t", "\r\n", "\f", ""]
+
+
+@st.composite
+def mutated(draw):
+  text = draw(st.sampled_from(SEEDS))
+  for _ in range(draw(st.integers(1, 4))):
+    i = draw(st.integers(0, len(text)))
+    j = draw(st.integers(i, min(len(text), i + 6)))
+    edit = draw(st.sampled_from(["delete", "insert", "replace", "duplicate"]))
+    if edit == "delete":
+      text = text[:i] + text[j:]
+    elif edit == "insert":
+      text = text[:i] + draw(st.sampled_from(WS)) + draw(st.sampled_from(TOKENS)) + text[i:]
+    elif edit == "replace":
+      text = text[:i] + draw(st.text(min_size=0, max_size=3)) + text[j:]
+    else:
+      text = text[:j] + text[i:j] + text[j:]
+  return text
+
+
+token_soup = st.lists(st.tuples(st.sampled_from(WS), st.sampled_from(TOKENS)), max_size=40).map(
+    lambda parts: "".join(w + t for w, t in parts))
+files = st.one_of(mutated(), token_soup, st.text(max_size=200),
+                  st.just("NFG 1 R ").flatmap(lambda h: token_soup.map(lambda t: h + t)))
+
+
+def read(text):
+  start = time.perf_counter()
+  try:
+    result = parse_nfg(text, dtype=jnp.float64, with_info=True, source="fuzz.nfg")
+  except ValueError as e:
+    assert str(e).startswith("fuzz.nfg: malformed .nfg at line "), str(e)
+    result = None
+  seconds = time.perf_counter() - start
+  assert seconds < 1.0, f"{seconds:.2f} s for {text[:200]!r}"
+  return result
+
+
+def gambit_can_read_quickly(text):
+  # Gambit multiplies by 10 once per exponent unit and per digit: keep its work small.
+  return not re.search(r"[eE]-?[0-9]{5}|[0-9]{400}", text)
+
+
+def gambit_payoffs_or_none(g):
+  """pygambit's payoffs, or None where pygambit cannot give them as numbers (texts like '1e-'
+  that its C++ reader accepts) or dice_jax cannot hold them (beyond float64)."""
+  try:
+    payoffs = gambit_payoffs(g)
+  except (ValueError, ArithmeticError):  # includes decimal.InvalidOperation
+    return None
+  return payoffs if all(np.all(np.isfinite(u)) for u in payoffs) else None
+
+
+@given(files)
+def test_any_text_is_a_game_or_a_value_error_within_a_second(text):
+  result = read(text)
+  if result is not None:
+    game, info = result
+    assert isinstance(game, NormalFormGame) and len(info.players) == game.num_players
+    assert all(np.all(np.isfinite(np.asarray(u))) for u in game.payoffs)
+  if not text.isascii() or not gambit_can_read_quickly(text):
+    return
+  try:
+    g = pygambit.read_nfg(io.StringIO(text))
+  except ValueError:
+    return
+  if len(g.players) < 2 or any(len(w) > MAX_RATIONAL_DIGITS for w in re.findall(r"[0-9]+", text)):
+    return  # outside dice_jax's model or limits (tested in tests/test_nfg.py)
+  payoffs = gambit_payoffs_or_none(g)
+  if payoffs is None:
+    return
+  assert result is not None, f"pygambit reads {text!r}; dice_jax refused it"
+  game, info = result
+  assert info.players == tuple(p.label for p in g.players)
+  assert info.strategies == tuple(tuple(s.label for s in p.strategies) for p in g.players)
+  assert info.title == g.title and info.comment == g.description
+  for u, v in zip(game.payoffs, payoffs):
+    np.testing.assert_array_equal(np.asarray(u), v)
+
+
+@given(st.binary(max_size=200), st.sampled_from(SEEDS))
+def test_any_bytes_in_a_file_are_a_game_or_a_value_error(tmp_path_factory, data, seed):
+  from dice_jax import read_nfg
+  path = tmp_path_factory.mktemp("fuzz") / "f.nfg"
+  path.write_bytes(seed.encode()[: len(seed) // 2] + data)
+  start = time.perf_counter()
+  try:
+    read_nfg(path)
+  except ValueError as e:
+    assert str(e).startswith(f"{path}: "), str(e)
+  assert time.perf_counter() - start < 1.0
