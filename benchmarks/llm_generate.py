@@ -6,13 +6,22 @@ by both sides. Measured, each side in its own subprocess (so peak memory is per 
 * load time (file → ready model) and peak resident memory (``ru_maxrss``);
 * greedy generation tokens/s at batch 1 and batch 8, exactly 64 new tokens per row (no stop
   token), after one warm-up call (so NNX compile time is reported separately, not in tokens/s);
+* the NNX first call (compile + run) in wall and process CPU seconds and, within it, the wall
+  seconds JAX reports spent tracing, lowering and compiling (``jax.monitoring`` duration events;
+  ``compile_s``);
 * candidate scoring tokens/s: ``log π(candidate | prompt)`` for 8 prompts × 4 candidates in one
   batch (tokens/s counts every prompt+candidate token processed).
 
-Prints the ratios NNX / PyTorch (> 1 means the NNX bridge is faster) and writes one JSON record
-(``--out``, default ``benchmarks/results/llm_generate.json``). Not a unit test.
+The NNX side runs twice: with the decoder layers scanned (``lax.scan`` over stacked layer
+weights, the default; :mod:`dice_jax.llm.layer_stack`) and unrolled (``model.scan_layers =
+False``, a Python loop over the 30 layers, the bridge before scanning), so the first-call
+(compile + run) times and tokens/s of both come from the same run.
 
-    python benchmarks/llm_generate.py [--repeats 3] [--rounds 2] [--out PATH]
+Prints the ratios NNX / PyTorch (> 1 means the NNX bridge is faster), scanned / unrolled, and
+writes one JSON record (``--out``, default ``benchmarks/results/llm_generate.json``). Not a
+unit test.
+
+    python benchmarks/llm_generate.py [--repeats 3] [--rounds 2] [--threads 1] [--out PATH]
 
 Each side runs ``--rounds`` times in alternation and the best figure per metric is kept, so a
 burst of unrelated load on the machine does not decide the ratio.
@@ -34,6 +43,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 NEW_TOKENS = 64
+SIDES = ("nnx", "nnx_unrolled", "torch")
 BATCHES = (1, 8)
 PROMPTS = [
     "What is the capital of France?", "Write a haiku about the sea.", "Explain photosynthesis briefly.",
@@ -74,7 +84,28 @@ def _inputs(tok):
     return prompts, pairs
 
 
-def run_nnx(repeats: int) -> dict:
+class CompileClock:
+    """Sums JAX's trace / lower / backend-compile duration events (``jax.monitoring``) between
+    :meth:`reset` calls."""
+
+    EVENTS = ("/jax/core/compile/jaxpr_trace_duration", "/jax/core/compile/jaxpr_to_mlir_module_duration",
+              "/jax/core/compile/backend_compile_duration")
+
+    def __init__(self):
+        import jax
+
+        self.wall = 0.0
+        jax.monitoring.register_event_duration_secs_listener(self._on_event)
+
+    def _on_event(self, event, duration, **_):
+        if event in self.EVENTS:
+            self.wall += duration
+
+    def reset(self):
+        self.wall = 0.0
+
+
+def run_nnx(repeats: int, scan: bool = True) -> dict:
     import jax
 
     from dice_jax.llm import load_gguf_model, load_tokenizer
@@ -87,26 +118,32 @@ def run_nnx(repeats: int) -> dict:
     model, cfg = load_gguf_model(path)
     jax.block_until_ready(jax.tree_util.tree_leaves(__import__("flax").nnx.state(model)))
     load_s = time.perf_counter() - t
+    model.scan_layers = scan
     rss_after_load = peak_rss_mib()
     tok = load_tokenizer(path)
     prompts, pairs = _inputs(tok)
-    out = {"load_s": load_s, "peak_rss_after_load_mib": rss_after_load, "generate": {}}
+    out = {"load_s": load_s, "peak_rss_after_load_mib": rss_after_load, "generate": {}, "scan_layers": scan}
+    clock = CompileClock()
+
+    def first_call(fn):
+        clock.reset()
+        t, c = time.perf_counter(), time.process_time()
+        res = fn()
+        wall, cpu = time.perf_counter() - t, time.process_time() - c
+        return res, {"first_call_s": wall, "first_call_cpu_s": cpu, "compile_s": clock.wall}
+
     for b in BATCHES:
         ids, mask = left_pad(prompts[:b], tok.pad_token_id)
-        t = time.perf_counter()
-        first = generate(model, ids, mask, max_new_tokens=NEW_TOKENS)
-        compile_s = time.perf_counter() - t
+        first, times = first_call(lambda: generate(model, ids, mask, max_new_tokens=NEW_TOKENS))
         assert (first.num_generated == NEW_TOKENS).all()
         s = _timed(lambda: generate(model, ids, mask, max_new_tokens=NEW_TOKENS), repeats)
-        out["generate"][b] = {"seconds": s, "tokens_per_s": b * NEW_TOKENS / s, "first_call_s": compile_s,
+        out["generate"][b] = {"seconds": s, "tokens_per_s": b * NEW_TOKENS / s, **times,
                               "tokens": first.tokens.tolist()}
     p_ids, c_ids = [p for p, _ in pairs], [c for _, c in pairs]
-    t = time.perf_counter()
-    res = score_candidates(model, p_ids, c_ids)
-    first_s = time.perf_counter() - t
+    res, times = first_call(lambda: score_candidates(model, p_ids, c_ids))
     s = _timed(lambda: score_candidates(model, p_ids, c_ids), repeats)
     n_tok = sum(len(p) + len(c) for p, c in pairs)
-    out["score"] = {"seconds": s, "tokens_per_s": n_tok / s, "first_call_s": first_s, "pairs": len(pairs),
+    out["score"] = {"seconds": s, "tokens_per_s": n_tok / s, **times, "pairs": len(pairs),
                     "total": res.total.tolist()}
     out["peak_rss_mib"] = peak_rss_mib()
     return out
@@ -192,7 +229,7 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=0,
                     help="CPU threads per side (0: library defaults). 1 makes the ratio robust to other load "
                          "on a small shared machine (an oversubscribed OpenMP pool collapses)")
-    ap.add_argument("--part", choices=("nnx", "torch"), help=argparse.SUPPRESS)
+    ap.add_argument("--part", choices=SIDES, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.part and args.threads:
         if args.part == "torch":
@@ -201,15 +238,18 @@ def main() -> int:
             torch.set_num_threads(args.threads)
             torch.set_num_interop_threads(1)
     if args.part:
-        res = run_nnx(args.repeats) if args.part == "nnx" else run_torch(args.repeats)
+        if args.part == "torch":
+            res = run_torch(args.repeats)
+        else:
+            res = run_nnx(args.repeats, scan=args.part == "nnx")
         print("RESULT " + json.dumps(res))
         return 0
-    runs: dict[str, list] = {"nnx": [], "torch": []}
+    runs: dict[str, list] = {side: [] for side in SIDES}
     load_start = os.getloadavg()[0]  # other work on the machine skews both sides; recorded with the result
     for _ in range(args.rounds):  # alternate the sides so that background load hits both alike
-        for part in ("nnx", "torch"):
+        for part in SIDES:
             env = dict(os.environ)
-            if args.threads and part == "nnx":
+            if args.threads and part != "torch":
                 env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false "
                                     f"intra_op_parallelism_threads={args.threads}").strip()
             proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--part", part, "--repeats",
@@ -221,7 +261,7 @@ def main() -> int:
                 return 1
             runs[part].append(json.loads(line[0][len("RESULT "):]))
     results = {part: _best(r) for part, r in runs.items()}
-    nnx_r, pt = results["nnx"], results["torch"]
+    nnx_r, pt, unr = results["nnx"], results["torch"], results["nnx_unrolled"]
     record = {
         "benchmark": "llm_generate",
         "model": "SmolLM2-135M-Instruct.Q4_1.gguf (dequantised to float32)",
@@ -243,10 +283,25 @@ def main() -> int:
                         for a, c in zip(nnx_r["generate"][str(b)]["tokens"], pt["generate"][str(b)]["tokens"]))
             for b in BATCHES},
         "score_max_abs_diff": max(abs(a - b) for a, b in zip(nnx_r["score"]["total"], pt["score"]["total"])),
+        # the same NNX model with the decoder layers scanned vs unrolled (the bridge before scanning)
+        "scanned_vs_unrolled": {
+            "note": "pairs are [scanned, unrolled]; compile_s = JAX trace + lowering + XLA compile seconds "
+                    "inside the first call (jax.monitoring), first_call_s = compile + the first run",
+            **{f"{key}_generate_batch{b}": [nnx_r["generate"][str(b)][key], unr["generate"][str(b)][key]]
+               for b in BATCHES for key in ("compile_s", "first_call_s")},
+            **{f"{key}_score": [nnx_r["score"][key], unr["score"][key]] for key in ("compile_s", "first_call_s")},
+            **{f"tokens_per_s_ratio_generate_batch{b}": nnx_r["generate"][str(b)]["tokens_per_s"]
+               / unr["generate"][str(b)]["tokens_per_s"] for b in BATCHES},
+            "tokens_per_s_ratio_score": nnx_r["score"]["tokens_per_s"] / unr["score"]["tokens_per_s"],
+            "greedy_tokens_identical": {str(b): nnx_r["generate"][str(b)]["tokens"] == unr["generate"][str(b)]["tokens"]
+                                        for b in BATCHES},
+            "score_max_abs_diff": max(abs(a - b) for a, b in zip(nnx_r["score"]["total"], unr["score"]["total"])),
+        },
         "nnx": nnx_r,
+        "nnx_unrolled": unr,
         "torch": pt,
     }
-    for side in (record["nnx"], record["torch"]):
+    for side in (record["nnx"], record["nnx_unrolled"], record["torch"]):
         for g in side["generate"].values():
             g.pop("tokens")
         side["score"].pop("total")
@@ -261,8 +316,13 @@ def main() -> int:
     print(f"score tok/s             {a:12.1f}{c:12.1f}{a / c:8.2f}")
     print(f"load s                  {nnx_r['load_s']:12.2f}{pt['load_s']:12.2f}")
     print(f"peak RSS MiB            {nnx_r['peak_rss_mib']:12.0f}{pt['peak_rss_mib']:12.0f}")
-    print(f"NNX first-call (compile+run) s: generate b=1 {nnx_r['generate']['1']['first_call_s']:.1f}, "
-          f"b=8 {nnx_r['generate']['8']['first_call_s']:.1f}, score {nnx_r['score']['first_call_s']:.1f}")
+    for name, r in (("scanned", nnx_r), ("unrolled", unr)):
+        print(f"NNX {name:8s} compile s (first call s): generate b=1 {r['generate']['1']['compile_s']:.1f} "
+              f"({r['generate']['1']['first_call_s']:.1f}), b=8 {r['generate']['8']['compile_s']:.1f} "
+              f"({r['generate']['8']['first_call_s']:.1f}), score {r['score']['compile_s']:.1f} "
+              f"({r['score']['first_call_s']:.1f}); tok/s "
+              f"b=1 {r['generate']['1']['tokens_per_s']:.1f}, b=8 {r['generate']['8']['tokens_per_s']:.1f}, "
+              f"score {r['score']['tokens_per_s']:.1f}")
     print(f"greedy tokens identical: {record['greedy_tokens_identical_before_eos']}; "
           f"score max |Δ| = {record['score_max_abs_diff']:.2e}")
     print(f"1-min load average: {load_start:.2f} at start, {os.getloadavg()[0]:.2f} at end "

@@ -1,7 +1,8 @@
 """Causal grouped-query attention over a fixed-size key/value cache.
 
-The cache is a tuple (one entry per layer) of ``(keys, values)`` arrays of shape
-``[batch, max_len, kv_heads, head_dim]``; new keys/values are written at slot ``cache_index``
+The cache holds ``keys`` and ``values`` arrays of shape
+``[layers, batch, max_len, kv_heads, head_dim]`` (stacked over layers, so the decoder layers can
+run as one ``lax.scan``, see :mod:`dice_jax.llm.layer_stack`); new keys/values are written at slot ``cache_index``
 with ``lax.dynamic_update_slice``, so every decoding step has the same shapes and one compiled
 program serves the whole generation (the standard static KV cache, cf. Pope et al. 2022,
 "Efficiently Scaling Transformer Inference", arXiv:2211.05102).
@@ -25,18 +26,18 @@ __all__ = ["KVCache", "init_cache", "attention_mask", "grouped_query_attention",
 
 
 class KVCache(NamedTuple):
-    """Per-layer key and value buffers, each a tuple of ``[B, S, kv_heads, head_dim]`` arrays."""
+    """Key and value buffers stacked over layers, each ``[L, B, S, kv_heads, head_dim]``
+    (``keys[i]`` is layer ``i``'s ``[B, S, kv_heads, head_dim]`` buffer)."""
 
-    keys: tuple[jax.Array, ...]
-    values: tuple[jax.Array, ...]
+    keys: jax.Array
+    values: jax.Array
 
 
 def init_cache(*, num_layers: int, batch: int, max_len: int, kv_heads: int, head_dim: int,
                dtype=jnp.float32) -> KVCache:
     """An all-zero cache for ``max_len`` slots."""
-    shape = (batch, max_len, kv_heads, head_dim)
-    zeros = tuple(jnp.zeros(shape, dtype) for _ in range(num_layers))
-    return KVCache(keys=zeros, values=tuple(jnp.zeros(shape, dtype) for _ in range(num_layers)))
+    shape = (num_layers, batch, max_len, kv_heads, head_dim)
+    return KVCache(keys=jnp.zeros(shape, dtype), values=jnp.zeros(shape, dtype))
 
 
 def attention_mask(key_mask: jax.Array, num_queries: int, cache_index) -> jax.Array:

@@ -18,6 +18,7 @@ from flax import nnx
 
 from dice_jax.llm.attention import KVCache, attention_mask, grouped_query_attention, update_cache
 from dice_jax.llm.config import LMConfig
+from dice_jax.llm.layer_stack import run_layers
 from dice_jax.llm.norms import LayerNorm
 
 __all__ = ["GPT2LMHeadModel", "activation"]
@@ -107,6 +108,7 @@ class GPT2LMHeadModel(nnx.Module):
         if cfg.family != "gpt2":
             raise ValueError(f"GPT2LMHeadModel needs family='gpt2', got {cfg.family!r}")
         self.config = cfg
+        self.scan_layers = True  # run the blocks as one lax.scan (dice_jax.llm.layer_stack)
         self.transformer = GPT2Model(cfg, rngs=rngs, dtype=dtype)
         if not cfg.tie_word_embeddings:
             self.lm_head = nnx.Linear(cfg.hidden_size, cfg.vocab_size, use_bias=False, param_dtype=dtype,
@@ -116,13 +118,11 @@ class GPT2LMHeadModel(nnx.Module):
         """Final-norm hidden states ``[B, T, hidden]`` and the updated cache (no output head)."""
         tr = self.transformer
         x = tr.wte(input_ids) + tr.wpe(positions)
-        new_k, new_v = [], []
-        for i, block in enumerate(tr.h):
-            kv = None if cache is None else (cache.keys[i], cache.values[i])
-            x, (k, v) = block(x, key_mask, kv, cache_index)
-            new_k.append(k)
-            new_v.append(v)
-        new_cache = None if cache is None else KVCache(tuple(new_k), tuple(new_v))
+
+        def call(block, h, kv):
+            return block(h, key_mask, kv, cache_index)
+
+        x, new_cache = run_layers(tr.h, call, x, cache, scan=self.scan_layers)
         return tr.ln_f(x), new_cache
 
     def logits(self, hidden):

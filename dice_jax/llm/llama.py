@@ -20,6 +20,7 @@ from flax import nnx
 
 from dice_jax.llm.attention import KVCache, attention_mask, grouped_query_attention, update_cache
 from dice_jax.llm.config import LMConfig
+from dice_jax.llm.layer_stack import run_layers
 from dice_jax.llm.norms import RMSNorm
 from dice_jax.llm.rope import apply_rope, rope_cos_sin, rope_inv_freq
 
@@ -111,6 +112,7 @@ class LlamaForCausalLM(nnx.Module):
         if cfg.family != "llama":
             raise ValueError(f"LlamaForCausalLM needs family='llama', got {cfg.family!r}")
         self.config = cfg
+        self.scan_layers = True  # run the decoder layers as one lax.scan (dice_jax.llm.layer_stack)
         self.model = LlamaModel(cfg, rngs=rngs, dtype=dtype)
         if not cfg.tie_word_embeddings:
             self.lm_head = _linear(cfg.hidden_size, cfg.vocab_size, False, rngs, dtype)
@@ -120,13 +122,11 @@ class LlamaForCausalLM(nnx.Module):
         x = self.model.embed_tokens(input_ids)
         inv_freq = jnp.asarray(rope_inv_freq(self.config.rope, self.config.head_dim))
         cos, sin = rope_cos_sin(positions, inv_freq)
-        new_k, new_v = [], []
-        for i, layer in enumerate(self.model.layers):
-            kv = None if cache is None else (cache.keys[i], cache.values[i])
-            x, (k, v) = layer(x, cos, sin, key_mask, kv, cache_index)
-            new_k.append(k)
-            new_v.append(v)
-        new_cache = None if cache is None else KVCache(tuple(new_k), tuple(new_v))
+
+        def call(layer, h, kv):
+            return layer(h, cos, sin, key_mask, kv, cache_index)
+
+        x, new_cache = run_layers(self.model.layers, call, x, cache, scan=self.scan_layers)
         return self.model.norm(x), new_cache
 
     def logits(self, hidden):

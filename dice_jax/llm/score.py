@@ -11,6 +11,14 @@ padded length is rounded up to a multiple of ``bucket`` so repeated calls reuse 
 program. DICE-FT (mirror targets over candidate sets) and DICE-PC (frozen agents' preferences)
 use these scores. Only the candidate positions go through the vocabulary projection
 (:func:`candidate_logprobs`).
+
+Several candidates of one prompt (DICE-FT scores ``K`` per prompt) need not recompute the
+prompt ``K`` times: :func:`shared_prompt_logprobs` runs each prompt once, writing its keys and
+values into a cache, and runs the candidates as a second chunk that attends to the cached prompt
+(the prefix sharing of batched sampling, cf. Kwon et al. 2023, "vLLM", arXiv:2309.06180). Each
+candidate token sees the same keys and values at the same positions as in the concatenated row,
+so the log-probabilities agree with :func:`candidate_logprobs` to float32 round-off; the work
+falls from ``K·(prompt + candidate)`` to ``prompt + K·candidate`` tokens per prompt.
 """
 
 from __future__ import annotations
@@ -24,7 +32,10 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-__all__ = ["ScoreResult", "candidate_logprobs", "score_candidates", "score_texts", "sequence_logprobs"]
+from dice_jax.llm.model import new_cache
+
+__all__ = ["ScoreResult", "candidate_logprobs", "grouped_candidate_logprobs", "score_candidates", "score_texts",
+           "sequence_logprobs", "shared_prompt_logprobs"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,6 +91,69 @@ def candidate_logprobs(model, ids: jax.Array, mask: jax.Array, starts: jax.Array
     lp = picked - jax.nn.logsumexp(logits, axis=-1)
     valid = jnp.arange(window, dtype=jnp.int32)[None, :] < lengths[:, None]
     return jnp.where(valid, lp, 0.0)
+
+
+def shared_prompt_logprobs(model, prompt_ids: jax.Array, prompt_mask: jax.Array, cand_ids: jax.Array,
+                           cand_lengths: jax.Array) -> jax.Array:
+    """``[P, K, W]`` log-probabilities of ``K`` candidates per prompt, each prompt run once.
+
+    Args:
+      model: an NNX causal LM.
+      prompt_ids, prompt_mask: ``[P, Lp]`` left-padded prompts (``prompt_mask[:, -1]`` all True).
+      cand_ids: ``[P, K, W]`` right-padded candidate tokens.
+      cand_lengths: ``[P, K]`` candidate lengths (``1 … W``).
+
+    Returns:
+      ``log π(y_j | x ⊕ y_{<j})`` at ``[p, k, j]`` for ``j < cand_lengths[p, k]``, 0 beyond.
+      Differentiable. The prompt's keys and values (a cache of ``Lp + W`` slots) are repeated
+      ``K`` times along the batch and the candidates written after them at slot ``Lp``.
+    """
+    p, lp = prompt_ids.shape
+    _, k, w = cand_ids.shape
+    dtype = jax.tree_util.tree_leaves(nnx.state(model, nnx.Param))[0].dtype
+    cache = new_cache(model.config, batch=p, max_len=lp + w, dtype=dtype)
+    prompt_mask = prompt_mask.astype(bool)
+    positions = jnp.maximum(jnp.cumsum(prompt_mask.astype(jnp.int32), axis=1) - 1, 0)
+    key_mask = jnp.concatenate([prompt_mask, jnp.zeros((p, w), bool)], axis=1)
+    h_prompt, cache = model.hidden_states(prompt_ids, positions, key_mask, cache, 0)
+    cache = jax.tree_util.tree_map(lambda a: jnp.repeat(a, k, axis=1), cache)  # [L, P*K, S, H, D]
+    steps = jnp.arange(w, dtype=jnp.int32)
+    valid = steps[None, None, :] < cand_lengths[..., None]  # [P, K, W]
+    cand_positions = jnp.sum(prompt_mask, axis=1, dtype=jnp.int32)[:, None, None] + steps  # [P, 1, W]
+    cand_positions = jnp.broadcast_to(cand_positions, (p, k, w)).reshape(p * k, w)
+    cand_key_mask = jnp.concatenate([jnp.repeat(prompt_mask, k, axis=0), valid.reshape(p * k, w)], axis=1)
+    h_cand, _ = model.hidden_states(cand_ids.reshape(p * k, w), cand_positions, cand_key_mask, cache, lp)
+    # token j is predicted by the hidden state before it: the prompt's last for j = 0
+    first = jnp.repeat(h_prompt[:, -1:], k, axis=0)  # [P*K, 1, hidden]
+    h = jnp.concatenate([first, h_cand[:, : w - 1]], axis=1)
+    logits = model.logits(h)
+    targets = cand_ids.reshape(p * k, w)
+    picked = jnp.take_along_axis(logits, targets[..., None], axis=-1)[..., 0]
+    lp_tok = (picked - jax.nn.logsumexp(logits, axis=-1)).reshape(p, k, w)
+    return jnp.where(valid, lp_tok, 0.0)
+
+
+def grouped_candidate_logprobs(model, ids: jax.Array, mask: jax.Array, starts: jax.Array, lengths: jax.Array,
+                               window: int, *, group: int, prompt_len: int) -> jax.Array:
+    """:func:`candidate_logprobs` for rows that come in runs of ``group`` sharing one prompt.
+
+    Takes the same right-padded ``prompt ⊕ candidate`` rows (``N = P·group``; rows
+    ``p·group … p·group + group - 1`` hold the same prompt, ``ids[r, :starts[r] + 1]``) and
+    returns the same ``[N, window]`` log-probabilities, computed by :func:`shared_prompt_logprobs`
+    with each prompt run once. ``prompt_len`` (static) must be ``>= starts + 1`` for every row.
+    """
+    del mask  # the rows' mask is starts/lengths in disguise: prompt ⊕ candidate, then padding
+    n, length = ids.shape
+    p = n // group
+    first_rows = ids.reshape(p, group, length)[:, 0]
+    prompt_n = starts.reshape(p, group)[:, 0] + 1  # [P]
+    src = jnp.arange(prompt_len, dtype=jnp.int32)[None, :] - (prompt_len - prompt_n[:, None])
+    prompt_mask = src >= 0
+    prompt_ids = jnp.where(prompt_mask, jnp.take_along_axis(first_rows, jnp.maximum(src, 0), axis=1), 0)
+    cidx = jnp.minimum(starts[:, None] + 1 + jnp.arange(window, dtype=jnp.int32)[None, :], length - 1)
+    cand = jnp.take_along_axis(ids, cidx, axis=1).reshape(p, group, window)
+    out = shared_prompt_logprobs(model, prompt_ids, prompt_mask, cand, lengths.reshape(p, group))
+    return out.reshape(n, window)
 
 
 @functools.partial(jax.jit, static_argnames=("graphdef", "window"))
