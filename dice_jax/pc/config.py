@@ -678,7 +678,7 @@ def _tasks(value, path, base_dir) -> List[Task]:
     return pool
   if "path" in t:
     raise ConfigError(f"{path}.path", f"only a jsonl source reads a file (kind is {kind!r}).")
-  count = _integer(t.get("count", 20), f"{path}.count", low=1)
+  count = _integer(t.get("count", 20), f"{path}.count", low=1, high=10_000)
   split = _text(t.get("split", "train"), f"{path}.split", ("train", "test"))
   if diffs is not None:
     diffs = [_integer(d, f"{path}.difficulties[{i}]", low=1)

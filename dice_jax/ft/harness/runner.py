@@ -35,6 +35,7 @@ refused (``ValueError``) before anything is written.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import time
@@ -173,6 +174,14 @@ def evaluate(model, tokenizer, tasks, prompts, *, max_new_tokens: int, batch: in
           "n": len(tasks), "tokens_per_answer": float(np.mean(tokens))}
 
 
+@functools.lru_cache(maxsize=None)
+def _adam(learning_rate: float):
+  """One optimizer object per rate: the transformation is static in the jitted steps, so a new
+  object per run would compile them again."""
+  import optax  # noqa: PLC0415
+  return optax.adam(learning_rate)
+
+
 def _verdict(task, text: str) -> float:
   from dice_jax.rollouts.checkers import check  # noqa: PLC0415
   return float(check(task, text).correct)
@@ -202,8 +211,6 @@ def run_settings(settings: RunSettings, out_dir: str, *, config_path: Optional[s
   Raises:
     ValueError: ``out_dir`` holds a run of other settings (nothing is written then).
   """
-  import optax  # noqa: PLC0415
-
   from dice_jax.ft.harness.loop import DiceFT, FTAgent  # noqa: PLC0415
   from dice_jax.ft.policies.agents import shared_lora_agents  # noqa: PLC0415
   from dice_jax.ft.policies.ft_step import make_ft_optimizer  # noqa: PLC0415
@@ -240,7 +247,7 @@ def run_settings(settings: RunSettings, out_dir: str, *, config_path: Optional[s
   loop, m = settings.loop, settings.model
   models = shared_lora_agents(model, len(loop.agents), rank=m.lora_rank, alpha=m.lora_alpha,
                               targets=m.lora_targets, seed=settings.seed)
-  tx = optax.adam(m.learning_rate)
+  tx = _adam(m.learning_rate)
   optimizers = [make_ft_optimizer(x, tx) for x in models]
   stop_ids, pad = stop_ids_of(model, tokenizer), int(pad_of(tokenizer))
   sampling = dataclasses.replace(settings.sampling, stop_ids=stop_ids, pad_id=pad,
