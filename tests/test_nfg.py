@@ -363,6 +363,8 @@ def test_files_gambit_refuses_are_refused_with_file_and_line(tmp_path, text, mat
 BEYOND_DICE_JAX = [  # pygambit reads these; dice_jax's model or limits cannot hold them
     ('NFG 1 R "x" { "a" } { 2 }\n1 2', r"the file names 1 player; dice_jax games have at least 2"),
     ('NFG 1 R "x" { } { }\n{ } 0', r"the file names 0 players"),
+    ('NFG 1 R "x" { ' + '"p" ' * 65 + '} { ' + "1 " * 65 + "}\n" + "0 " * 65,
+     r"line 1: the file names 65 players; .* at most 64 axes"),
     (HEAD + '{ 1 1 }\n1e400 0', r"the payoff of player 1 at pure profile 1 of 1 is '1e400', "
                                 r"outside the range of float64"),
     (HEAD + '{ 1 1 }\n{ { "" 0 -1e309 } } 1', r"outcome 1's payoff to player 2 is '-1e309', outside"),
@@ -407,6 +409,12 @@ def test_non_utf8_file_names_file_and_line(tmp_path):
 def test_missing_file():
   with pytest.raises(ValueError, match=r"path '/no/such.nfg' is not a file"):
     dj.read_nfg("/no/such.nfg")
+
+
+@pytest.mark.skipif(not os.path.isfile("/proc/self/mem"), reason="needs Linux /proc")
+def test_unreadable_file_is_a_value_error():
+  with pytest.raises(ValueError, match=r"^/proc/self/mem: cannot be read: "):
+    dj.read_nfg("/proc/self/mem")  # a regular file whose read fails (EIO)
 
 
 # -- hostile input: refused fast (each case in a subprocess under a timeout) --------------------

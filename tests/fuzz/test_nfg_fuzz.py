@@ -8,11 +8,12 @@ import time
 import jax.numpy as jnp
 import numpy as np
 import pygambit
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from dice_jax.games import NormalFormGame, parse_nfg
-from dice_jax.games.nfg.lexer import MAX_RATIONAL_DIGITS
+from dice_jax.games.nfg.lexer import MAX_RATIONAL_DIGITS, Lexer
 from dice_jax.testing import gambit_payoffs
 
 SEEDS = [
@@ -117,3 +118,35 @@ def test_any_bytes_in_a_file_are_a_game_or_a_value_error(tmp_path_factory, data,
   except ValueError as e:
     assert str(e).startswith(f"{path}: "), str(e)
   assert time.perf_counter() - start < 1.0
+
+
+def gambit_string(text):
+  """Transcription of the string branch of Gambit's GameFileLexer::GetNextToken (file.cc):
+  ``(label, end)`` for ``text`` starting with '"', or None when the string is not closed."""
+  out, last, i = [], False, 1
+  while i < len(text):
+    a = text[i]
+    if a == '"' and not last:
+      return "".join(out), i + 1
+    if last and a == '"':
+      out.append('"')
+    elif last:
+      out.append("\\" + a)
+    elif a != "\\":
+      out.append(a)
+    last = a == "\\"
+    i += 1
+  return None
+
+
+@given(st.text(alphabet='ab\\" \n', max_size=30))
+def test_quoted_strings_are_cut_and_unescaped_as_gambit_does(content):
+  text = '"' + content
+  expected = gambit_string(text)
+  lexer = Lexer(text, "s.nfg")
+  if expected is None:
+    with pytest.raises(ValueError, match="a quoted string is not closed"):
+      lexer.next()
+  else:
+    tok = lexer.next()
+    assert (tok.kind, tok.text, lexer.pos) == ("text", *expected)

@@ -20,6 +20,7 @@ Resource limits, each checked before the memory it guards is allocated, so that 
 slow to refuse (a file of 1 MB is accepted or refused within a second):
 
 * the file: at most :data:`MAX_FILE_BYTES` bytes, UTF-8 text (checked before parsing);
+* players: at most :data:`MAX_PLAYERS` (one array axis each), checked before the strategies;
 * strategy counts are checked against the file's actual size before any label is made: a
   payoff body needs ``N * prod(n_i)`` number tokens and an outcome body ``prod(n_i)`` indices,
   each at least one character, so larger counts cannot be filled by the characters that
@@ -53,6 +54,8 @@ from dice_jax.games.normal_form import NormalFormGame
 
 #: Largest file :func:`read_nfg` opens (bytes).
 MAX_FILE_BYTES = 256 * 2**20
+#: Most players: a payoff tensor has one axis per player, and NumPy arrays at most 64.
+MAX_PLAYERS = 64
 #: Largest number of payoff entries ``N * prod(n_i)`` (1 GiB as float64).
 MAX_PAYOFF_ENTRIES = 2**27
 
@@ -269,6 +272,9 @@ class _Parser:
     n = len(players)
     if n < 2:
       self.fail(f"the file names {n} player{'s' * (n != 1)}; dice_jax games have at least 2")
+    if n > MAX_PLAYERS:
+      self.fail(f"the file names {n} players; a dice_jax payoff tensor has one axis per player "
+                f"and arrays have at most {MAX_PLAYERS} axes")
     self.advance()
     self.expect("lbrace", "'{' opening the strategy counts or the strategy name lists")
     if self.advance().kind == "lbrace":
@@ -444,8 +450,8 @@ def read_nfg(path: Union[str, os.PathLike], *, dtype=None, with_info: bool = Fal
   """Read a Gambit ``.nfg`` file (UTF-8, at most :data:`MAX_FILE_BYTES`); see :func:`parse_nfg`.
 
   Raises:
-    ValueError: ``path`` is not a file, is too large or is not UTF-8 text (naming the line of
-      the first bad byte), or its content is refused by :func:`parse_nfg`.
+    ValueError: ``path`` is not a file, cannot be read, is too large or is not UTF-8 text
+      (naming the line of the first bad byte), or its content is refused by :func:`parse_nfg`.
   """
   path = os.fspath(path)
   if not os.path.isfile(path):
@@ -454,8 +460,11 @@ def read_nfg(path: Union[str, os.PathLike], *, dtype=None, with_info: bool = Fal
   if size > MAX_FILE_BYTES:
     raise ValueError(f"{path}: the file has {size} bytes, over the .nfg reader's limit of "
                      f"{MAX_FILE_BYTES}.")
-  with open(path, "rb") as f:
-    data = f.read(MAX_FILE_BYTES + 1)
+  try:
+    with open(path, "rb") as f:
+      data = f.read(MAX_FILE_BYTES + 1)
+  except OSError as e:
+    raise ValueError(f"{path}: cannot be read: {e.strerror or e}.") from None
   try:
     text = data.decode("utf-8")
   except UnicodeDecodeError as e:
