@@ -1,15 +1,36 @@
 """Host-side input checks shared by every public entry point.
 
-Each check runs on concrete (non-traced) values before any compilation and raises a
-``ValueError`` whose message starts with the argument's name. Under ``jax.jit`` the values are
-tracers; then only the static (shape) checks run and the value checks are skipped.
+Each check runs on concrete (non-traced) values before any compilation and raises an error whose
+message starts with the argument's name (or, for files, the file, line and field path):
+
+* ``TypeError`` when the *kind* of value is wrong: text, ``None``, a mapping, a complex or
+  boolean number where a real number belongs; an array where a scalar belongs;
+* ``ValueError`` when the kind is right but the value or shape is not: ragged nesting, wrong
+  shape, NaN/inf, out of range, not a distribution, a number that overflows the dtype it will be
+  used in.
+
+Types are checked before values, and shapes before any broadcasting: a distribution must have
+exactly as many entries as there are actions (a length-1 "distribution" is never stretched over
+three actions). Under ``jax.jit`` the values are tracers; then only the static (shape) checks run
+and the value checks are skipped.
+
+Files (:func:`read_text`, :func:`load_json`) are read with limits checked before allocation: a
+size limit in bytes, strict UTF-8, a nesting-depth limit, and JSON that rejects duplicate keys,
+``NaN``/``Infinity`` literals and numbers beyond float64.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+import json
+import math
+import numbers
+import os
+from typing import Any, List, Optional, Sequence, Tuple
 
 import jax
 import numpy as np
+
+#: The largest step budget: the solvers count steps in int32.
+MAX_STEPS = 2**31 - 1
 
 
 def is_concrete(x: Any) -> bool:
@@ -40,9 +61,13 @@ def require_positive(name: str, x: Any) -> None:
         f"{name} must be > 0; found {a[tuple(bad)]} at index {tuple(int(i) for i in bad)}.")
 
 
-def require_distribution(name: str, x: Any, *, atol: float = 1e-6) -> None:
-  """Raise ``ValueError`` unless a concrete ``x`` is strictly positive and sums to 1 on its last axis."""
-  require_positive(name, x)
+def require_distribution(name: str, x: Any, *, atol: float = 1e-6, positive: bool = True) -> None:
+  """Raise ``ValueError`` unless a concrete ``x`` is strictly positive (or, with
+  ``positive=False``, finite) and sums to 1 on its last axis."""
+  if positive:
+    require_positive(name, x)
+  else:
+    require_finite(name, x)
   if not is_concrete(x):
     return
   a = np.asarray(x, dtype=np.float64)
@@ -73,8 +98,9 @@ def game_and_temperature(game: Any, temperature: Any):
     ``(*batch, N)`` (a NumPy array on the host, or a JAX array when traced).
 
   Raises:
-    ValueError: ``game`` lacks the Game protocol; ``temperature`` is not finite, not > 0, or
-      does not broadcast to ``(*batch, N)``.
+    TypeError: ``temperature`` is not real numbers.
+    ValueError: ``game`` lacks the Game protocol or has NaN/inf payoffs; ``temperature`` is not
+      finite, not > 0, overflows the game's dtype, or does not broadcast to ``(*batch, N)``.
   """
   import jax.numpy as jnp  # noqa: PLC0415 - keep this module importable without tracing cost
 
@@ -85,11 +111,338 @@ def game_and_temperature(game: Any, temperature: Any):
   n = len(n_actions)
   batch = tuple(getattr(game, "batch_shape", ()))
   dtype = getattr(game, "dtype", jnp.result_type(float))
+  require_finite_game(game)
+  temperature = real_array("temperature", temperature)
   require_positive("temperature", temperature)
+  fits_dtype("temperature", temperature, dtype)
   broadcast_or_raise("temperature", np.shape(temperature), (*batch, n),
                      f"batch shape {batch} by {n} players")
   if is_concrete(temperature):
     temperature = np.broadcast_to(np.asarray(temperature, dtype=dtype), (*batch, n))
+    if np.any(temperature <= 0):
+      raise ValueError(f"temperature has an entry that is 0 in {np.dtype(dtype).name} "
+                       "(too small for the game's dtype); temperatures must be > 0.")
   else:
     temperature = jnp.broadcast_to(jnp.asarray(temperature, dtype), (*batch, n))
   return n_actions, batch, dtype, temperature
+
+
+# ---------------------------------------------------------------------------------------------
+# Types before values: real numbers, scalars, step counts.
+
+def _describe(x: Any) -> str:
+  """A short description of a value's kind for messages (never its full contents)."""
+  if x is None:
+    return "None"
+  if isinstance(x, (str, bytes)):
+    text = x if len(x) <= 40 else x[:37] + "..."
+    return f"{type(x).__name__} {text!r}"
+  if isinstance(x, np.ndarray):
+    return f"an array of dtype {x.dtype} and shape {x.shape}"
+  return type(x).__name__
+
+
+def _leaf_problem(x: Any, allow_bool: bool, path: str = "", depth: int = 0
+                  ) -> Optional[Tuple[str, str]]:
+  """``(path, what is wrong)`` for the first leaf of nested lists that is not a real number."""
+  if depth > 64:
+    return path, "nested more than 64 levels deep"
+  if isinstance(x, (list, tuple)):
+    for k, v in enumerate(x):
+      bad = _leaf_problem(v, allow_bool, f"{path}[{k}]", depth + 1)
+      if bad:
+        return bad
+    return None
+  if isinstance(x, np.ndarray):
+    if x.dtype.kind in "iuf" or (allow_bool and x.dtype.kind == "b"):
+      return None
+    if x.dtype.kind != "O":
+      return path, f"must be real numbers; got {_describe(x)}"
+    for idx, v in np.ndenumerate(x):
+      bad = _leaf_problem(v, allow_bool, path + "".join(f"[{i}]" for i in idx), depth + 1)
+      if bad:
+        return bad
+    return None
+  if isinstance(x, (bool, np.bool_)):
+    return None if allow_bool else (path, f"must be a number; got the boolean {x}")
+  if isinstance(x, numbers.Complex) and not isinstance(x, numbers.Real):
+    return path, f"must be real; got the complex number {x!r}"
+  if isinstance(x, numbers.Integral):
+    if int(x).bit_length() > 1023:
+      return path, f"is an integer of {int(x).bit_length()} bits, too large for float64"
+    return None
+  if isinstance(x, numbers.Real):
+    return None
+  return path, f"must be a number; got {_describe(x)}"
+
+
+def real_array(name: str, x: Any, *, allow_bool: bool = True) -> np.ndarray:
+  """``x`` as a NumPy array of real numbers, or a ``TypeError``/``ValueError`` naming ``name``.
+
+  Rejects text, ``None``, mappings, complex numbers, objects, ragged nesting and (with
+  ``allow_bool=False``, as for JSON files) booleans. Integers too large for float64 are
+  rejected. Integer and float dtypes are kept; an object array of Python numbers becomes float64.
+  Tracers are returned unchanged.
+  """
+  if not is_concrete(x):
+    return x
+  if x is None or isinstance(x, (str, bytes, dict, set)):
+    raise TypeError(f"{name} must be real numbers (an array, a nested list or a number); "
+                    f"got {_describe(x)}.")
+  if isinstance(x, (list, tuple)) and not allow_bool:
+    bad = _leaf_problem(x, allow_bool)
+    if bad:
+      raise TypeError(f"{name}{bad[0]} {bad[1]}.")
+  try:
+    a = np.asarray(x)
+  except (ValueError, TypeError, RecursionError) as e:
+    raise ValueError(f"{name} must be a rectangular array of numbers (not ragged or nested "
+                     f"too deeply); {' '.join(str(e).split())[:120]}") from None
+  if a.dtype.kind == "c":
+    raise TypeError(f"{name} must be real; got complex values (dtype {a.dtype}).")
+  if a.dtype.kind in "iuf" or (allow_bool and a.dtype.kind == "b"):
+    return a
+  bad = _leaf_problem(a if a.dtype.kind == "O" else x, allow_bool)
+  if bad is None and a.dtype.kind == "O":  # Python ints beyond int64 but within float64
+    return a.astype(np.float64)
+  if bad is None:
+    bad = ("", f"must be real numbers; got {_describe(a)}")
+  raise TypeError(f"{name}{bad[0]} {bad[1]}.")
+
+
+def real_scalar(name: str, x: Any) -> Any:
+  """``x`` as a Python ``float``/``int`` if it is one real number (not bool, text, ``None``,
+  complex or an array with axes); tracers pass through unchanged."""
+  if not is_concrete(x):
+    return x
+  if isinstance(x, (bool, np.bool_)) or x is None or isinstance(x, (str, bytes)):
+    raise TypeError(f"{name} must be a real number; got {_describe(x)}.")
+  if isinstance(x, (np.ndarray, jax.Array)) or hasattr(x, "__array__"):
+    a = np.asarray(x)
+    if a.ndim:
+      raise TypeError(f"{name} must be a scalar; got an array of shape {a.shape}.")
+    if a.dtype.kind not in "iuf":
+      raise TypeError(f"{name} must be a real number; got {_describe(a)}.")
+    return a.item()
+  if isinstance(x, numbers.Real):
+    return x
+  if isinstance(x, numbers.Complex):
+    raise TypeError(f"{name} must be real; got the complex number {x!r}.")
+  raise TypeError(f"{name} must be a real number; got {_describe(x)}.")
+
+
+def positive_scalar(name: str, x: Any) -> Any:
+  """A finite real number > 0 (``tol``, a step size); ``TypeError``/``ValueError`` naming ``name``."""
+  v = real_scalar(name, x)
+  if not is_concrete(v):
+    return v
+  if not (math.isfinite(v) and v > 0):
+    raise ValueError(f"{name} must be a finite number > 0; got {v!r}.")
+  return v
+
+
+def step_count(name: str, x: Any, *, limit: int = MAX_STEPS) -> int:
+  """An integer in ``[1, limit]`` (default ``2**31 - 1``, the solvers' int32 step counter)."""
+  v = real_scalar(name, x)
+  if not is_concrete(v):
+    return v
+  if isinstance(v, float) and not (math.isfinite(v) and v == int(v)):
+    raise ValueError(f"{name} must be an integer; got {v!r}.")
+  if not 1 <= v <= limit:
+    raise ValueError(f"{name} must be an integer in [1, {limit}]"
+                     f"{' (the solvers count steps in int32)' if limit == MAX_STEPS else ''}; "
+                     f"got {v!r}.")
+  return int(v)
+
+
+# ---------------------------------------------------------------------------------------------
+# Dtypes: values checked in the precision they will be used in.
+
+def fits_dtype(name: str, a: Any, dtype) -> None:
+  """Raise ``ValueError`` if a finite concrete ``a`` overflows ``dtype`` (e.g. 1e300 in float32)."""
+  if not is_concrete(a) or dtype is None or not np.issubdtype(np.dtype(dtype), np.floating):
+    return
+  a = np.asarray(a)
+  if not a.size or a.dtype.kind not in "iuf":
+    return
+  top = float(np.finfo(np.dtype(dtype)).max)
+  over = np.abs(a.astype(np.float64)) > top
+  if np.any(over):
+    bad = tuple(int(i) for i in np.argwhere(over)[0])
+    raise ValueError(f"{name} holds {float(a[bad]):.6g} at index {bad}, beyond the largest "
+                     f"{np.dtype(dtype).name} ({top:.4g}); it would become infinite.")
+
+
+def require_finite_game(game: Any, name: str = "game") -> None:
+  """Raise ``ValueError`` naming the field if a concrete floating leaf of ``game`` has NaN/inf
+  (a game built directly, or cast to a dtype it overflows)."""
+  leaves, _ = jax.tree_util.tree_flatten_with_path(game)
+  for path, leaf in leaves:
+    if is_concrete(leaf) and hasattr(leaf, "dtype") and np.issubdtype(leaf.dtype, np.inexact):
+      require_finite(name + jax.tree_util.keystr(path), leaf)
+
+
+# ---------------------------------------------------------------------------------------------
+# Shapes before broadcasting: distributions and per-player profiles.
+
+def distribution(name: str, x: Any, size: int, lead: Sequence[int], *, dtype=None,
+                 strict: bool = True, atol: float = 1e-6, meaning: str = "actions"):
+  """Check one distribution (or a stack of them) over ``size`` outcomes; return it broadcast
+  to ``(*lead, size)`` (float64 on the host, or the traced array).
+
+  The last axis must have exactly ``size`` entries (never broadcast); leading axes broadcast to
+  ``lead``. Entries must be finite, ``> 0`` in ``dtype`` when ``strict`` (a reference or an
+  initial profile is used through its log), else ``>= 0``, and sum to 1.
+  """
+  import jax.numpy as jnp  # noqa: PLC0415
+
+  a = real_array(name, x)
+  shape = tuple(np.shape(a))
+  if len(shape) < 1 or shape[-1] != size:
+    got = "a scalar" if not shape else f"shape {shape}"
+    raise ValueError(f"{name} must be a distribution over {size} {meaning} (its last axis must "
+                     f"have exactly {size} entries; it is not broadcast); got {got}.")
+  broadcast_or_raise(name, shape, (*lead, size), f"{tuple(lead)} by {size} {meaning}")
+  if not is_concrete(a):
+    return jnp.broadcast_to(a, (*lead, size))
+  a = a.astype(np.float64)
+  require_finite(name, a)
+  if strict:
+    require_positive(name, a)
+    if dtype is not None:
+      tiny = np.asarray(a, dtype=np.dtype(dtype))
+      if np.any(tiny <= 0):
+        bad = tuple(int(i) for i in np.argwhere(tiny <= 0)[0])
+        raise ValueError(f"{name} holds {a[bad]:.3g} at index {bad}, which is 0 in "
+                         f"{np.dtype(dtype).name}; entries must be > 0 in the dtype used.")
+  elif np.any(a < 0):
+    bad = tuple(int(i) for i in np.argwhere(a < 0)[0])
+    raise ValueError(f"{name} must be non-negative; found {a[bad]!r} at index {bad}.")
+  require_distribution(name, a, atol=atol, positive=strict)
+  return np.broadcast_to(a, (*lead, size))
+
+
+def per_player(name: str, value: Any, n: int, what: str = "player") -> List[Any]:
+  """``value`` as a list of ``n`` items (one per player / agent), or an error naming ``name``."""
+  if value is None or isinstance(value, (str, bytes, dict, set, numbers.Number)) or (
+      isinstance(value, np.ndarray) and value.ndim == 0):
+    raise TypeError(f"{name} must hold one distribution per {what} (a list of {n}); "
+                    f"got {_describe(value)}.")
+  try:
+    items = list(value)
+  except TypeError:
+    raise TypeError(f"{name} must hold one distribution per {what} (a list of {n}); "
+                    f"got {_describe(value)}.") from None
+  if len(items) != n:
+    raise ValueError(f"{name} must hold one distribution per {what} ({n}); got {len(items)}.")
+  return items
+
+
+def profile(name: str, value: Any, n_actions: Sequence[int], lead: Sequence[int], *, dtype=None,
+            what: str = "player") -> Tuple[Any, ...]:
+  """One strictly positive distribution per player, each over its ``n_i`` actions and broadcast
+  to ``(*lead, n_i)`` (see :func:`distribution`)."""
+  items = per_player(name, value, len(n_actions), what)
+  return tuple(distribution(f"{name}[{i}]", p, k, lead, dtype=dtype,
+                            meaning=f"actions of {what} {i}")
+               for i, (p, k) in enumerate(zip(items, n_actions)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Files: size, encoding, JSON.
+
+def read_text(path: Any, *, what: str = "file", max_bytes: int) -> str:
+  """The text of ``path`` as strict UTF-8, read only if it has at most ``max_bytes`` bytes.
+
+  Raises:
+    ValueError: naming the file: it cannot be opened, is larger than ``max_bytes``, or is not
+      UTF-8 (with the line and the byte).
+  """
+  path = os.fspath(path)
+  try:
+    with open(path, "rb") as f:
+      size = os.fstat(f.fileno()).st_size
+      if size > max_bytes:
+        raise ValueError(f"{path}: the {what} is {size:,} bytes; the limit is {max_bytes:,} "
+                         "bytes (pass a larger max_bytes to read it).")
+      data = f.read(max_bytes + 1)
+  except OSError as e:
+    raise ValueError(f"{path}: cannot read the {what}: {e.strerror or e}") from None
+  if len(data) > max_bytes:
+    raise ValueError(f"{path}: the {what} is larger than the limit of {max_bytes:,} bytes.")
+  try:
+    return data.decode("utf-8")
+  except UnicodeDecodeError as e:
+    line = data.count(b"\n", 0, e.start) + 1
+    raise ValueError(f"{path}: line {line}: the {what} is not UTF-8 text (byte "
+                     f"{data[e.start:e.start + 1]!r} at offset {e.start}).") from None
+
+
+def _no_duplicates(pairs):
+  out = {}
+  for k, v in pairs:
+    if k in out:
+      raise ValueError(f"duplicate key {k!r} (a later value would silently replace the first)")
+    out[k] = v
+  return out
+
+
+def _finite_float(text: str) -> float:
+  v = float(text)
+  if not math.isfinite(v):
+    raise ValueError(f"the number {text[:40]} is too large for float64")
+  return v
+
+
+def _bounded_int(text: str) -> int:
+  if len(text.lstrip("-")) > 300:
+    raise ValueError(f"the integer {text[:20]}... has {len(text)} digits; too large")
+  return int(text)
+
+
+def _reject_constant(name: str):
+  raise ValueError(f"{name} is not a JSON number (NaN and Infinity are not allowed)")
+
+
+def json_depth(x: Any, limit: int) -> int:
+  """The nesting depth of parsed JSON ``x`` (a scalar is 0), counted up to ``limit + 1``."""
+  depth, level = 0, [x]
+  while level and depth <= limit:
+    nxt = []
+    for v in level:
+      if isinstance(v, dict):
+        nxt.extend(v.values())
+      elif isinstance(v, list):
+        nxt.extend(u for u in v if isinstance(u, (list, dict)))
+    if not nxt:
+      return depth + (1 if any(isinstance(v, (list, dict)) for v in level) else 0)
+    depth += 1
+    level = nxt
+  return depth
+
+
+def load_json(path: Any, *, what: str = "file", max_bytes: int, max_depth: int) -> Any:
+  """Parse a JSON file within limits (see :func:`read_text`), rejecting what JSON parsers
+  usually let through silently.
+
+  Raises:
+    ValueError: naming the file (and line, column where the parser knows it): unreadable, too
+      large, not UTF-8, not JSON, a duplicate key, ``NaN``/``Infinity``, a number beyond float64,
+      or nesting deeper than ``max_depth``.
+  """
+  text = read_text(path, what=what, max_bytes=max_bytes)
+  path = os.fspath(path)
+  try:
+    data = json.loads(text, object_pairs_hook=_no_duplicates, parse_float=_finite_float,
+                      parse_int=_bounded_int, parse_constant=_reject_constant)
+  except json.JSONDecodeError as e:
+    raise ValueError(f"{path}: line {e.lineno} column {e.colno}: not valid JSON ({e.msg}).") \
+        from None
+  except RecursionError:
+    raise ValueError(f"{path}: the {what} is nested too deeply (the limit is {max_depth} "
+                     "levels).") from None
+  except ValueError as e:
+    raise ValueError(f"{path}: {e}.") from None
+  if json_depth(data, max_depth) > max_depth:
+    raise ValueError(f"{path}: the {what} is nested more than {max_depth} levels deep.")
+  return data

@@ -49,22 +49,31 @@ class NormalFormGame:
       dtype: optional floating dtype; default: the JAX default float type.
 
     Raises:
-      ValueError: fewer than two players, shapes that differ between players, fewer than
-        ``N`` axes, an empty action set, or NaN/inf payoffs (the message names the argument).
+      TypeError: payoffs that are not real numbers (text, ``None``, complex, objects).
+      ValueError: fewer than two players, ragged or differing shapes, fewer than ``N`` axes,
+        an empty action set, NaN/inf payoffs, or payoffs beyond the range of ``dtype`` (the
+        message names the argument).
     """
     if len(payoffs) == 1:  # one argument: a sequence of per-player arrays (or a stacked array)
-      payoffs = tuple(payoffs[0])
+      first = payoffs[0]
+      try:
+        if isinstance(first, (str, bytes, dict)):
+          raise TypeError
+        payoffs = tuple(first)
+      except TypeError:
+        raise TypeError("payoffs must hold one array per player; got "
+                        f"{type(first).__name__}.") from None
     n = len(payoffs)
     if n < 2:
       raise ValueError(f"payoffs must hold one array per player for N >= 2 players; got {n}.")
     dtype = dtype or jnp.result_type(float)
     arrays = []
     for i, p in enumerate(payoffs):
-      if _validation.is_concrete(p):
-        a = np.asarray(p)
-        if not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
-          raise ValueError(f"payoffs[{i}] must be numeric; got dtype {a.dtype}.")
-      arrays.append(jnp.asarray(p, dtype=dtype))
+      a = _validation.real_array(f"payoffs[{i}]", p)
+      if _validation.is_concrete(a):
+        _validation.require_finite(f"payoffs[{i}]", a)
+        _validation.fits_dtype(f"payoffs[{i}]", a, dtype)
+      arrays.append(jnp.asarray(a, dtype=dtype))
     shape = arrays[0].shape
     for i, a in enumerate(arrays):
       if a.shape != shape:
@@ -138,6 +147,9 @@ class NormalFormGame:
     return NormalFormGame(payoffs=tuple(u[index] for u in self.payoffs))
 
   def astype(self, dtype) -> "NormalFormGame":
+    """The game in another dtype; ``ValueError`` if a payoff overflows it (1e300 in float32)."""
+    for i, u in enumerate(self.payoffs):
+      _validation.fits_dtype(f"payoffs[{i}]", u, dtype)
     return NormalFormGame(payoffs=tuple(u.astype(dtype) for u in self.payoffs))
 
 

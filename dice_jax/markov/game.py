@@ -125,25 +125,19 @@ class MarkovGame:
     if initial is None:
       mu = np.full((*batch, num_states), 1.0 / num_states)
     else:
-      mu = _as_array("initial", initial)
-      _validation.broadcast_or_raise("initial", mu.shape, (*batch, num_states),
-                                     f"batch {batch} by {num_states} states")
-      _validation.require_finite("initial", mu)
-      if np.any(mu < 0) or np.any(np.abs(mu.sum(-1) - 1) > 1e-8 * num_states):
-        raise ValueError("initial must be a probability distribution over the states "
-                         "(non-negative, summing to 1).")
+      mu = _validation.distribution("initial", initial, num_states, batch, strict=False,
+                                    atol=1e-8, meaning="states")
     if reference is None:
       log_ref = [np.full((*batch, num_states, k), -math.log(k)) for k in actions]
     else:
-      if len(reference) != n:
-        raise ValueError(f"reference must hold one policy per agent ({n}); got {len(reference)}.")
-      log_ref = []
-      for i, (rho, k) in enumerate(zip(reference, actions)):
-        rho = _as_array(f"reference[{i}]", rho)
-        _validation.broadcast_or_raise(f"reference[{i}]", rho.shape, (*batch, num_states, k),
-                                       f"batch {batch} by {num_states} states by {k} actions")
-        _validation.require_distribution(f"reference[{i}]", rho, atol=1e-8)
-        log_ref.append(np.log(np.broadcast_to(rho, (*batch, num_states, k))))
+      log_ref = [np.log(r) for r in _validation.profile(
+          "reference", reference, actions, (*batch, num_states), dtype=dtype, what="agent")]
+    for name, a in [("transitions", p), ("gamma", g), ("temperature", t),
+                    *((f"rewards[{i}]", r) for i, r in enumerate(rewards))]:
+      _validation.fits_dtype(name, a, dtype)
+    if np.any(np.asarray(t, dtype) <= 0):
+      raise ValueError(f"temperature has an entry that is 0 in {np.dtype(dtype).name}; "
+                       "temperatures must be > 0 in the game's dtype.")
     return cls(
         transitions=jnp.asarray(p, dtype),
         rewards=tuple(jnp.asarray(r, dtype) for r in rewards),
@@ -186,9 +180,5 @@ class MarkovGame:
 
 
 def _as_array(name: str, x) -> np.ndarray:
-  """``x`` as a float64 NumPy array, with ragged nested lists reported as a ``ValueError``."""
-  try:
-    a = np.asarray(x, dtype=np.float64)
-  except (ValueError, TypeError) as e:
-    raise ValueError(f"{name} must be a rectangular numeric array (not ragged); {e}") from None
-  return a
+  """``x`` as a float64 NumPy array; non-numbers are a ``TypeError``, ragged lists a ``ValueError``."""
+  return np.asarray(_validation.real_array(name, x), dtype=np.float64)

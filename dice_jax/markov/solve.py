@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
+from dice_jax import _validation
 from dice_jax.markov import evaluation as ev
 from dice_jax.markov.game import MarkovGame
 from dice_jax.markov.solvers import (MarkovProblem, MarkovSolution, PolicyExtragradient,
@@ -144,21 +145,12 @@ def solve_markov(game: MarkovGame, *, method: Any = None, convention: str = "own
   if init is None:
     logits = game.log_reference
   else:
-    if len(init) != game.num_agents:
-      raise ValueError(f"init must hold one policy per agent ({game.num_agents}); got {len(init)}.")
-    from dice_jax import _validation
-    logits = []
-    for i, (p, k) in enumerate(zip(init, game.num_actions)):
-      shape = (*batch, game.num_states, k)
-      _validation.broadcast_or_raise(f"init[{i}]", np.shape(p), shape,
-                                     f"batch {batch} by {game.num_states} states by {k} actions")
-      _validation.require_distribution(f"init[{i}]", p)
-      logits.append(jnp.asarray(np.log(np.broadcast_to(np.asarray(p, np.float64), shape)), dtype))
-    logits = tuple(logits)
-  if tol is not None and not (np.isfinite(tol) and tol > 0):
-    raise ValueError(f"tol must be a finite number > 0; got {tol!r}.")
-  if max_steps is not None and not (int(max_steps) == max_steps and max_steps >= 1):
-    raise ValueError(f"max_steps must be a positive integer; got {max_steps!r}.")
+    logits = tuple(jnp.asarray(np.log(p), dtype) for p in _validation.profile(
+        "init", init, game.num_actions, (*batch, game.num_states), dtype=dtype, what="agent"))
+  if tol is not None:
+    tol = _validation.positive_scalar("tol", tol)
+  if max_steps is not None:
+    max_steps = _validation.step_count("max_steps", max_steps)
   tol = default_tol(dtype) if tol is None else float(tol)
   max_steps = 10_000 if max_steps is None else int(max_steps)
   history_length = -(-max_steps // int(solver.check_every)) if history else None

@@ -177,16 +177,9 @@ def prepare(game: Game, temperature, *, method: Any = "mirror",
   def log_profile(name, value):
     if value is None:
       return None
-    if len(value) != n:
-      raise ValueError(f"{name} must hold one distribution per player ({n}); got {len(value)}.")
-    out = []
-    for i, (p, k) in enumerate(zip(value, n_actions)):
-      _validation.broadcast_or_raise(f"{name}[{i}]", np.shape(p), (*batch, k),
-                                     f"batch shape {batch} by {k} actions of player {i}")
-      _validation.require_distribution(f"{name}[{i}]", p)
-      xp = np if _validation.is_concrete(p) else jnp
-      out.append(xp.broadcast_to(xp.log(_host_or_traced(p, dtype)), (*batch, k)))
-    return tuple(out)
+    probs = _validation.profile(name, value, n_actions, batch, dtype=dtype)
+    return tuple(np.log(p).astype(dtype) if _validation.is_concrete(p) else
+                 jnp.log(p).astype(dtype) for p in probs)
 
   log_reference = log_profile("reference", reference)
   if log_reference is None:
@@ -194,10 +187,10 @@ def prepare(game: Game, temperature, *, method: Any = "mirror",
   logits = log_profile("init", init)
   if logits is None:
     logits = log_reference
-  if tol is not None and not (np.isfinite(tol) and tol > 0):
-    raise ValueError(f"tol must be a finite number > 0; got {tol!r}.")
-  if max_steps is not None and not (int(max_steps) == max_steps and max_steps >= 1):
-    raise ValueError(f"max_steps must be a positive integer; got {max_steps!r}.")
+  if tol is not None:
+    tol = _validation.positive_scalar("tol", tol)
+  if max_steps is not None:
+    max_steps = _validation.step_count("max_steps", max_steps)
   tol = default_tol(dtype) if tol is None else float(tol)
   max_steps = DEFAULT_MAX_STEPS.get(type(solver), 10_000) if max_steps is None else int(max_steps)
   history_length = -(-max_steps // int(solver.check_every)) if history else None

@@ -1,5 +1,4 @@
-"""The ``certify`` command (register/run) against the library call."""
-import argparse
+"""The ``certify`` command (through ``dice_jax.cli.main``) against the library call."""
 import json
 
 import numpy as np
@@ -7,17 +6,14 @@ import pytest
 
 import dice_jax as dj
 from dice_jax.certify import certify
-from dice_jax.certify import cli
+from dice_jax import cli
 
 KEYS = {"certified", "margin", "alpha_upper", "alpha_lower", "error_bound", "predicted_rate",
         "observed_rate", "reason"}
 
 
 def _main(argv):
-  parser = argparse.ArgumentParser(prog="dice-jax")
-  sub = parser.add_subparsers(dest="command", required=True)
-  cli.register(sub)
-  return cli.run(parser.parse_args(["certify", *argv]))
+  return cli.main(["certify", *argv])
 
 
 def _json(capsys, argv):

@@ -154,3 +154,53 @@ def test_gpt2_checkpoint_without_transformer_prefix_and_with_mask_buffers(tiny_c
     ids, mask, positions = padded_batch(seed=1)
     got = np.asarray(model(jnp.asarray(ids), jnp.asarray(positions), jnp.asarray(mask))[0])
     assert np.abs(got - torch_logits(ref, ids, mask, positions))[mask].max() < 1e-4
+
+
+# --- Issue #12: config.json values of the wrong kind or range name the file and the key. -------
+
+@pytest.mark.parametrize("change, message", [
+    ({"num_attention_heads": 0}, r"'num_attention_heads' must be an integer >= 1; got 0"),
+    ({"head_dim": 0}, r"'head_dim' must be an integer >= 1; got 0"),
+    ({"rope_parameters": None, "rope_theta": None}, r"'rope_theta' must be a number; got null"),
+    ({"rope_parameters": None, "rope_theta": "1e4"}, r"'rope_theta' must be a number; got '1e4'"),
+    ({"rope_parameters": {"rope_type": "default", "rope_theta": -1.0}}, r"'rope_theta' must be a finite number > 0"),
+    ({"rope_scaling": 5}, r"'rope_scaling' must be a mapping or null, got int"),
+    ({"model_type": ["llama"]}, r"'model_type' must be text; got \['llama'\]"),
+    ({"hidden_size": -16}, r"'hidden_size' must be an integer >= 1; got -16"),
+    ({"hidden_size": 16.7}, r"'hidden_size' must be an integer; got 16.7"),
+    ({"vocab_size": True}, r"'vocab_size' must be an integer; got True"),
+    ({"rms_norm_eps": -1e-6}, r"'rms_norm_eps' must be a finite number > 0"),
+    ({"attention_bias": "yes"}, r"'attention_bias' must be true or false; got 'yes'"),
+    ({"eos_token_id": [2, "x"]}, r"'eos_token_id\[1\]' must be an integer; got 'x'"),
+    ({"num_key_value_heads": 3}, r"not a multiple of num_key_value_heads=3"),
+])
+def test_bad_config_values_name_file_and_key(ckpt, change, message):
+    _edit_config(ckpt, **change)
+    with pytest.raises(CheckpointError, match=r"config\.json: .*" + message):
+        load_model(str(ckpt))
+
+
+def test_integral_float_is_read_as_an_integer(ckpt):
+    from dice_jax.llm import load_hf_config
+    before = load_hf_config(ckpt)
+    _edit_config(ckpt, hidden_size=float(before.hidden_size))
+    assert load_hf_config(ckpt) == before
+
+
+def test_config_not_utf8_or_with_duplicate_keys(ckpt):
+    p = ckpt / "config.json"
+    text = p.read_text().rstrip()
+    p.write_bytes(text[:-1].encode() + b', "x": "\xff"}')
+    with pytest.raises(CheckpointError, match=r"config\.json: line \d+: the config file is not UTF-8"):
+        load_model(str(ckpt))
+    p.write_text(text[:-1] + ', "hidden_size": 32}')
+    with pytest.raises(CheckpointError, match=r"config\.json: duplicate key 'hidden_size'"):
+        load_model(str(ckpt))
+
+
+def test_cli_reports_a_bad_config_in_one_line(ckpt, capsys):
+    from dice_jax.cli import main
+    _edit_config(ckpt, num_attention_heads=0)
+    assert main(["llm", "logits", "--model", str(ckpt), "--prompt", "x"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "'num_attention_heads'" in err and str(ckpt) in err

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from dice_jax.markov import MarkovGame
-from dice_jax.markov import cli
+from dice_jax import cli
 from dice_jax.markov.io import game_from_dict, read_game, write_game
 
 from tests.markov.reference import dense_values, hqre_violation, random_game_arrays
@@ -95,3 +95,87 @@ def test_float32_flag(tmp_path, capsys):
   pol = [np.array(x, dtype=np.float64) for x in out["policies"]]
   pol = [x / x.sum(-1, keepdims=True) for x in pol]
   assert hqre_violation(p, r, gamma, tau, pol) <= 1e-4
+
+
+# --- Issue #12: every bad file exits 2 with one line naming the file and field. ----------------
+
+def _one_line_error(capsys, argv):
+  code = cli.main(argv)
+  err = capsys.readouterr().err
+  assert code == 2, err
+  assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+  return err
+
+
+@pytest.mark.parametrize("edit,needle", [
+    (lambda d: d.update(rewards=5), "rewards must be a list with one entry per agent"),
+    (lambda d: d.update(reference=0.5), "reference must be a list with one entry per agent"),
+    (lambda d: d.update(gamma="0.9"), "gamma must be a real number; got str '0.9'"),
+    (lambda d: d.update(gamma=True), "gamma must be a real number; got bool"),
+    (lambda d: d.update(temperatures=[0.5, "1"]), "temperatures[1] must be a number; got str"),
+    (lambda d: d.update(temperatures=None), "temperatures must be real numbers"),
+    (lambda d: d["rewards"][1][0].__setitem__(0, [None, 1, 2]), "rewards[1][0][0][0] must be a number"),
+    (lambda d: d.update(initial=[1.0]), "initial must be a distribution over 3 states"),
+    (lambda d: d.update(reference=[[1.0], [1.0]]), "reference[0] must be a distribution over 2 actions"),
+    (lambda d: d.update(convention=["own"]), "convention must be text"),
+    (lambda d: d.update(transitions=[]), "transitions has shape (0,)"),
+])
+def test_bad_values_exit_2_naming_file_and_field(tmp_path, capsys, edit, needle):
+  data, _ = _data()
+  edit(data)
+  path = _write(tmp_path, data)
+  err = _one_line_error(capsys, ["solve-markov", path, "--json"])
+  assert path in err and needle in err
+
+
+def test_number_beyond_float64_and_nan_literal(tmp_path, capsys):
+  data, _ = _data()
+  text = json.dumps(data).replace('"gamma": ' + json.dumps(data["gamma"]), '"gamma": 1e400')
+  path = tmp_path / "big.json"
+  path.write_text(text)
+  assert "1e400 is too large for float64" in _one_line_error(capsys, ["solve-markov", str(path)])
+  path.write_text(json.dumps(data).replace('"gamma": ' + json.dumps(data["gamma"]), '"gamma": NaN'))
+  assert "NaN is not a JSON number" in _one_line_error(capsys, ["solve-markov", str(path)])
+
+
+def test_duplicate_keys_are_rejected(tmp_path, capsys):
+  """Before: json kept the last of two "gamma" keys silently."""
+  data, _ = _data()
+  text = json.dumps(data)
+  path = tmp_path / "dup.json"
+  path.write_text(text[:-1] + ', "gamma": 0.5}')
+  assert "duplicate key 'gamma'" in _one_line_error(capsys, ["solve-markov", str(path)])
+
+
+def test_deep_nesting_is_rejected_quickly(tmp_path, capsys):
+  """Before: RecursionError (a traceback). 1 MB of '[' is rejected in well under a second."""
+  import time
+  for depth in (40, 500_000):
+    path = tmp_path / f"deep{depth}.json"
+    path.write_text('{"gamma": 0.5, "rewards": ' + "[" * depth + "1" + "]" * depth + "}")
+    start = time.perf_counter()
+    err = _one_line_error(capsys, ["solve-markov", str(path)])
+    assert time.perf_counter() - start < 1.0
+    assert str(path) in err and "nested" in err
+
+
+def test_not_utf8_names_the_file_and_line(tmp_path, capsys):
+  path = tmp_path / "latin1.json"
+  path.write_bytes(b'{"gamma": 0.5,\n "convention": "\xe9"}')
+  err = _one_line_error(capsys, ["solve-markov", str(path)])
+  assert f"{path}: line 2: the game file is not UTF-8" in err
+
+
+def test_file_size_limit(tmp_path):
+  data, _ = _data()
+  path = _write(tmp_path, data)
+  with pytest.raises(ValueError, match=r"the game file is \d[\d,]* bytes; the limit is 100 bytes"):
+    read_game(path, max_bytes=100)
+
+
+def test_max_steps_beyond_int32_is_a_usage_error(tmp_path, capsys):
+  """Before: ``--max-steps 3000000000`` raised OverflowError (a traceback, exit 1)."""
+  data, _ = _data()
+  err = _one_line_error(capsys, ["solve-markov", _write(tmp_path, data), "--max-steps",
+                                 "3000000000"])
+  assert "--max-steps" in err and "2147483647" in err

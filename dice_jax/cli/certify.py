@@ -1,31 +1,28 @@
-"""``dice-jax certify``: solve a game and print its certificate.
+"""dice-jax certify: solve a game and print its certificate.
 
     dice-jax certify GAME.nfg --temperature T [--method M] [--tol X] [--max-steps N]
                      [--num-samples K] [--fast] [--float32] [--json]
     dice-jax certify --example NAME --temperature T ...
 
-``T`` is one number or one per player, comma-separated. With ``--json`` the output is one JSON
-object with keys ``certified`` (bool), ``margin``, ``alpha_upper``, ``alpha_lower``,
-``error_bound``, ``predicted_rate``, ``observed_rate``, ``reason`` (``null`` when certified),
-plus ``weighted_margin``, ``weighted_alpha_upper``, ``weighted_alpha_lower``, ``exact``,
-``contraction``, ``step_size``, ``step_bound``, ``lipschitz``, ``evidence``, ``policies``,
-``residual``, ``steps``, ``result``, ``method``, ``temperature``, ``players``. Numbers that are
-infinite (no bound) are ``null``. Exit status: 0 certified, 1 not certified, 2 bad input.
-
-The lead wires it into :mod:`dice_jax.cli` with ``register(subparsers)`` and dispatches
-``args.command == "certify"`` to :func:`run`.
+T is one number or one per player, comma-separated. With --json the output is one JSON object
+with keys certified (bool), margin, alpha_upper, alpha_lower, error_bound, predicted_rate,
+observed_rate, reason (null when certified), plus weighted_margin, weighted_alpha_upper,
+weighted_alpha_lower, exact, contraction, step_size, step_bound, lipschitz, evidence, policies,
+residual, steps, result, method, temperature, players. Numbers that are infinite (no bound) are
+null. Exit status: 0 certified, 1 not certified, 2 bad input.
 """
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 
-from dice_jax.cli import _temperatures
+from dice_jax.cli import parser as P
+from dice_jax.cli.solve import load_normal_form
+
+__all__ = ["register", "run"]
 
 
-def register(subparsers) -> argparse.ArgumentParser:
-  """Add the ``certify`` command to an ``argparse`` sub-parsers object."""
+def register(subparsers) -> None:
+  """Add the ``certify`` command."""
   from dice_jax.games.catalogue import EXAMPLES  # noqa: PLC0415
   from dice_jax.solvers._solve import METHODS  # noqa: PLC0415
 
@@ -34,55 +31,34 @@ def register(subparsers) -> argparse.ArgumentParser:
       description=__doc__.split("\n\n")[0])
   p.add_argument("game", nargs="?", help="a Gambit .nfg file")
   p.add_argument("--example", choices=sorted(EXAMPLES), help="a built-in game instead of a file")
-  p.add_argument("--temperature", "-t", type=_temperatures, required=True,
+  p.add_argument("--temperature", "-t", type=P.temperatures, required=True,
                  help="tau > 0: one number, or one per player separated by commas")
   p.add_argument("--method", "-m", choices=sorted(METHODS), default="mirror")
-  p.add_argument("--tol", type=float, default=None, help="solver residual tolerance")
-  p.add_argument("--max-steps", type=int, default=None)
-  p.add_argument("--num-samples", type=int, default=8,
+  p.add_argument("--tol", type=P.positive_number, default=None, help="solver residual tolerance")
+  p.add_argument("--max-steps", type=P.step_count, default=None,
+                 help=f"step budget, 1 to {P.MAX_STEPS}")
+  p.add_argument("--num-samples", type=P.count, default=8,
                  help="sampled profiles for the lower bound on alpha")
   p.add_argument("--fast", action="store_true",
                  help="SVD-free rigorous bounds (a few percent looser, cheaper for large games)")
   p.add_argument("--float32", action="store_true", help="compute in float32 (default float64)")
   p.add_argument("--json", action="store_true", help="print one JSON object")
-  return p
 
 
-def run(args: argparse.Namespace) -> int:
-  """Execute a parsed ``certify`` command; returns the exit status."""
-  import jax  # noqa: PLC0415
-
-  if not args.float32:
-    jax.config.update("jax_enable_x64", True)
+def run(args) -> int:
+  """Run a parsed ``certify`` command; returns the exit status."""
   import jax.numpy as jnp  # noqa: PLC0415
   import numpy as np  # noqa: PLC0415
 
   from dice_jax.certify.certificate import certify  # noqa: PLC0415
-  from dice_jax.games.catalogue import EXAMPLES  # noqa: PLC0415
-  from dice_jax.games.nfg import read_nfg  # noqa: PLC0415
   from dice_jax.solvers._solve import solve  # noqa: PLC0415
 
-  try:
-    if (args.game is None) == (args.example is None):
-      raise ValueError("give exactly one of GAME.nfg or --example NAME")
-    dtype = jnp.float32 if args.float32 else jnp.float64
-    if args.example:
-      game = EXAMPLES[args.example](dtype=dtype)
-      players = [f"Player {i + 1}" for i in range(game.num_players)]
-    else:
-      game, info = read_nfg(args.game, dtype=dtype, with_info=True)
-      players = list(info.players)
-    temps = args.temperature
-    if len(temps) not in (1, game.num_players):
-      raise ValueError(f"--temperature must give 1 or {game.num_players} values (one per "
-                       f"player); got {len(temps)}.")
-    tau = jnp.broadcast_to(jnp.asarray(temps, dtype), (game.num_players,))
-    sol = solve(game, tau, method=args.method, tol=args.tol, max_steps=args.max_steps,
-                history=True)
-    cert = certify(game, tau, sol, num_samples=args.num_samples, fast=args.fast)
-  except (ValueError, OSError) as e:
-    print(f"dice-jax certify: error: {e}", file=sys.stderr)
-    return 2
+  game, players, _, dtype = load_normal_form(args)
+  temps = args.temperature
+  tau = jnp.broadcast_to(jnp.asarray(temps, dtype), (game.num_players,))
+  sol = solve(game, tau, method=args.method, tol=args.tol, max_steps=args.max_steps,
+              history=True)
+  cert = certify(game, tau, sol, num_samples=args.num_samples, fast=args.fast)
   out = cert.to_dict()
   out.update({
       "policies": [np.asarray(p).tolist() for p in sol.probabilities],
