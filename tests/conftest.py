@@ -1,6 +1,11 @@
 """Test configuration: float64 on (Gambit comparisons need it), deterministic hypothesis, and
 XLA's expensive optimisation passes off.
 
+Hypothesis profiles: ``ci`` (the default: derandomized, 30 examples per property test; the fuzz
+suite ``tests/fuzz/`` sets its own per-test budgets in ``tests/fuzz/budget.py`` so that it adds
+about a minute) and ``thorough`` (``HYPOTHESIS_PROFILE=thorough``: randomized, 500 examples per
+property test, and over 10,000 cases in the fuzz suite).
+
 The suite is dominated by XLA compilation, not by running compiled code: with
 ``jax_disable_most_optimizations`` the CPU time of tests/test_solvers.py fell from 46 s to 36 s.
 Benchmarks (benchmarks/) always run fully optimised; set ``DICE_JAX_TEST_FULL_OPT=1`` to run the

@@ -13,8 +13,7 @@ null. Exit status: 0 certified, 1 not certified, 2 bad input.
 """
 from __future__ import annotations
 
-import json
-
+from dice_jax.cli import output
 from dice_jax.cli import parser as P
 from dice_jax.cli.solve import load_normal_form
 
@@ -70,7 +69,7 @@ def run(args) -> int:
       "players": players,
   })
   if args.json:
-    print(json.dumps(out))
+    print(output.dumps(out))
   else:
     status = "CERTIFIED unique HQRE" if out["certified"] else "NOT certified"
     fmt = lambda v: "n/a" if v is None else f"{v:.6g}"

@@ -13,9 +13,9 @@ and key (dice_jax.llm.errors).
 """
 from __future__ import annotations
 
-import json
 import os
 
+from dice_jax.cli import output
 from dice_jax.cli import parser as P
 
 __all__ = ["register", "run"]
@@ -70,14 +70,14 @@ def run(args) -> int:
     out = {"text": res.texts[0], "token_ids": res.token_lists()[0],
            "prompt_token_ids": prompts[0], "num_generated": n,
            "logprobs": [float(x) for x in res.logprobs[0, :n]]}
-    print(json.dumps(out) if args.json else out["text"])
+    print(output.dumps(out) if args.json else out["text"])
     return 0
   ids, mask, lists = encode_prompts(tok, [args.prompt], chat=args.chat, system=args.system)
   positions = np.arange(ids.shape[1], dtype=np.int32)[None]
   logits, _ = model(jnp.asarray(ids), jnp.asarray(positions), jnp.asarray(mask))
   row = np.asarray(logits[0, -1], dtype=np.float32)
   if args.json:
-    print(json.dumps({"prompt_token_ids": lists[0], "last_logits": row.tolist()}))
+    print(output.dumps({"prompt_token_ids": lists[0], "last_logits": row.tolist()}))
   else:
     top = np.argsort(-row)[:10]
     print("\n".join(f"{int(i)}\t{row[i]:.4f}\t{tok.decode([int(i)])!r}" for i in top))

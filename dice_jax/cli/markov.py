@@ -11,8 +11,7 @@ success), convention, method and state_residual ([S]). Exit status 0 converged, 
 """
 from __future__ import annotations
 
-import json
-
+from dice_jax.cli import output
 from dice_jax.cli import parser as P
 
 __all__ = ["register", "run"]
@@ -66,7 +65,7 @@ def run(args) -> int:
       "state_residual": np.asarray(sol.state_residual).tolist(),
   }
   if args.json:
-    print(json.dumps(out))
+    print(output.dumps(out))
   else:
     for i, pol in enumerate(out["policies"]):
       print(f"Agent {i + 1}")

@@ -7,12 +7,12 @@
 T is one number or a comma-separated list with one temperature per player. With --json the
 output is one JSON object with keys policies (per player, a list of probabilities), residual,
 gap, steps, result ("converged" on success), plus method, temperature and players. Computation
-is in float64 unless --float32 is given. Exit status 0 converged, 1 not converged, 2 bad input.
+is in float64 unless --float32 is given; numbers that are not finite are written as null.
+Exit status 0 converged, 1 not converged, 2 bad input.
 """
 from __future__ import annotations
 
-import json
-
+from dice_jax.cli import output
 from dice_jax.cli import parser as P
 
 __all__ = ["register", "run", "load_normal_form"]
@@ -95,7 +95,7 @@ def run(args) -> int:
       "players": players,
   }
   if args.json:
-    print(json.dumps(out))
+    print(output.dumps(out))
   else:
     for name, strats, probs in zip(players, strategies, policies):
       print(name)

@@ -21,7 +21,7 @@ def _valid_solution(sol):
 
 
 @pytest.mark.parametrize("argument", ARGUMENTS)
-@settings(max_examples=examples(25, 500))
+@settings(max_examples=examples(15, 500))
 @given(value=junk)
 def test_solve_argument(argument, value):
   game = dj.games.matching_pennies()
@@ -35,7 +35,7 @@ def test_solve_argument(argument, value):
     _valid_solution(sol)
 
 
-@settings(max_examples=examples(25, 500))
+@settings(max_examples=examples(15, 500))
 @given(payoffs=junk, other=junk)
 def test_normal_form_game_from_arrays(payoffs, other):
   with time_limit(10, "NormalFormGame.from_arrays"):
@@ -67,7 +67,7 @@ def test_markov_game_from_arrays(argument, value):
 
 
 @pytest.mark.parametrize("argument", ("init", "tol", "max_steps", "convention", "method"))
-@settings(max_examples=examples(15, 300))
+@settings(max_examples=examples(6, 300))
 @given(value=junk)
 def test_solve_markov_argument(argument, value):
   game = dj.markov.MarkovGame.from_arrays(np.full((2, 2, 3, 2), 0.5), [np.eye(2, 3)[None].repeat(2, 0)] * 2,

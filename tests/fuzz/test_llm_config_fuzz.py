@@ -45,14 +45,14 @@ def configs(draw):
     if op == "value":
       d[key] = draw(json_values)
     elif op == "number":
-      d[key] = draw(st.one_of(st.integers(-3, 3), st.floats(-3, 100, allow_nan=True,
-                                                            allow_infinity=True)))
+      d[key] = draw(st.one_of(st.integers(-3, 3), st.floats(-3, 100),
+                              st.sampled_from([float("nan"), float("inf")])))
     elif op == "delete":
       d.pop(key, None)
     elif isinstance(d.get("rope_scaling"), dict):
       d["rope_scaling"][draw(st.sampled_from(["factor", "low_freq_factor", "high_freq_factor",
                                               "original_max_position_embeddings", "rope_type"]))] \
-          = draw(json_values | st.floats(allow_nan=True))
+          = draw(json_values | st.sampled_from([float("nan"), float("inf"), -1.0, 0.0]))
   return d
 
 

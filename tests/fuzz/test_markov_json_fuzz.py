@@ -62,10 +62,10 @@ def test_pathological_megabyte_files_are_rejected_within_a_second():
   for name, raw in PATHOLOGICAL.items():
     assert len(raw) <= 1_000_010, name
     with temp_file(raw) as path, time_limit(5, name):
-      start = time.perf_counter()
+      start = time.process_time()  # CPU time: the suite may share a loaded machine
       _, err = call(read_game, path)
-      seconds = time.perf_counter() - start
+      seconds = time.process_time() - start
     assert err is not None and path in str(err), name
     assert seconds < 1.0, f"{name}: {seconds:.2f} s"
-    STATS["max seconds to reject a 1 MB Markov file"] = max(
-        STATS["max seconds to reject a 1 MB Markov file"], round(seconds, 3))
+    STATS["max CPU seconds to reject a 1 MB Markov file"] = max(
+        STATS["max CPU seconds to reject a 1 MB Markov file"], round(seconds, 3))
