@@ -111,11 +111,6 @@ def solve_batch(solver, game, temperature, log_reference, logits, tol, max_steps
 _solve_jit = jax.jit(solve_batch, static_argnames=("history_length", "batch_shape"))
 
 
-def _host_or_traced(x, dtype):
-  """A NumPy array on the host (cheap to validate and pass) unless ``x`` is being traced."""
-  return np.asarray(x, dtype=dtype) if _validation.is_concrete(x) else jnp.asarray(x, dtype)
-
-
 def solve(game: Game, temperature, *, method: Any = "mirror", reference: Optional[Sequence] = None,
           init: Optional[Sequence] = None, tol: Optional[float] = None,
           max_steps: Optional[int] = None, history: bool = False) -> Solution:
@@ -147,8 +142,12 @@ def solve(game: Game, temperature, *, method: Any = "mirror", reference: Optiona
     A :class:`Solution` whose fields carry the batch axes.
 
   Raises:
-    ValueError: naming the argument, for wrong shapes, non-finite values, temperatures
-      ``<= 0``, references that are not distributions, or an unknown method.
+    TypeError: naming the argument, for values of the wrong kind (text, ``None``, complex
+      numbers, an array where a scalar belongs).
+    ValueError: naming the argument, for wrong shapes (a reference or init must have exactly
+      ``n_i`` entries per player), non-finite values, temperatures ``<= 0``, references that
+      are not distributions, values that overflow or vanish in the game's dtype, ``max_steps``
+      beyond ``2**31 - 1``, or an unknown method.
 
   Example:
     >>> import dice_jax
@@ -172,7 +171,6 @@ def prepare(game: Game, temperature, *, method: Any = "mirror",
   """
   n_actions, batch, dtype, temperature = _validation.game_and_temperature(game, temperature)
   solver = get_solver(method)
-  n = len(n_actions)
 
   def log_profile(name, value):
     if value is None:
