@@ -3,8 +3,18 @@
     dice-jax certify GAME.nfg --temperature T [--method M] [--tol X] [--max-steps N]
                      [--num-samples K] [--fast] [--float32] [--json]
     dice-jax certify --example NAME --temperature T ...
+    dice-jax certify MARKOV.json [--method M] [--convention C] [--tol X] [--max-steps N] [--json]
 
-T is one number or one per player, comma-separated. With --json the output is one JSON object
+A file whose name ends in .json is a Markov game (the format of dice_jax.markov.io, its
+temperatures inside): it is solved as by solve-markov and certified by
+dice_jax.certify.certify_markov (a contraction bound q of the response map; q < 1 gives a
+unique HQRE, an error bound in max over states of the sum over agents of l1 distances, and the
+rate of soft policy iteration); the JSON object then has the keys of the Markov certificate
+(certified, contraction, error_bound, predicted_rate, observed_rate, reason, ...) plus policies,
+residual, steps, result, method and convention.
+
+For a normal-form game T is one number or one per player, comma-separated. With --json the
+output is one JSON object
 with keys certified (bool), margin, alpha_upper, alpha_lower, error_bound, predicted_rate,
 observed_rate, reason (null when certified), plus weighted_margin, weighted_alpha_upper,
 weighted_alpha_lower, exact, contraction, step_size, step_bound, lipschitz, evidence, policies,
@@ -13,7 +23,7 @@ null. Exit status: 0 certified, 1 not certified, 2 bad input.
 """
 from __future__ import annotations
 
-from dice_jax.cli import output
+from dice_jax.cli import markov, output
 from dice_jax.cli import parser as P
 from dice_jax.cli.solve import load_normal_form
 
@@ -28,11 +38,15 @@ def register(subparsers) -> None:
   p = subparsers.add_parser(
       "certify", help="solve a normal-form game and certify its HQRE (uniqueness, error bound, rate)",
       description=__doc__.split("\n\n")[0])
-  p.add_argument("game", nargs="?", help="a Gambit .nfg file")
+  p.add_argument("game", nargs="?", help="a Gambit .nfg file, or a Markov game (.json)")
   p.add_argument("--example", choices=sorted(EXAMPLES), help="a built-in game instead of a file")
-  p.add_argument("--temperature", "-t", type=P.temperatures, required=True,
-                 help="tau > 0: one number, or one per player separated by commas")
-  p.add_argument("--method", "-m", choices=sorted(METHODS), default="mirror")
+  p.add_argument("--temperature", "-t", type=P.temperatures, default=None,
+                 help="tau > 0: one number, or one per player separated by commas (normal-form "
+                      "games; a Markov file holds its own)")
+  p.add_argument("--method", "-m", choices=sorted(set(METHODS) | set(markov.method_names())),
+                 default=None, help="solver (default: mirror; extragradient for Markov games)")
+  p.add_argument("--convention", choices=markov.CONVENTION_NAMES, default=None,
+                 help="Markov value convention (default: the file's, else 'own')")
   p.add_argument("--tol", type=P.positive_number, default=None, help="solver residual tolerance")
   p.add_argument("--max-steps", type=P.step_count, default=None,
                  help=f"step budget, 1 to {P.MAX_STEPS}")
@@ -50,8 +64,18 @@ def run(args) -> int:
   import numpy as np  # noqa: PLC0415
 
   from dice_jax.certify.certificate import certify  # noqa: PLC0415
-  from dice_jax.solvers._solve import solve  # noqa: PLC0415
+  from dice_jax.solvers._solve import METHODS, solve  # noqa: PLC0415
 
+  if args.game is not None and args.game.lower().endswith(".json") and args.example is None:
+    return _run_markov(args)
+  if args.convention is not None:
+    raise ValueError("--convention applies to Markov games (a .json file) only")
+  if args.temperature is None:
+    raise ValueError("give --temperature for a normal-form game")
+  args.method = args.method or "mirror"
+  if args.method not in METHODS:
+    raise ValueError(f"--method {args.method!r} is for Markov games; choose one of "
+                     f"{sorted(METHODS)}")
   game, players, _, dtype = load_normal_form(args)
   temps = args.temperature
   tau = jnp.broadcast_to(jnp.asarray(temps, dtype), (game.num_players,))
@@ -84,4 +108,33 @@ def run(args) -> int:
           f"{fmt(out['observed_rate'])}")
     if out["reason"]:
       print(f"  reason: {out['reason']}")
+  return 0 if out["certified"] else 1
+
+
+def _run_markov(args) -> int:
+  """``certify MARKOV.json``: solve as ``solve-markov`` does, then the Markov certificate."""
+  import numpy as np  # noqa: PLC0415
+
+  if args.temperature is not None:
+    raise ValueError("--temperature applies to normal-form games; a Markov game file holds its "
+                     "temperatures")
+  args.method = args.method or "extragradient"
+  if args.method not in markov.method_names():
+    raise ValueError(f"--method {args.method!r} is not a Markov method; choose one of "
+                     f"{markov.method_names()}")
+  game, convention, sol = markov.solve_file(args, history=True)
+  out = markov.certificate(game, sol, convention)
+  out.update({
+      "policies": [np.asarray(p).tolist() for p in sol.probabilities],
+      "residual": float(sol.residual),
+      "steps": int(sol.steps),
+      "result": str(sol.result_names().item()),
+      "method": args.method,
+      "convention": convention,
+  })
+  if args.json:
+    print(output.dumps(out))
+  else:
+    print(f"solver: {out['result']} after {out['steps']} steps, residual {out['residual']:.3e}")
+    markov.print_certificate(out)
   return 0 if out["certified"] else 1
