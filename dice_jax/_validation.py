@@ -143,6 +143,13 @@ def _describe(x: Any) -> str:
   return type(x).__name__
 
 
+def _is_real_dtype(dtype, allow_bool: bool = True) -> bool:
+  """Integer or floating (bfloat16 and the other ml_dtypes floats included), or bool."""
+  import jax.numpy as jnp  # noqa: PLC0415
+  return (np.dtype(dtype).kind in "iuf" or (allow_bool and np.dtype(dtype).kind == "b")
+          or jnp.issubdtype(dtype, jnp.floating))
+
+
 def _leaf_problem(x: Any, allow_bool: bool, path: str = "", depth: int = 0
                   ) -> Optional[Tuple[str, str]]:
   """``(path, what is wrong)`` for the first leaf of nested lists that is not a real number."""
@@ -155,7 +162,7 @@ def _leaf_problem(x: Any, allow_bool: bool, path: str = "", depth: int = 0
         return bad
     return None
   if isinstance(x, np.ndarray):
-    if x.dtype.kind in "iuf" or (allow_bool and x.dtype.kind == "b"):
+    if _is_real_dtype(x.dtype, allow_bool):
       return None
     if x.dtype.kind != "O":
       return path, f"must be real numbers; got {_describe(x)}"
@@ -201,7 +208,7 @@ def real_array(name: str, x: Any, *, allow_bool: bool = True) -> np.ndarray:
                      f"too deeply); {' '.join(str(e).split())[:120]}") from None
   if a.dtype.kind == "c":
     raise TypeError(f"{name} must be real; got complex values (dtype {a.dtype}).")
-  if a.dtype.kind in "iuf" or (allow_bool and a.dtype.kind == "b"):
+  if _is_real_dtype(a.dtype, allow_bool):
     return a
   bad = _leaf_problem(a if a.dtype.kind == "O" else x, allow_bool)
   if bad is None and a.dtype.kind == "O":  # Python ints beyond int64 but within float64
@@ -222,9 +229,9 @@ def real_scalar(name: str, x: Any) -> Any:
     a = np.asarray(x)
     if a.ndim:
       raise TypeError(f"{name} must be a scalar; got an array of shape {a.shape}.")
-    if a.dtype.kind not in "iuf":
+    if a.dtype.kind == "b" or not _is_real_dtype(a.dtype):
       raise TypeError(f"{name} must be a real number; got {_describe(a)}.")
-    return a.item()
+    return float(a) if a.dtype.kind not in "iu" else int(a)
   if isinstance(x, numbers.Real):
     return x
   if isinstance(x, numbers.Complex):
