@@ -274,7 +274,10 @@ def fits_dtype(name: str, a: Any, dtype) -> None:
   if not a.size or a.dtype.kind not in "iuf":
     return
   top = float(np.finfo(np.dtype(dtype)).max)
-  over = np.abs(a.astype(np.float64)) > top
+  # Overflow exactly when the cast rounds to infinity: a value a hair above the largest finite
+  # number still rounds down to it (IEEE round-to-nearest), as the cast in the solver would.
+  with np.errstate(over="ignore"):
+    over = ~np.isfinite(a.astype(np.float64).astype(np.dtype(dtype)))
   if np.any(over):
     bad = tuple(int(i) for i in np.argwhere(over)[0])
     raise ValueError(f"{name} holds {float(a[bad]):.6g} at index {bad}, beyond the largest "
