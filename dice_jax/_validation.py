@@ -244,6 +244,9 @@ def positive_scalar(name: str, x: Any) -> Any:
   v = real_scalar(name, x)
   if not is_concrete(v):
     return v
+  if isinstance(v, int) and v.bit_length() > 1023:  # math.isfinite would raise OverflowError
+    raise ValueError(f"{name} must be a finite number > 0; got an integer of {v.bit_length()} "
+                     "bits, beyond float64.")
   if not (math.isfinite(v) and v > 0):
     raise ValueError(f"{name} must be a finite number > 0; got {v!r}.")
   return v

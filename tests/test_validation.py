@@ -87,6 +87,7 @@ def test_not_a_game(no_compilation):
     (dict(tol=np.array([1e-8, 1e-8])), TypeError, r"^tol must be a scalar; got an array of shape \(2,\)"),
     (dict(tol=1e-8j), TypeError, r"^tol must be real"),
     (dict(tol=True), TypeError, r"^tol must be a real number; got bool"),
+    (dict(tol=10**400), ValueError, r"^tol must be a finite number > 0; got an integer of 1329 bits"),
     (dict(max_steps=float("nan")), ValueError, r"^max_steps must be an integer; got nan"),
     (dict(max_steps=2**31), ValueError, r"^max_steps must be an integer in \[1, 2147483647\]"),
     (dict(max_steps="100"), TypeError, r"^max_steps must be a real number"),

@@ -50,6 +50,13 @@ class FieldError(CheckpointError):
         self.field, self.reason = field, reason
 
 
+def _real(v) -> bool:
+    """A finite int or float (not bool; an int within float64's range)."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return False
+    return v.bit_length() <= 1023 if isinstance(v, int) else math.isfinite(v)
+
+
 def _check_fields(obj, ints=(), positive=(), at_least_one=True):
     """Raise :class:`FieldError` for the first integer field < 1 or number field not finite > 0."""
     for name in ints:
@@ -58,7 +65,7 @@ def _check_fields(obj, ints=(), positive=(), at_least_one=True):
             raise FieldError(name, f"must be an integer >= 1; got {v!r}")
     for name in positive:
         v = getattr(obj, name)
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not (math.isfinite(v) and v > 0):
+        if not (_real(v) and v > 0):
             raise FieldError(name, f"must be a finite number > 0; got {v!r}")
 
 
@@ -160,7 +167,7 @@ def _typed(source: str, key: str, value: Any, kind: str) -> Any:
             value = int(value)  # 2048.0: an integer written as a float
         ok = isinstance(value, int) and not isinstance(value, bool)
     elif kind == "float":
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        ok = _real(value)
         value = float(value) if ok else value
     elif kind == "str":
         ok = isinstance(value, str)

@@ -204,3 +204,12 @@ def test_cli_reports_a_bad_config_in_one_line(ckpt, capsys):
     assert main(["llm", "logits", "--model", str(ckpt), "--prompt", "x"]) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "'num_attention_heads'" in err and str(ckpt) in err
+
+
+def test_integer_beyond_float64_is_a_checkpoint_error():
+    """json reads a 400-digit integer exactly; float() of it would raise OverflowError."""
+    from dice_jax.llm import config_from_hf
+    d = {"model_type": "llama", "vocab_size": 10, "hidden_size": 8, "intermediate_size": 16,
+         "num_hidden_layers": 1, "num_attention_heads": 2, "rope_theta": 10**400}
+    with pytest.raises(CheckpointError, match=r"x/config\.json: 'rope_theta' must be a number"):
+        config_from_hf(d, source="x/config.json")
