@@ -6,6 +6,12 @@ A :class:`Certificate` says, for each game of a batch, whether the HQRE is **cer
 (:mod:`dice_jax.certify.error_bound`), what linear rate the mirror solver is guaranteed
 (:mod:`dice_jax.certify.rate`), what rate the solve actually showed, and, when not certified,
 which check failed and the sampled evidence.
+
+:func:`certify` computes the bounds in tiers (cheap norm bounds first, the SVD / vertex bound
+only for the games they leave undecided) and dispatches the game families that carry their own
+temperatures -- Markov, observation and Bayesian games -- to
+:mod:`dice_jax.certify.markov`, :mod:`dice_jax.certify.observation` and
+:mod:`dice_jax.certify.bayesian` (:mod:`dice_jax.certify.families`).
 """
 from __future__ import annotations
 
@@ -130,11 +136,14 @@ class Certificate:
 
 def certify_arrays(game, temperature, log_reference, logits, history, step_size, tol,
                    init_logits, key, *, num_samples: int, steps_per_check: int = 1,
-                   fast: bool = False, cheap: bool = False) -> Certificate:
+                   fast: bool = False, cheap: bool = False,
+                   equal_temperatures: bool = False) -> Certificate:
   """The traceable core of :func:`certify` (no input checks): all arrays carry the batch axes
   ``(*batch, ...)``; ``history`` may be ``None``; ``step_size`` may be ``None`` (the mirror
   solver's theoretical step ``eta_safe``). ``cheap``: the first tier of :func:`certify`
-  (:func:`dice_jax.certify.slices.cheap_norm_bounds`, the halfrange Lipschitz bound)."""
+  (:func:`dice_jax.certify.slices.cheap_norm_bounds`, the halfrange Lipschitz bound).
+  ``equal_temperatures``: the caller promises equal temperatures across players in every game
+  (:func:`dice_jax.certify.monotonicity.monotonicity_bounds`)."""
   batch = tuple(getattr(game, "batch_shape", ()))
   num_actions = tuple(game.num_actions)
   dtype = temperature.dtype
@@ -146,7 +155,8 @@ def certify_arrays(game, temperature, log_reference, logits, history, step_size,
   profiles = tuple(jnp.concatenate([jnp.broadcast_to(d, (*batch, *d.shape)),
                                     jnp.exp(l)[..., None, :]], axis=-2)
                    for d, l in zip(draws, logits))
-  mono = monotonicity_bounds(game, temperature, profiles, fast=fast, cheap=cheap)
+  mono = monotonicity_bounds(game, temperature, profiles, fast=fast, cheap=cheap,
+                             equal_temperatures=equal_temperatures)
   fast = fast or cheap
 
   bound, unweighted, weighted = error_bounds(game, temperature, log_reference, logits,
@@ -193,11 +203,25 @@ def certify_arrays(game, temperature, log_reference, logits, history, step_size,
       step_bound=steps, observed_rate=observed, evidence=mono.evidence, min_temperature=tmin)
 
 
-def _lipschitz(game, problem, batch_ndim, fast):
-  """The smaller of the two Lipschitz bounds of the rate theorem (``fast``: halfrange only)."""
+@struct.dataclass
+class _WeightedHalfranges:
+  """A view of a game whose payoff half-ranges are ``w_i h_i`` (those of ``W V``), for
+  :meth:`HQREProblem.lipschitz` without building the scaled payoffs."""
+
+  halfranges: jax.Array
+
+  def payoff_halfrange(self) -> jax.Array:
+    return self.halfranges
+
+
+def _lipschitz(game, problem, batch_ndim, fast, weights=None):
+  """The smaller of the two Lipschitz bounds of the rate theorem (``fast``: halfrange only),
+  of ``V`` or, with ``weights``, of ``W V``."""
+  if weights is not None:
+    problem = problem.replace(game=_WeightedHalfranges(game.payoff_halfrange() * weights))
   lip = problem.lipschitz()
   if is_multilinear(game) and not fast:
-    lip = jnp.minimum(lip, slices.lipschitz_l2(game.payoffs, batch_ndim))
+    lip = jnp.minimum(lip, slices.lipschitz_l2(game.payoffs, batch_ndim, weights))
   return lip
 
 
@@ -215,8 +239,7 @@ def _default_step(game, problem, temperature, tmin, mono, lip, batch_ndim, fast)
   w = 1.0 / temperature
   one = jnp.ones_like(tmin)
   if is_multilinear(game):
-    weighted = problem.replace(game=_scaled(game, w, batch_ndim))
-    lip_w = _lipschitz(weighted.game, weighted, batch_ndim, fast)
+    lip_w = _lipschitz(game, problem, batch_ndim, fast, w)
     eta_w = rate_mod.best_step(one, mono.weighted_alpha_upper, lip_w)
     kl_w = rate_mod.kl_contraction(jnp.nan_to_num(eta_w), one, mono.weighted_alpha_upper, lip_w)
   else:  # no rigorous alpha_W
@@ -229,22 +252,15 @@ def _default_step(game, problem, temperature, tmin, mono, lip, batch_ndim, fast)
   return jnp.where(use_w, jnp.nan, eta), per, kl
 
 
-def _scaled(game, weights, batch_ndim):
-  """The game with payoffs ``w_i U_i`` (utilities ``W V``)."""
-  n = len(game.payoffs)
-  return game.replace(payoffs=tuple(
-      u * weights[..., i].reshape(*weights.shape[:batch_ndim], *(1,) * n)
-      for i, u in enumerate(game.payoffs)))
-
-
 @functools.partial(jax.jit, static_argnames=("num_samples", "steps_per_check", "default_step",
-                                             "fast", "cheap"))
+                                             "fast", "cheap", "equal_temperatures"))
 def _certify_jit(game, temperature, log_reference, logits, history, step_size, tol, init_logits,
-                 key, *, num_samples, steps_per_check, default_step, fast, cheap=False):
+                 key, *, num_samples, steps_per_check, default_step, fast, cheap=False,
+                 equal_temperatures=False):
   return certify_arrays(game, temperature, log_reference, logits, history,
                         None if default_step else step_size, tol, init_logits, key,
                         num_samples=num_samples, steps_per_check=steps_per_check, fast=fast,
-                        cheap=cheap)
+                        cheap=cheap, equal_temperatures=equal_temperatures)
 
 
 MIN_TIER_BATCH = 64
@@ -423,8 +439,10 @@ def certify(game, temperature=None, solution=None, *, reference: Optional[Sequen
   args = (game, tau, log_reference, logits, history,
           jnp.asarray(1.0 if step_size is None else step_size, dtype), jnp.asarray(tol, dtype),
           init_logits, key)
+  host_tau = np.asarray(tau) if _validation.is_concrete(tau) else None
+  equal = host_tau is not None and bool(np.all(host_tau == host_tau[..., :1]))
   options = dict(num_samples=int(num_samples), steps_per_check=int(steps_per_check),
-                 default_step=step_size is None, fast=bool(fast))
+                 default_step=step_size is None, fast=bool(fast), equal_temperatures=equal)
   if tiered and is_multilinear(game) and _validation.is_concrete(game.payoffs[0]):
     return _tiered(args, batch, options)
   return _certify_jit(*args, **options)

@@ -233,9 +233,10 @@ class MonotonicityBounds:
   weighted_evidence: Tuple[jax.Array, ...]
 
 
-@functools.partial(jax.jit, static_argnames=("fast", "cheap"))
+@functools.partial(jax.jit, static_argnames=("fast", "cheap", "equal_temperatures"))
 def monotonicity_bounds(game, temperature: jax.Array, profiles, *, fast: bool = False,
-                        cheap: bool = False) -> MonotonicityBounds:
+                        cheap: bool = False, equal_temperatures: bool = False
+                        ) -> MonotonicityBounds:
   """All bounds for a (batched) game at temperatures ``(*batch, N)``; traceable, no checks.
 
   ``profiles``: per player ``(*batch, K, n_i)`` sample profiles for the lower bounds. For a
@@ -248,6 +249,10 @@ def monotonicity_bounds(game, temperature: jax.Array, profiles, *, fast: bool = 
   :func:`dice_jax.certify.certify`: slice norms from
   :func:`dice_jax.certify.slices.cheap_norm_bounds` and, for N players, the sampled bound at
   the first and last given profiles only (with :func:`rayleigh_lower`).
+  ``equal_temperatures=True`` (the caller promises ``tau_1 = ... = tau_N`` in every game):
+  then ``W = I / tau`` and ``alpha_W = alpha / tau`` exactly, and every bound here is
+  positively homogeneous, so the weighted bounds are the unweighted ones divided by ``tau``
+  (half the work).
   """
   batch = tuple(getattr(game, "batch_shape", ()))
   tau = jnp.asarray(temperature)
@@ -267,15 +272,22 @@ def monotonicity_bounds(game, temperature: jax.Array, profiles, *, fast: bool = 
     # J is constant: the exact value is the lower bound at every profile (no sampling needed;
     # alpha_sampled equals it, which a test checks); the evidence is the last given profile.
     up, lo = _two_player_bounds(game, None, fast, cheap)
-    wup, wlo = _two_player_bounds(game, w, fast, cheap)
+    if equal_temperatures:
+      wup, wlo = up * w[..., 0], lo * w[..., 0]
+    else:
+      wup, wlo = _two_player_bounds(game, w, fast, cheap)
     last = jnp.full(batch, profiles[0].shape[-2] - 1, jnp.int32)
     k = wk = last
   else:
     lo, k = alpha_sampled(game, profiles, fast=fast)
-    wlo, wk = alpha_sampled(game, profiles, w, fast=fast)
+    if equal_temperatures:
+      wlo, wk = lo * w[..., 0], k
+    else:
+      wlo, wk = alpha_sampled(game, profiles, w, fast=fast)
     if rigorous:
       up = alpha_vertex_bound(game, fast=fast, cheap=cheap)
-      wup = alpha_vertex_bound(game, w, fast=fast, cheap=cheap)
+      wup = (up * w[..., 0] if equal_temperatures
+             else alpha_vertex_bound(game, w, fast=fast, cheap=cheap))
     else:
       up = jnp.full(batch, jnp.inf, dtype)
       wup = jnp.full(batch, jnp.inf, dtype)

@@ -123,7 +123,7 @@ def pair_bound_matrix(payoffs, batch_ndim: int, weights=None, *, both: bool = Tr
   return c
 
 
-def lipschitz_l2(payoffs, batch_ndim: int) -> jax.Array:
+def lipschitz_l2(payoffs, batch_ndim: int, weights: Optional[jax.Array] = None) -> jax.Array:
   """A Lipschitz bound of ``x -> P V(x)`` in the Euclidean norm on ``T``, shape ``(*batch,)``.
 
   ``||P (V(x) - V(y))||_2 <= sup_z ||Q^T J(z) Q||_2 ||x - y||_2`` (mean value theorem along the
@@ -131,9 +131,9 @@ def lipschitz_l2(payoffs, batch_ndim: int) -> jax.Array:
   (the norm of a block matrix is at most the norm of the matrix of its block norms, which is
   monotone in nonnegative entries). Plus a rounding allowance on ``||C'||_2``. The slice norms
   use the cheap Schatten upper bound of :func:`sigma_max_bounds` (no SVD): a slightly larger
-  ``L`` is still a valid one.
+  ``L`` is still a valid one. With ``weights`` ``(*batch, N)``: the same for ``x -> P W V(x)``.
   """
-  c = pair_bound_matrix(payoffs, batch_ndim, both=False, fast=True)
+  c = pair_bound_matrix(payoffs, batch_ndim, weights, both=False, fast=True)
   n = c.shape[-1]
   eps = jnp.finfo(c.dtype).eps
   s = jnp.linalg.svd(c, compute_uv=False)[..., 0]
