@@ -17,14 +17,17 @@ Player and strategy labels are made unique and nonempty as Gambit does
 (:func:`~dice_jax.games.nfg.labels.normalize_labels`).
 
 Resource limits, each checked before the memory it guards is allocated, so that no file is
-slow to refuse (a file of 1 MB is accepted or refused within a second):
+slow to refuse (a bad file of 1 MB is refused within a second of CPU, measured in
+tests/test_nfg.py; a good one of 1 MB is read in about 0.1 to 0.3 s):
 
 * the file: at most :data:`MAX_FILE_BYTES` bytes, UTF-8 text (checked before parsing);
 * players: at most :data:`MAX_PLAYERS` (one array axis each), checked before the strategies;
-* strategy counts are checked against the file's actual size before any label is made: a
-  payoff body needs ``N * prod(n_i)`` number tokens and an outcome body ``prod(n_i)`` indices,
-  each at least one character, so larger counts cannot be filled by the characters that
-  remain (a 60-byte header ``{ 1000000000000 2 }`` is refused at once);
+* strategy counts: above a 32-bit int they are refused, as Gambit's ``std::stoi`` refuses them
+  (so is the 60-byte header ``{ 1000000000000 2 }``); then they are checked against the
+  file's actual size before any label is made: a payoff body needs ``N * prod(n_i)`` number
+  tokens and an outcome body ``prod(n_i)`` indices, each at least one character, so larger
+  counts cannot be filled by the characters that remain (``{ 50000 100000 }`` before a short
+  body is refused at once);
 * the payoff tensors: at most :data:`MAX_PAYOFF_ENTRIES` entries ``N * prod(n_i)``;
 * numbers: a value beyond the range of the game's dtype is refused (``1e400`` in float64,
   ``1e39`` in float32); exponents cost nothing (``1e999999999`` is refused as out of range
@@ -32,9 +35,12 @@ slow to refuse (a file of 1 MB is accepted or refused within a second):
   :data:`~dice_jax.games.nfg.lexer.MAX_RATIONAL_DIGITS` digits in ``a`` and in ``b``.
 
 Where dice_jax refuses a file that pygambit reads, it is for one of those limits or because
-the game is outside dice_jax's model: fewer than 2 players, a player with no strategies, a
-payoff outside the dtype's range (pygambit keeps exact rationals), or text that is not UTF-8
-(pygambit keeps the bytes). Every refusal is a ``ValueError`` naming the file and line.
+the game is outside dice_jax's model: fewer than 2 players, a payoff outside the dtype's range
+(pygambit keeps exact rationals), or text that is not UTF-8 (pygambit keeps the bytes). Every
+refusal is a ``ValueError`` naming the file and line. dice_jax reads some files that pygambit
+16.7 refuses or cannot convert: labels that are not printable ASCII with single inner spaces
+(its ``IsValidLabel``), and number texts its C++ reader accepts but its Python layer cannot
+convert (``.``, ``-``, ``1e-``: the C++ values 0, 0, 1).
 """
 from __future__ import annotations
 

@@ -12,7 +12,9 @@ Payoffs are written as the shortest decimal that rounds back to the same float64
 bit for bit. Labels must be ones pygambit keeps as they are: unique within their list and
 nonempty (Gambit renames others, :func:`~dice_jax.games.nfg.labels.normalize_labels`), printable
 ASCII with single spaces and none at either end (pygambit 16.7 refuses others), and
-representable in Gambit's quoting, in which ``\\"`` is a quote and a backslash followed by any
+not the number of a later entry of their list (pygambit 16.7 sets labels one by one over the
+defaults ``"1"``, ``"2"``, ... and refuses ``{ "2" "1" }``), and representable in Gambit's
+quoting (title and comment too, which must also be ASCII), in which ``\\"`` is a quote and a backslash followed by any
 other character stands for itself -- so a label may not end with a backslash, hold two in a row,
 or a backslash before a quote.
 """
@@ -35,6 +37,9 @@ _VALID_LABEL = re.compile(r"[!-~](?:[!-~]| (?! ))*(?<! )")
 def _quote(text: str, what: str) -> str:
   if not isinstance(text, str):
     raise TypeError(f"{what} must be a str; got {type(text).__name__}.")
+  if not text.isascii():
+    raise ValueError(f"{what} {text!r} is not ASCII; pygambit 16.7 gives its labels and titles "
+                     "as ASCII only.")
   body = text.replace('"', '\\"')
   if body.endswith("\\") or unescape(body) != text:
     raise ValueError(f"{what} {text!r} cannot be written in Gambit's quoting (a backslash at the "
@@ -48,10 +53,16 @@ def _labels(names: Sequence[str], count: int, what: str) -> list:
     raise ValueError(f"{what} must hold {count} labels; got {len(names)}.")
   seen = set()
   for k, name in enumerate(names):
-    if name in seen or not _VALID_LABEL.fullmatch(str(name)):
+    if not isinstance(name, str):
+      raise TypeError(f"{what}[{k}] must be a str; got {type(name).__name__}.")
+    if name in seen or not _VALID_LABEL.fullmatch(name):
       raise ValueError(f"{what}[{k}] is {name!r}: labels must be unique within their list, "
                        "nonempty, printable ASCII, with single spaces and none at either end "
                        "(else pygambit renames or refuses them).")
+    if name.isdigit() and str(int(name)) == name and k + 1 < int(name) <= count:
+      raise ValueError(f"{what}[{k}] is {name!r}, the number of a later entry: pygambit 16.7 "
+                       "relabels the entries in order from '1', '2', ... and refuses a label "
+                       "still held by a later entry.")
     seen.add(name)
   return [_quote(name, f"{what}[{k}]") for k, name in enumerate(names)]
 
