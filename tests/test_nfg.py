@@ -613,12 +613,11 @@ def test_write_nfg_file_is_read_by_pygambit(tmp_path):
 
 # -- the command line prints the file's labels -------------------------------------------------
 
-def test_cli_solve_prints_player_and_strategy_names_from_the_file(tmp_path):
+def test_cli_solve_prints_player_and_strategy_names_from_the_file(tmp_path, capsys):
+  from dice_jax.cli import main  # noqa: PLC0415 - the command line, run in this process
   path = tmp_path / "bos.nfg"
   path.write_text(textwrap.dedent(VARIANTS["payoff_names_comment"]))
-  out = subprocess.run([sys.executable, "-m", "dice_jax.cli", "solve", str(path), "-t", "1"],
-                       capture_output=True, text=True, timeout=300)
-  assert out.returncode == 0, out.stderr
-  lines = out.stdout.splitlines()
+  assert main(["solve", str(path), "-t", "1"]) == 0
+  lines = capsys.readouterr().out.splitlines()
   assert lines[0] == "A" and lines[1].split()[0] == "U" and lines[2].split()[0] == "D"
   assert lines[3] == "B" and [ln.split()[0] for ln in lines[4:7]] == ["L", "M", "R"]
