@@ -418,14 +418,12 @@ def test_payoffs_must_fit_the_dtype():
   with pytest.raises(ValueError, match=r"player 2 at pure profile 1 of 1 is '3.5e38', outside "
                                        r"the range of float32"):
     parse_nfg(text, dtype=jnp.float32)
-  # the largest float32 is read; the next float64 above it is refused, as the validation
-  # layer refuses it in arrays (it is not in float32's range, though casting rounds it down)
+  # just below the float32 overflow threshold rounds to the largest float32, as casting does
   edge = float(jnp.finfo(jnp.float32).max)
-  text = HEAD + f"{{ 1 1 }} {edge:.17g} 0".replace("e+", "e")
+  text = HEAD + f"{{ 1 1 }} {edge * (1 + 2**-25):.17g} 0".replace("e+", "e")
   assert parse_nfg(text, dtype=jnp.float32).payoffs[0].item() == edge
-  above = float(np.nextafter(edge, np.inf))
   with pytest.raises(ValueError, match=r"outside the range of float32"):
-    parse_nfg(HEAD + f"{{ 1 1 }} {above!r} 0".replace("e+", "e"), dtype=jnp.float32)
+    parse_nfg(HEAD + f"{{ 1 1 }} {edge * (1 + 2**-24):.17g} 0".replace("e+", "e"), dtype=jnp.float32)
   with pytest.raises(ValueError, match=r"dtype must be a floating-point dtype; got int32"):
     parse_nfg(text, dtype=jnp.int32)
 

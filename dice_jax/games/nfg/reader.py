@@ -93,8 +93,8 @@ class _Payoffs:
 
   def __init__(self, dtype: np.dtype):
     info = jnp.finfo(dtype)
-    # As the validation layer (dice_jax._validation): |x| must not exceed dtype's largest finite.
-    self.limit = float(info.max)
+    # |x| < limit  <=>  x rounds to a finite value of dtype (halfway above max rounds to inf).
+    self.limit = float(info.max) + 0.5 * float(info.eps) * 2.0**(int(info.maxexp) - 1)
     self.dtype = dtype
     self.exact = functools.lru_cache(maxsize=4096)(self._exact)
 
@@ -109,7 +109,7 @@ class _Payoffs:
       vals = np.array(list(map(float, words)), dtype=np.float64) + 0.0
     except ValueError:
       return None
-    return vals if bool(np.all(np.abs(vals) <= self.limit)) else None
+    return vals if bool(np.all(np.abs(vals) < self.limit)) else None
 
   def _exact(self, word: str) -> Tuple[Optional[float], str]:
     if word[-1] in "eE":
@@ -120,7 +120,7 @@ class _Payoffs:
       return None, str(e)
     if x is None:
       return None, "which is not a number Gambit reads (no '+' sign, no zero denominator)"
-    if not abs(x) <= self.limit:
+    if not abs(x) < self.limit:
       return None, f"outside the range of {self.dtype}"
     return x, ""
 
