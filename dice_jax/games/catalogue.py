@@ -44,6 +44,7 @@ def coordination_game(n: int = 2, dtype=None) -> NormalFormGame:
   return NormalFormGame.from_arrays(a, a, dtype=dtype)
 
 
+#: The built-in games by the names ``dice-jax solve --example NAME`` accepts.
 EXAMPLES = {
     "matching-pennies": matching_pennies,
     "rock-paper-scissors": rock_paper_scissors,

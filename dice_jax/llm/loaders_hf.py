@@ -98,7 +98,8 @@ def load_hf_model(directory: str | os.PathLike, *, dtype=jnp.float32, config: LM
       ``(model, config)``.
 
     Raises:
-      CheckpointError / UnsupportedModelError, naming the file and key.
+      CheckpointError: a missing or malformed file, naming the file and key.
+      UnsupportedModelError: a setting the bridge does not implement.
     """
     directory = os.fspath(directory)
     if not os.path.isdir(directory):

@@ -40,6 +40,7 @@ from flax import struct
 
 from dice_jax.markov.game import MarkovGame
 
+#: The value conventions (``own``, ``zero_sum``, ``logit``; see the module docstring).
 CONVENTIONS = ("own", "zero_sum", "logit")
 
 Policy = Tuple[jax.Array, ...]

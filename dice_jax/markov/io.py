@@ -120,5 +120,6 @@ def game_to_dict(game: MarkovGame, convention: str = "own") -> Dict[str, Any]:
 
 
 def write_game(path: str, game: MarkovGame, convention: str = "own") -> None:
+  """Write one unbatched game to ``path`` in the JSON format above (:func:`game_to_dict`)."""
   with open(path, "w") as f:
     json.dump(game_to_dict(game, convention), f)

@@ -18,6 +18,7 @@ from dice_jax.solvers._solve import default_tol
 from dice_jax.solvers._solve import get_solver as _get_solver
 from dice_jax.solvers.engine import iterate
 
+#: The Markov solver classes by the ``method`` names :func:`solve_markov` accepts.
 METHODS = {
     "mirror": PolicyMirror,
     "extragradient": PolicyExtragradient,

@@ -21,6 +21,7 @@ from dice_jax.solvers.mirror import Mirror
 from dice_jax.solvers.optimistic import Extragradient, Optimistic
 from dice_jax.solvers.solution import Solution
 
+#: The solver classes by the ``method`` names :func:`solve` accepts.
 METHODS = {
     "mirror": Mirror,
     "optimistic": Optimistic,

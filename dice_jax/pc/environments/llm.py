@@ -53,6 +53,7 @@ from dice_jax.rollouts.tasks import assign_states, states_of
 
 __all__ = ["CONTROLS", "Control", "DEFAULT_ROLES", "LLMEnvironment", "ROLES"]
 
+#: The protocol's roles, in the order they act on a task.
 ROLES = ("solver", "verifier", "aggregator")
 
 _FORMAT = "Write the final answer on the last line as 'Answer: ...'."
@@ -162,6 +163,7 @@ CONTROLS: Dict[str, Dict[str, Control]] = {
 """The actions each role knows. A name ``"<control>@<model>"`` runs ``<control>`` on the backend
 ``<model>`` (the "which model" control)."""
 
+#: The control set each role offers when a config does not name one.
 DEFAULT_ROLES: Dict[str, Tuple[str, ...]] = {
     "solver": ("direct", "step_by_step", "vote3"),
     "verifier": ("none", "judge"),

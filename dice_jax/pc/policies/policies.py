@@ -508,6 +508,7 @@ class DICEPC(_PosteriorPolicy):
     return tuple(out)
 
 
+#: Every method by its config/CLI name; ``POLICIES[name](**options)`` makes a fresh policy.
 POLICIES = {
     "dice-pc": DICEPC,
     "uniform": UniformPolicy,
