@@ -77,7 +77,9 @@ nitpick_ignore_regex = [
              r"callable|Callable|Any|Optional|Union|Sequence|Mapping|Iterable|Iterator|"
              r"NamedTuple|Literal|Protocol|Array|ArrayLike|PRNGKey|Path|PathLike|"
              r"Exception|ValueError|TypeError|RuntimeError|KeyError|OSError|"
-             r"array|ndarray|Tokenizer|PreTrainedTokenizerBase)"),
+             r"array|ndarray|Tokenizer|PreTrainedTokenizerBase|string)"),
+  # string annotations that autodoc cannot parse (``"Dict[str, Any]"``) come through in pieces
+  (r"py:.*", r".*[\[\]].*"),
 ]
 
 html_theme = "sphinx_book_theme"

@@ -60,7 +60,7 @@ def certify_observation(og, policy, *, convention: Optional[str] = None,
   Returns:
     A :class:`dice_jax.certify.MarkovCertificate`: the Markov certificate of the relabelled game
     when observations are one-to-one and every state has positive initial probability, else a
-    ``not_supported`` certificate whose :attr:`reason` says why.
+    ``not_supported`` certificate whose ``reason`` says why.
 
   Raises:
     ValueError: naming the argument, for a game that is not an ``ObservationGame`` or a policy

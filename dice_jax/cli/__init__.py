@@ -25,8 +25,8 @@ Command groups (the hook). A command group is a module with two functions:
 
 and its dotted name listed in :data:`GROUPS`. The dispatcher calls ``register`` on the shared
 sub-parsers object, routes every command the module added to the module's ``run``, and turns
-any exception ``run`` raises into the exit status above through :func:`dice_jax.cli.errors.
-exit_status`: a group raises ``ValueError`` / ``TypeError`` (or ``OSError``) for bad input and
+any exception ``run`` raises into the exit status above through
+:func:`dice_jax.cli.errors.exit_status`: a group raises ``ValueError`` / ``TypeError`` (or ``OSError``) for bad input and
 never prints its own error, so that every command reports errors the same way. To add a group
 (as ``pc`` and ``ft`` do), write ``register``/``run`` in its package and append its module
 name to :data:`GROUPS`.

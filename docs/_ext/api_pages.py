@@ -3,7 +3,7 @@
 Nothing is hand-listed: a name added to a package's ``__all__`` appears in the reference at the
 next build, and a public name without a docstring of its own is a build warning (an error under
 ``scripts/docs.sh``'s ``-W``). Each object is documented once, under the first public package that
-exports it (packages are visited in :data:`PACKAGES` order); every other public spelling of it
+exports it (packages are visited in the order of :func:`packages`); every other public spelling of it
 (``dice_jax.solve`` for ``dice_jax.solvers.solve``) gets a short alias entry pointing there, so
 cross-references written either way resolve.
 """
@@ -19,9 +19,11 @@ from sphinx.util import logging
 
 logger = logging.getLogger(__name__)
 
-# Public packages, in the order of the architecture (games -> ... -> LLM side). The top-level
-# ``dice_jax`` comes last: its names are re-exports, documented as aliases.
-PACKAGES = [
+# Top-level public packages, in the order of the architecture (games -> ... -> LLM side); any
+# other public package (nested ones such as dice_jax.pc.environments, or a new top-level one) is
+# found by walking the package and comes after these. The top-level ``dice_jax`` comes last:
+# its names are re-exports, documented as aliases.
+ORDER = [
   "dice_jax.games",
   "dice_jax.equilibrium",
   "dice_jax.solvers",
@@ -29,10 +31,21 @@ PACKAGES = [
   "dice_jax.markov",
   "dice_jax.testing",
   "dice_jax.llm",
-  "dice_jax.dice",
+  "dice_jax.rollouts",
+  "dice_jax.ft",
   "dice_jax.pc",
-  "dice_jax",
+  "dice_jax.cli",
 ]
+
+
+def packages() -> list[str]:
+  """Every public package: :data:`ORDER`, then the others by depth and name, then dice_jax."""
+  import pkgutil
+  found = [info.name for info in pkgutil.walk_packages(dice_jax_path(), "dice_jax.")
+           if info.ispkg and not any(part.startswith("_") for part in info.name.split("."))]
+  rest = sorted((p for p in found if p not in ORDER), key=lambda p: (p.count("."), p))
+  return [p for p in ORDER if p in found] + rest + ["dice_jax"]
+
 
 # Modules documented on a page of their own although no ``__all__`` names them (imported by the
 # user as modules: ``from dice_jax.testing import strategies``).
@@ -45,6 +58,12 @@ DOCUMENTED: dict[int, str] = {}
 INTRO = {
   "dice_jax": "The names most programs need, re-exported at the top level.",
 }
+
+
+def _shadowed(m: str) -> bool:
+  """True when the parent package binds the module's name to something else (a function)."""
+  attr = getattr(importlib.import_module(m.rsplit(".", 1)[0]), m.rsplit(".", 1)[1], None)
+  return attr is not None and not isinstance(attr, types.ModuleType)
 
 
 def _auto_doc(obj) -> bool:
@@ -156,7 +175,8 @@ def generate(app) -> None:
   def page_name(modname: str) -> str:
     return modname.replace(".", "_") if modname != "dice_jax" else "dice_jax"
 
-  for pkg_name in PACKAGES:
+  all_packages = packages()
+  for pkg_name in all_packages:
     pkg = importlib.import_module(pkg_name)
     names = list(getattr(pkg, "__all__", []))
     body: list[str] = []
@@ -166,7 +186,7 @@ def generate(app) -> None:
       full = f"{pkg_name}.{name}"
       kind = _kind(obj)
       if kind == "module":
-        if obj.__name__ not in module_pages and obj.__name__ not in PACKAGES:
+        if obj.__name__ not in module_pages and obj.__name__ not in all_packages:
           module_pages[obj.__name__] = page_name(obj.__name__)
         target = obj.__name__
         summary.append(f"   * - :mod:`{name} <{target}>`\n     - module")
@@ -208,7 +228,10 @@ def generate(app) -> None:
         body += [f".. py:data:: {name}", f"   :module: {pkg_name}", ""]
         body += ["   " + ln if ln.strip() else "" for ln in (data_doc or [])] + [""]
     title = pkg_name
-    head = [title, "=" * len(title), "", f".. automodule:: {pkg_name}", "   :no-members:", ""]
+    head = [title, "=" * len(title), "", f".. automodule:: {pkg_name}", "   :no-members:"]
+    if pkg_name != "dice_jax" and _shadowed(pkg_name):
+      head.append("   :no-index:")  # dice_jax.pc.report is the function; the package is described
+    head.append("")
     if pkg_name in INTRO:
       head += [INTRO[pkg_name], ""]
     if summary:
@@ -217,9 +240,6 @@ def generate(app) -> None:
     pages.append(page_name(pkg_name))
     _write(os.path.join(out, page_name(pkg_name) + ".rst"), text)
 
-  def _shadowed(m: str) -> bool:
-    attr = getattr(importlib.import_module(m.rsplit(".", 1)[0]), m.rsplit(".", 1)[1], None)
-    return attr is not None and not isinstance(attr, types.ModuleType)
   shadowed = {m for m in public_modules() if _shadowed(m)}
   for modname in public_modules():
     module_pages.setdefault(modname, page_name(modname))
@@ -236,6 +256,11 @@ def generate(app) -> None:
             ".. toctree::", "   :maxdepth: 1", ""]
   index += [f"   {p}" for p in sorted(module_pages.values())]
   _write(os.path.join(out, "index.rst"), "\n".join(index) + "\n")
+  # pages of modules that no longer exist go (the folder is generated, never edited)
+  keep = {"index.rst"} | {p + ".rst" for p in pages} | {p + ".rst" for p in module_pages.values()}
+  for f in os.listdir(out):
+    if f.endswith(".rst") and f not in keep:
+      os.remove(os.path.join(out, f))
 
 
 def _inline(text: str) -> str:

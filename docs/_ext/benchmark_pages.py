@@ -164,7 +164,7 @@ def record_page(root: str, outdir: str, json_path: str) -> tuple[str, str]:
   doc = _module_doc(root, "__main__" if name == "summary" else name)
   if doc:
     lines = doc.splitlines()
-    docstring_refs.qualify_lines(lines)
+    docstring_refs.qualify_lines(lines, unknown_as_literal=True)
     out += [f".. py:module:: {module}", "", f"Measured by ``{module}``:", ""]
     out += ["   " + line if line else "" for line in lines] + [""]
   out += [f"Raw record: :download:`{name}.json <{name}.json>`.", ""]
@@ -214,6 +214,7 @@ def record_page(root: str, outdir: str, json_path: str) -> tuple[str, str]:
 def generate(app) -> None:
   root = os.path.dirname(app.srcdir)
   outdir = os.path.join(app.srcdir, "benchmarks")
+  shutil.rmtree(outdir, ignore_errors=True)  # generated: records that were removed go too
   os.makedirs(outdir, exist_ok=True)
   paths = sorted(glob.glob(os.path.join(root, "benchmarks", "results", "*.json")))
   if not paths:
@@ -229,7 +230,19 @@ def generate(app) -> None:
   names.sort(key=lambda n: (n != "summary", n))
   index = ["Benchmark records", "=================", "",
            "One page per JSON record in ``benchmarks/results/``, laid out at build time.", "",
-           ".. toctree::", "   :maxdepth: 1", ""] + [f"   {n}" for n in names]
+           ".. toctree::", "   :maxdepth: 1", ""] + [f"   {n}" for n in names] + [""]
+  # modules without a record of their own (baselines, helpers): their docstrings, here
+  others = sorted(os.path.splitext(os.path.basename(p))[0]
+                  for p in glob.glob(os.path.join(root, "benchmarks", "*.py")))
+  others = [m for m in others if not m.startswith("_") and m not in names]
+  if others:
+    index += ["Other benchmark modules", "-----------------------", ""]
+    for m in others:
+      doc = _module_doc(root, m) or ""
+      lines = doc.splitlines()
+      docstring_refs.qualify_lines(lines, unknown_as_literal=True)
+      index += [f"``benchmarks.{m}``", "~" * (len(m) + 15), "", f".. py:module:: benchmarks.{m}",
+                ""] + ["   " + ln if ln else "" for ln in lines] + [""]
   with open(os.path.join(outdir, "index.rst"), "w", encoding="utf-8") as f:
     f.write("\n".join(index) + "\n")
   app.config.html_context = {**getattr(app.config, "html_context", {}),

@@ -114,6 +114,8 @@ def missing_reference(app, env, node, contnode):
   target = node.get("reftarget", "")
   if not target.startswith("dice_jax."):
     return None
+  if any(part.startswith("_") for part in target.split(".")):
+    return contnode  # a private module or name: not documented, shown as text
   obj, owner, last = _lookup(target)
   if obj is None:
     return None
@@ -160,7 +162,21 @@ def _escape_pipes(line: str) -> str:
   return "``".join(parts)
 
 
+_ORIGINAL: dict[int, list[str]] = {}
+
+
+def keep_original(app, what, name, obj, options, lines) -> None:
+  """Before napoleon: remember a constant's doc comment. Napoleon reads ``#: Most players: ...``
+  as ``type: description`` (an attribute's inline type) and would turn "Most players" into a
+  type cross-reference; a module constant's comment is prose, restored in :func:`process`."""
+  if what in ("data", "attribute"):
+    _ORIGINAL[id(lines)] = list(lines)
+
+
 def process(app, what, name, obj, options, lines) -> None:
+  original = _ORIGINAL.pop(id(lines), None)
+  if original is not None and what == "data":
+    lines[:] = original
   if what in ("data", "attribute") and lines and not isinstance(obj, (types.FunctionType, type)):
     doc = type(obj).__doc__
     inherited = doc.strip().splitlines() if isinstance(doc, str) else []
@@ -221,15 +237,20 @@ def literal_blocks(lines) -> None:
   lines[:] = out
 
 
-def qualify_lines(lines, module: str | None = None, owner: str | None = None) -> None:
+def qualify_lines(lines, module: str | None = None, owner: str | None = None, *,
+                  unknown_as_literal: bool = False) -> None:
   """Qualify short references and escape pipes in ``lines`` (in place), as for a docstring of
-  ``module`` (``None``: text outside the package, such as a benchmark's docstring)."""
+  ``module`` (``None``: text outside the package, such as a benchmark's docstring, where a short
+  name the package does not define is a helper of that script: ``unknown_as_literal`` shows it
+  as code)."""
 
   def fix(m: re.Match) -> str:
     role, tilde, text, explicit = m.groups()
     if explicit:
       return m.group(0)
     full = _qualify(text.strip(), module, owner)
+    if full is None and unknown_as_literal and "." not in text:
+      return f"``{text.strip()}``"
     if full is None or full == text:
       return m.group(0)
     shown = text.rsplit(".", 1)[-1] if tilde else text
@@ -250,6 +271,7 @@ def qualify_lines(lines, module: str | None = None, owner: str | None = None) ->
 
 
 def setup(app):
+  app.connect("autodoc-process-docstring", keep_original, priority=100)
   app.connect("autodoc-process-docstring", process)
   app.connect("missing-reference", missing_reference)
   app.connect("autodoc-process-bases", process_bases)

@@ -28,7 +28,9 @@ import numpy as np
 __all__ = ["Backend", "BackendError", "Completion", "Messages", "Prompt", "check_request",
            "to_messages"]
 
+#: A chat prompt: a list of ``{"role": ..., "content": ...}`` messages.
 Messages = List[Dict[str, str]]
+#: A prompt is plain text or chat messages.
 Prompt = Union[str, Messages]
 _ROLES = ("system", "user", "assistant")
 
