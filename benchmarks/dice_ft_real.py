@@ -53,7 +53,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from benchmarks._record import environment, write_json  # noqa: E402
 from dice_jax.ft import (DiceFT, FTAgent, make_candidate_batch, make_ft_optimizer,  # noqa: E402
                          sft_steps, shared_lora_agents, shares_base)
-from dice_jax.rollouts.sampler import Sampling, sample_candidates  # noqa: E402
+from dice_jax.rollouts.sampler import Sampling, sample_candidates, stop_ids_of  # noqa: E402
 from dice_jax.llm import generate, load_gguf_model, load_tokenizer  # noqa: E402
 from dice_jax.llm.bundled import smollm2_gguf_path  # noqa: E402
 from dice_jax.llm.tokenizer import format_chat, left_pad  # noqa: E402
@@ -122,7 +122,7 @@ def main(argv=None):
   base, cfg = load_gguf_model(path)
   tok = load_tokenizer(path)
   load_s = time.perf_counter() - t
-  stop_ids = tuple(sorted(set(cfg.eos_token_ids) | {int(tok.eos_token_id)}))
+  stop_ids = stop_ids_of(base, tok)
   pad = int(tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id)
   dice_model, sft_model = shared_lora_agents(base, 2, rank=8, alpha=16.0,
                                              targets=("q_proj", "v_proj"), seed=args.seed)

@@ -770,7 +770,7 @@ def _method_kwargs(method, opts, path, spec):
     if "sampling" in opts:
       kw["sampling"] = _text(opts["sampling"], f"{path}.sampling", ("mean", "thompson"))
     if "solver" in opts:
-      from dice_jax.solvers._solve import METHODS  # noqa: PLC0415
+      from dice_jax.solvers import METHODS  # noqa: PLC0415
       kw["method"] = _text(opts["solver"], f"{path}.solver", sorted(METHODS))
     if opts.get("tol") is not None:
       kw["tol"] = _number(opts["tol"], f"{path}.tol", low=0.0, low_open=True)

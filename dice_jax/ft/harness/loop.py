@@ -15,6 +15,7 @@ from flax import nnx
 from dice_jax import _validation
 from dice_jax.ft.policies.candidates import CandidateBatch, make_candidate_batch
 from dice_jax.ft.policies.ft_step import ft_steps, log_policy
+from dice_jax.ft.harness.records import AgentRecord, IterationRecord
 from dice_jax.ft.target.mirror_target import masked_log_softmax, mirror_target
 from dice_jax.ft.target.advantages import joint_advantages
 from dice_jax.rollouts.payoffs import token_costs
@@ -166,7 +167,7 @@ class DiceFT:
     return [jnp.exp(a.log_policy()) for a in self.agents]
 
   # -- the shared half of both paths: target, fit, log, save --------------------------------
-  def _fit(self, i: int, agent: FTAgent, log_pi, adv, mask, keep=None) -> Dict:
+  def _fit(self, i: int, agent: FTAgent, log_pi, adv, mask, keep=None) -> AgentRecord:
     tau = self._taus[i]
     target = mirror_target(log_pi, agent.log_reference, np.asarray(adv, np.float32), tau,
                            np.full(tau.shape, self.step_size, np.float32), mask=mask)
@@ -195,19 +196,22 @@ class DiceFT:
       from dice_jax.llm.lora import save_lora_adapter  # noqa: PLC0415
       save_lora_adapter(agent.model, os.path.join(self.save_dir, f"iter_{self.iteration}",
                                                   f"agent_{i}"))
-    return {"loss": loss, "kl_to_reference": float(m["kl_to_reference"]),
-            "entropy": float(m["entropy"]), "temperature": float(m["temperature"]),
-            "skipped_steps": int(m["skipped"]), "train_seconds": train_s,
-            "target_kl": gap, "fitted": gap > self.fit_tol,
-            "tv_to_target": float(0.5 * jnp.max(jnp.sum(jnp.abs(new - jnp.exp(target)), -1))),
-            "policy": np.asarray(new).tolist()}
+    return AgentRecord(loss=loss, kl_to_reference=float(m["kl_to_reference"]),
+                       entropy=float(m["entropy"]), temperature=float(m["temperature"]),
+                       skipped_steps=int(m["skipped"]), train_seconds=train_s, target_kl=gap,
+                       fitted=gap > self.fit_tol,
+                       tv_to_target=float(0.5 * jnp.max(jnp.sum(jnp.abs(new - jnp.exp(target)),
+                                                                -1))),
+                       policy=np.asarray(new).tolist())
 
-  def _finish(self, record: Dict) -> Dict:
+  def _finish(self, record: IterationRecord) -> Dict:
+    """Log the record (one JSON line) and return it as that JSON object."""
+    out = record.to_json()
     if self.log_path:
       with open(self.log_path, "a") as f:
-        f.write(json.dumps(record) + "\n")
+        f.write(json.dumps(out) + "\n")
     self.iteration += 1
-    return record
+    return out
 
   # -- fixed candidates ---------------------------------------------------------------------
   def step(self, advantage_fn: Callable[[List[jax.Array]], List[jax.Array]]) -> Dict:
@@ -227,10 +231,10 @@ class DiceFT:
         raise ValueError(f"advantage_fn returned advantages[{i}] of shape {np.shape(adv)}; "
                          f"agents[{i}] has candidates of shape "
                          f"{tuple(a.batch.candidate_mask.shape)}.")
-    record = {"iteration": self.iteration, "agents": []}
+    record = IterationRecord(self.iteration, [])
     for i, (agent, log_pi, adv) in enumerate(zip(self.agents, log_pis, advantages)):
-      record["agents"].append(self._fit(i, agent, log_pi, adv, agent.batch.candidate_mask))
-    record["seconds"] = time.perf_counter() - t0
+      record.agents.append(self._fit(i, agent, log_pi, adv, agent.batch.candidate_mask))
+    record.seconds = time.perf_counter() - t0
     return self._finish(record)
 
   def run(self, advantage_fn, iterations: int, *, progress: Optional[bool] = None) -> List[Dict]:
@@ -332,23 +336,22 @@ class DiceFT:
       else:
         for i in range(n_agents):
           mask[i][s, :sizes[i]] = valid[i]
-    record = {"iteration": self.iteration, "agents": []}
+    record = IterationRecord(self.iteration, [])
     for i, (agent, smp) in enumerate(zip(self.agents, samples)):
       full_mask = np.array(agent.batch.candidate_mask)
       final_mask = np.where(keep[:, None], mask[i], full_mask)
       agent.batch = agent.batch.replace(candidate_mask=final_mask)
       rec = self._fit(i, agent, log_pis[i], adv[i], final_mask, keep=keep)
-      rec.update({"advantages": adv[i].tolist(), "mask": final_mask.tolist(),
-                  "value": float(values[i][keep].mean()) if keep.any() else float("nan"),
-                  "sample_payoff": float(sample_payoff[i].mean()),
-                  "mean_tokens": smp.mean_tokens,
-                  "unique": float(np.mean([len(c) for c in smp.candidates])),
-                  "failed": int((full_mask & ~final_mask).sum()),
-                  "states_without_outcome": int((~keep).sum())})
-      record["agents"].append(rec)
-    record["sample_seconds"], record["score_seconds"] = seconds["sample"], seconds["score"]
-    record["train_seconds"] = sum(a["train_seconds"] for a in record["agents"])
-    record["seconds"] = time.perf_counter() - t0
+      rec = dataclasses.replace(
+          rec, advantages=adv[i].tolist(), mask=final_mask.tolist(),
+          value=float(values[i][keep].mean()) if keep.any() else None,
+          sample_payoff=float(sample_payoff[i].mean()), mean_tokens=smp.mean_tokens,
+          unique=float(np.mean([len(c) for c in smp.candidates])),
+          failed=int((full_mask & ~final_mask).sum()), states_without_outcome=int((~keep).sum()))
+      record.agents.append(rec)
+    record.sample_seconds, record.score_seconds = seconds["sample"], seconds["score"]
+    record.train_seconds = sum(a.train_seconds for a in record.agents)
+    record.seconds = time.perf_counter() - t0
     return self._finish(record)
 
   def run_rollouts(self, payoff_fn: Callable, iterations: int, *, key: jax.Array,

@@ -46,7 +46,7 @@ import numpy as np
 
 from dice_jax.ft.settings import RunSettings
 
-__all__ = ["completed_iterations", "run_settings"]
+__all__ = ["completed_iterations", "read_jsonl", "run_settings"]
 
 RECORDS, EVAL, SUMMARY, SETTINGS = "records.jsonl", "eval.jsonl", "summary.json", "settings.json"
 ADAPTERS, CHECKPOINT = "adapters", "checkpoint"
@@ -57,7 +57,7 @@ def _json_settings(settings: RunSettings) -> Dict[str, Any]:
   return json.loads(json.dumps(to_dict(settings), default=str))
 
 
-def _read_jsonl(path: str) -> List[Dict[str, Any]]:
+def read_jsonl(path: str) -> List[Dict[str, Any]]:
   """The complete JSON lines of ``path`` (a torn last line is ignored)."""
   if not os.path.isfile(path):
     return []
@@ -263,8 +263,8 @@ def run_settings(settings: RunSettings, out_dir: str, *, config_path: Optional[s
 
   done = completed_iterations(out_dir)
   rec_path, eval_path = os.path.join(out_dir, RECORDS), os.path.join(out_dir, EVAL)
-  records = _read_jsonl(rec_path)[:done]
-  evals = [e for e in _read_jsonl(eval_path) if e["iteration"] <= done]
+  records = read_jsonl(rec_path)[:done]
+  evals = [e for e in read_jsonl(eval_path) if e["iteration"] <= done]
   _rewrite_jsonl(rec_path, records)
   _rewrite_jsonl(eval_path, evals)
   if done:

@@ -7,7 +7,6 @@ per sample; plus the held-out accuracy of every evaluation. It returns the table
 """
 from __future__ import annotations
 
-import json
 import os
 from typing import Any, Dict, List, NamedTuple
 
@@ -27,19 +26,9 @@ def read_run(folder: str) -> FTRun:
   Raises:
     ValueError: ``folder`` holds no DICE-FT run (no ``records.jsonl`` nor ``eval.jsonl``).
   """
-  def rows(name):
-    path = os.path.join(folder, name)
-    out = []
-    if os.path.isfile(path):
-      with open(path, encoding="utf-8") as f:
-        for line in f:
-          try:
-            out.append(json.loads(line))
-          except json.JSONDecodeError:
-            break
-    return out
+  from dice_jax.ft.harness.runner import EVAL, RECORDS, read_jsonl  # noqa: PLC0415
 
-  run = FTRun(rows("records.jsonl"), rows("eval.jsonl"))
+  run = FTRun(read_jsonl(os.path.join(folder, RECORDS)), read_jsonl(os.path.join(folder, EVAL)))
   if not run.records and not run.evals:
     raise ValueError(f"folder {folder!r} holds no DICE-FT run (no records.jsonl or eval.jsonl).")
   return run

@@ -70,7 +70,8 @@ from dice_jax.pc import checks as _checks
 from dice_jax.pc.metrics import measures as M
 from dice_jax.pc.environments.spec import Environment, payoffs
 from dice_jax.pc.policies.policies import Decision, Policy, make_policy
-from dice_jax.pc.harness.records import RoundRecord, StateMonotonicity, to_json
+from dice_jax.pc.harness.records import RoundRecord, StateMonotonicity
+from dice_jax.rollouts.records import to_json
 from dice_jax.pc.posterior.beta_bernoulli import PayoffPosterior, task_states
 
 __all__ = ["Results", "compare", "load_results", "run"]

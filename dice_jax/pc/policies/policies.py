@@ -411,8 +411,9 @@ class DICEPC(_PosteriorPolicy):
     self.margin = _checks.positive(margin, "margin")
     if sampling not in ("mean", "thompson"):
       raise ValueError(f"sampling must be 'mean' or 'thompson'; got {sampling!r}.")
-    from dice_jax.solvers._solve import get_solver  # noqa: PLC0415
-    get_solver(method)  # raises ValueError naming method
+    from dice_jax.solvers import METHODS  # noqa: PLC0415
+    if not isinstance(method, str) or method not in METHODS:
+      raise ValueError(f"method must be one of {sorted(METHODS)}; got {method!r}.")
     if tol is not None:
       _checks.positive(tol, "tol")
     self.temperature0, self.final_temperature = temperature, final_temperature
@@ -472,7 +473,8 @@ class DICEPC(_PosteriorPolicy):
                         steps=np.asarray(sol.steps).tolist())
     certificate = None
     if self.do_certify:
-      cert = dj.certify.certify(game, tau, sol, reference=list(reference))
+      # tiered=False: the exact alpha (two roles) the temperature floor is computed from
+      cert = dj.certify.certify(game, tau, sol, reference=list(reference), tiered=False)
       fin = lambda a: [float(v) if np.isfinite(v) else None for v in np.asarray(a)]
       certificate = CertificateInfo(certified=np.asarray(cert.certified).tolist(),
                                     margin=fin(cert.margin), alpha_upper=fin(cert.alpha_upper),
