@@ -65,16 +65,17 @@ TAU = 0.7
 def methods(args):
   """Every DICE-PC variant floors its temperature at the certified ``(1 + margin) alpha_upper`` of
   the round's posterior game (``final_temperature``), so every round's HQRE is certified unique."""
-  mag = dict(magnet=args.magnet, magnet_warmup=args.warmup)
+  post = None if args.forgetting == 1.0 else {"discount": args.forgetting}
+  mag = dict(magnet=args.magnet, magnet_warmup=args.warmup, posterior=post)
   return {
-      "dice-pc": lambda: DICEPC(TAU, final_temperature=TAU, reference=LEAN),
-      "dice-pc-uniform": lambda: DICEPC(TAU, final_temperature=TAU),
+      "dice-pc": lambda: DICEPC(TAU, final_temperature=TAU, reference=LEAN, posterior=post),
+      "dice-pc-uniform": lambda: DICEPC(TAU, final_temperature=TAU, posterior=post),
       "dice-pc-magnet": lambda: DICEPC(TAU, final_temperature=TAU, **mag),
       "dice-pc-magnet-thompson": lambda: DICEPC(TAU, final_temperature=TAU, sampling="thompson",
                                                 **mag),
       "dice-pc-magnet-anneal": lambda: DICEPC(TAU, final_temperature=1e-3, **mag),
-      "fictitious-play": FictitiousPlay,
-      "best-response": BestResponseDynamics,
+      "fictitious-play": lambda: FictitiousPlay(posterior=post),
+      "best-response": lambda: BestResponseDynamics(posterior=post),
   }
 
 
@@ -181,6 +182,10 @@ def main(argv=None):
   ap.add_argument("--magnet", type=float, default=0.95)
   ap.add_argument("--warmup", type=int, default=50)
   ap.add_argument("--drift-period", type=float, default=250.0)
+  ap.add_argument("--forgetting", type=float, default=1.0,
+                  help="posterior discount gamma of every posterior-based method (drift: 0.97)")
+  ap.add_argument("--suites", nargs="+", default=["oscillation", "drift"],
+                  choices=["oscillation", "drift"])
   ap.add_argument("--quick", action="store_true", help="60 rounds, 1 seed (smoke)")
   ap.add_argument("--json", help="write the record here")
   args = ap.parse_args(argv)
@@ -190,6 +195,8 @@ def main(argv=None):
   for name, make_env in (("oscillation", lambda seed: oscillation_suite(seed=seed)),
                          ("drift", lambda seed: drift_suite(period=args.drift_period,
                                                             seed=seed))):
+    if name not in args.suites:
+      continue
     print(f"{name} suite: {args.rounds} rounds x {args.batch} tasks x {args.seeds} seeds")
     rows = run_suite(name, make_env, args)
     record["suites"][name] = rows
