@@ -7,7 +7,7 @@ never bought with accuracy. Rows (two-player n x n games, payoffs uniform on [-1
 * ``adaptive_step`` -- mirror with the fixed MMD-safe step ``eta = min tau / L^2`` (Sokota et
   al., ICLR 2023) vs the safeguarded adaptive step (the default);
 * ``chunking`` -- one ``vmap`` over the whole batch vs cache-sized vmapped chunks
-  (``dice_jax.solvers._solve.chunk_size``, the default), where each chunk stops when its own
+  (``dice_jax.solvers.batching.chunk_size``, the default), where each chunk stops when its own
   games have converged;
 * ``check_every`` -- a convergence check after every step (the default) vs every 4 steps: kept
   only if it pays, and this row says whether it does;
@@ -77,7 +77,7 @@ def ablations(n=32, batch=1024, lam=2.0, small_n=50, small_lam=50.0, repeats=3, 
   mirror = dj.Mirror()
   t, s = _timed(lambda: _one_vmap(game, tau, jnp.asarray(tol), mirror), repeats)
   rows.append(_row("chunking", _summary("one vmap over the batch", t, s, tol), after,
-                   note=f"{dj.solvers._solve.chunk_size(game, batch)} games per chunk"))
+                   note=f"{dj.solvers.batching.chunk_size(game, batch)} games per chunk"))
 
   every4 = dj.Mirror(check_every=4)
   t, s = _timed(lambda: dj.solve(game, tau, tol=tol, method=every4), repeats)

@@ -8,6 +8,7 @@ import pytest
 import dice_jax as dj
 from dice_jax.games import random as rg
 from dice_jax.solvers import _solve as solve_module
+from dice_jax.solvers import batching
 
 METHODS = sorted(dj.solvers.METHODS)
 
@@ -95,8 +96,8 @@ def test_chunked_batches_equal_one_vmap(monkeypatch):
   """Large batches run as a lax.map over vmapped chunks; results equal the unchunked vmap."""
   g = rg.uniform(jax.random.PRNGKey(7), (4, 4), batch_shape=(50,))
   whole = dj.solve(g, 0.4, tol=1e-11)
-  monkeypatch.setattr(solve_module, "CHUNK_BYTES", 256)  # 8 games per chunk, 50 = 6*8 + 2
-  assert solve_module.chunk_size(g, 50) == 8
+  monkeypatch.setattr(batching, "CHUNK_BYTES", 256)  # 8 games per chunk, 50 = 6*8 + 2
+  assert batching.chunk_size(g, 50) == 8
   solve_module._solve_jit.clear_cache()  # chunking is decided at trace time
   try:
     chunked = dj.solve(g, 0.4, tol=1e-11)

@@ -163,3 +163,26 @@ def test_adaptive_mirror_backs_off_to_the_safe_step_and_no_further():
   assert fast.result_names().item() == slow.result_names().item() == "converged"
   assert int(fast.steps) * 2 < int(slow.steps)
   np.testing.assert_allclose(fast.probabilities[0], slow.probabilities[0], atol=1e-8)
+
+
+@pytest.mark.parametrize("dtype,scale", [(jnp.float64, 1e-160), (jnp.float32, 1e-21)],
+                         ids=["f64", "f32"])
+def test_optimistic_converges_when_the_payoff_halfrange_is_tiny(dtype, scale):
+  """Issue 12: a half-range below 1e-154 (f64) / 1e-19 (f32) squared to 0 and the Lipschitz
+  bound came out -0.0 under jit, so the optimistic step was -inf and the solve `nonfinite`."""
+  g = rg.uniform(jax.random.PRNGKey(0), (3, 3), dtype=dtype)
+  g = dj.NormalFormGame(tuple(u * scale for u in g.payoffs))
+  lip = jax.jit(lambda p: p.lipschitz())(dj.HQREProblem(g, jnp.ones(2, dtype), ()))
+  assert float(lip) > 0 and not np.signbit(lip)
+  sol = dj.solve(g, 0.5, method="optimistic")
+  assert sol.result_names().item() == "converged"
+
+
+@pytest.mark.parametrize("name", ["reference", "init"])
+def test_entry_that_vanishes_in_float32_is_rejected_before_work(name):
+  """Issue 12: 1e-50 passes a float64 positivity check but is 0 in float32 (log -> -inf, and
+  continuation returned `nonfinite`); the check is made in the dtype of the solve."""
+  g = rg.uniform(jax.random.PRNGKey(0), (3, 3), dtype=jnp.float32)
+  profile = (np.array([1e-50, 0.5, 0.5 - 1e-50]), np.full(3, 1 / 3))
+  with pytest.raises(ValueError, match=rf"{name}\[0\].*0 in float32"):
+    dj.solve(g, 0.5, method="continuation", **{name: profile})

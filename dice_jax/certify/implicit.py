@@ -1,10 +1,17 @@
-r"""Implicit differentiation of the HQRE with respect to payoffs, temperatures and references.
+r"""Implicit differentiation of the HQRE of any game family with respect to its data.
 
-The HQRE in log space is the zero of the optimality function (the same one
-:class:`dice_jax.solvers.Continuation` traces)
+The HQRE in log space is the zero of the optimality function
+(:func:`dice_jax.equilibrium.residual.optimality`, the one :class:`dice_jax.solvers.Continuation`
+traces), defined for every problem of :mod:`dice_jax.solvers.protocol`:
 
-    H(y; theta) = y - log b(x(y); theta),   x_i(y) = softmax(y_i),
-    log b_i = log_softmax(log rho_i + v_i(x) / tau_i),          theta = (U, tau, log rho).
+    H(y; theta) = y - log b(x(y); theta),   x_r(y) = softmax(y_r) for every row r,
+    log b_r = log_softmax(log rho_r + v_r(x) / tau_r),
+
+``theta`` every array of the problem: payoffs, temperatures and references of a normal-form
+game; rewards, transitions, temperatures and references of a Markov game (``v`` = ``Q``, under
+each value convention); prior, payoffs, temperatures and references of a Bayesian game.
+:func:`implicit_logits` is the one ``custom_vjp``; :func:`hqre_logits`, :func:`markov_logits`
+and :func:`bayesian_logits` are its family front-ends.
 
 At the solution ``y* = log x*`` (normalised), the implicit function theorem gives
 ``dy*/dtheta = -(dH/dy)^{-1} dH/dtheta``, so a vector-Jacobian product costs one dense solve
@@ -24,29 +31,65 @@ Since ``D_x D_b = D_x``, ``w = D_x W J w``; as ``D_x`` is positive definite on `
 gives the same conclusion from ``mu = min tau - alpha > 0``.) So a certificate
 (:func:`dice_jax.certify.certify`) guarantees exact, finite gradients; without one, at a
 bifurcation of the QRE correspondence ``dH/dy`` is singular and the gradient is not finite.
+For Markov and Bayesian games the same argument holds row by row with ``J`` the Jacobian of the
+stacked ``Q`` (or interim utility) vectors; ``dH/dy`` is invertible wherever the equilibrium is
+isolated and regular (checked by the tests against central differences).
 
 Only reverse mode (``jax.grad``, ``jax.vjp``) is defined (a ``custom_vjp``); ``jax.vmap`` works.
 """
 from __future__ import annotations
 
 import math
-from typing import Any, Optional, Sequence, Tuple
+from typing import Any, Callable, Optional, Sequence, Tuple
 
 import jax
 import jax.numpy as jnp
+from jax.flatten_util import ravel_pytree
 
-from dice_jax.certify._tangent import flatten_profile, split_profile
-from dice_jax.equilibrium.response import normalize
+from dice_jax.equilibrium.problem import HQREProblem
+from dice_jax.equilibrium.residual import optimality as problem_optimality
+
+
+def implicit_logits(problem, solve: Callable[[Any], Sequence[jax.Array]]) -> Tuple[jax.Array, ...]:
+  """``solve(problem)`` (the HQRE's normalised log-probabilities per agent) with gradients with
+  respect to every floating array of ``problem`` by the implicit function theorem.
+
+  Args:
+    problem: one unbatched problem (:mod:`dice_jax.solvers.protocol`).
+    solve: maps the problem to its HQRE logits (e.g. a solver run); never differentiated.
+
+  Returns:
+    Per agent ``log x*_i``, shape ``(*rows_i, n_i)``. The backward pass costs one Jacobian of
+    :func:`dice_jax.equilibrium.residual.optimality` (size ``D = sum_i rows_i n_i``), one dense
+    solve with its transpose and one VJP in the problem's arrays.
+  """
+  _, unravel = ravel_pytree(tuple(problem.log_reference))
+
+  @jax.custom_vjp
+  def run(problem):
+    y, _ = ravel_pytree(tuple(solve(problem)))
+    return y
+
+  def fwd(problem):
+    y = run(problem)
+    return y, (y, problem)
+
+  def bwd(res, g):
+    y, problem = res
+    jac = jax.jacfwd(lambda z: problem_optimality(problem, z))(y)
+    lam = jnp.linalg.solve(jac.T, g)
+    _, vjp = jax.vjp(lambda p: problem_optimality(p, y), problem)
+    return vjp(-lam)
+
+  run.defvjp(fwd, bwd)
+  return tuple(unravel(run(problem)))
 
 
 def optimality(y: jax.Array, game, temperature: jax.Array, log_reference) -> jax.Array:
-  """``H(y; theta) = y - log b(softmax(y))`` for the concatenated log-probabilities ``y``."""
-  num_actions = tuple(game.num_actions)
-  logits = normalize(split_profile(y, num_actions))
-  v = game.utilities(tuple(jnp.exp(l) for l in logits))
-  lb = [jax.nn.log_softmax(lr + vi / temperature[i], axis=-1)
-        for i, (vi, lr) in enumerate(zip(v, log_reference))]
-  return y - jnp.concatenate(lb, axis=-1)
+  """``H(y; theta) = y - log b(softmax(y))`` of a normal-form problem, for the concatenated
+  log-probabilities ``y``."""
+  return problem_optimality(HQREProblem(game=game, temperature=temperature,
+                                        log_reference=tuple(log_reference)), y)
 
 
 def hqre_logits(game, temperature, log_reference: Optional[Sequence] = None, *,
@@ -83,27 +126,45 @@ def hqre_logits(game, temperature, log_reference: Optional[Sequence] = None, *,
   if log_reference is None:
     log_reference = tuple(jnp.full((n,), -math.log(n), dtype) for n in num_actions)
   log_reference = tuple(jnp.asarray(l, dtype) for l in log_reference)
-  if tol is None:
-    tol = 1e-12 if jnp.finfo(dtype).bits >= 64 else 1e-6
+  tol = _tol(dtype) if tol is None else tol
+  problem = HQREProblem(game=game, temperature=temperature, log_reference=log_reference)
+  return implicit_logits(problem, lambda p: solve_one(
+      p.game, p.temperature, method=method, log_reference=p.log_reference, tol=tol,
+      max_steps=max_steps).logits)
 
-  @jax.custom_vjp
-  def solve(game, tau, lr):
-    sol = solve_one(game, tau, method=method, log_reference=lr, tol=tol, max_steps=max_steps)
-    return flatten_profile(sol.logits)
 
-  def fwd(game, tau, lr):
-    y = solve(game, tau, lr)
-    return y, (y, game, tau, lr)
+def _tol(dtype) -> float:
+  return 1e-12 if jnp.finfo(dtype).bits >= 64 else 1e-6
 
-  def bwd(res, g):
-    y, game, tau, lr = res
-    jac = jax.jacfwd(lambda z: optimality(z, game, tau, lr))(y)
-    lam = jnp.linalg.solve(jac.T, g)
-    _, vjp = jax.vjp(lambda ga, t, l: optimality(y, ga, t, l), game, tau, lr)
-    return vjp(-lam)
 
-  solve.defvjp(fwd, bwd)
-  return split_profile(solve(game, temperature, log_reference), num_actions)
+def markov_logits(game, *, convention: str = "own", method: Any = "extragradient",
+                  tol: Optional[float] = None, max_steps: int = 100_000) -> Tuple[jax.Array, ...]:
+  """The Markov HQRE ``log pi*`` of one unbatched :class:`dice_jax.markov.MarkovGame`, with
+  implicit gradients with respect to rewards, transitions, temperatures, references (and
+  ``gamma``). ``method`` and ``max_steps`` as for :func:`dice_jax.markov.solve_markov`;
+  ``tol`` as for :func:`hqre_logits`. Per agent ``(S, n_i)``."""
+  from dice_jax.markov.problem import MarkovProblem  # noqa: PLC0415 - markov imports certify
+  from dice_jax.markov.solve import solve_markov_one  # noqa: PLC0415
+
+  tol = _tol(game.dtype) if tol is None else tol
+  return implicit_logits(MarkovProblem(game=game, convention=convention), lambda p: solve_markov_one(
+      p.game, method=method, convention=convention, tol=tol, max_steps=max_steps).logits)
+
+
+def bayesian_logits(game, *, method: Any = "extragradient", tol: Optional[float] = None,
+                    max_steps: int = 100_000) -> Tuple[jax.Array, ...]:
+  """The HQRE ``log x*`` of one unbatched :class:`dice_jax.markov.BayesianGame`, with implicit
+  gradients with respect to the prior, payoffs, temperatures and references. Per agent
+  ``(T_i, n_i)``."""
+  from dice_jax.markov.bayesian import BayesianProblem, METHODS  # noqa: PLC0415
+  from dice_jax.solvers._solve import get_solver  # noqa: PLC0415
+  from dice_jax.solvers.engine import iterate  # noqa: PLC0415
+
+  tol = _tol(game.dtype) if tol is None else tol
+  solver = get_solver(method, METHODS)
+  return implicit_logits(BayesianProblem(game=game), lambda p: iterate(
+      solver, p, tuple(p.log_reference), tol=jnp.asarray(tol, game.dtype),
+      max_steps=max_steps).logits)
 
 
 def hqre_probabilities(game, temperature, log_reference=None, **kwargs) -> Tuple[jax.Array, ...]:

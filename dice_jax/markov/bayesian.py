@@ -17,9 +17,10 @@ sum_{theta_{-i}} p(theta) U_i(theta, a)`` (the tests check exactly this against 
 """
 from __future__ import annotations
 
+import functools
 import math
 import string
-from typing import Optional, Sequence, Tuple
+from typing import Any, Optional, Sequence, Tuple
 
 import jax
 import jax.numpy as jnp
@@ -27,20 +28,23 @@ import numpy as np
 from flax import struct
 
 from dice_jax import _validation
-from dice_jax.solvers._solve import default_tol
-from dice_jax.solvers.engine import iterate
+from dice_jax.equilibrium.problem import halfrange_lipschitz
+from dice_jax.equilibrium.residual import row_kl, row_residual
+from dice_jax.solvers import Extragradient
+from dice_jax.solvers._solve import METHODS as NORMAL_FORM_METHODS
+from dice_jax.solvers._solve import log_distributions, solve_games
 from dice_jax.solvers.solution import Solution
 
 
 @struct.dataclass
 class BayesianGame:
-  """A one-shot Bayesian game (unbatched).
+  """A one-shot Bayesian game, or a batch of games of one shape.
 
   Attributes:
-    prior: ``p(theta)``, shape ``(T_1, ..., T_N)``.
-    payoffs: per agent ``U_i(theta, a)``, shape ``(T_1, ..., T_N, n_1, ..., n_N)``.
-    temperature: per agent ``tau_i(theta_i)``, shape ``(T_i,)``.
-    log_reference: per agent ``log rho_i(.|theta_i)``, shape ``(T_i, n_i)``.
+    prior: ``p(theta)``, shape ``(*batch, T_1, ..., T_N)``.
+    payoffs: per agent ``U_i(theta, a)``, shape ``(*batch, T_1, ..., T_N, n_1, ..., n_N)``.
+    temperature: per agent ``tau_i(theta_i)``, shape ``(*batch, T_i)``.
+    log_reference: per agent ``log rho_i(.|theta_i)``, shape ``(*batch, T_i, n_i)``.
   """
 
   prior: jax.Array
@@ -51,14 +55,16 @@ class BayesianGame:
   @classmethod
   def from_arrays(cls, prior, payoffs, *, temperature, reference: Optional[Sequence] = None,
                   dtype=None) -> "BayesianGame":
-    """Build and validate a Bayesian game.
+    """Build and validate a Bayesian game (or a batch: leading axes on every array).
 
     Args:
-      prior: the common prior, shape ``(T_1, ..., T_N)``, non-negative, summing to 1, with every
-        type of every agent of positive marginal probability.
-      payoffs: one array per agent, shape ``(T_1, ..., T_N, n_1, ..., n_N)``.
-      temperature: a scalar, one per agent (length N), or a sequence of N arrays ``(T_i,)``.
-      reference: optional per-agent reference strategies, broadcastable to ``(T_i, n_i)``.
+      prior: the common prior, shape ``(*batch, T_1, ..., T_N)``, non-negative, summing to 1,
+        with every type of every agent of positive marginal probability.
+      payoffs: one array per agent, shape ``(*batch, T_1, ..., T_N, n_1, ..., n_N)``.
+      temperature: a scalar, one per agent (length N), or a sequence of N arrays broadcastable
+        to ``(*batch, T_i)``.
+      reference: optional per-agent reference strategies, broadcastable to ``(*batch, T_i, n_i)``.
+      dtype: floating dtype; default the JAX default float type.
 
     Raises:
       ValueError: naming the argument, for mismatched shapes, non-finite values, a prior that is
@@ -66,18 +72,21 @@ class BayesianGame:
     """
     dtype = dtype or jnp.result_type(float)
     pr = np.asarray(prior, dtype=np.float64)
-    n = pr.ndim
-    if n < 1 or len(payoffs) != n:
-      raise ValueError(f"payoffs must hold one array per agent ({n}, the prior's axes); "
-                       f"got {len(payoffs)}.")
+    n = len(payoffs)
+    if n < 1 or pr.ndim < n:
+      raise ValueError(f"payoffs must hold one array per agent, and prior one type axis per "
+                       f"agent; got {n} payoff arrays and a prior of shape {pr.shape}.")
+    batch, types = pr.shape[:pr.ndim - n], pr.shape[pr.ndim - n:]
+    b = len(batch)
     _validation.require_finite("prior", pr)
-    if np.any(pr < 0) or abs(pr.sum() - 1) > 1e-8:
+    type_axes = tuple(range(b, b + n))
+    if np.any(pr < 0) or np.max(np.abs(pr.sum(axis=type_axes) - 1), initial=0) > 1e-8:
       raise ValueError("prior must be a probability distribution over type profiles.")
-    types = pr.shape
     for i in range(n):
-      marginal = pr.sum(axis=tuple(j for j in range(n) if j != i))
+      marginal = pr.sum(axis=tuple(b + j for j in range(n) if j != i))
       if np.any(marginal <= 0):
-        raise ValueError(f"prior gives agent {i}'s type {int(np.argmin(marginal))} probability "
+        raise ValueError(f"prior gives agent {i}'s type "
+                         f"{int(np.argmin(marginal.reshape(-1, types[i]).min(0)))} probability "
                          "0; drop that type (its conditional beliefs are undefined).")
     us = []
     for i, u in enumerate(payoffs):
@@ -85,142 +94,180 @@ class BayesianGame:
         u = np.asarray(u, dtype=np.float64)
       except (ValueError, TypeError):
         raise ValueError(f"payoffs[{i}] must be a rectangular numeric array.") from None
-      if u.shape[:n] != types or u.ndim != 2 * n:
-        raise ValueError(f"payoffs[{i}] has shape {u.shape}; expected the type axes {types} "
-                         f"followed by {n} action axes.")
+      if u.shape[:b + n] != pr.shape or u.ndim != b + 2 * n:
+        raise ValueError(f"payoffs[{i}] has shape {u.shape}; expected the batch and type axes "
+                         f"{pr.shape} followed by {n} action axes.")
       _validation.require_finite(f"payoffs[{i}]", u)
       us.append(u)
-    actions = us[0].shape[n:]
+    actions = us[0].shape[b + n:]
     if any(u.shape != us[0].shape for u in us):
       raise ValueError(f"payoffs must all have shape {us[0].shape}.")
     if np.ndim(temperature) == 0 or (np.ndim(temperature) == 1 and
                                      not isinstance(temperature[0], (list, tuple, np.ndarray))):
       t = np.broadcast_to(np.asarray(temperature, np.float64), (n,))
-      temps = [np.full(types[i], t[i]) for i in range(n)]
+      temps = [np.full((*batch, types[i]), t[i]) for i in range(n)]
     else:
       if len(temperature) != n:
         raise ValueError(f"temperature must hold one array per agent ({n}).")
       temps = []
       for i, t in enumerate(temperature):
         t = np.asarray(t, np.float64)
-        _validation.broadcast_or_raise(f"temperature[{i}]", t.shape, (types[i],),
-                                       f"{types[i]} types of agent {i}")
-        temps.append(np.broadcast_to(t, (types[i],)))
+        _validation.broadcast_or_raise(f"temperature[{i}]", t.shape, (*batch, types[i]),
+                                       f"batch {batch} by {types[i]} types of agent {i}")
+        temps.append(np.broadcast_to(t, (*batch, types[i])))
     for i, t in enumerate(temps):
       _validation.require_positive(f"temperature[{i}]", t)
     if reference is None:
-      refs = [np.full((types[i], k), -math.log(k)) for i, k in enumerate(actions)]
+      refs = [np.full((*batch, types[i], k), -math.log(k)) for i, k in enumerate(actions)]
     else:
       refs = []
       for i, (rho, k) in enumerate(zip(reference, actions)):
         rho = np.asarray(rho, np.float64)
-        _validation.broadcast_or_raise(f"reference[{i}]", rho.shape, (types[i], k),
-                                       f"{types[i]} types by {k} actions")
+        _validation.broadcast_or_raise(f"reference[{i}]", rho.shape, (*batch, types[i], k),
+                                       f"batch {batch} by {types[i]} types by {k} actions")
         _validation.require_distribution(f"reference[{i}]", rho)
-        refs.append(np.log(np.broadcast_to(rho, (types[i], k))))
+        refs.append(np.log(np.broadcast_to(rho, (*batch, types[i], k))))
+    for i, r in enumerate(refs):
+      if not np.all(np.isfinite(np.asarray(r, dtype))) or np.any(np.exp(np.asarray(r, dtype)) <= 0):
+        raise ValueError(f"reference[{i}] has an entry that is 0 in {np.dtype(dtype).name}; "
+                         "entries must be positive in the dtype of the game.")
     return cls(prior=jnp.asarray(pr, dtype), payoffs=tuple(jnp.asarray(u, dtype) for u in us),
                temperature=tuple(jnp.asarray(t, dtype) for t in temps),
                log_reference=tuple(jnp.asarray(l, dtype) for l in refs))
 
   @property
   def num_agents(self) -> int:
-    return self.prior.ndim
+    return len(self.payoffs)
+
+  @property
+  def batch_shape(self) -> Tuple[int, ...]:
+    return tuple(self.prior.shape[:self.prior.ndim - self.num_agents])
 
   @property
   def num_types(self) -> Tuple[int, ...]:
-    return tuple(self.prior.shape)
+    return tuple(self.prior.shape[self.prior.ndim - self.num_agents:])
 
   @property
   def num_actions(self) -> Tuple[int, ...]:
-    return tuple(self.payoffs[0].shape[self.num_agents:])
+    return tuple(self.payoffs[0].shape[self.payoffs[0].ndim - self.num_agents:])
+
+  @property
+  def dtype(self):
+    return self.prior.dtype
+
+  def __getitem__(self, index) -> "BayesianGame":
+    """Index the batch axes: ``games[3]`` is the fourth game of a batch."""
+    if not self.batch_shape:
+      raise IndexError("this game has no batch axes to index")
+    return jax.tree_util.tree_map(lambda x: x[index], self)
+
+  def type_marginals(self) -> Tuple[jax.Array, ...]:
+    """``p(theta_i)`` per agent, shape ``(*batch, T_i)``."""
+    n, nd = self.num_agents, self.prior.ndim
+    return tuple(jnp.sum(self.prior, axis=tuple(nd - n + j for j in range(n) if j != i))
+                 for i in range(n))
 
   def utilities(self, probs) -> Tuple[jax.Array, ...]:
-    """Interim utility vectors ``v_i(theta_i)``, shape ``(T_i, n_i)`` (module docstring)."""
+    """Interim utility vectors ``v_i(theta_i)``, shape ``(*batch, T_i, n_i)`` (module docstring)."""
     n = self.num_agents
     types, acts = string.ascii_uppercase[:n], string.ascii_lowercase[:n]
     out = []
-    for i in range(n):
+    for i, marginal in enumerate(self.type_marginals()):
       operands = [self.prior, self.payoffs[i]]
-      specs = [types, types + acts]
+      specs = ["..." + types, "..." + types + acts]
       for j in range(n):
         if j != i:
           operands.append(probs[j])
-          specs.append(types[j] + acts[j])
-      joint = jnp.einsum(",".join(specs) + "->" + types[i] + acts[i], *operands)
-      marginal = jnp.sum(self.prior, axis=tuple(j for j in range(n) if j != i))
-      out.append(joint / marginal[:, None])
+          specs.append("..." + types[j] + acts[j])
+      joint = jnp.einsum(",".join(specs) + "->..." + types[i] + acts[i], *operands)
+      out.append(joint / marginal[..., None])
     return tuple(out)
-
-
-def _prox(logits, z, w):
-  return tuple(jax.nn.log_softmax(wi[:, None] * l + (1 - wi[:, None]) * zi, axis=-1)
-               for l, zi, wi in zip(logits, z, w))
 
 
 @struct.dataclass
 class BayesianProblem:
-  """The engine's view of a Bayesian game: responses, residual (max over agents and types) and
-  gaps (per agent, ``sum_theta_i p(theta_i) tau_i(theta_i) KL(x_i(.|theta_i) || b_i(.|theta_i))``,
-  the ex-ante gain of a regularised best response)."""
+  """The HQRE of one (unbatched) Bayesian game in the solvers' protocol
+  (:mod:`dice_jax.solvers.protocol`): one row per agent and type,
+  ``z_i(theta_i) = log rho_i(.|theta_i) + s v_i(theta_i) / tau_i(theta_i)``.
+
+  Attributes:
+    game: the :class:`BayesianGame`.
+    payoff_scale: ``s`` (1 for the game as given; continuation runs it from 0 to 1).
+  """
 
   game: BayesianGame
+  payoff_scale: Any = 1.0
 
-  def response_logits(self, logits):
-    v = self.game.utilities(tuple(jnp.exp(l) for l in logits))
-    return tuple(lr + vi / t[:, None] for lr, vi, t in
+  @property
+  def log_reference(self):
+    return self.game.log_reference
+
+  def row_temperatures(self):
+    return tuple(self.game.temperature)
+
+  def min_temperature(self) -> jax.Array:
+    return jnp.min(jnp.stack([jnp.min(t, axis=-1) for t in self.game.temperature]), axis=0)
+
+  def max_temperature(self) -> jax.Array:
+    return jnp.max(jnp.stack([jnp.max(t, axis=-1) for t in self.game.temperature]), axis=0)
+
+  def response_logits(self, logits, probs):
+    v = self.game.utilities(tuple(probs))
+    return tuple(lr + self.payoff_scale * vi / t[..., None] for lr, vi, t in
                  zip(self.game.log_reference, v, self.game.temperature))
 
-  def residual(self, logits, z):
-    return jnp.max(jnp.stack([jnp.max(jnp.sum(jnp.abs(jnp.exp(l) - jax.nn.softmax(zi, -1)), -1))
-                              for l, zi in zip(logits, z)]))
+  def residual(self, probs, z) -> jax.Array:
+    return row_residual(probs, z)
 
-  def gaps(self, logits):
-    z = self.response_logits(logits)
-    n = self.game.num_agents
-    out = []
-    for i, (l, zi, t) in enumerate(zip(logits, z, self.game.temperature)):
-      kl = jnp.sum(jnp.exp(l) * (l - jax.nn.log_softmax(zi, -1)), -1)
-      marginal = jnp.sum(self.game.prior, axis=tuple(j for j in range(n) if j != i))
-      out.append(jnp.sum(marginal * t * kl))
-    return jnp.stack(out)
+  def gaps(self, logits) -> jax.Array:
+    """Per agent ``sum_theta_i p(theta_i) tau_i(theta_i) KL(x_i(.|theta_i) || b_i(.|theta_i))``,
+    the ex-ante gain of a regularised best response."""
+    kl = row_kl(logits, self.response_logits(logits, tuple(jnp.exp(l) for l in logits)))
+    return jnp.stack([jnp.sum(m * t * k, axis=-1) for m, t, k in
+                      zip(self.game.type_marginals(), self.game.temperature, kl)], axis=-1)
 
+  def lipschitz(self) -> jax.Array:
+    """``L`` of the normal-form bound (:meth:`dice_jax.HQREProblem.lipschitz`) with ``h_i`` the
+    half-range of ``s U_i`` over all types and actions: an interim utility is an average of
+    payoffs, so ``||dv_i(theta_i)||_inf <= h_i sum_{j != i} max_theta_j ||dx_j(theta_j)||_1``."""
+    nd = self.game.num_agents * 2
+    axes = tuple(range(-nd, 0))
+    h = jnp.stack([(u.max(axis=axes) - u.min(axis=axes)) / 2 for u in self.game.payoffs], -1)
+    return halfrange_lipschitz(h * self.payoff_scale)
 
-@struct.dataclass
-class BayesianExtragradient:
-  """Extragradient mirror steps per agent and type (as :class:`dice_jax.solvers.Extragradient`),
-  ``w_i(theta_i) = 1 / (1 + eta tau_i(theta_i))``, ``eta = step_scale / min tau``."""
+  def uniqueness_certified(self) -> jax.Array:
+    """``False``: no cheap rigorous uniqueness bound is wired in for this family yet, so
+    ``method="auto"`` follows the principal branch (continuation)."""
+    return jnp.bool_(False)
 
-  step_scale: float = 1.0
-  check_every: int = struct.field(pytree_node=False, default=1)
+  def scale_payoffs(self, scale) -> "BayesianProblem":
+    return self.replace(payoff_scale=scale * self.payoff_scale)
 
-  def init(self, problem: BayesianProblem, logits):
-    tmin = jnp.min(jnp.stack([jnp.min(t) for t in problem.game.temperature]))
-    eta = self.step_scale / tmin
-    return logits, tuple(1.0 / (1.0 + eta * t) for t in problem.game.temperature)
-
-  def step(self, problem: BayesianProblem, state):
-    logits, w = state
-    z = problem.response_logits(logits)
-    r = problem.residual(logits, z)
-    look = _prox(logits, z, w)
-    new = _prox(logits, problem.response_logits(look), w)
-    return (new, w), logits, r, jnp.bool_(True)
+  def postprocess(self, logits, outcome) -> Solution:
+    return Solution.from_outcome(logits, self.gaps(logits), outcome)
 
 
-def _solve_one(game, logits, tol, max_steps):
-  return iterate(BayesianExtragradient(), BayesianProblem(game=game), logits, tol=tol,
-                 max_steps=max_steps)
+# The normal-form solvers; extragradient with eta = 1 / min tau (the earlier measured default).
+METHODS = dict(NORMAL_FORM_METHODS,
+               extragradient=functools.partial(Extragradient, step_scale=1.0))
 
 
-_solve_jit = jax.jit(_solve_one)
-
-
-def solve_bayesian(game: BayesianGame, *, tol: Optional[float] = None,
-                   max_steps: int = 10_000) -> Solution:
+def solve_bayesian(game: BayesianGame, *, method: Any = "extragradient",
+                   init: Optional[Sequence] = None, tol: Optional[float] = None,
+                   max_steps: Optional[int] = None, history: bool = False) -> Solution:
   """The HQRE (logit agent-form QRE with type-dependent temperatures) of a Bayesian game.
 
-  Returns a :class:`dice_jax.solvers.Solution` whose ``logits[i]`` has shape ``(T_i, n_i)``:
-  row ``theta_i`` is ``log x_i(. | theta_i)``.
+  Args:
+    game: a :class:`BayesianGame`, possibly batched.
+    method: a name in :data:`METHODS` or a solver object (any solver of
+      :mod:`dice_jax.solvers`).
+    init: optional initial strategies per agent, broadcastable to ``(*batch, T_i, n_i)``.
+    tol, max_steps, history: as for :func:`dice_jax.solve`.
+
+  Returns:
+    A :class:`dice_jax.solvers.Solution` whose ``logits[i]`` has shape ``(*batch, T_i, n_i)``:
+    row ``theta_i`` is ``log x_i(. | theta_i)``; ``agent_gaps`` are the ex-ante gaps of
+    :meth:`BayesianProblem.gaps`.
 
   Example:
     >>> import numpy as np
@@ -231,10 +278,9 @@ def solve_bayesian(game: BayesianGame, *, tol: Optional[float] = None,
   """
   if not isinstance(game, BayesianGame):
     raise ValueError(f"game must be a BayesianGame; got {type(game).__name__}.")
-  if tol is not None and not (np.isfinite(tol) and tol > 0):
-    raise ValueError(f"tol must be a finite number > 0; got {tol!r}.")
-  if not (int(max_steps) == max_steps and max_steps >= 1):
-    raise ValueError(f"max_steps must be a positive integer; got {max_steps!r}.")
-  dtype = game.prior.dtype
-  tol = default_tol(dtype) if tol is None else tol
-  return _solve_jit(game, game.log_reference, jnp.asarray(tol, dtype), jnp.int32(max_steps))
+  batch, dtype = game.batch_shape, game.dtype
+  logits = log_distributions("init", init, game.num_actions,
+                             [(*batch, t) for t in game.num_types], dtype)
+  return solve_games(BayesianProblem, game, method=method, methods=METHODS, batch_shape=batch,
+                     dtype=dtype, logits=game.log_reference if logits is None else logits,
+                     tol=tol, max_steps=max_steps, history=history)

@@ -240,7 +240,8 @@ def evaluate(game: MarkovGame, logits: Policy, convention: str = "own") -> Evalu
   return _evaluate_jit(game, tuple(logits), convention)
 
 
-def _evaluate(game: MarkovGame, logits: Policy, convention: str) -> Evaluation:
+def evaluate_profile(game: MarkovGame, logits: Policy, convention: str) -> Evaluation:
+  """:func:`evaluate` without the check and the jit (traceable; ``convention`` static)."""
   v = values(game, logits, convention)
   q = q_values(game, logits, convention, v)
   z = response_logits(game, q)
@@ -249,4 +250,4 @@ def _evaluate(game: MarkovGame, logits: Policy, convention: str) -> Evaluation:
                     gaps=state_gaps(game, logits, z))
 
 
-_evaluate_jit = jax.jit(_evaluate, static_argnums=2)
+_evaluate_jit = jax.jit(evaluate_profile, static_argnums=2)

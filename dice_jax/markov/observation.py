@@ -27,6 +27,7 @@ keeps its policy.
 """
 from __future__ import annotations
 
+import functools
 from typing import Optional, Sequence, Tuple
 
 import jax
@@ -34,22 +35,27 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
+from dice_jax.equilibrium.residual import row_kl, row_residual
 from dice_jax.markov import evaluation as ev
 from dice_jax.markov.game import MarkovGame
-from dice_jax.solvers._solve import default_tol
-from dice_jax.solvers.engine import iterate
+from dice_jax.markov.problem import MarkovProblem
+from dice_jax.markov.solve import METHODS as MARKOV_METHODS
+from dice_jax.markov.solve import check_zero_sum
+from dice_jax.solvers import Extragradient
+from dice_jax.solvers._solve import log_distributions, solve_games
 from dice_jax.solvers.solution import Solution
 
 
 @struct.dataclass
 class ObservationGame:
-  """A :class:`MarkovGame` with observation maps.
+  """A :class:`MarkovGame` with observation maps (or a batch of games sharing the maps).
 
   Attributes:
-    game: the underlying Markov game (unbatched). Its ``log_reference`` is ignored; the
+    game: the underlying Markov game, possibly batched. Its ``log_reference`` is ignored; the
       references are per observation.
-    observations: per agent an ``int32`` array ``(S,)``: ``omega_i(s)`` in ``[0, O_i)``.
-    log_reference: per agent ``log rho_i(. | o)``, shape ``(O_i, n_i)``.
+    observations: per agent an ``int32`` array ``(*batch, S)``: ``omega_i(s)`` in ``[0, O_i)``
+      (the same maps for every game of a batch).
+    log_reference: per agent ``log rho_i(. | o)``, shape ``(*batch, O_i, n_i)``.
   """
 
   game: MarkovGame
@@ -61,13 +67,19 @@ class ObservationGame:
              reference: Optional[Sequence] = None) -> "ObservationGame":
     """Validate and build. Every observation ``0..O_i-1`` must occur (``O_i = max + 1``).
 
+    Args:
+      game: a :class:`MarkovGame`, possibly batched.
+      observations: one map per agent, ``S`` non-negative integers (shared by a batch).
+      reference: optional per-agent references, broadcastable to ``(*batch, O_i, n_i)``.
+
     Raises:
-      ValueError: naming the argument, for a batched game, a wrong number of maps, maps of the
-        wrong length, non-integer or negative entries, unused observations, bad references.
+      ValueError: naming the argument, for a game that is not a MarkovGame, a wrong number of
+        maps, maps of the wrong length, non-integer or negative entries, unused observations,
+        bad references.
     """
-    if not isinstance(game, MarkovGame) or game.batch_shape:
-      raise ValueError("game must be one unbatched MarkovGame.")
-    n, s = game.num_agents, game.num_states
+    if not isinstance(game, MarkovGame):
+      raise ValueError(f"game must be a MarkovGame; got {type(game).__name__}.")
+    n, s, batch = game.num_agents, game.num_states, game.batch_shape
     if len(observations) != n:
       raise ValueError(f"observations must hold one map per agent ({n}); got {len(observations)}.")
     maps = []
@@ -79,22 +91,18 @@ class ObservationGame:
         raise ValueError(f"observations[{i}] must use every observation 0..{o.max()}.")
       maps.append(o)
     counts = [int(o.max()) + 1 for o in maps]
-    if reference is None:
-      refs = [np.full((c, k), -np.log(k)) for c, k in zip(counts, game.num_actions)]
-    else:
-      from dice_jax import _validation
-      refs = []
-      for i, (rho, c, k) in enumerate(zip(reference, counts, game.num_actions)):
-        _validation.broadcast_or_raise(f"reference[{i}]", np.shape(rho), (c, k),
-                                       f"{c} observations by {k} actions")
-        _validation.require_distribution(f"reference[{i}]", rho)
-        refs.append(np.log(np.broadcast_to(np.asarray(rho, np.float64), (c, k))))
-    return cls(game=game, observations=tuple(jnp.asarray(o, jnp.int32) for o in maps),
+    refs = log_distributions("reference", reference, game.num_actions,
+                             [(*batch, c) for c in counts], game.dtype)
+    if refs is None:
+      refs = [np.full((*batch, c, k), -np.log(k)) for c, k in zip(counts, game.num_actions)]
+    return cls(game=game,
+               observations=tuple(jnp.asarray(np.broadcast_to(o, (*batch, s)), jnp.int32)
+                                  for o in maps),
                log_reference=tuple(jnp.asarray(r, game.dtype) for r in refs))
 
   @property
   def num_observations(self) -> Tuple[int, ...]:
-    return tuple(l.shape[0] for l in self.log_reference)
+    return tuple(l.shape[-2] for l in self.log_reference)
 
   def state_game(self) -> MarkovGame:
     """The Markov game whose per-state reference is ``rho_i(. | omega_i(s))``."""
@@ -123,10 +131,21 @@ def occupancy(og: ObservationGame, obs_logits) -> jax.Array:
 
 @struct.dataclass
 class ObservationProblem:
-  """The engine's view: response logits from ``jax.grad`` of ``J_i`` (module docstring)."""
+  """The HQRE of observation-conditioned policies of one (unbatched) game in the solvers'
+  protocol (:mod:`dice_jax.solvers.protocol`): rows are observations, response logits from
+  ``jax.grad`` of ``J_i`` (module docstring).
+
+  Attributes:
+    game: the :class:`ObservationGame`.
+    convention: ``"own"``, ``"zero_sum"`` or ``"logit"`` (static).
+  """
 
   game: ObservationGame
   convention: str = struct.field(pytree_node=False, default="own")
+
+  @property
+  def log_reference(self):
+    return self.game.log_reference
 
   def weights(self, logits) -> Tuple[jax.Array, ...]:
     """``w_i(o) = sum_{s: omega_i(s)=o} d(s) tau_i(s)``, shape ``(O_i,)``."""
@@ -135,11 +154,28 @@ class ObservationProblem:
                  for i, (o, c) in enumerate(zip(self.game.observations,
                                                  self.game.num_observations)))
 
-  def response_logits(self, logits) -> ev.Policy:
-    probs = tuple(jnp.exp(l) for l in logits)
+  # --- the problem protocol (dice_jax.solvers.protocol) ---------------------------------------
+
+  def row_temperatures(self):
+    """Per agent and observation the mean of ``tau_i(s)`` over the states it covers."""
+    out = []
+    for i, (o, c) in enumerate(zip(self.game.observations, self.game.num_observations)):
+      t = self.game.game.temperature[i]
+      total = jax.ops.segment_sum(t, o, num_segments=c)
+      count = jax.ops.segment_sum(jnp.ones_like(t), o, num_segments=c)
+      out.append(total / count)
+    return tuple(out)
+
+  def min_temperature(self) -> jax.Array:
+    return jnp.min(self.game.game.temperature)
+
+  def max_temperature(self) -> jax.Array:
+    return jnp.max(self.game.game.temperature)
+
+  def response_logits(self, logits, probs) -> ev.Policy:
     # One reverse-mode Jacobian of (J_1, ..., J_N) (a single traced evaluation, N vmapped
     # cotangents); agent i's block is grad_{pi_i} J_i.
-    jac = jax.jacrev(lambda p: objectives(self.game, p, self.convention))(probs)
+    jac = jax.jacrev(lambda p: objectives(self.game, p, self.convention))(tuple(probs))
     grads = [jac[i][i] for i in range(len(logits))]
     out = []
     for l, lr, g, w in zip(logits, self.game.log_reference, grads, self.weights(logits)):
@@ -149,67 +185,60 @@ class ObservationProblem:
       out.append(jnp.where(reached[:, None], base + g / safe, l))
     return tuple(out)
 
-  def residual(self, logits, z) -> jax.Array:
-    return jnp.max(jnp.stack([jnp.max(jnp.sum(jnp.abs(jnp.exp(l) - jax.nn.softmax(zi, -1)), -1))
-                              for l, zi in zip(logits, z)]))
+  def residual(self, probs, z) -> jax.Array:
+    return row_residual(probs, z)
 
   def gaps(self, logits) -> jax.Array:
     """Per agent ``sum_o w_i(o) KL(pi_i(.|o) || b_i(.|o))`` (occupancy-weighted)."""
-    z = self.response_logits(logits)
-    return jnp.stack([jnp.sum(w * jnp.sum(jnp.exp(l) * (l - jax.nn.log_softmax(zi, -1)), -1))
-                      for l, zi, w in zip(logits, z, self.weights(logits))])
+    kl = row_kl(logits, self.response_logits(logits, tuple(jnp.exp(l) for l in logits)))
+    return jnp.stack([jnp.sum(w * k) for k, w in zip(kl, self.weights(logits))])
+
+  def lipschitz(self) -> jax.Array:
+    """The scale of the underlying Markov problem (:meth:`MarkovProblem.lipschitz`)."""
+    return MarkovProblem(game=self.game.game, convention=self.convention).lipschitz()
+
+  def uniqueness_certified(self) -> jax.Array:
+    """``False``: no cheap rigorous uniqueness bound is wired in for this family yet, so
+    ``method="auto"`` follows the principal branch (continuation)."""
+    return jnp.bool_(False)
+
+  def scale_payoffs(self, scale) -> "ObservationProblem":
+    g = self.game.game
+    return self.replace(game=self.game.replace(
+        game=g.replace(rewards=tuple(scale * r for r in g.rewards))))
+
+  def postprocess(self, logits, outcome) -> Solution:
+    return Solution.from_outcome(logits, self.gaps(logits), outcome)
 
 
-@struct.dataclass
-class ObservationExtragradient:
-  """Extragradient steps ``prox(pi, b) = log_softmax(w log pi + (1 - w) log b)`` per
-  observation with the constant weight ``w = 1 / (1 + step_scale)``."""
-
-  step_scale: float = 1.0
-  check_every: int = struct.field(pytree_node=False, default=1)
-
-  def init(self, problem, logits):
-    return logits
-
-  def step(self, problem: ObservationProblem, logits):
-    w = 1.0 / (1.0 + self.step_scale)
-
-    def half(k, carry):  # evaluate a point, prox from logits: traced once for both half-steps
-      point, r = carry
-      z = problem.response_logits(point)
-      r = jnp.where(k == 0, problem.residual(point, z), r)
-      return tuple(jax.nn.log_softmax(w * a + (1 - w) * b, -1) for a, b in zip(logits, z)), r
-
-    new, r = jax.lax.fori_loop(0, 2, half, (logits, jnp.asarray(jnp.inf, logits[0].dtype)))
-    return new, logits, r, jnp.bool_(True)
+METHODS = dict(MARKOV_METHODS, extragradient=functools.partial(Extragradient, step_scale=1.0))
 
 
-def _solve_one(og, logits, tol, max_steps, convention):
-  return iterate(ObservationExtragradient(), ObservationProblem(game=og, convention=convention),
-                 logits, tol=tol, max_steps=max_steps)
-
-
-_solve_jit = jax.jit(_solve_one, static_argnums=4)
-
-
-def solve_observation(og: ObservationGame, *, convention: str = "own", tol: Optional[float] = None,
-                      max_steps: int = 10_000) -> Solution:
-  """The HQRE of observation-conditioned policies; ``logits[i]`` has shape ``(O_i, n_i)``.
+def solve_observation(og: ObservationGame, *, method="extragradient", convention: str = "own",
+                      init: Optional[Sequence] = None, tol: Optional[float] = None,
+                      max_steps: Optional[int] = None, history: bool = False) -> Solution:
+  """The HQRE of observation-conditioned policies; ``logits[i]`` has shape ``(*batch, O_i, n_i)``.
 
   No uniqueness or convergence guarantee in general (aliasing breaks the Markov structure);
   check ``result``.
+
+  Args:
+    og: an :class:`ObservationGame` (possibly batched).
+    method: a name in :data:`METHODS` (the Markov solvers; extragradient with
+      ``eta = 1 / min tau``) or a solver object.
+    convention: ``"own"``, ``"zero_sum"`` or ``"logit"``.
+    init: optional initial policies per agent, broadcastable to ``(*batch, O_i, n_i)``.
+    tol, max_steps, history: as for :func:`dice_jax.markov.solve_markov`.
   """
   if not isinstance(og, ObservationGame):
     raise ValueError(f"og must be an ObservationGame; got {type(og).__name__}.")
   ev.check_convention(convention)
   if convention == "zero_sum":
-    from dice_jax.markov.solve import check_zero_sum
     check_zero_sum(og.game)
-  if tol is not None and not (np.isfinite(tol) and tol > 0):
-    raise ValueError(f"tol must be a finite number > 0; got {tol!r}.")
-  if not (int(max_steps) == max_steps and max_steps >= 1):
-    raise ValueError(f"max_steps must be a positive integer; got {max_steps!r}.")
-  dtype = og.game.dtype
-  tol = default_tol(dtype) if tol is None else tol
-  return _solve_jit(og, og.log_reference, jnp.asarray(tol, dtype), jnp.int32(max_steps),
-                    convention)
+  batch, dtype = og.game.batch_shape, og.game.dtype
+  logits = log_distributions("init", init, og.game.num_actions,
+                             [(*batch, c) for c in og.num_observations], dtype)
+  return solve_games(ObservationProblem, og, method=method, methods=METHODS, batch_shape=batch,
+                     dtype=dtype, logits=og.log_reference if logits is None else logits,
+                     options=(("convention", convention),), tol=tol, max_steps=max_steps,
+                     history=history)

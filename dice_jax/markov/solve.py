@@ -1,28 +1,30 @@
 """Entry points: :func:`solve_markov` (validated, batched, jitted) and :func:`solve_markov_one`."""
 from __future__ import annotations
 
-import math
+import functools
 from typing import Any, Optional, Sequence, Union
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from flax import struct
 
-from dice_jax import _validation
 from dice_jax.markov import evaluation as ev
 from dice_jax.markov.game import MarkovGame
-from dice_jax.markov.solvers import (MarkovProblem, MarkovSolution, PolicyExtragradient,
-                                     PolicyMirror, TemperatureContinuation)
-from dice_jax.solvers._solve import default_tol
+from dice_jax.markov.problem import MarkovProblem, MarkovSolution
+from dice_jax.solvers import Auto, Continuation, Damped, Extragradient, Mirror, Optimistic
+from dice_jax.solvers._solve import default_tol, log_distributions, solve_games
 from dice_jax.solvers._solve import get_solver as _get_solver
 from dice_jax.solvers.engine import iterate
 
-#: The Markov solver classes by the ``method`` names :func:`solve_markov` accepts.
+#: The solvers of :mod:`dice_jax.solvers` by the ``method`` names :func:`solve_markov` accepts,
+#: with Markov defaults (measured: see :func:`solve_markov`).
 METHODS = {
-    "mirror": PolicyMirror,
-    "extragradient": PolicyExtragradient,
-    "continuation": TemperatureContinuation,
+    "auto": functools.partial(Auto, first_order=Extragradient(step_scale=0.25)),
+    "mirror": functools.partial(Mirror, growth=1.05),
+    "optimistic": functools.partial(Optimistic, step_scale=0.25),
+    "extragradient": functools.partial(Extragradient, step_scale=0.25),
+    "damped": Damped,
+    "continuation": Continuation,
 }
 
 
@@ -42,42 +44,8 @@ def solve_markov_one(game: MarkovGame, *, method: Any = "extragradient", convent
     logits = game.log_reference
   logits = tuple(jax.nn.log_softmax(l, axis=-1) for l in logits)
   tol = default_tol(dtype) if tol is None else tol
-  problem = _NoGapProblem(game=game, convention=convention)
-  sol = iterate(solver, problem, logits, tol=jnp.asarray(tol, dtype), max_steps=max_steps,
-                history_length=history_length)
-  # One evaluation of the returned profile gives values, per-state residual and gaps (the
-  # engine's own gap evaluation is skipped: it would trace and compile the same solve again).
-  e = ev._evaluate(game, sol.logits, convention)
-  agent_gaps = jnp.max(e.gaps, axis=-1)
-  return MarkovSolution(logits=sol.logits, residual=sol.residual,
-                        gap=jnp.sum(agent_gaps, axis=-1), agent_gaps=agent_gaps, steps=sol.steps,
-                        result=sol.result, history=sol.history, values=e.values,
-                        state_residual=e.residual, state_gaps=e.gaps, convention=convention)
-
-
-@struct.dataclass
-class _NoGapProblem(MarkovProblem):
-  """:class:`MarkovProblem` whose ``gaps`` the engine may call for free; the caller replaces
-  them from its own evaluation of the returned profile."""
-
-  def gaps(self, logits):
-    return jnp.zeros((len(logits),), logits[0].dtype)
-
-
-def _solve_batch(solver, game, logits, tol, max_steps, *, convention, history_length,
-                 batch_shape):
-  fn = lambda g, l: solve_markov_one(g, method=solver, convention=convention, logits=l, tol=tol,
-                                     max_steps=max_steps, history_length=history_length)
-  if not batch_shape:
-    return fn(game, logits)
-  size = math.prod(batch_shape)
-  flat = lambda x: x.reshape((size, *x.shape[len(batch_shape):]))
-  sol = jax.vmap(fn)(*jax.tree_util.tree_map(flat, (game, logits)))
-  return jax.tree_util.tree_map(lambda x: x.reshape((*batch_shape, *x.shape[1:])), sol)
-
-
-_solve_jit = jax.jit(_solve_batch, static_argnames=("convention", "history_length",
-                                                    "batch_shape"))
+  return iterate(solver, MarkovProblem(game=game, convention=convention), logits,
+                 tol=jnp.asarray(tol, dtype), max_steps=max_steps, history_length=history_length)
 
 
 def check_zero_sum(game: MarkovGame, *, atol: float = 1e-12) -> None:
@@ -137,23 +105,14 @@ def solve_markov(game: MarkovGame, *, method: Any = None, convention: str = "own
     raise ValueError(f"game must be a MarkovGame; got {type(game).__name__}.")
   if method is None:
     method = "extragradient"
-  solver = get_solver(method)
+  get_solver(method)
   ev.check_convention(convention)
   if convention == "zero_sum":
     check_zero_sum(game)
-  batch = game.batch_shape
-  dtype = game.dtype
-  if init is None:
-    logits = game.log_reference
-  else:
-    logits = tuple(jnp.asarray(np.log(p), dtype) for p in _validation.profile(
-        "init", init, game.num_actions, (*batch, game.num_states), dtype=dtype, what="agent"))
-  if tol is not None:
-    tol = _validation.positive_scalar("tol", tol)
-  if max_steps is not None:
-    max_steps = _validation.step_count("max_steps", max_steps)
-  tol = default_tol(dtype) if tol is None else float(tol)
-  max_steps = 10_000 if max_steps is None else int(max_steps)
-  history_length = -(-max_steps // int(solver.check_every)) if history else None
-  return _solve_jit(solver, game, tuple(logits), np.asarray(tol, dtype), np.int32(max_steps),
-                    convention=convention, history_length=history_length, batch_shape=batch)
+  batch, dtype = game.batch_shape, game.dtype
+  logits = log_distributions("init", init, game.num_actions,
+                             [(*batch, game.num_states)] * game.num_agents, dtype)
+  return solve_games(MarkovProblem, game, method=method, methods=METHODS, batch_shape=batch,
+                     dtype=dtype, logits=game.log_reference if logits is None else logits,
+                     options=(("convention", convention),), tol=tol, max_steps=max_steps,
+                     history=history)

@@ -1,21 +1,21 @@
 """Public entry points: :func:`solve` (validated, batched) and :func:`solve_one` (traceable)."""
 from __future__ import annotations
 
-import functools
 import math
 from typing import Any, Optional, Sequence, Union
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax import lax
 
 from dice_jax import _validation
 from dice_jax.equilibrium.problem import HQREProblem
 from dice_jax.equilibrium.response import normalize
 from dice_jax.games.base import Game
+from dice_jax.solvers.auto import Auto
 from dice_jax.solvers.continuation import Continuation
 from dice_jax.solvers.damped import Damped
+from dice_jax.solvers.batching import map_batch
 from dice_jax.solvers.engine import iterate
 from dice_jax.solvers.mirror import Mirror
 from dice_jax.solvers.optimistic import Extragradient, Optimistic
@@ -23,6 +23,7 @@ from dice_jax.solvers.solution import Solution
 
 #: The solver classes by the ``method`` names :func:`solve` accepts.
 METHODS = {
+    "auto": Auto,
     "mirror": Mirror,
     "optimistic": Optimistic,
     "extragradient": Extragradient,
@@ -46,7 +47,8 @@ def get_solver(method: Union[str, Any], methods=None):
     if method not in methods:
       raise ValueError(f"method must be one of {sorted(methods)}; got {method!r}.")
     return methods[method]()
-  if not all(hasattr(method, a) for a in ("init", "step", "check_every")):
+  if not (hasattr(method, "check_every") and (hasattr(method, "solve") or
+                                              all(hasattr(method, a) for a in ("init", "step")))):
     raise ValueError(f"method must be a method name or a solver object; got {method!r}.")
   return method
 
@@ -74,42 +76,79 @@ def solve_one(game: Game, temperature, *, method: Any = "mirror", log_reference=
                  max_steps=max_steps, history_length=history_length)
 
 
-CHUNK_BYTES = 1 << 22
-
-
-def chunk_size(game, size: int) -> int:
-  """Games per vmapped chunk: about ``CHUNK_BYTES`` (4 MiB) of payoffs (a power of two, >= 8).
-
-  A batched while-loop streams every game's payoffs through memory at each step; 2-8 MiB chunks
-  measured 1.4-1.7x more games/s than one 1024-game loop (32x32 and 50x50, float64, 2-core
-  CPU), and each chunk stops as soon as its own games have converged.
-  """
-  leaves = jax.tree_util.tree_leaves(game)
-  per_game = sum(l.size // size * l.dtype.itemsize for l in leaves) if size else 1
-  chunk = max(8, CHUNK_BYTES // max(per_game, 1))
-  return min(size, 1 << (chunk.bit_length() - 1))
-
-
 def solve_batch(solver, game, temperature, log_reference, logits, tol, max_steps, *,
                 history_length, batch_shape):
-  """Flatten the batch axes, map :func:`solve_one` over cache-sized vmapped chunks
-  (:func:`chunk_size`), restore the axes. Traceable; :func:`solve` compiles it once per shape."""
+  """:func:`solve_one` over the batch axes (:func:`dice_jax.solvers.batching.map_batch`: cache-
+  sized vmapped chunks). Traceable; :func:`solve` compiles it once per shape."""
   fn = lambda g, t, lr, l: solve_one(g, t, method=solver, log_reference=lr, logits=l, tol=tol,
                                      max_steps=max_steps, history_length=history_length)
-  if not batch_shape:
-    return fn(game, temperature, log_reference, logits)
-  size = math.prod(batch_shape)
-  flat = lambda x: x.reshape((size, *x.shape[len(batch_shape):]))
-  args = jax.tree_util.tree_map(flat, (game, temperature, log_reference, logits))
-  chunk = chunk_size(args[0], size)
-  if chunk >= size:
-    sol = jax.vmap(fn)(*args)
-  else:
-    sol = lax.map(lambda a: fn(*a), args, batch_size=chunk)
-  return jax.tree_util.tree_map(lambda x: x.reshape((*batch_shape, *x.shape[1:])), sol)
+  return map_batch(fn, (game, temperature, log_reference, logits), batch_shape)
 
 
 _solve_jit = jax.jit(solve_batch, static_argnames=("history_length", "batch_shape"))
+
+
+def budget(solver, tol, max_steps, history: bool, dtype):
+  """``(tol, max_steps, history_length)``: validated, with the defaults (``default_tol``;
+  10,000 steps, 2,000 for continuation) filled in."""
+  if tol is not None:
+    tol = _validation.positive_scalar("tol", tol)
+  if max_steps is not None:
+    max_steps = _validation.step_count("max_steps", max_steps)
+  tol = default_tol(dtype) if tol is None else float(tol)
+  max_steps = DEFAULT_MAX_STEPS.get(type(solver), 10_000) if max_steps is None else int(max_steps)
+  history_length = -(-max_steps // int(solver.check_every)) if history else None
+  return tol, max_steps, history_length
+
+
+def log_distributions(name: str, value: Optional[Sequence], n_actions, leads, dtype,
+                      what: str = "agent"):
+  """``log`` of one validated distribution array per agent (``_validation.distribution``: the
+  last axis has ``n_actions[i]`` entries, leading axes broadcast to ``leads[i]``, entries > 0 in
+  ``dtype``), or ``None`` for ``None``. Concrete inputs stay NumPy arrays."""
+  if value is None:
+    return None
+  items = _validation.per_player(name, value, len(n_actions), what)
+  out = []
+  for i, (p, k, lead) in enumerate(zip(items, n_actions, leads)):
+    q = _validation.distribution(f"{name}[{i}]", p, k, lead, dtype=dtype,
+                                 meaning=f"actions of {what} {i}")
+    out.append(np.log(q).astype(dtype) if _validation.is_concrete(q) else
+               jnp.log(q).astype(dtype))
+  return tuple(out)
+
+
+def _solve_games(solver, game, logits, tol, max_steps, *, problem_type, options, history_length,
+                 batch_shape):
+  """One compiled solve of a batch of games of any family: ``problem_type(game=g, **options)``
+  per game, :func:`iterate` from the normalised ``logits``, over the batch axes."""
+  fn = lambda g, l: iterate(solver, problem_type(game=g, **dict(options)), normalize(tuple(l)),
+                            tol=tol, max_steps=max_steps, history_length=history_length)
+  return map_batch(fn, (game, tuple(logits)), batch_shape)
+
+
+solve_games_jit = jax.jit(_solve_games, static_argnames=("problem_type", "options",
+                                                         "history_length", "batch_shape"))
+
+
+def solve_games(problem_type, game, *, method, methods, batch_shape, dtype, logits,
+                options=(), tol=None, max_steps=None, history=False):
+  """The shared host side of every family's ``solve_*``: solver, budget and the compiled call.
+
+  Args:
+    problem_type: the problem class (e.g. :class:`dice_jax.markov.MarkovProblem`).
+    game: the (possibly batched) game.
+    method, methods: a method name in ``methods`` (a registry) or a solver object.
+    batch_shape, dtype: the game's batch axes and dtype.
+    logits: the initial log-probabilities, per agent ``(*batch, *rows_i, n_i)``.
+    options: static ``(name, value)`` pairs for ``problem_type`` (e.g. the convention).
+    tol, max_steps, history: as for :func:`solve`.
+  """
+  solver = get_solver(method, methods)
+  tol, max_steps, history_length = budget(solver, tol, max_steps, history, dtype)
+  return solve_games_jit(solver, game, tuple(logits), np.asarray(tol, dtype), np.int32(max_steps),
+                         problem_type=problem_type, options=tuple(options),
+                         history_length=history_length, batch_shape=tuple(batch_shape))
 
 
 def solve(game: Game, temperature, *, method: Any = "mirror", reference: Optional[Sequence] = None,
@@ -173,12 +212,8 @@ def prepare(game: Game, temperature, *, method: Any = "mirror",
   n_actions, batch, dtype, temperature = _validation.game_and_temperature(game, temperature)
   solver = get_solver(method)
 
-  def log_profile(name, value):
-    if value is None:
-      return None
-    probs = _validation.profile(name, value, n_actions, batch, dtype=dtype)
-    return tuple(np.log(p).astype(dtype) if _validation.is_concrete(p) else
-                 jnp.log(p).astype(dtype) for p in probs)
+  log_profile = lambda name, value: log_distributions(name, value, n_actions,
+                                                     [batch] * len(n_actions), dtype, "player")
 
   log_reference = log_profile("reference", reference)
   if log_reference is None:
@@ -186,12 +221,6 @@ def prepare(game: Game, temperature, *, method: Any = "mirror",
   logits = log_profile("init", init)
   if logits is None:
     logits = log_reference
-  if tol is not None:
-    tol = _validation.positive_scalar("tol", tol)
-  if max_steps is not None:
-    max_steps = _validation.step_count("max_steps", max_steps)
-  tol = default_tol(dtype) if tol is None else float(tol)
-  max_steps = DEFAULT_MAX_STEPS.get(type(solver), 10_000) if max_steps is None else int(max_steps)
-  history_length = -(-max_steps // int(solver.check_every)) if history else None
+  tol, max_steps, history_length = budget(solver, tol, max_steps, history, dtype)
   return ((solver, game, temperature, log_reference, logits, np.asarray(tol, dtype),
            np.int32(max_steps)), dict(history_length=history_length, batch_shape=batch))

@@ -2,43 +2,39 @@
 
 The branch starts at the reference policy (infinite temperature) and is traced to the target
 temperatures, as Gambit's ``logit_solve_lambda`` traces the logit QRE branch from ``lambda = 0``.
+Written once over the problem protocol (:mod:`dice_jax.solvers.protocol`): the homotopy
+parameter is the problem's ``scale_payoffs``, so it runs on normal-form, Markov, Bayesian and
+observation problems alike.
 """
 from __future__ import annotations
 
+from typing import Callable, NamedTuple
+
 import jax
 import jax.numpy as jnp
-import numpy as np
 from flax import struct
+from jax.flatten_util import ravel_pytree
 
-from dice_jax.equilibrium.problem import HQREProblem
+from dice_jax.equilibrium.residual import optimality
 from dice_jax.equilibrium.response import normalize
-from dice_jax.games.base import Profile
+from dice_jax.solvers.engine import Step
+from dice_jax.solvers.method_code import METHOD
+from dice_jax.solvers.protocol import Problem, Profile
 
 
-def _split(y: jax.Array, num_actions) -> Profile:
-  return tuple(jnp.split(y, np.cumsum(num_actions)[:-1]))
+def homotopy(problem: Problem) -> Callable[[jax.Array], jax.Array]:
+  """``H(y, s) = y - log b(y; s)`` with ``log b = log_softmax(z)`` the responses of the problem
+  whose payoffs are scaled by ``s`` (``problem.scale_payoffs(s)``).
 
-
-def _homotopy(problem: HQREProblem):
-  """``H(y, s) = y - log b(y; s)`` with ``log b_i = log_softmax(log rho_i + s v_i(x) / tau_i)``.
-
-  ``y`` holds every player's log-probabilities (concatenated), ``x = softmax(y)`` player by
-  player, and ``s`` runs from 0 (``x = rho``) to 1 (the target temperatures ``tau``): the
-  temperature along the path is ``tau / s``. ``H = 0`` exactly on the HQRE correspondence.
-  ``dH/dy`` is the identity along each player's all-ones direction (a constant shift of ``y_i``
-  changes no probability), so the Newton systems below are non-singular there.
+  ``y`` holds every agent's log-probabilities, all rows, flattened (``z = (y, s)``), ``x`` is
+  their row-wise softmax, and ``s`` runs from 0 (``x = rho``) to 1 (the target): scaling the
+  payoffs by ``s`` at temperature ``tau`` is the temperature ``tau / s`` (in a Markov game the
+  regularised values scale the same way, ``s V_{tau/s}[R] = V_tau[s R]``). ``H = 0`` exactly on
+  the HQRE correspondence. ``dH/dy`` is the identity along each row's all-ones direction (a
+  constant shift of ``y_r`` changes no probability), so the Newton systems below are
+  non-singular there.
   """
-  num_actions = problem.game.num_actions
-
-  def h(z):
-    y, s = z[:-1], z[-1]
-    logits = normalize(_split(y, num_actions))
-    v = problem.game.utilities(tuple(jnp.exp(l) for l in logits))
-    lb = [jax.nn.log_softmax(lr + s * vi / problem.temperature[i], axis=-1)
-          for i, (vi, lr) in enumerate(zip(v, problem.log_reference))]
-    return y - jnp.concatenate(lb)
-
-  return h
+  return lambda z: optimality(problem.scale_payoffs(z[-1]), z[:-1])
 
 
 def _unit_tangent(jacobian: jax.Array, previous: jax.Array) -> jax.Array:
@@ -47,6 +43,22 @@ def _unit_tangent(jacobian: jax.Array, previous: jax.Array) -> jax.Array:
   e_last = jnp.zeros_like(previous).at[-1].set(1.0)
   t = jnp.linalg.solve(jnp.concatenate([jacobian, previous[None]]), e_last)
   return t / jnp.linalg.norm(t)
+
+
+class ContinuationState(NamedTuple):
+  """:class:`Continuation`'s state.
+
+  Attributes:
+    point: ``(y, s)``, the current point on the branch.
+    tangent: the unit tangent there (oriented along the branch).
+    step_length: the next predictor step ``h``.
+    done: whether ``s = 1`` was reached (from then on: Newton at the target).
+  """
+
+  point: jax.Array
+  tangent: jax.Array
+  step_length: jax.Array
+  done: jax.Array
 
 
 @struct.dataclass
@@ -83,23 +95,24 @@ class Continuation:
   max_distance: float = 0.4
   newton_iterations: int = struct.field(pytree_node=False, default=3)
   check_every: int = struct.field(pytree_node=False, default=1)
+  code = METHOD.CONTINUATION
 
-  def init(self, problem: HQREProblem, logits: Profile):
+  def init(self, problem: Problem, logits: Profile) -> ContinuationState:
     # The branch starts at the reference policy; the given initial logits are not used.
-    dtype = problem.temperature.dtype
-    y0 = jnp.concatenate([jnp.broadcast_to(lr, (n,)) for lr, n in
-                          zip(normalize(problem.log_reference), problem.game.num_actions)])
+    y0, _ = ravel_pytree(tuple(normalize(tuple(problem.log_reference))))
+    dtype = y0.dtype
     z0 = jnp.concatenate([y0, jnp.zeros((1,), dtype)])
     e_last = jnp.zeros_like(z0).at[-1].set(1.0)
-    t0 = _unit_tangent(jax.jacfwd(_homotopy(problem))(z0), e_last)
-    return z0, t0, jnp.asarray(self.initial_step_length, dtype), jnp.bool_(False)
+    t0 = _unit_tangent(jax.jacfwd(homotopy(problem))(z0), e_last)
+    return ContinuationState(z0, t0, jnp.asarray(self.initial_step_length, dtype),
+                             jnp.bool_(False))
 
-  def step(self, problem: HQREProblem, state):
+  def step(self, problem: Problem, state: ContinuationState) -> Step:
     z, tangent, h, done = state
     dtype = z.dtype
     eps = jnp.finfo(dtype).eps
     corrector_tol = 10 * jnp.sqrt(eps)
-    homotopy = _homotopy(problem)
+    homotopy_ = homotopy(problem)
     e_last = jnp.zeros_like(z).at[-1].set(1.0)
 
     remaining = 1.0 - z[-1]
@@ -111,17 +124,17 @@ class Continuation:
 
     # The one Jacobian of the step, at the predicted point: the chord corrector reuses it, and
     # it gives the next tangent (at z_pred, within O(h^2) of the corrected point).
-    jp = jax.jacfwd(homotopy)(z_pred)
+    jp = jax.jacfwd(homotopy_)(z_pred)
     zk, norms = z_pred, []
     lu = jax.scipy.linalg.lu_factor(jnp.concatenate([jp, row[None]]))
     for _ in range(self.newton_iterations):
-      f = jnp.concatenate([homotopy(zk), (row @ (zk - z_pred))[None]])
+      f = jnp.concatenate([homotopy_(zk), (row @ (zk - z_pred))[None]])
       delta = jax.scipy.linalg.lu_solve(lu, f)
       zk = zk - delta
       norms.append(jnp.linalg.norm(delta))
     zk = zk.at[-1].set(jnp.where(final, 1.0, zk[-1]))
-    h_end = jnp.max(jnp.abs(homotopy(zk)))
-    h_start = jnp.max(jnp.abs(homotopy(z)))
+    h_end = jnp.max(jnp.abs(homotopy_(zk)))
+    h_start = jnp.max(jnp.abs(homotopy_(z)))
     finite = jnp.all(jnp.isfinite(zk)) & jnp.isfinite(h_end)
     contracted = (norms[-1] <= 0.5 * norms[0]) | (norms[-1] <= corrector_tol) if len(norms) > 1 \
         else jnp.bool_(True)
@@ -137,8 +150,10 @@ class Continuation:
     done_new = done | (final & accept)
     ok = jnp.where(done, accept, h_new >= self.min_step_length)
 
-    logits = normalize(_split(z_new[:-1], problem.game.num_actions))
+    _, unravel = ravel_pytree(tuple(problem.log_reference))
+    logits = normalize(unravel(z_new[:-1]))
     probs = tuple(jnp.exp(l) for l in logits)
-    r = problem.residual(probs, problem.response_logits(problem.game.utilities(probs)))
+    r = problem.residual(probs, problem.response_logits(logits, probs))
     r = jnp.where(finite | accept, r, jnp.nan)  # a NaN/inf Newton step: report NONFINITE
-    return (z_new, t_new, h_new.astype(dtype), done_new), logits, r, ok
+    return Step(ContinuationState(z_new, t_new, h_new.astype(dtype), done_new), logits, r, ok,
+                jnp.int32(self.code))

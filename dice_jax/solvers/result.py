@@ -4,7 +4,23 @@ from __future__ import annotations
 import numpy as np
 
 
-class RESULT:
+class Codes:
+  """Integer codes with names: ``NAMES`` maps each code to its string."""
+
+  NAMES: dict = {}
+
+  @classmethod
+  def name(cls, code) -> str:
+    return cls.NAMES[int(code)]
+
+  @classmethod
+  def names(cls, codes) -> np.ndarray:
+    """Vectorised :meth:`name` over an array of codes."""
+    codes = np.asarray(codes)
+    return np.vectorize(cls.name, otypes=[object])(codes) if codes.size else codes.astype(object)
+
+
+class RESULT(Codes):
   """Integer codes stored in :attr:`Solution.result` (``int32``, one per game).
 
   * ``CONVERGED``: the returned profile has fixed-point residual ``<= tol``.
@@ -22,13 +38,3 @@ class RESULT:
   BREAKDOWN = 3
 
   NAMES = {0: "converged", 1: "max_steps", 2: "nonfinite", 3: "breakdown", -1: "running"}
-
-  @classmethod
-  def name(cls, code) -> str:
-    return cls.NAMES[int(code)]
-
-  @classmethod
-  def names(cls, codes) -> np.ndarray:
-    """Vectorised :meth:`name` over an array of codes."""
-    codes = np.asarray(codes)
-    return np.vectorize(cls.name, otypes=[object])(codes) if codes.size else codes.astype(object)

@@ -8,6 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
+from dice_jax.solvers.method_code import METHOD
 from dice_jax.solvers.result import RESULT
 
 
@@ -24,6 +25,9 @@ class Solution:
     result: a :class:`RESULT` code per game; ``result_names()`` gives the strings.
     history: when requested, the residual at every convergence check, ``(*batch, H)``,
       NaN after the game stopped.
+    method: a :class:`METHOD` code per game: the method that produced the returned profile
+      (with ``method="auto"``, the first-order method or continuation); ``method_names()``
+      gives the strings.
   """
 
   logits: Tuple[jax.Array, ...]
@@ -33,6 +37,15 @@ class Solution:
   steps: jax.Array
   result: jax.Array
   history: Optional[jax.Array] = None
+  method: Optional[jax.Array] = None
+
+  @classmethod
+  def from_outcome(cls, logits, agent_gaps: jax.Array, outcome, **extra) -> "Solution":
+    """The solution for ``logits`` from the engine's ``outcome``
+    (:class:`dice_jax.solvers.protocol.Outcome`), per-agent gaps and a family's extra fields."""
+    return cls(logits=tuple(logits), residual=outcome.residual,
+               gap=jnp.sum(agent_gaps, axis=-1), agent_gaps=agent_gaps, steps=outcome.steps,
+               result=outcome.result, history=outcome.history, method=outcome.method, **extra)
 
   @property
   def probabilities(self) -> Tuple[jax.Array, ...]:
@@ -45,3 +58,7 @@ class Solution:
   def result_names(self) -> np.ndarray:
     """The result codes as strings (``"converged"``, ``"max_steps"``, ...)."""
     return RESULT.names(self.result)
+
+  def method_names(self) -> np.ndarray:
+    """The method codes as strings (``"mirror"``, ``"continuation"``, ...)."""
+    return METHOD.names(self.method)

@@ -17,7 +17,7 @@ def _random_policies(rng, num_states, num_actions):
 
 def _evaluate_all(conventions):
   """One jitted function evaluating every convention (one compilation per game shape)."""
-  return jax.jit(lambda g, l: tuple(ev._evaluate(g, l, c) for c in conventions))
+  return jax.jit(lambda g, l: tuple(ev.evaluate_profile(g, l, c) for c in conventions))
 
 
 @pytest.mark.parametrize("num_states,num_actions", SHAPES)

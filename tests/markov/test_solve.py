@@ -7,7 +7,7 @@ import pytest
 
 import dice_jax
 from dice_jax.markov import MarkovGame, MarkovSolution, solve_markov
-from dice_jax.markov.solve import _solve_jit
+from dice_jax.solvers._solve import solve_games_jit as _solve_jit
 from dice_jax.solvers import RESULT, Solution
 
 from tests.markov.reference import hqre_violation, random_game_arrays

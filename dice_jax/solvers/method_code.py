@@ -1,0 +1,20 @@
+"""Method codes: which method produced a returned profile, one per game (``Solution.method``).
+
+An explicit method always records its own code; :class:`dice_jax.solvers.Auto` records the
+method that actually produced each game's answer (a first-order method, or continuation).
+"""
+from __future__ import annotations
+
+from dice_jax.solvers.result import Codes
+
+
+class METHOD(Codes):
+  """Integer codes stored in :attr:`Solution.method` (``int32``, one per game)."""
+
+  MIRROR = 0
+  OPTIMISTIC = 1
+  EXTRAGRADIENT = 2
+  DAMPED = 3
+  CONTINUATION = 4
+
+  NAMES = {0: "mirror", 1: "optimistic", 2: "extragradient", 3: "damped", 4: "continuation"}
