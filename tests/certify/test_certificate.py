@@ -95,8 +95,8 @@ def _mirror_path(game, tau):
     m = Mirror(adaptive=False)
 
     def body(s, _):
-      s, _, r, _ = m.step(prob, s)  # r: residual of the iterate the step started from
-      return s, (s[0], r)
+      out = m.step(prob, s)  # out.residual: residual of the iterate the step started from
+      return out.state, (out.state.logits, out.residual)
 
     _, (ls, rs) = jax.lax.scan(body, m.init(prob, lr), None, length=150)
     return tuple(jnp.concatenate([l0[None], l], 0) for l0, l in zip(lr, ls)), rs
