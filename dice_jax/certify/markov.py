@@ -78,7 +78,7 @@ every fixed point) and recompute ``q'``; if ``q' < 1``,
 
 ``delta(pi, T pi)`` is computed in floating point; an allowance for the rounding of the linear
 solve and the softmax is added. (iii) Rate: the reference policy lies in ``D`` and ``T(D) ⊂ D``,
-so soft policy iteration ``pi <- T pi`` -- :class:`dice_jax.markov.PolicyMirror` with
+so soft policy iteration ``pi <- T pi`` -- :class:`dice_jax.solvers.Mirror` with
 ``step_size = inf`` and ``adaptive=False`` (proximal weight ``w = 0``) -- started at the
 reference satisfies ``delta(pi_t, pi*) <= q^t delta(pi_0, pi*)`` and
 ``delta(pi_t, T pi_t) <= q^t delta(pi_0, T pi_0)``: the predicted rate is ``q``, and the damped
@@ -129,7 +129,7 @@ class MarkovCertificate:
       (``inf`` when not certified).
     predicted_rate: ``q``: per-step factor of ``delta(pi_t, pi*)`` for soft policy iteration
       from the reference policy (1 where ``q >= 1``: no guarantee).
-    step_size: the mirror step the rate is for: ``inf`` (``PolicyMirror(step_size=inf,
+    step_size: the mirror step the rate is for: ``inf`` (``Mirror(step_size=inf,
       adaptive=False)``, i.e. ``pi <- T pi``).
     step_bound: steps of that solver from the reference after which ``delta(pi_t, pi*) <= tol``
       is guaranteed (``inf``: no guarantee).
@@ -192,7 +192,7 @@ class MarkovCertificate:
         "error_metric": "max over states of the sum over agents of l1 distances",
         "predicted_rate": f(self.predicted_rate),
         "step_size": "inf" if np.isinf(float(self.step_size)) else f(self.step_size),
-        "solver": "PolicyMirror(step_size=inf, adaptive=False) from the reference policy",
+        "solver": "Mirror(step_size=inf, adaptive=False) from the reference policy",
         "step_bound": f(self.step_bound), "observed_rate": f(self.observed_rate),
         "value_oscillation": np.asarray(self.value_oscillation).tolist(),
         "reason": self.reason,

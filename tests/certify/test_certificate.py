@@ -318,8 +318,8 @@ def _mirror_path_at(game, tau, eta):
     m = Mirror(step_size=e, adaptive=False)
 
     def body(s, _):
-      s, _, r, _ = m.step(prob, s)
-      return s, (s[0], r)
+      out = m.step(prob, s)
+      return out.state, (out.state.logits, out.residual)
 
     _, (ls, rs) = jax.lax.scan(body, m.init(prob, lr), None, length=300)
     return tuple(jnp.concatenate([l0[None], l], 0) for l0, l in zip(lr, ls)), rs

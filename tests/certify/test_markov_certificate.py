@@ -15,14 +15,15 @@ from hypothesis import given, settings, strategies as st
 
 from dice_jax.certify import REASON, certify, certify_markov, observed_rate
 from dice_jax.certify import markov as cm
-from dice_jax.markov import MarkovGame, PolicyMirror, solve_markov
+from dice_jax.markov import MarkovGame, solve_markov
+from dice_jax.solvers import Mirror
 from dice_jax.markov import evaluation as ev
 from dice_jax.markov.observation import ObservationGame
 
 from tests.markov.reference import dense_q, dense_values, softmax
 
 S, ACTIONS, BATCH = 3, (2, 3), 16
-SOFT_PI = PolicyMirror(step_size=jnp.inf, adaptive=False)  # pi <- T pi, the certificate's solver
+SOFT_PI = Mirror(step_size=jnp.inf, adaptive=False)  # pi <- T pi, the certificate's solver
 
 
 def _fewer(n):
