@@ -22,6 +22,7 @@ writes one JSON record (``--out``, default ``benchmarks/results/llm_generate.jso
 unit test.
 
     python benchmarks/llm_generate.py [--repeats 3] [--rounds 2] [--threads 1] [--out PATH]
+    python benchmarks/llm_generate.py --sides nnx,nnx_unrolled --batches 1 --out PATH  # scan only
 
 Each side runs ``--rounds`` times in alternation and the best figure per metric is kept, so a
 burst of unrelated load on the machine does not decide the ratio.
@@ -105,7 +106,7 @@ class CompileClock:
         self.wall = 0.0
 
 
-def run_nnx(repeats: int, scan: bool = True) -> dict:
+def run_nnx(repeats: int, scan: bool = True, batches=BATCHES) -> dict:
     import jax
 
     from dice_jax.llm import load_gguf_model, load_tokenizer
@@ -132,7 +133,7 @@ def run_nnx(repeats: int, scan: bool = True) -> dict:
         wall, cpu = time.perf_counter() - t, time.process_time() - c
         return res, {"first_call_s": wall, "first_call_cpu_s": cpu, "compile_s": clock.wall}
 
-    for b in BATCHES:
+    for b in batches:
         ids, mask = left_pad(prompts[:b], tok.pad_token_id)
         first, times = first_call(lambda: generate(model, ids, mask, max_new_tokens=NEW_TOKENS))
         assert (first.num_generated == NEW_TOKENS).all()
@@ -149,7 +150,7 @@ def run_nnx(repeats: int, scan: bool = True) -> dict:
     return out
 
 
-def run_torch(repeats: int) -> dict:
+def run_torch(repeats: int, batches=BATCHES) -> dict:
     import torch
     from transformers import AutoModelForCausalLM
 
@@ -167,7 +168,7 @@ def run_torch(repeats: int) -> dict:
     prompts, pairs = _inputs(tok)
     out = {"load_s": load_s, "peak_rss_after_load_mib": rss_after_load, "generate": {},
            "torch_threads": torch.get_num_threads()}
-    for b in BATCHES:
+    for b in batches:
         ids, mask = left_pad(prompts[:b], tok.pad_token_id)
         ids_t, mask_t = torch.tensor(ids, dtype=torch.long), torch.tensor(mask, dtype=torch.long)
 
@@ -229,8 +230,12 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=0,
                     help="CPU threads per side (0: library defaults). 1 makes the ratio robust to other load "
                          "on a small shared machine (an oversubscribed OpenMP pool collapses)")
+    ap.add_argument("--sides", default=",".join(SIDES), help="comma-separated subset of " + ", ".join(SIDES))
+    ap.add_argument("--batches", default=",".join(map(str, BATCHES)), help="generation batch sizes")
     ap.add_argument("--part", choices=SIDES, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    sides = tuple(args.sides.split(","))
+    batches = tuple(int(b) for b in args.batches.split(","))
     if args.part and args.threads:
         if args.part == "torch":
             import torch
@@ -239,21 +244,21 @@ def main() -> int:
             torch.set_num_interop_threads(1)
     if args.part:
         if args.part == "torch":
-            res = run_torch(args.repeats)
+            res = run_torch(args.repeats, batches)
         else:
-            res = run_nnx(args.repeats, scan=args.part == "nnx")
+            res = run_nnx(args.repeats, scan=args.part == "nnx", batches=batches)
         print("RESULT " + json.dumps(res))
         return 0
-    runs: dict[str, list] = {side: [] for side in SIDES}
+    runs: dict[str, list] = {side: [] for side in sides}
     load_start = os.getloadavg()[0]  # other work on the machine skews both sides; recorded with the result
     for _ in range(args.rounds):  # alternate the sides so that background load hits both alike
-        for part in SIDES:
+        for part in sides:
             env = dict(os.environ)
             if args.threads and part != "torch":
                 env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false "
                                     f"intra_op_parallelism_threads={args.threads}").strip()
             proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--part", part, "--repeats",
-                                   str(args.repeats), "--threads", str(args.threads)],
+                                   str(args.repeats), "--threads", str(args.threads), "--batches", args.batches],
                                   capture_output=True, text=True, env=env)
             line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
             if proc.returncode != 0 or not line:
@@ -261,7 +266,7 @@ def main() -> int:
                 return 1
             runs[part].append(json.loads(line[0][len("RESULT "):]))
     results = {part: _best(r) for part, r in runs.items()}
-    nnx_r, pt, unr = results["nnx"], results["torch"], results["nnx_unrolled"]
+    nnx_r, pt, unr = results.get("nnx"), results.get("torch"), results.get("nnx_unrolled")
     record = {
         "benchmark": "llm_generate",
         "model": "SmolLM2-135M-Instruct.Q4_1.gguf (dequantised to float32)",
@@ -270,65 +275,65 @@ def main() -> int:
                     "python": platform.python_version(), "loadavg_1min_start": load_start,
                     "loadavg_1min_end": os.getloadavg()[0]},
         "new_tokens": NEW_TOKENS,
+        "batches": list(batches),
         "threads_per_side": args.threads or "default",
-        "ratios_nnx_over_torch": {
+        "rounds": args.rounds,
+        "repeats": args.repeats,
+    }
+    if nnx_r and pt:
+        record["ratios_nnx_over_torch"] = {
             **{f"generate_batch{b}": nnx_r["generate"][str(b)]["tokens_per_s"] / pt["generate"][str(b)]["tokens_per_s"]
-               for b in BATCHES},
+               for b in batches},
             "score": nnx_r["score"]["tokens_per_s"] / pt["score"]["tokens_per_s"],
-        },
+        }
         # PyTorch runs with min_new_tokens=64 (EOS suppressed), the NNX side without stop tokens:
         # compare each row up to the first EOS the NNX side emits.
-        "greedy_tokens_identical_before_eos": {
+        record["greedy_tokens_identical_before_eos"] = {
             str(b): all(_before_eos(a) == c[: len(_before_eos(a))]
                         for a, c in zip(nnx_r["generate"][str(b)]["tokens"], pt["generate"][str(b)]["tokens"]))
-            for b in BATCHES},
-        "score_max_abs_diff": max(abs(a - b) for a, b in zip(nnx_r["score"]["total"], pt["score"]["total"])),
-        # the same NNX model with the decoder layers scanned vs unrolled (the bridge before scanning)
-        "scanned_vs_unrolled": {
+            for b in batches}
+        record["score_max_abs_diff"] = max(abs(a - b) for a, b in zip(nnx_r["score"]["total"], pt["score"]["total"]))
+    if nnx_r and unr:  # the same NNX model with the decoder layers scanned vs unrolled (the bridge before)
+        record["scanned_vs_unrolled"] = {
             "note": "pairs are [scanned, unrolled]; compile_s = JAX trace + lowering + XLA compile seconds "
                     "inside the first call (jax.monitoring), first_call_s = compile + the first run",
             **{f"{key}_generate_batch{b}": [nnx_r["generate"][str(b)][key], unr["generate"][str(b)][key]]
-               for b in BATCHES for key in ("compile_s", "first_call_s")},
-            **{f"{key}_score": [nnx_r["score"][key], unr["score"][key]] for key in ("compile_s", "first_call_s")},
-            **{f"tokens_per_s_ratio_generate_batch{b}": nnx_r["generate"][str(b)]["tokens_per_s"]
-               / unr["generate"][str(b)]["tokens_per_s"] for b in BATCHES},
-            "tokens_per_s_ratio_score": nnx_r["score"]["tokens_per_s"] / unr["score"]["tokens_per_s"],
+               for b in batches for key in ("compile_s", "first_call_s", "tokens_per_s")},
+            **{f"{key}_score": [nnx_r["score"][key], unr["score"][key]]
+               for key in ("compile_s", "first_call_s", "tokens_per_s")},
             "greedy_tokens_identical": {str(b): nnx_r["generate"][str(b)]["tokens"] == unr["generate"][str(b)]["tokens"]
-                                        for b in BATCHES},
+                                        for b in batches},
             "score_max_abs_diff": max(abs(a - b) for a, b in zip(nnx_r["score"]["total"], unr["score"]["total"])),
-        },
-        "nnx": nnx_r,
-        "nnx_unrolled": unr,
-        "torch": pt,
-    }
-    for side in (record["nnx"], record["nnx_unrolled"], record["torch"]):
-        for g in side["generate"].values():
+        }
+    for part, r in results.items():
+        for g in r["generate"].values():
             g.pop("tokens")
-        side["score"].pop("total")
+        r["score"].pop("total")
+        record[part] = r
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as f:
         json.dump(record, f, indent=2)
-    print(f"{'':24s}{'NNX (jit)':>12s}{'PyTorch':>12s}{'ratio':>8s}")
-    for b in BATCHES:
-        a, c = nnx_r["generate"][str(b)]["tokens_per_s"], pt["generate"][str(b)]["tokens_per_s"]
-        print(f"generate b={b} tok/s      {a:12.1f}{c:12.1f}{a / c:8.2f}")
-    a, c = nnx_r["score"]["tokens_per_s"], pt["score"]["tokens_per_s"]
-    print(f"score tok/s             {a:12.1f}{c:12.1f}{a / c:8.2f}")
-    print(f"load s                  {nnx_r['load_s']:12.2f}{pt['load_s']:12.2f}")
-    print(f"peak RSS MiB            {nnx_r['peak_rss_mib']:12.0f}{pt['peak_rss_mib']:12.0f}")
+    if nnx_r and pt:
+        print(f"{'':24s}{'NNX (jit)':>12s}{'PyTorch':>12s}{'ratio':>8s}")
+        for b in batches:
+            a, c = nnx_r["generate"][str(b)]["tokens_per_s"], pt["generate"][str(b)]["tokens_per_s"]
+            print(f"generate b={b} tok/s      {a:12.1f}{c:12.1f}{a / c:8.2f}")
+        a, c = nnx_r["score"]["tokens_per_s"], pt["score"]["tokens_per_s"]
+        print(f"score tok/s             {a:12.1f}{c:12.1f}{a / c:8.2f}")
+        print(f"load s                  {nnx_r['load_s']:12.2f}{pt['load_s']:12.2f}")
+        print(f"peak RSS MiB            {nnx_r['peak_rss_mib']:12.0f}{pt['peak_rss_mib']:12.0f}")
+        print(f"greedy tokens identical: {record['greedy_tokens_identical_before_eos']}; "
+              f"score max |Δ| = {record['score_max_abs_diff']:.2e}")
     for name, r in (("scanned", nnx_r), ("unrolled", unr)):
-        print(f"NNX {name:8s} compile s (first call s): generate b=1 {r['generate']['1']['compile_s']:.1f} "
-              f"({r['generate']['1']['first_call_s']:.1f}), b=8 {r['generate']['8']['compile_s']:.1f} "
-              f"({r['generate']['8']['first_call_s']:.1f}), score {r['score']['compile_s']:.1f} "
-              f"({r['score']['first_call_s']:.1f}); tok/s "
-              f"b=1 {r['generate']['1']['tokens_per_s']:.1f}, b=8 {r['generate']['8']['tokens_per_s']:.1f}, "
-              f"score {r['score']['tokens_per_s']:.1f}")
-    print(f"greedy tokens identical: {record['greedy_tokens_identical_before_eos']}; "
-          f"score max |Δ| = {record['score_max_abs_diff']:.2e}")
+        if r:
+            gen = ", ".join(f"generate b={b} {r['generate'][str(b)]['compile_s']:.1f} "
+                            f"({r['generate'][str(b)]['first_call_s']:.1f}), {r['generate'][str(b)]['tokens_per_s']:.1f} tok/s"
+                            for b in batches)
+            print(f"NNX {name:8s} compile s (first call s): {gen}; score {r['score']['compile_s']:.1f} "
+                  f"({r['score']['first_call_s']:.1f}), {r['score']['tokens_per_s']:.1f} tok/s")
     print(f"1-min load average: {load_start:.2f} at start, {os.getloadavg()[0]:.2f} at end "
           f"({os.cpu_count()} CPUs); wrote {args.out}")
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

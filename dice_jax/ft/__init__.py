@@ -18,7 +18,7 @@ from dice_jax.ft.harness.loop import DiceFT, FTAgent
 from dice_jax.ft.policies.agents import shared_lora_agents, shares_base
 from dice_jax.ft.policies.candidates import CandidateBatch, make_candidate_batch
 from dice_jax.ft.policies.ft_step import (candidate_log_policy, ft_step, ft_steps, log_policy,
-                                          make_ft_optimizer, split_adapters)
+                                          make_ft_optimizer, replicate_model, split_adapters)
 from dice_jax.ft.policies.sft_step import sft_steps
 from dice_jax.ft.target.advantages import joint_advantages, normal_form_advantages
 from dice_jax.ft.target.mirror_target import mirror_target
@@ -26,4 +26,4 @@ from dice_jax.ft.target.mirror_target import mirror_target
 __all__ = ["CandidateBatch", "DiceFT", "FTAgent", "candidate_log_policy", "ft_step", "ft_steps",
            "joint_advantages", "log_policy", "make_candidate_batch", "make_ft_optimizer",
            "mirror_target", "normal_form_advantages", "sft_steps", "shared_lora_agents",
-           "shares_base", "split_adapters"]
+           "replicate_model", "shares_base", "split_adapters"]

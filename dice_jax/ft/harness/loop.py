@@ -125,6 +125,9 @@ class DiceFT:
       no signal (all advantages equal and ``pi_k = rho``) the gradient is round-off, and Adam's
       normalisation would turn it into full learning-rate steps in random directions (measured
       on SmolLM2-135M: KL 0.27 nats away from the base in 3 steps on a zero target).
+    share_prompts: sampled candidate batches run each prompt once for its ``K`` candidates
+      (:func:`make_candidate_batch`; the same scores to float32 round-off, fewer token
+      positions: ``benchmarks/dice_ft_step.py``).
 
   Raises:
     ValueError: naming the argument, before any work: no agents, ``eta <= 0``, a bad
@@ -137,7 +140,7 @@ class DiceFT:
                inner_steps: int = 50, sampling: Optional[Sampling] = None,
                token_cost: Union[float, Sequence[float]] = 0.0,
                log_path: Optional[str] = None, save_dir: Optional[str] = None,
-               progress: bool = False, fit_tol: float = 1e-6):
+               progress: bool = False, fit_tol: float = 1e-6, share_prompts: bool = False):
     _validation.require_positive("step_size", step_size)
     if isinstance(inner_steps, bool) or int(inner_steps) != inner_steps or inner_steps < 1:
       raise ValueError(f"inner_steps must be a positive integer; got {inner_steps!r}.")
@@ -155,6 +158,7 @@ class DiceFT:
       raise ValueError(f"fit_tol must be finite and >= 0; got {fit_tol!r}.")
     self.log_path, self.save_dir, self.progress = log_path, save_dir, progress
     self.fit_tol = float(fit_tol)
+    self.share_prompts = bool(share_prompts)
     self.iteration = 0
     self._taus = [self._temperatures(i, a) for i, a in enumerate(self.agents)]
 
@@ -297,7 +301,7 @@ class DiceFT:
       agent.batch = make_candidate_batch(agent.prompts, smp.token_lists(), pad_id=sp.pad_id,
                                          candidate_mask=smp.mask(k), num_candidates=k,
                                          length=plen + sp.max_new_tokens,
-                                         window=sp.max_new_tokens)
+                                         window=sp.max_new_tokens, share_prompts=self.share_prompts)
       agent.log_reference = log_policy(agent.model, agent.batch, adapters=False)
       log_pis.append(jax.block_until_ready(agent.log_policy()))
       jax.block_until_ready(agent.log_reference)  # time the scoring, not its dispatch

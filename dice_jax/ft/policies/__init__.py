@@ -2,9 +2,9 @@
 from dice_jax.ft.policies.agents import shared_lora_agents, shares_base
 from dice_jax.ft.policies.candidates import CandidateBatch, make_candidate_batch
 from dice_jax.ft.policies.ft_step import (candidate_log_policy, ft_step, ft_steps, log_policy,
-                                          make_ft_optimizer, split_adapters)
+                                          make_ft_optimizer, replicate_model, split_adapters)
 from dice_jax.ft.policies.sft_step import sft_steps
 
 __all__ = ["CandidateBatch", "candidate_log_policy", "ft_step", "ft_steps", "log_policy",
            "make_candidate_batch", "make_ft_optimizer", "sft_steps", "shared_lora_agents",
-           "shares_base", "split_adapters"]
+           "replicate_model", "shares_base", "split_adapters"]

@@ -18,6 +18,10 @@ class CandidateBatch:
     lengths: ``[P*K]`` candidate lengths.
     candidate_mask: ``[P, K]`` which candidates exist.
     window: the longest candidate (static).
+    prompt_len: ``0``, or (static) a length ``>=`` every prompt: then the ``K`` candidates of a
+      prompt share one run of the prompt when scored
+      (:func:`dice_jax.llm.score.grouped_candidate_logprobs`) instead of ``K`` runs of
+      ``prompt ⊕ candidate`` rows; the log-probabilities agree to float32 round-off.
   """
 
   ids: jax.Array
@@ -26,6 +30,7 @@ class CandidateBatch:
   lengths: jax.Array
   candidate_mask: jax.Array
   window: int = struct.field(pytree_node=False, default=1)
+  prompt_len: int = struct.field(pytree_node=False, default=0)
 
   @property
   def shape(self):
@@ -36,7 +41,7 @@ def make_candidate_batch(prompts: Sequence[Sequence[int]],
                          candidates: Sequence[Sequence[Sequence[int]]], *, pad_id: int = 0,
                          candidate_mask: Optional[np.ndarray] = None,
                          num_candidates: Optional[int] = None, length: Optional[int] = None,
-                         window: Optional[int] = None) -> CandidateBatch:
+                         window: Optional[int] = None, share_prompts: bool = False) -> CandidateBatch:
   """Pack token ids: ``prompts[p]`` with candidates ``candidates[p][k]``.
 
   Prompts with fewer candidates than the largest set need ``candidate_mask`` (``[P, K]``, True
@@ -47,6 +52,11 @@ def make_candidate_batch(prompts: Sequence[Sequence[int]],
   padded shapes, so batches built from fresh samples every DICE-FT iteration reuse one compiled
   scoring/training program; by default they are the smallest that fit. With ``num_candidates``
   larger than every set, ``candidate_mask`` is required as for sets of different sizes.
+
+  ``share_prompts`` (with ``K > 1``) sets ``prompt_len`` to ``max(longest prompt, length -
+  window)``, so each prompt is run once for its ``K`` candidates when scored and trained (fixed
+  ``length`` and ``window`` keep it fixed too); off by default until the DICE-FT tests have run
+  on it (the scores agree with full rows to float32 round-off: tests/llm/test_layer_stack.py).
 
   Raises:
     ValueError: naming the argument: empty prompts or candidates, sets of different sizes
@@ -98,7 +108,9 @@ def make_candidate_batch(prompts: Sequence[Sequence[int]],
   for r, (a, b) in enumerate(rows):
     ids[r, :len(a) + len(b)] = a + b
     mask[r, :len(a) + len(b)] = True
+  window = need_win if window is None else int(window)
+  prompt_len = max(max(len(a) for a, _ in rows), length - window) if share_prompts and k > 1 else 0
   return CandidateBatch(ids=ids, mask=mask,
                         starts=np.array([len(a) - 1 for a, _ in rows], np.int32),
                         lengths=np.array([len(b) for _, b in rows], np.int32),
-                        candidate_mask=cmask, window=need_win if window is None else int(window))
+                        candidate_mask=cmask, window=window, prompt_len=prompt_len)

@@ -16,17 +16,23 @@ import jax
 import jax.numpy as jnp
 import optax
 from flax import nnx
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from dice_jax.ft.policies.candidates import CandidateBatch
 from dice_jax.ft.target.mirror_target import masked_log_softmax
 from dice_jax.llm.lora import ADAPTER, lora_optimizer
-from dice_jax.llm.score import candidate_logprobs
+from dice_jax.llm.score import candidate_logprobs, grouped_candidate_logprobs
 
 
 def candidate_log_policy(model, batch: CandidateBatch) -> jax.Array:
   """``[P, K]`` log-probabilities of the candidates renormalised over each prompt's set:
-  ``log pi(c_k | s) - log sum_j pi(c_j | s)`` from the summed token log-probabilities."""
-  lp = candidate_logprobs(model, batch.ids, batch.mask, batch.starts, batch.lengths, batch.window)
+  ``log pi(c_k | s) - log sum_j pi(c_j | s)`` from the summed token log-probabilities (each
+  prompt run once for its ``K`` candidates when ``batch.prompt_len`` is set)."""
+  if batch.prompt_len:
+    lp = grouped_candidate_logprobs(model, batch.ids, batch.mask, batch.starts, batch.lengths,
+                                    batch.window, group=batch.shape[1], prompt_len=batch.prompt_len)
+  else:
+    lp = candidate_logprobs(model, batch.ids, batch.mask, batch.starts, batch.lengths, batch.window)
   return masked_log_softmax(lp.sum(-1).reshape(batch.shape), batch.candidate_mask)
 
 
@@ -124,8 +130,16 @@ def _ft_steps_pure(graphdef, opt_graphdef, adapters, frozen, opt_state, batch, l
   return nnx.state(model, ADAPTER), nnx.state(optimizer), metrics
 
 
+def replicate_model(model, mesh: Mesh) -> None:
+  """Place every array of ``model`` (frozen base and adapters) on all devices of ``mesh``,
+  replicated, in place: once, before data-parallel :func:`ft_steps` with this ``mesh``, so that
+  each call moves only the candidates."""
+  nnx.update(model, jax.device_put(nnx.state(model), NamedSharding(mesh, PartitionSpec())))
+
+
 def ft_steps(model, optimizer: nnx.Optimizer, batch: CandidateBatch, log_target: jax.Array,
-             log_reference: jax.Array, temperature: jax.Array, *, num_steps: int):
+             log_reference: jax.Array, temperature: jax.Array, *, num_steps: int,
+             mesh: Mesh | None = None):
   """``num_steps`` :func:`ft_step` updates in one compiled ``nnx.fori_loop``; returns the last
   step's metrics with ``skipped`` counting the skipped steps.
 
@@ -133,13 +147,32 @@ def ft_steps(model, optimizer: nnx.Optimizer, batch: CandidateBatch, log_target:
   the frozen base is an input of the compiled program, never an output, so its arrays stay the
   very same objects (bit-identical and still shared between agents on one base).
 
+  Data parallelism: with a ``mesh`` the prompts and their candidate sets (every ``[P·K, ...]``
+  and ``[P, ...]`` input) are split across the mesh's devices, ``P / devices`` whole prompts
+  each, while the base, the adapters and the optimizer state are replicated (call
+  :func:`replicate_model` once first; otherwise they are copied onto the mesh every call). The
+  program is the same; XLA's SPMD partitioner runs each device's share of the forward and
+  backward passes and sums the adapter gradients across devices (an all-reduce) before the
+  replicated optimizer update, so the result equals the one-device step up to the order of
+  that sum (tests/ft/test_data_parallel.py).
+
   Raises:
-    ValueError: ``num_steps`` is not a positive integer.
+    ValueError: ``num_steps`` is not a positive integer; the prompts do not split evenly over
+      the ``mesh``'s devices.
   """
   if isinstance(num_steps, bool) or int(num_steps) != num_steps or num_steps < 1:
     raise ValueError(f"num_steps must be a positive integer; got {num_steps!r}.")
   graphdef, lora, frozen = split_adapters(model)
   opt_graphdef, opt_state = nnx.split(optimizer)
+  if mesh is not None:
+    if batch.shape[0] % mesh.size:
+      raise ValueError(f"batch: {batch.shape[0]} prompts do not split evenly over the mesh's "
+                       f"{mesh.size} devices.")
+    lora, frozen, opt_state = jax.device_put((lora, frozen, opt_state),
+                                             NamedSharding(mesh, PartitionSpec()))
+    batch, log_target, log_reference, temperature = jax.device_put(
+        (batch, jnp.asarray(log_target), jnp.asarray(log_reference), jnp.asarray(temperature)),
+        NamedSharding(mesh, PartitionSpec(mesh.axis_names)))
   new_lora, new_opt, metrics = _ft_steps_pure(
       graphdef, opt_graphdef, lora, frozen, opt_state, batch, jnp.asarray(log_target),
       jnp.asarray(log_reference), jnp.asarray(temperature), num_steps=int(num_steps))
