@@ -36,7 +36,8 @@ def register(subparsers) -> None:
   from dice_jax.solvers._solve import METHODS  # noqa: PLC0415
 
   p = subparsers.add_parser(
-      "certify", help="solve a normal-form game and certify its HQRE (uniqueness, error bound, rate)",
+      "certify", help="solve a normal-form or Markov game and certify its HQRE (uniqueness, error "
+      "bound, rate)",
       description=__doc__.split("\n\n")[0])
   p.add_argument("game", nargs="?", help="a Gambit .nfg file, or a Markov game (.json)")
   p.add_argument("--example", choices=sorted(EXAMPLES), help="a built-in game instead of a file")
