@@ -90,14 +90,21 @@ def main(argv=None):
   p.add_argument("--num-samples", type=int, default=8)
   p.add_argument("--repeats", type=int, default=7, help="interleaved rounds (medians quoted)")
   p.add_argument("--seed", type=int, default=0)
+  p.add_argument("--shapes", nargs="*", default=None,
+                 help="game shapes such as 32x32 4x4x4x4 (default: both of the issue)")
   p.add_argument("--json", default="benchmarks/results/certify_cost.json")
   args = p.parse_args(argv)
   batch = args.batch or (16 if args.quick else 1024)
   shapes = [(4, 4), (2, 2, 2, 2)] if args.quick else [(32, 32), (4, 4, 4, 4)]
+  if args.shapes:
+    shapes = [tuple(int(k) for k in s.split("x")) for s in args.shapes]
   lams = args.lam or ([2.0] if args.quick else [2.0, 0.5, 0.05])
-  rows = [run_setting(s, batch, lam, repeats=args.repeats, seed=args.seed,
-                      num_samples=args.num_samples)
-          for s in shapes for lam in lams]
+  rows = []
+  for shape in shapes:
+    for lam in lams:
+      rows.append(run_setting(shape, batch, lam, repeats=args.repeats, seed=args.seed,
+                              num_samples=args.num_samples))
+      print(f"done {shape} lambda={lam}: ratio {rows[-1]['ratio']:.2f}", flush=True)
   record = {"benchmark": "certify_cost", "env": environment(), "load_average": load_average(),
             "timing": "interleaved medians (solve, certify, certify_exact, certify_fast)",
             "dtype": "float64", "rows": rows}

@@ -52,6 +52,8 @@ def test_soundness_on_256_generated_games():
     d = distance(early.probabilities, star.probabilities)
     assert np.all(d > 1e-9)  # genuinely early-stopped
     checked += assert_certificate_sound(cert, early.probabilities, star.probabilities)
+    # issue 16 item 5: certified => a rate < 1 (at the step the certificate names)
+    assert np.all(np.asarray(cert.predicted_rate)[np.asarray(cert.certified)] < 1)
     # the unweighted and weighted bounds are each sound, not only their minimum
     for field in ("error_bound_unweighted", "error_bound_weighted"):
       assert np.all(d <= np.asarray(getattr(cert, field)))
@@ -65,6 +67,7 @@ def test_error_bound_is_sound(problem, steps):
   early = dj.solve(game, tau, init=dst.random_profiles(seed, SHAPE, (BATCH,)), max_steps=steps)
   cert = certify(game, tau, early)
   assert np.all(cert.certified)
+  assert np.all(np.asarray(cert.predicted_rate) < 1)
   assert assert_certificate_sound(cert, early.probabilities, star.probabilities) == BATCH
 
 
