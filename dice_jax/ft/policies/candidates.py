@@ -20,7 +20,7 @@ class CandidateBatch:
     window: the longest candidate (static).
     prompt_len: ``0``, or (static) a length ``>=`` every prompt: then the ``K`` candidates of a
       prompt share one run of the prompt when scored
-      (:func:`dice_jax.llm.score.grouped_candidate_logprobs`) instead of ``K`` runs of
+      (``dice_jax.llm.score.grouped_candidate_logprobs``) instead of ``K`` runs of
       ``prompt ⊕ candidate`` rows; the log-probabilities agree to float32 round-off.
   """
 
