@@ -12,6 +12,7 @@ from dice_jax import _validation
 from dice_jax.equilibrium.problem import HQREProblem
 from dice_jax.equilibrium.response import normalize
 from dice_jax.games.base import Game
+from dice_jax.solvers.anderson import Anderson
 from dice_jax.solvers.auto import Auto
 from dice_jax.solvers.continuation import Continuation
 from dice_jax.solvers.damped import Damped
@@ -29,6 +30,7 @@ METHODS = {
     "extragradient": Extragradient,
     "damped": Damped,
     "continuation": Continuation,
+    "anderson": Anderson,
 }
 
 DEFAULT_MAX_STEPS = {Continuation: 2_000}

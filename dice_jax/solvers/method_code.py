@@ -16,5 +16,7 @@ class METHOD(Codes):
   EXTRAGRADIENT = 2
   DAMPED = 3
   CONTINUATION = 4
+  ANDERSON = 5
 
-  NAMES = {0: "mirror", 1: "optimistic", 2: "extragradient", 3: "damped", 4: "continuation"}
+  NAMES = {0: "mirror", 1: "optimistic", 2: "extragradient", 3: "damped", 4: "continuation",
+           5: "anderson"}
