@@ -47,7 +47,7 @@ def test_ablations_quick_record_is_consistent(tmp_path):
                            str(tmp_path / "a.png")])
   assert json.loads((tmp_path / "a.json").read_text())["rows"] == record["rows"]
   assert [r["name"] for r in record["rows"]] == ["adaptive_step", "chunking", "check_every",
-                                                 "float32", "small_tau"]
+                                                 "float32", "acceleration", "small_tau"]
   for r in record["rows"]:
     for side in ("before", "after"):
       assert r[side]["converged_fraction"] == 1.0, (r["name"], side)
@@ -56,6 +56,8 @@ def test_ablations_quick_record_is_consistent(tmp_path):
   # the fixed MMD-safe step needs more steps than the adaptive one it was replaced by
   adaptive = record["rows"][0]
   assert adaptive["before"]["max_steps"] > adaptive["after"]["max_steps"]
+  accel = record["rows"][4]  # anderson needs fewer steps than plain mirror at lambda 10
+  assert accel["before"]["mean_steps"] > accel["after"]["mean_steps"]
   assert (tmp_path / "a.png").stat().st_size > 1000
 
 
