@@ -11,7 +11,8 @@ import numpy as np
 from dice_jax.markov import evaluation as ev
 from dice_jax.markov.game import MarkovGame
 from dice_jax.markov.problem import MarkovProblem, MarkovSolution
-from dice_jax.solvers import Auto, Continuation, Damped, Extragradient, Mirror, Optimistic
+from dice_jax.solvers import (Anderson, Auto, Continuation, Damped, Extragradient, Mirror,
+                              Optimistic)
 from dice_jax.solvers._solve import default_tol, log_distributions, solve_games
 from dice_jax.solvers._solve import get_solver as _get_solver
 from dice_jax.solvers.engine import iterate
@@ -25,6 +26,7 @@ METHODS = {
     "extragradient": functools.partial(Extragradient, step_scale=0.25),
     "damped": Damped,
     "continuation": Continuation,
+    "anderson": Anderson,
 }
 
 
