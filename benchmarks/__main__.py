@@ -63,7 +63,7 @@ def vs_former_numpy(n, batch, lam, repeats, seed=0):
   tau = 1.0 / lam
   game = dj.games.random.uniform(jax.random.PRNGKey(seed), (n, n), batch_shape=(batch,))
   a, b = (np.asarray(u) for u in game.payoffs)
-  solve = lambda: jax.block_until_ready(dj.solve(game, tau, tol=throughput.TOL))
+  solve = lambda: jax.block_until_ready(dj.solve(game, tau, method="mirror", tol=throughput.TOL))
   solve()
   t = interleaved_times({"dice_jax": solve,
                          "numpy_former": lambda: solve_numpy_mirror(a, b, tau, tol=throughput.TOL)},

@@ -72,7 +72,7 @@ def ablations(n=32, batch=1024, lam=2.0, small_n=50, small_lam=50.0, accel_n=16,
   game = dj.games.random.uniform(jax.random.PRNGKey(seed), (n, n), batch_shape=(batch,))
   rows = []
 
-  t_default, s_default = _timed(lambda: dj.solve(game, tau, tol=tol), repeats)
+  t_default, s_default = _timed(lambda: dj.solve(game, tau, method="mirror", tol=tol), repeats)
   after = _summary("mirror (adaptive step, chunked, check every step)", t_default, s_default, tol)
 
   fixed = dj.Mirror(adaptive=False)
@@ -92,12 +92,12 @@ def ablations(n=32, batch=1024, lam=2.0, small_n=50, small_lam=50.0, accel_n=16,
 
   game32 = dj.games.random.uniform(jax.random.PRNGKey(seed), (n, n), batch_shape=(batch,),
                                    dtype=jnp.float32)
-  t, s = _timed(lambda: dj.solve(game32, np.float32(tau), tol=1e-5), repeats)
+  t, s = _timed(lambda: dj.solve(game32, np.float32(tau), method="mirror", tol=1e-5), repeats)
   rows.append(_row("float32", after, _summary("float32, tol 1e-5", t, s, 1e-5),
                    note="different accuracy: float64 to 1e-8 vs float32 to 1e-5"))
 
   zs = dj.games.random.zero_sum(jax.random.PRNGKey(seed), (accel_n, accel_n), batch_shape=(16,))
-  t_m, s_m = _timed(lambda: dj.solve(zs, 0.1, tol=tol, max_steps=100_000), repeats)
+  t_m, s_m = _timed(lambda: dj.solve(zs, 0.1, method="mirror", tol=tol, max_steps=100_000), repeats)
   t_a, s_a = _timed(lambda: dj.solve(zs, 0.1, tol=tol, method="anderson", max_steps=100_000),
                     repeats)
   diff = max(float(np.max(np.abs(np.asarray(a) - np.asarray(b))))
@@ -109,7 +109,7 @@ def ablations(n=32, batch=1024, lam=2.0, small_n=50, small_lam=50.0, accel_n=16,
 
   small = dj.games.random.uniform(jax.random.PRNGKey(seed), (small_n, small_n))
   small_tau = 1.0 / small_lam
-  t_m, s_m = _timed(lambda: dj.solve(small, small_tau, tol=tol, max_steps=100_000), repeats)
+  t_m, s_m = _timed(lambda: dj.solve(small, small_tau, method="mirror", tol=tol, max_steps=100_000), repeats)
   t_c, s_c = _timed(lambda: dj.solve(small, small_tau, tol=tol, method="continuation"), repeats)
   diff = max(float(np.max(np.abs(np.asarray(a) - np.asarray(b))))
              for a, b in zip(s_m.probabilities, s_c.probabilities))

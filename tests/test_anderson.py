@@ -20,7 +20,7 @@ def zero_sum():
 
 @pytest.mark.parametrize("lam", [2.0, 10.0])
 def test_same_hqre_as_mirror_in_fewer_steps(zero_sum, lam):
-  plain = dj.solve(zero_sum, 1 / lam, tol=1e-10, max_steps=20_000)
+  plain = dj.solve(zero_sum, 1 / lam, method="mirror", tol=1e-10, max_steps=20_000)
   fast = dj.solve(zero_sum, 1 / lam, method="anderson", tol=1e-10, max_steps=20_000)
   assert np.all(np.asarray(plain.converged)) and np.all(np.asarray(fast.converged))
   for a, b in zip(plain.probabilities, fast.probabilities):
@@ -36,7 +36,7 @@ def test_matches_gambit_where_mirror_is_slow(zero_sum):
   from dice_jax.testing import gambit_logit_qre
   game = zero_sum[3]
   sol = dj.solve(game, 1 / 20, method="anderson", tol=1e-10, max_steps=20_000)
-  plain = dj.solve(game, 1 / 20, tol=1e-10, max_steps=20_000)
+  plain = dj.solve(game, 1 / 20, method="mirror", tol=1e-10, max_steps=20_000)
   assert bool(sol.converged) and bool(plain.converged)
   assert int(sol.steps) * 10 < int(plain.steps)
   ref = gambit_logit_qre(game, 20.0)
@@ -77,7 +77,7 @@ def test_safeguard_rejects_and_falls_back_to_the_plain_step(zero_sum):
     s = new
   assert rejections >= 5 and int(s.accepted) == 0
   guarded = dj.solve(zero_sum[1], 0.1, method=solver, tol=1e-10, max_steps=20_000)
-  plain = dj.solve(zero_sum[1], 0.1, tol=1e-10, max_steps=20_000)
+  plain = dj.solve(zero_sum[1], 0.1, method="mirror", tol=1e-10, max_steps=20_000)
   assert bool(guarded.converged)
   for a, b in zip(guarded.probabilities, plain.probabilities):
     np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=1e-8)

@@ -92,7 +92,7 @@ def test_numpy_best_effort_is_the_same_algorithm_as_dice_jax():
   from benchmarks.numpy_mirror import solve_numpy_mirror
   game = dj.games.random.uniform(jax.random.PRNGKey(5), (6, 4), batch_shape=(40,))
   tau = 0.25
-  sol = dj.solve(game, tau, tol=1e-10)
+  sol = dj.solve(game, tau, method="mirror", tol=1e-10)
   a, b = (np.asarray(u) for u in game.payoffs)
   assert len(set(np.asarray(sol.steps).tolist())) > 3
   former = solve_numpy_mirror(a, b, tau, tol=1e-10)
