@@ -176,3 +176,57 @@ def test_optimistic_converges_when_the_payoff_halfrange_is_tiny(dtype, scale):
   assert float(lip) > 0 and not np.signbit(lip)
   sol = dj.solve(g, 0.5, method="optimistic")
   assert sol.result_names().item() == "converged"
+
+
+def _gambit_cases():
+  """Non-monotone games (the vertex bound does not certify them, so "auto" must follow the
+  principal branch): perturbed Shapley games at lambda 10 and 50, random 4x4 games at
+  lambda 8 and 16, random 3-player games at lambda 3 and 8."""
+  shapley = dj.games.shapley_game()
+  noise = rg.uniform(jax.random.PRNGKey(11), (3, 3), batch_shape=(2,))
+  perturbed = dj.NormalFormGame(tuple(u + 0.05 * e for u, e in zip(shapley.payoffs, noise.payoffs)))
+  return [("shapley", perturbed, [10.0, 50.0]),
+          ("random 4x4", rg.uniform(jax.random.PRNGKey(12), (4, 4), batch_shape=(2,)), [8.0, 16.0]),
+          ("random 2x3x2", rg.uniform(jax.random.PRNGKey(13), (2, 3, 2), batch_shape=(2,)),
+           [3.0, 8.0])]
+
+
+@pytest.mark.parametrize("case", range(3), ids=["shapley", "random4x4", "3player"])
+def test_auto_default_equals_gambit_on_non_monotone_games(case):
+  name, games, lams = _gambit_cases()[case]
+  tau = 1 / np.asarray(lams)[:, None]
+  sol = dj.solve(games, tau, tol=1e-12)  # the default method is "auto"
+  certified = np.asarray(jax.vmap(lambda g, t: dj.HQREProblem(
+      g, t, tuple(jnp.zeros(k) for k in g.num_actions)).uniqueness_certified())(
+          games, jnp.broadcast_to(tau, (2, games.num_players))))
+  assert not certified.any(), name
+  assert list(sol.method_names()) == ["continuation"] * 2
+  assert np.all(sol.converged)
+  for b, lam in enumerate(lams):
+    ref = gambit_logit_qre(games[b], lam)
+    for x, y in zip(sol.probabilities, ref):
+      np.testing.assert_allclose(np.asarray(x[b]), y, atol=1e-8, rtol=0)
+
+
+def test_auto_uses_the_first_order_method_where_uniqueness_is_certified():
+  """Zero-sum (alpha = 0 < tau): mirror, the same answer as explicit mirror, and the default of
+  explicit methods is unchanged."""
+  g = rg.zero_sum(jax.random.PRNGKey(14), (5, 5), batch_shape=(2,))
+  auto = dj.solve(g, 0.3, tol=1e-11)
+  mirror = dj.solve(g, 0.3, method="mirror", tol=1e-11)
+  assert list(auto.method_names()) == ["mirror"] * 2
+  assert list(mirror.method_names()) == ["mirror"] * 2
+  np.testing.assert_array_equal(auto.steps, mirror.steps)
+  for a, b in zip(auto.logits, mirror.logits):
+    np.testing.assert_array_equal(a, b)
+  ref = gambit_logit_qre(g[0], 1 / 0.3)
+  for x, y in zip(auto.probabilities, ref):
+    np.testing.assert_allclose(np.asarray(x[0]), y, atol=1e-8, rtol=0)
+
+
+def test_auto_falls_back_to_continuation_when_the_first_order_method_stalls():
+  g = rg.zero_sum(jax.random.PRNGKey(15), (6, 6))
+  slow = dj.Mirror(step_size=1e-6, adaptive=False)
+  sol = dj.solve(g, 0.01, method=dj.solvers.Auto(first_order=slow), tol=1e-10, max_steps=300)
+  assert sol.method_names().item() == "continuation" and sol.converged
+  assert int(sol.steps) > 300  # the 300 stalled mirror steps are counted

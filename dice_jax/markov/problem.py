@@ -108,9 +108,17 @@ class MarkovProblem:
     return jnp.abs((h + reg) / (1.0 - g.gamma))
 
   def uniqueness_certified(self) -> jax.Array:
-    """``False``: no cheap rigorous uniqueness bound is wired in for this family yet, so
-    ``method="auto"`` follows the principal branch (continuation)."""
-    return jnp.bool_(False)
+    """Whether the contraction constant of the response map (DESIGN §6,
+    :func:`dice_jax.certify.markov.contraction` on the set every fixed point lies in) is
+    ``q < 1``: then the HQRE is unique. Computed from the game alone (rewards, transitions,
+    temperatures, gamma); conservative -- it certifies only at temperatures high relative to
+    the reward range / (1 - gamma)."""
+    from dice_jax.certify import markov as cm  # noqa: PLC0415 - certify imports markov
+
+    k = cm.game_constants(self.game)
+    tau, gamma = self.game.temperature, self.game.gamma
+    lam = cm.log_ratio_bound(k, tau, gamma, self.convention)
+    return cm.contraction(k, tau, gamma, lam, self.convention) < 1.0
 
   def scale_payoffs(self, scale) -> "MarkovProblem":
     """The game with rewards ``s R`` (temperatures kept): ``s V_{tau/s}[R] = V_tau[s R]``."""

@@ -35,7 +35,7 @@ def get_solver(method: Union[str, Any]):
   return _get_solver(method, METHODS)
 
 
-def solve_markov_one(game: MarkovGame, *, method: Any = "extragradient", convention: str = "own",
+def solve_markov_one(game: MarkovGame, *, method: Any = "auto", convention: str = "own",
                      logits=None, tol=None, max_steps=10_000,
                      history_length: Optional[int] = None) -> MarkovSolution:
   """Solve one unbatched Markov game without host checks (jit/vmap-safe); see :func:`solve_markov`."""
@@ -72,17 +72,19 @@ def solve_markov(game: MarkovGame, *, method: Any = None, convention: str = "own
 
   Args:
     game: a :class:`MarkovGame` (from :meth:`MarkovGame.from_arrays`), possibly batched.
-    method: ``"mirror"`` (policy mirror descent), ``"extragradient"`` (Cen, Wei & Chi 2021),
-      ``"continuation"`` (in temperature), or a solver object. Default
-      ``"extragradient"``: under ``zero_sum`` plain mirror steps cycle unless tiny, and on
-      256 random games (S = 20, 2 x 4 actions, gamma = 0.9) it converged on 256/256 zero-sum
-      and 254/256 general-sum games within 3,000 steps where adaptive mirror converged on
-      about 20 % of the general-sum ones.
+    method: ``"auto"`` (default: extragradient where the contraction bound of
+      :mod:`dice_jax.certify.markov` certifies a unique HQRE, continuation along the principal
+      branch from ``tau = infinity`` otherwise or when extragradient stalls), ``"mirror"``
+      (policy mirror descent, step growth 1.05), ``"extragradient"`` (Cen, Wei & Chi 2021,
+      ``eta = 1 / (4 min tau)``: on 256 random games, S = 20, 2 x 4 actions, gamma = 0.9, it
+      converged on 256/256 zero-sum and 254/256 general-sum games within 3,000 steps),
+      ``"optimistic"``, ``"damped"``, ``"continuation"`` (the solvers of
+      :mod:`dice_jax.solvers`, see :data:`METHODS`), or a solver object.
     convention: ``"own"`` (default), ``"zero_sum"`` (two agents, ``R_2 = -R_1``) or ``"logit"``.
     init: optional initial policies, one per agent, broadcastable to ``(*batch, S, n_i)``,
       strictly positive distributions; default the reference policies.
     tol: residual tolerance; default ``1e-8`` (float64) or ``1e-5`` (float32).
-    max_steps: step budget per game (default 10,000).
+    max_steps: step budget per game (default 10,000; 2,000 for continuation).
     history: also return the residual at every convergence check.
 
   Returns:
@@ -106,7 +108,7 @@ def solve_markov(game: MarkovGame, *, method: Any = None, convention: str = "own
   if not isinstance(game, MarkovGame):
     raise ValueError(f"game must be a MarkovGame; got {type(game).__name__}.")
   if method is None:
-    method = "extragradient"
+    method = "auto"
   get_solver(method)
   ev.check_convention(convention)
   if convention == "zero_sum":

@@ -55,7 +55,7 @@ def get_solver(method: Union[str, Any], methods=None):
   return method
 
 
-def solve_one(game: Game, temperature, *, method: Any = "mirror", log_reference=None,
+def solve_one(game: Game, temperature, *, method: Any = "auto", log_reference=None,
               logits=None, tol=None, max_steps=None, history_length: Optional[int] = None
               ) -> Solution:
   """Solve one (unbatched) game without host-side checks: jit- and vmap-safe.
@@ -153,7 +153,7 @@ def solve_games(problem_type, game, *, method, methods, batch_shape, dtype, logi
                          history_length=history_length, batch_shape=tuple(batch_shape))
 
 
-def solve(game: Game, temperature, *, method: Any = "mirror", reference: Optional[Sequence] = None,
+def solve(game: Game, temperature, *, method: Any = "auto", reference: Optional[Sequence] = None,
           init: Optional[Sequence] = None, tol: Optional[float] = None,
           max_steps: Optional[int] = None, history: bool = False) -> Solution:
   """Compute the HQRE ``x_i = softmax(log rho_i + v_i(x) / tau_i)`` of a game or a batch.
@@ -170,14 +170,19 @@ def solve(game: Game, temperature, *, method: Any = "mirror", reference: Optiona
     game: a game, e.g. :class:`dice_jax.NormalFormGame`, possibly with batch axes ``batch``.
     temperature: ``tau > 0``, broadcastable to ``(*batch, N)``: a scalar, one per player, or
       per game (``(*batch, 1)``) and player.
-    method: ``"mirror"`` (default), ``"optimistic"``, ``"extragradient"``, ``"damped"``,
-      ``"continuation"``, or a solver object such as ``Mirror(step_size=0.5)``.
+    method: ``"auto"`` (default: :class:`dice_jax.solvers.Auto` -- mirror where the vertex
+      bound certifies a unique HQRE, continuation along the principal branch otherwise or
+      when mirror stalls, so the answer is Gambit's ``logit_solve_lambda`` QRE either way),
+      ``"mirror"``, ``"optimistic"``, ``"extragradient"``, ``"damped"``, ``"continuation"``,
+      or a solver object such as ``Mirror(step_size=0.5)``. ``Solution.method`` records
+      which method produced each game's profile.
     reference: optional reference policies ``rho_i`` (strictly positive distributions), one
       per player, each broadcastable to ``(*batch, n_i)``; default uniform.
     init: optional initial profile (distributions, as ``reference``); default ``reference``.
       Continuation ignores it (its path starts at the reference).
     tol: residual tolerance; default ``1e-8`` (float64) or ``1e-5`` (float32).
-    max_steps: step budget per game; default 10,000 (2,000 for continuation).
+    max_steps: step budget per game; default 10,000 (2,000 for continuation; with
+      ``"auto"`` each of its two phases gets the budget).
     history: also return the residual at every convergence check.
 
   Returns:
@@ -202,7 +207,7 @@ def solve(game: Game, temperature, *, method: Any = "mirror", reference: Optiona
   return _solve_jit(*args, **static)
 
 
-def prepare(game: Game, temperature, *, method: Any = "mirror",
+def prepare(game: Game, temperature, *, method: Any = "auto",
             reference: Optional[Sequence] = None, init: Optional[Sequence] = None,
             tol: Optional[float] = None, max_steps: Optional[int] = None, history: bool = False):
   """Validate and broadcast :func:`solve`'s arguments on the host (no compilation).
