@@ -69,9 +69,10 @@ def test_safeguard_rejects_and_falls_back_to_the_plain_step(zero_sum):
     new = step(solver, s).state
     if was_extrapolated:
       assert int(new.rejected) == int(s.rejected) + 1
-      expected, _ = mirror_update(s.prev_logits, s.prev_z, proximal_weight(new.eta, problem))
+      expected, _ = mirror_update(s.mirror.prev_logits, s.mirror.prev_z,
+                                  proximal_weight(new.mirror.eta, problem))
       if not bool(new.extrapolated):
-        for a, b in zip(new.logits, expected):
+        for a, b in zip(new.mirror.logits, expected):
           np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
       rejections += 1
     s = new

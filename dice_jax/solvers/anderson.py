@@ -11,7 +11,8 @@ from flax import struct
 from dice_jax.equilibrium.response import normalize
 from dice_jax.solvers.engine import Step
 from dice_jax.solvers.method_code import METHOD
-from dice_jax.solvers.mirror import Mirror, evaluate, mirror_update, proximal_weight
+from dice_jax.solvers.mirror import (Mirror, MirrorState, evaluate, mirror_update,
+                                     proximal_weight)
 from dice_jax.solvers.protocol import Problem, Profile
 
 
@@ -51,11 +52,9 @@ class AndersonState(NamedTuple):
   """:class:`Anderson`'s state.
 
   Attributes:
-    logits, probs: the current iterate (a plain mirror step or an extrapolated point).
-    prev_logits, prev_z, prev_residual: the last accepted base point, its response logits and
-      residual (a rejected point is replaced by the plain step from there).
-    eta, safe, ceiling: the mirror step, its floor ``min tau / L**2`` and its cap (as
-      :class:`Mirror`).
+    mirror: the plain method's state: the current iterate (a plain mirror step or an
+      extrapolated point), the last accepted base point with its response logits and residual
+      (a rejected point is replaced by the plain step from there), and the step ``eta``.
     d_g, d_f: the last ``memory`` differences of the plain-step images ``g_k`` and of the
       fixed-point residuals ``f_k = g_k - x_k`` (centred logits, one row per difference).
     last_g, last_f: the newest ``g_k`` and ``f_k``.
@@ -66,14 +65,7 @@ class AndersonState(NamedTuple):
     accepted, rejected: Anderson points accepted and rejected so far.
   """
 
-  logits: Profile
-  probs: Profile
-  prev_logits: Profile
-  prev_z: Profile
-  prev_residual: jax.Array
-  eta: jax.Array
-  safe: jax.Array
-  ceiling: jax.Array
+  mirror: MirrorState
   d_g: jax.Array
   d_f: jax.Array
   last_g: jax.Array
@@ -138,17 +130,16 @@ class Anderson:
     dtype = logits[0].dtype
     zeros = jnp.zeros((self.memory, dim), dtype)
     return AndersonState(
-        logits=s.logits, probs=s.probs, prev_logits=s.prev_logits, prev_z=s.prev_z,
-        prev_residual=s.prev_residual, eta=s.eta, safe=s.safe, ceiling=s.ceiling, d_g=zeros,
-        d_f=zeros, last_g=jnp.zeros((dim,), dtype), last_f=jnp.zeros((dim,), dtype),
+        mirror=s, d_g=zeros, d_f=zeros, last_g=jnp.zeros((dim,), dtype), last_f=jnp.zeros((dim,), dtype),
         count=jnp.int32(0), extrapolated=jnp.bool_(False), first_residual=s.prev_residual,
         accepted=jnp.int32(0), rejected=jnp.int32(0))
 
-  def step(self, problem: Problem, s: AndersonState) -> Step:
+  def step(self, problem: Problem, a: AndersonState) -> Step:
+    s = a.mirror
     z, r = evaluate(problem, s.logits, s.probs)
-    envelope = self.safeguard * s.first_residual * (s.accepted + 1.0) ** -1.01
-    reject_aa = s.extrapolated & ((r > envelope) | ~jnp.isfinite(r))
-    worse = ~s.extrapolated & (r > s.prev_residual) & jnp.any(s.eta > s.safe)
+    envelope = self.safeguard * a.first_residual * (a.accepted + 1.0) ** -1.01
+    reject_aa = a.extrapolated & ((r > envelope) | ~jnp.isfinite(r))
+    worse = ~a.extrapolated & (r > s.prev_residual) & jnp.any(s.eta > s.safe)
     back = reject_aa | worse
     eta = jnp.where(worse, jnp.maximum(self.backoff * s.eta, s.safe), s.eta)
     base = tuple(jnp.where(back, p, l) for p, l in zip(s.prev_logits, s.logits))
@@ -158,10 +149,10 @@ class Anderson:
 
     gv, bv = _flat(g), _flat(base)
     f = gv - bv
-    count = jnp.where(back, 0, s.count)  # a rejection or a back-off restarts the history
+    count = jnp.where(back, 0, a.count)  # a rejection or a back-off restarts the history
     push = count >= 1
-    d_g = jnp.where(push, jnp.roll(s.d_g, 1, axis=0).at[0].set(gv - s.last_g), s.d_g)
-    d_f = jnp.where(push, jnp.roll(s.d_f, 1, axis=0).at[0].set(f - s.last_f), s.d_f)
+    d_g = jnp.where(push, jnp.roll(a.d_g, 1, axis=0).at[0].set(gv - a.last_g), a.d_g)
+    d_f = jnp.where(push, jnp.roll(a.d_f, 1, axis=0).at[0].set(f - a.last_f), a.d_f)
     count = jnp.minimum(count + 1, self.memory + 1)
     valid = (jnp.arange(self.memory) < count - 1).astype(f.dtype)
     d_g, d_f = d_g * valid[:, None], d_f * valid[:, None]
@@ -176,9 +167,10 @@ class Anderson:
     new_probs = tuple(jnp.where(use, jnp.exp(a), p) for a, p in zip(aa, g_probs))
 
     state = AndersonState(
-        logits=new, probs=new_probs, prev_logits=base, prev_z=base_z, prev_residual=base_r,
-        eta=eta, safe=s.safe, ceiling=s.ceiling, d_g=d_g, d_f=d_f, last_g=gv, last_f=f,
-        count=count, extrapolated=use, first_residual=s.first_residual,
-        accepted=s.accepted + (s.extrapolated & ~reject_aa).astype(jnp.int32),
-        rejected=s.rejected + reject_aa.astype(jnp.int32))
+        mirror=s._replace(logits=new, probs=new_probs, prev_logits=base, prev_z=base_z,
+                          prev_residual=base_r, eta=eta),
+        d_g=d_g, d_f=d_f, last_g=gv, last_f=f, count=count, extrapolated=use,
+        first_residual=a.first_residual,
+        accepted=a.accepted + (a.extrapolated & ~reject_aa).astype(jnp.int32),
+        rejected=a.rejected + reject_aa.astype(jnp.int32))
     return Step(state, s.logits, r, jnp.bool_(True), jnp.int32(self.code))
