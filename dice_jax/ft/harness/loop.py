@@ -140,7 +140,7 @@ class DiceFT:
                inner_steps: int = 50, sampling: Optional[Sampling] = None,
                token_cost: Union[float, Sequence[float]] = 0.0,
                log_path: Optional[str] = None, save_dir: Optional[str] = None,
-               progress: bool = False, fit_tol: float = 1e-6, share_prompts: bool = False):
+               progress: bool = False, fit_tol: float = 1e-6, share_prompts: bool = True):
     _validation.require_positive("step_size", step_size)
     if isinstance(inner_steps, bool) or int(inner_steps) != inner_steps or inner_steps < 1:
       raise ValueError(f"inner_steps must be a positive integer; got {inner_steps!r}.")

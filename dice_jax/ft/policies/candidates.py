@@ -41,7 +41,7 @@ def make_candidate_batch(prompts: Sequence[Sequence[int]],
                          candidates: Sequence[Sequence[Sequence[int]]], *, pad_id: int = 0,
                          candidate_mask: Optional[np.ndarray] = None,
                          num_candidates: Optional[int] = None, length: Optional[int] = None,
-                         window: Optional[int] = None, share_prompts: bool = False) -> CandidateBatch:
+                         window: Optional[int] = None, share_prompts: bool = True) -> CandidateBatch:
   """Pack token ids: ``prompts[p]`` with candidates ``candidates[p][k]``.
 
   Prompts with fewer candidates than the largest set need ``candidate_mask`` (``[P, K]``, True
@@ -55,8 +55,8 @@ def make_candidate_batch(prompts: Sequence[Sequence[int]],
 
   ``share_prompts`` (with ``K > 1``) sets ``prompt_len`` to ``max(longest prompt, length -
   window)``, so each prompt is run once for its ``K`` candidates when scored and trained (fixed
-  ``length`` and ``window`` keep it fixed too); off by default until the DICE-FT tests have run
-  on it (the scores agree with full rows to float32 round-off: tests/llm/test_layer_stack.py).
+  ``length`` and ``window`` keep it fixed too); the scores agree with full rows to float32
+  round-off (tests/llm/test_layer_stack.py).
 
   Raises:
     ValueError: naming the argument: empty prompts or candidates, sets of different sizes
