@@ -62,6 +62,7 @@ autosummary_generate = False
 napoleon_google_docstring = True
 napoleon_numpy_docstring = False
 napoleon_use_rtype = False
+
 add_module_names = False
 
 # Every cross-reference must resolve (-n). The build is offline, so references into other

@@ -147,6 +147,14 @@ def missing_reference(app, env, node, contnode):
                              contnode)
 
 
+def skip_fields(app, what, name, obj, skip, options):
+  """Fields of a NamedTuple or dataclass are described by the class's "Attributes:" section
+  (napoleon); describing them again as members would describe each attribute twice."""
+  if what == "class" and type(obj).__name__ == "_tuplegetter":  # a NamedTuple field
+    return True
+  return None
+
+
 def process_bases(app, name, obj, options, bases) -> None:
   """Show a public ancestor instead of a private base class (``_PosteriorPolicy``)."""
   for k, base in enumerate(list(bases)):
@@ -275,4 +283,5 @@ def setup(app):
   app.connect("autodoc-process-docstring", process)
   app.connect("missing-reference", missing_reference)
   app.connect("autodoc-process-bases", process_bases)
+  app.connect("autodoc-skip-member", skip_fields)
   return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1"}
