@@ -56,6 +56,10 @@ def test_per_player_temperatures_and_table_output(capsys):
                                 "--json")[1])
   sol = dj.solve(dj.games.prisoners_dilemma(), np.array([0.5, 1.0]))
   np.testing.assert_allclose(data["policies"][1], sol.probabilities[1], atol=1e-7)
+  # the CLI's default is the library's (method="auto") and says which method actually ran
+  assert data["method"] == "auto"
+  assert data["method_ran"] == str(sol.method_names().item())
+  assert data["method_ran"] in {"mirror", "continuation"}
 
 
 @pytest.mark.parametrize("args,message", [

@@ -73,7 +73,7 @@ def run(args) -> int:
     raise ValueError("--convention applies to Markov games (a .json file) only")
   if args.temperature is None:
     raise ValueError("give --temperature for a normal-form game")
-  args.method = args.method or "mirror"
+  args.method = args.method or "auto"
   if args.method not in METHODS:
     raise ValueError(f"--method {args.method!r} is for Markov games; choose one of "
                      f"{sorted(METHODS)}")
@@ -119,7 +119,7 @@ def _run_markov(args) -> int:
   if args.temperature is not None:
     raise ValueError("--temperature applies to normal-form games; a Markov game file holds its "
                      "temperatures")
-  args.method = args.method or "extragradient"
+  args.method = args.method or "auto"
   if args.method not in markov.method_names():
     raise ValueError(f"--method {args.method!r} is not a Markov method; choose one of "
                      f"{markov.method_names()}")

@@ -35,7 +35,7 @@ def register(subparsers) -> None:
   p = subparsers.add_parser("solve-markov", help="compute the HQRE of a Markov game (JSON file)",
                             description=__doc__.split("\n\n")[0])
   p.add_argument("game", help="a Markov game in JSON (see dice_jax.markov.io)")
-  p.add_argument("--method", "-m", choices=method_names(), default="extragradient")
+  p.add_argument("--method", "-m", choices=method_names(), default="auto")
   p.add_argument("--convention", choices=CONVENTION_NAMES, default=None,
                  help="value convention (default: the file's, else 'own')")
   p.add_argument("--tol", type=P.positive_number, default=None,
@@ -102,6 +102,7 @@ def run(args) -> int:
       "result": str(sol.result_names().item()),
       "convention": convention,
       "method": args.method,
+      "method_ran": str(sol.method_names().item()),
       "state_residual": np.asarray(sol.state_residual).tolist(),
   }
   if args.certify:
@@ -115,7 +116,8 @@ def run(args) -> int:
         print(f"  state {s:3d}  V = {out['values'][i][s]: .8f}  pi = "
               + " ".join(f"{x:.8f}" for x in row))
     print(f"residual {out['residual']:.3e}   gap {out['gap']:.3e}   steps {out['steps']}   "
-          f"result {out['result']}   convention {convention}   method {args.method}")
+          f"result {out['result']}   convention {convention}   "
+          f"method {args.method} (ran {out['method_ran']})")
     if args.certify:
       print_certificate(out["certificate"])
   ok = out["result"] == "converged" and (not args.certify or out["certificate"]["certified"])

@@ -29,7 +29,7 @@ def register(subparsers) -> None:
   p.add_argument("--example", choices=sorted(EXAMPLES), help="a built-in game instead of a file")
   p.add_argument("--temperature", "-t", type=P.temperatures, required=True,
                  help="tau > 0: one number, or one per player separated by commas (lambda = 1/tau)")
-  p.add_argument("--method", "-m", choices=sorted(METHODS), default="mirror")
+  p.add_argument("--method", "-m", choices=sorted(METHODS), default="auto")
   p.add_argument("--tol", type=P.positive_number, default=None,
                  help="fixed-point residual tolerance (> 0)")
   p.add_argument("--max-steps", type=P.step_count, default=None,
@@ -91,6 +91,7 @@ def run(args) -> int:
       "steps": int(sol.steps),
       "result": str(sol.result_names().item()),
       "method": args.method,
+      "method_ran": str(sol.method_names().item()),
       "temperature": temps,
       "players": players,
   }
@@ -102,5 +103,5 @@ def run(args) -> int:
       for s, p in zip(strats, probs):
         print(f"  {s:>12}  {p:.10f}")
     print(f"residual {out['residual']:.3e}   gap {out['gap']:.3e}   steps {out['steps']}   "
-          f"result {out['result']}   method {args.method}")
+          f"result {out['result']}   method {args.method} (ran {out['method_ran']})")
   return 0 if out["result"] == "converged" else 1

@@ -29,6 +29,8 @@ def test_solve_markov_json_output_is_the_hqre(tmp_path, capsys):
   out = json.loads(capsys.readouterr().out)
   assert code == 0 and out["result"] == "converged" and out["convention"] == "own"
   assert {"policies", "values", "residual", "steps", "result"} <= set(out)
+  assert out["method"] == "auto" and out["method_ran"] in {"mirror", "extragradient",
+                                                           "continuation"}
   pol = [np.array(x) for x in out["policies"]]
   assert [x.shape for x in pol] == [(3, 2), (3, 3)]
   assert np.array(out["values"]).shape == (2, 3)
