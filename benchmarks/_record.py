@@ -1,4 +1,5 @@
 """What every benchmark record carries: the machine, the versions, the settings."""
+
 from __future__ import annotations
 
 import json
@@ -15,19 +16,20 @@ def environment() -> Dict[str, Any]:
   """Device, library versions and host facts for a benchmark record."""
   dev = jax.devices()[0]
   env = {
-      "device": f"{dev.platform}:{getattr(dev, 'device_kind', '?')}",
-      "device_count": jax.device_count(),
-      "jax": jax.__version__,
-      "numpy": np.__version__,
-      "python": platform.python_version(),
-      "cpu_count": os.cpu_count(),
-      "machine": platform.machine(),
-      "x64": bool(jax.config.jax_enable_x64),
-      "time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-      "load_average": load_average(),
+    "device": f"{dev.platform}:{getattr(dev, 'device_kind', '?')}",
+    "device_count": jax.device_count(),
+    "jax": jax.__version__,
+    "numpy": np.__version__,
+    "python": platform.python_version(),
+    "cpu_count": os.cpu_count(),
+    "machine": platform.machine(),
+    "x64": bool(jax.config.jax_enable_x64),
+    "time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    "load_average": load_average(),
   }
   try:
     import pygambit
+
     env["pygambit"] = pygambit.__version__
   except ImportError:
     env["pygambit"] = None
@@ -44,7 +46,9 @@ def best_time(fn, repeats: int) -> float:
   return min(times)
 
 
-def interleaved_times(fns: Dict[str, Callable[[], Any]], repeats: int) -> Dict[str, Dict[str, float]]:
+def interleaved_times(
+  fns: Dict[str, Callable[[], Any]], repeats: int
+) -> Dict[str, Dict[str, float]]:
   """Time several blocking callables A, B, C, A, B, C, ... ``repeats`` times in this process
   and return ``{name: {"median_s", "min_s", "max_s"}}``.
 
@@ -57,8 +61,15 @@ def interleaved_times(fns: Dict[str, Callable[[], Any]], repeats: int) -> Dict[s
       t = time.perf_counter()
       fn()
       times[k].append(time.perf_counter() - t)
-  return {k: {"median_s": float(np.median(v)), "min_s": float(np.min(v)),
-              "max_s": float(np.max(v)), "repeats": repeats} for k, v in times.items()}
+  return {
+    k: {
+      "median_s": float(np.median(v)),
+      "min_s": float(np.min(v)),
+      "max_s": float(np.max(v)),
+      "repeats": repeats,
+    }
+    for k, v in times.items()
+  }
 
 
 def load_average() -> Optional[List[float]]:

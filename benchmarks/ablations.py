@@ -24,6 +24,7 @@ never bought with accuracy. Rows (two-player n x n games, payoffs uniform on [-1
 
     python -m benchmarks.ablations [--quick] [--json FILE] [--plot FILE]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,26 +49,36 @@ def _timed(solve, repeats):
 
 def _summary(label, seconds, sol, tol):
   residual = np.asarray(sol.residual, np.float64)
-  return {"label": label, "seconds": seconds, "tol": tol,
-          "max_steps": int(np.max(sol.steps)), "mean_steps": float(np.mean(sol.steps)),
-          "max_residual": float(np.max(residual)),
-          "converged_fraction": float(np.mean(np.asarray(sol.converged)))}
+  return {
+    "label": label,
+    "seconds": seconds,
+    "tol": tol,
+    "max_steps": int(np.max(sol.steps)),
+    "mean_steps": float(np.mean(sol.steps)),
+    "max_residual": float(np.max(residual)),
+    "converged_fraction": float(np.mean(np.asarray(sol.converged))),
+  }
 
 
 def _row(name, before, after, note=""):
-  return {"name": name, "before": before, "after": after, "note": note,
-          "speedup": before["seconds"] / after["seconds"]}
+  return {
+    "name": name,
+    "before": before,
+    "after": after,
+    "note": note,
+    "speedup": before["seconds"] / after["seconds"],
+  }
 
 
 @functools.partial(jax.jit, static_argnames=("method",))
 def _one_vmap(game, tau, tol, method):
   """The whole batch in one vmapped while-loop (no chunking): runs until its slowest game."""
-  return jax.vmap(lambda g: dj.solve_one(g, jnp.full((2,), tau, tol.dtype), method=method,
-                                         tol=tol))(game)
+  return jax.vmap(
+    lambda g: dj.solve_one(g, jnp.full((2,), tau, tol.dtype), method=method, tol=tol)
+  )(game)
 
 
-def ablations(n=32, batch=1024, lam=2.0, small_n=50, small_lam=50.0, accel_n=16, repeats=3,
-              seed=0):
+def ablations(n=32, batch=1024, lam=2.0, small_n=50, small_lam=50.0, accel_n=16, repeats=3, seed=0):
   tau, tol = 1.0 / lam, 1e-8
   game = dj.games.random.uniform(jax.random.PRNGKey(seed), (n, n), batch_shape=(batch,))
   rows = []
@@ -81,51 +92,90 @@ def ablations(n=32, batch=1024, lam=2.0, small_n=50, small_lam=50.0, accel_n=16,
 
   mirror = dj.Mirror()
   t, s = _timed(lambda: _one_vmap(game, tau, jnp.asarray(tol), mirror), repeats)
-  rows.append(_row("chunking", _summary("one vmap over the batch", t, s, tol), after,
-                   note=f"{dj.solvers.batching.chunk_size(game, batch)} games per chunk"))
+  rows.append(
+    _row(
+      "chunking",
+      _summary("one vmap over the batch", t, s, tol),
+      after,
+      note=f"{dj.solvers.batching.chunk_size(game, batch)} games per chunk",
+    )
+  )
 
   every4 = dj.Mirror(check_every=4)
   t, s = _timed(lambda: dj.solve(game, tau, tol=tol, method=every4), repeats)
-  rows.append(_row("check_every", after, _summary("mirror, check every 4 steps", t, s, tol),
-                   note="after = the alternative; speedup > 1 would argue for changing the "
-                        "default"))
+  rows.append(
+    _row(
+      "check_every",
+      after,
+      _summary("mirror, check every 4 steps", t, s, tol),
+      note="after = the alternative; speedup > 1 would argue for changing the default",
+    )
+  )
 
-  game32 = dj.games.random.uniform(jax.random.PRNGKey(seed), (n, n), batch_shape=(batch,),
-                                   dtype=jnp.float32)
+  game32 = dj.games.random.uniform(
+    jax.random.PRNGKey(seed), (n, n), batch_shape=(batch,), dtype=jnp.float32
+  )
   t, s = _timed(lambda: dj.solve(game32, np.float32(tau), method="mirror", tol=1e-5), repeats)
-  rows.append(_row("float32", after, _summary("float32, tol 1e-5", t, s, 1e-5),
-                   note="different accuracy: float64 to 1e-8 vs float32 to 1e-5"))
+  rows.append(
+    _row(
+      "float32",
+      after,
+      _summary("float32, tol 1e-5", t, s, 1e-5),
+      note="different accuracy: float64 to 1e-8 vs float32 to 1e-5",
+    )
+  )
 
   zs = dj.games.random.zero_sum(jax.random.PRNGKey(seed), (accel_n, accel_n), batch_shape=(16,))
   t_m, s_m = _timed(lambda: dj.solve(zs, 0.1, method="mirror", tol=tol, max_steps=100_000), repeats)
-  t_a, s_a = _timed(lambda: dj.solve(zs, 0.1, tol=tol, method="anderson", max_steps=100_000),
-                    repeats)
-  diff = max(float(np.max(np.abs(np.asarray(a) - np.asarray(b))))
-             for a, b in zip(s_m.probabilities, s_a.probabilities))
-  rows.append(_row("acceleration", _summary("mirror", t_m, s_m, tol),
-                   _summary("anderson", t_a, s_a, tol),
-                   note=f"16 zero-sum {accel_n}x{accel_n}, lambda 10; max |mirror - anderson| "
-                        f"= {diff:.1e}"))
+  t_a, s_a = _timed(
+    lambda: dj.solve(zs, 0.1, tol=tol, method="anderson", max_steps=100_000), repeats
+  )
+  diff = max(
+    float(np.max(np.abs(np.asarray(a) - np.asarray(b))))
+    for a, b in zip(s_m.probabilities, s_a.probabilities)
+  )
+  rows.append(
+    _row(
+      "acceleration",
+      _summary("mirror", t_m, s_m, tol),
+      _summary("anderson", t_a, s_a, tol),
+      note=f"16 zero-sum {accel_n}x{accel_n}, lambda 10; max |mirror - anderson| = {diff:.1e}",
+    )
+  )
 
   small = dj.games.random.uniform(jax.random.PRNGKey(seed), (small_n, small_n))
   small_tau = 1.0 / small_lam
-  t_m, s_m = _timed(lambda: dj.solve(small, small_tau, method="mirror", tol=tol, max_steps=100_000), repeats)
+  t_m, s_m = _timed(
+    lambda: dj.solve(small, small_tau, method="mirror", tol=tol, max_steps=100_000), repeats
+  )
   t_c, s_c = _timed(lambda: dj.solve(small, small_tau, tol=tol, method="continuation"), repeats)
-  diff = max(float(np.max(np.abs(np.asarray(a) - np.asarray(b))))
-             for a, b in zip(s_m.probabilities, s_c.probabilities))
+  diff = max(
+    float(np.max(np.abs(np.asarray(a) - np.asarray(b))))
+    for a, b in zip(s_m.probabilities, s_c.probabilities)
+  )
   same = diff <= 1e-6
-  rows.append(_row("small_tau", _summary("mirror", t_m, s_m, tol),
-                   _summary("continuation", t_c, s_c, tol),
-                   note=f"{small_n}x{small_n}, lambda {small_lam}; max |mirror - continuation| "
-                        f"= {diff:.1e}: " + ("the same QRE" if same else
-                        "different QREs (not unique at this lambda; continuation follows "
-                        "Gambit's principal branch, mirror does not)")))
+  rows.append(
+    _row(
+      "small_tau",
+      _summary("mirror", t_m, s_m, tol),
+      _summary("continuation", t_c, s_c, tol),
+      note=f"{small_n}x{small_n}, lambda {small_lam}; max |mirror - continuation| "
+      f"= {diff:.1e}: "
+      + (
+        "the same QRE"
+        if same
+        else "different QREs (not unique at this lambda; continuation follows "
+        "Gambit's principal branch, mirror does not)"
+      ),
+    )
+  )
   rows[-1]["max_diff_mirror_vs_continuation"] = diff
   return {"n": n, "batch": batch, "lambda": lam, "rows": rows}
 
 
 def plot(record, path):
   import matplotlib  # noqa: PLC0415
+
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt  # noqa: PLC0415
 
@@ -136,8 +186,10 @@ def plot(record, path):
   ax.axvline(1.0, color="k", lw=0.8)
   ax.set_xscale("log")
   ax.set_xlabel("speed-up of 'after' over 'before' (same run, same games)")
-  ax.set_title(f"dice_jax ablations, {record['env']['device']}, "
-               f"{record['batch']} x {record['n']}x{record['n']}, lambda {record['lambda']}")
+  ax.set_title(
+    f"dice_jax ablations, {record['env']['device']}, "
+    f"{record['batch']} x {record['n']}x{record['n']}, lambda {record['lambda']}"
+  )
   fig.tight_layout()
   fig.savefig(path, dpi=110)
   plt.close(fig)
@@ -150,16 +202,17 @@ def main(argv=None):
   p.add_argument("--plot", default="benchmarks/results/ablations.png")
   args = p.parse_args(argv)
   kw = dict(n=8, batch=64, small_n=8, accel_n=6, repeats=1) if args.quick else {}
-  record = {"benchmark": "ablations", "env": environment(), "quick": args.quick,
-            **ablations(**kw)}
+  record = {"benchmark": "ablations", "env": environment(), "quick": args.quick, **ablations(**kw)}
   write_json(args.json, record)
   if args.plot:
     plot(record, args.plot)
   for r in record["rows"]:
-    print(f"{r['name']:>14}: {r['before']['label']} {r['before']['seconds']:.4f} s "
-          f"({r['before']['max_steps']} steps) -> {r['after']['label']} "
-          f"{r['after']['seconds']:.4f} s ({r['after']['max_steps']} steps): "
-          f"x{r['speedup']:.2f}  {r['note']}")
+    print(
+      f"{r['name']:>14}: {r['before']['label']} {r['before']['seconds']:.4f} s "
+      f"({r['before']['max_steps']} steps) -> {r['after']['label']} "
+      f"{r['after']['seconds']:.4f} s ({r['after']['max_steps']} steps): "
+      f"x{r['speedup']:.2f}  {r['note']}"
+    )
   return record
 
 

@@ -16,6 +16,7 @@ re-run with that tolerance) as well as dice_jax's time to 1e-8.
 
     python -m benchmarks.adidas [--quick] [--json FILE] [--plot FILE]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -100,21 +101,32 @@ def run(shape, lam, games, *, seed, repeats, max_steps, max_seconds):
     gambit_s = time.perf_counter() - t
     best = None
     for lrs in LEARNING_RATES:
-      prof, steps, secs, res = adidas_qre(game, tau, tol=TOL, lrs=lrs, max_steps=max_steps,
-                                          max_seconds=max_seconds)
+      prof, steps, secs, res = adidas_qre(
+        game, tau, tol=TOL, lrs=lrs, max_steps=max_steps, max_seconds=max_seconds
+      )
       if best is None or (res, secs) < (best["residual"], best["seconds"]):
-        best = {"lrs": list(lrs), "steps": steps, "seconds": secs, "residual": res,
-                "vs_dice_jax_max_diff": _diff(prof, ref)}
+        best = {
+          "lrs": list(lrs),
+          "steps": steps,
+          "seconds": secs,
+          "residual": res,
+          "vs_dice_jax_max_diff": _diff(prof, ref),
+        }
     # dice_jax at the accuracy ADIDAS reached (when it did not reach TOL)
     at = max(best["residual"], TOL)
     ours_at = best_time(lambda: solve(game, at), repeats)
-    per_game.append({
-        "dice_jax_s": single, "gambit_s": gambit_s,
+    per_game.append(
+      {
+        "dice_jax_s": single,
+        "gambit_s": gambit_s,
         "gambit_vs_dice_jax_max_diff": _diff(gambit, ref),
-        "adidas": best, "adidas_reached_tol": best["residual"] <= TOL,
+        "adidas": best,
+        "adidas_reached_tol": best["residual"] <= TOL,
         "dice_jax_s_at_adidas_residual": ours_at,
         "ratio_vs_adidas_at_its_residual": best["seconds"] / ours_at,
-        "ratio_vs_gambit": gambit_s / single})
+        "ratio_vs_gambit": gambit_s / single,
+      }
+    )
   row["per_game"] = per_game
   for key in ("ratio_vs_adidas_at_its_residual", "ratio_vs_gambit"):
     row[key + "_median"] = float(np.median([p[key] for p in per_game]))
@@ -127,6 +139,7 @@ def run(shape, lam, games, *, seed, repeats, max_steps, max_seconds):
 def plot(record, path):
   """Per setting: peer time / dice_jax time (log scale), ADIDAS at the residual it reached."""
   import matplotlib  # noqa: PLC0415
+
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt  # noqa: PLC0415
 
@@ -135,9 +148,14 @@ def plot(record, path):
   x = np.arange(len(rows))
   fig, ax = plt.subplots(figsize=(6.5, 3.6))
   ax.bar(x - 0.2, [r["ratio_vs_gambit_median"] for r in rows], 0.4, label="Gambit (to 1e-8)")
-  ax.bar(x + 0.2, [r["ratio_vs_adidas_at_its_residual_median"] for r in rows], 0.4,
-         label="ADIDAS (at the residual it reached: "
-               + ", ".join(f"{r['adidas_median_residual']:.0e}" for r in rows) + ")")
+  ax.bar(
+    x + 0.2,
+    [r["ratio_vs_adidas_at_its_residual_median"] for r in rows],
+    0.4,
+    label="ADIDAS (at the residual it reached: "
+    + ", ".join(f"{r['adidas_median_residual']:.0e}" for r in rows)
+    + ")",
+  )
   ax.set_yscale("log")
   ax.set_xticks(x)
   ax.set_xticklabels(labels)
@@ -160,29 +178,44 @@ def main(argv=None):
   p.add_argument("--seed", type=int, default=0)
   p.add_argument("--repeats", type=int, default=3)
   p.add_argument("--max-steps", type=int, default=20_000)
-  p.add_argument("--max-seconds", type=float, default=10.0,
-                 help="ADIDAS time cap per game and learning rate")
+  p.add_argument(
+    "--max-seconds", type=float, default=10.0, help="ADIDAS time cap per game and learning rate"
+  )
   p.add_argument("--json", default="benchmarks/results/adidas.json")
   p.add_argument("--plot", default="benchmarks/results/adidas.png")
   args = p.parse_args(argv)
-  caps = dict(max_steps=2_000, max_seconds=3.0) if args.quick else \
-      dict(max_steps=args.max_steps, max_seconds=args.max_seconds)
-  rows = [run(s, lam, g, seed=args.seed, repeats=1 if args.quick else args.repeats, **caps)
-          for s, lam, g in (QUICK if args.quick else SETTINGS)]
-  record = {"benchmark": "adidas", "env": environment(), "dtype": "float64", "tol": TOL,
-            "seed": args.seed, "caps": caps, "learning_rates": [list(l) for l in LEARNING_RATES],
-            "rows": rows}
+  caps = (
+    dict(max_steps=2_000, max_seconds=3.0)
+    if args.quick
+    else dict(max_steps=args.max_steps, max_seconds=args.max_seconds)
+  )
+  rows = [
+    run(s, lam, g, seed=args.seed, repeats=1 if args.quick else args.repeats, **caps)
+    for s, lam, g in (QUICK if args.quick else SETTINGS)
+  ]
+  record = {
+    "benchmark": "adidas",
+    "env": environment(),
+    "dtype": "float64",
+    "tol": TOL,
+    "seed": args.seed,
+    "caps": caps,
+    "learning_rates": [list(l) for l in LEARNING_RATES],
+    "rows": rows,
+  }
   write_json(args.json, record)
   if args.plot:
     plot(record, args.plot)
   for r in rows:
-    print(f"{'x'.join(map(str, r['shape']))} lambda={r['lambda']:g}, {r['games']} games: "
-          f"dice_jax {1e3 * r['per_game'][0]['dice_jax_s']:.2f} ms/game to 1e-8 "
-          f"({1e3 * r['dice_jax_per_game_batched_s']:.3f} batched); ADIDAS reached 1e-8 on "
-          f"{r['adidas_reached_tol_fraction']:.0%} (median residual "
-          f"{r['adidas_median_residual']:.1e}), x{r['ratio_vs_adidas_at_its_residual_median']:.0f} "
-          f"slower at its own residual; Gambit x{r['ratio_vs_gambit_median']:.0f} "
-          f"(same QRE within {r['gambit_max_diff']:.0e})")
+    print(
+      f"{'x'.join(map(str, r['shape']))} lambda={r['lambda']:g}, {r['games']} games: "
+      f"dice_jax {1e3 * r['per_game'][0]['dice_jax_s']:.2f} ms/game to 1e-8 "
+      f"({1e3 * r['dice_jax_per_game_batched_s']:.3f} batched); ADIDAS reached 1e-8 on "
+      f"{r['adidas_reached_tol_fraction']:.0%} (median residual "
+      f"{r['adidas_median_residual']:.1e}), x{r['ratio_vs_adidas_at_its_residual_median']:.0f} "
+      f"slower at its own residual; Gambit x{r['ratio_vs_gambit_median']:.0f} "
+      f"(same QRE within {r['gambit_max_diff']:.0e})"
+    )
   return record
 
 

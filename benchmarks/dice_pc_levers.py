@@ -39,6 +39,7 @@ Writes ``benchmarks/results/dice_pc_levers.json``. Not a unit test.
     nice python benchmarks/dice_pc_levers.py --json benchmarks/results/dice_pc_levers.json
     python benchmarks/dice_pc_levers.py --quick      # seconds; not recorded
 """
+
 from __future__ import annotations
 
 import argparse
@@ -54,8 +55,15 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from benchmarks._record import environment, write_json  # noqa: E402
-from dice_jax.pc import (DICEPC, BestResponseDynamics, FictitiousPlay, drift_suite,  # noqa: E402
-                         oscillation_suite, payoffs, run)
+from dice_jax.pc import (  # noqa: E402
+  DICEPC,
+  BestResponseDynamics,
+  FictitiousPlay,
+  drift_suite,  # noqa: E402
+  oscillation_suite,
+  payoffs,
+  run,
+)
 from dice_jax.pc.metrics import equilibrium_gaps  # noqa: E402
 
 LEAN = [[0.6, 0.2, 0.2], [0.6, 0.2, 0.2]]
@@ -68,14 +76,15 @@ def methods(args):
   post = None if args.forgetting == 1.0 else {"discount": args.forgetting}
   mag = dict(magnet=args.magnet, magnet_warmup=args.warmup, posterior=post)
   return {
-      "dice-pc": lambda: DICEPC(TAU, final_temperature=TAU, reference=LEAN, posterior=post),
-      "dice-pc-uniform": lambda: DICEPC(TAU, final_temperature=TAU, posterior=post),
-      "dice-pc-magnet": lambda: DICEPC(TAU, final_temperature=TAU, **mag),
-      "dice-pc-magnet-thompson": lambda: DICEPC(TAU, final_temperature=TAU, sampling="thompson",
-                                                **mag),
-      "dice-pc-magnet-anneal": lambda: DICEPC(TAU, final_temperature=1e-3, **mag),
-      "fictitious-play": lambda: FictitiousPlay(posterior=post),
-      "best-response": lambda: BestResponseDynamics(posterior=post),
+    "dice-pc": lambda: DICEPC(TAU, final_temperature=TAU, reference=LEAN, posterior=post),
+    "dice-pc-uniform": lambda: DICEPC(TAU, final_temperature=TAU, posterior=post),
+    "dice-pc-magnet": lambda: DICEPC(TAU, final_temperature=TAU, **mag),
+    "dice-pc-magnet-thompson": lambda: DICEPC(
+      TAU, final_temperature=TAU, sampling="thompson", **mag
+    ),
+    "dice-pc-magnet-anneal": lambda: DICEPC(TAU, final_temperature=1e-3, **mag),
+    "fictitious-play": lambda: FictitiousPlay(posterior=post),
+    "best-response": lambda: BestResponseDynamics(posterior=post),
   }
 
 
@@ -83,16 +92,21 @@ def own_reference_regret(env, res):
   """Per round, mean over states of sum_i tau KL(x_i || b_i(x)) in the true game at the round's
   own reference (recorded as ``reference`` by a magnet run)."""
   import dice_jax as dj
+
   out = []
   for t, rec in enumerate(res.records):
     if rec.get("reference") is None or rec.get("policy") is None:
       return None
     success, tokens = env.true_payoffs(t)
     game = dj.NormalFormGame.from_arrays(list(payoffs(env.spec, success, tokens)))
-    x = tuple(np.array([rec["policy"][s][i] for s in range(env.spec.num_states)])
-              for i in range(env.spec.num_roles))
-    ref = tuple(np.array([rec["reference"][s][i] for s in range(env.spec.num_states)])
-                for i in range(env.spec.num_roles))
+    x = tuple(
+      np.array([rec["policy"][s][i] for s in range(env.spec.num_states)])
+      for i in range(env.spec.num_roles)
+    )
+    ref = tuple(
+      np.array([rec["reference"][s][i] for s in range(env.spec.num_states)])
+      for i in range(env.spec.num_roles)
+    )
     tau = np.full((env.spec.num_states, env.spec.num_roles), TAU)
     out.append(float(equilibrium_gaps(game, x, tau, ref).sum(-1).mean()))
   return out
@@ -125,14 +139,25 @@ def run_suite(name, make_env, args):
     for seed in range(args.seeds):
       env = make_env(seed)
       t0 = time.perf_counter()
-      res = run(env, make(), rounds=args.rounds, batch_size=args.batch, seed=seed,
-                temperature=TAU, reference=None, monotonicity=False)
+      res = run(
+        env,
+        make(),
+        rounds=args.rounds,
+        batch_size=args.batch,
+        seed=seed,
+        temperature=TAU,
+        reference=None,
+        monotonicity=False,
+      )
       sec = time.perf_counter() - t0
       s = res.summary
       cert = [all(r["certificate"]["certified"]) for r in res.records if r.get("certificate")]
       own = own_reference_regret(env, res)
-      runs.append({
-          "seed": seed, "seconds": sec, "accuracy": s["accuracy"],
+      runs.append(
+        {
+          "seed": seed,
+          "seconds": sec,
+          "accuracy": s["accuracy"],
           "accuracy_last_quarter": s["accuracy_last_quarter"],
           "oscillation_index": s["oscillation_index"],
           "cumulative_equilibrium_regret": s["cumulative_equilibrium_regret"],
@@ -140,29 +165,43 @@ def run_suite(name, make_env, args):
           "final_distance_to_hqre": s["final_distance_to_hqre"],
           "certified_fraction": float(np.mean(cert)) if cert else None,
           "own_reference_regret_cumulative": None if own is None else float(np.sum(own)),
-          "own_reference_regret_last_quarter": None if own is None else
-          float(np.mean(own[-max(1, len(own) // 4):])),
+          "own_reference_regret_last_quarter": None
+          if own is None
+          else float(np.mean(own[-max(1, len(own) // 4) :])),
           "tracking_last_half": tracking(env, res) if name == "drift" else None,
-      })
-      print(f"  {name:11s} {label:24s} seed {seed}: acc {s['accuracy']:.3f} (last q "
-            f"{s['accuracy_last_quarter']:.3f}) osc {s['oscillation_index']:.4f} "
-            f"regret {s['cumulative_equilibrium_regret']:.2f} "
-            f"cert {runs[-1]['certified_fraction']} {sec:.1f}s", flush=True)
+        }
+      )
+      print(
+        f"  {name:11s} {label:24s} seed {seed}: acc {s['accuracy']:.3f} (last q "
+        f"{s['accuracy_last_quarter']:.3f}) osc {s['oscillation_index']:.4f} "
+        f"regret {s['cumulative_equilibrium_regret']:.2f} "
+        f"cert {runs[-1]['certified_fraction']} {sec:.1f}s",
+        flush=True,
+      )
     agg = {}
     for k in runs[0]:
       if k == "seed":
         continue
       vals = [r[k] for r in runs if r[k] is not None]
-      agg[k] = None if not vals else {"mean": float(np.mean(vals)), "min": float(np.min(vals)),
-                                      "max": float(np.max(vals))}
+      agg[k] = (
+        None
+        if not vals
+        else {"mean": float(np.mean(vals)), "min": float(np.min(vals)), "max": float(np.max(vals))}
+      )
     rows[label] = {"runs": runs, "mean": agg}
   return rows
 
 
 def table(rows):
-  keys = ("accuracy", "accuracy_last_quarter", "oscillation_index",
-          "cumulative_equilibrium_regret", "own_reference_regret_cumulative",
-          "certified_fraction", "tracking_last_half")
+  keys = (
+    "accuracy",
+    "accuracy_last_quarter",
+    "oscillation_index",
+    "cumulative_equilibrium_regret",
+    "own_reference_regret_cumulative",
+    "certified_fraction",
+    "tracking_last_half",
+  )
   head = "method".ljust(25) + "".join(k[:14].rjust(16) for k in keys)
   lines = [head]
   for label, row in rows.items():
@@ -182,19 +221,25 @@ def main(argv=None):
   ap.add_argument("--magnet", type=float, default=0.95)
   ap.add_argument("--warmup", type=int, default=50)
   ap.add_argument("--drift-period", type=float, default=250.0)
-  ap.add_argument("--forgetting", type=float, default=1.0,
-                  help="posterior discount gamma of every posterior-based method (drift: 0.97)")
-  ap.add_argument("--suites", nargs="+", default=["oscillation", "drift"],
-                  choices=["oscillation", "drift"])
+  ap.add_argument(
+    "--forgetting",
+    type=float,
+    default=1.0,
+    help="posterior discount gamma of every posterior-based method (drift: 0.97)",
+  )
+  ap.add_argument(
+    "--suites", nargs="+", default=["oscillation", "drift"], choices=["oscillation", "drift"]
+  )
   ap.add_argument("--quick", action="store_true", help="60 rounds, 1 seed (smoke)")
   ap.add_argument("--json", help="write the record here")
   args = ap.parse_args(argv)
   if args.quick:
     args.rounds, args.seeds, args.warmup = 60, 1, 10
   record = {"env": environment(), "settings": vars(args), "suites": {}}
-  for name, make_env in (("oscillation", lambda seed: oscillation_suite(seed=seed)),
-                         ("drift", lambda seed: drift_suite(period=args.drift_period,
-                                                            seed=seed))):
+  for name, make_env in (
+    ("oscillation", lambda seed: oscillation_suite(seed=seed)),
+    ("drift", lambda seed: drift_suite(period=args.drift_period, seed=seed)),
+  ):
     if name not in args.suites:
       continue
     print(f"{name} suite: {args.rounds} rounds x {args.batch} tasks x {args.seeds} seeds")

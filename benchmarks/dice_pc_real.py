@@ -41,6 +41,7 @@ summary.json and the plots of :mod:`dice_jax.pc.report.compare` per method and s
     nice python benchmarks/dice_pc_real.py --json --plot     # the recorded run
     python benchmarks/dice_pc_real.py --quick                # smoke (a few minutes; not recorded)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -67,7 +68,16 @@ from dice_jax.rollouts.tasks import make_tasks  # noqa: E402
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 ROLES = {"solver": ["direct", "fewshot", "step_by_step"], "verifier": ["none", "judge"]}
 TOKEN_COST = 5e-4
-METHODS = ("dice-pc", "dice-pc-cold", "uniform", "ucb1", "exp3", "fictitious-play", "best-response", "best-of-n")
+METHODS = (
+  "dice-pc",
+  "dice-pc-cold",
+  "uniform",
+  "ucb1",
+  "exp3",
+  "fictitious-play",
+  "best-response",
+  "best-of-n",
+)
 
 
 def log(msg):
@@ -81,7 +91,7 @@ class TrueGameEnv:
   def __init__(self, env, success, tokens):
     self.env, self.spec = env, env.spec
     self._true = (success, tokens)
-    self.log = []          # (state, correct, tokens, failed) per task, in play order
+    self.log = []  # (state, correct, tokens, failed) per task, in play order
     self.plays = 0
 
   def tasks(self, rng, n, *, round):
@@ -111,13 +121,15 @@ def warm_and_true_game(env, pool, cached, slice_size, save_path):
   judge = env.spec.controls[1].index("judge")
   for a1, name in enumerate(env.spec.controls[0]):
     for s in range(0, len(pool), slice_size):
-      chunk = pool[s:s + slice_size]
+      chunk = pool[s : s + slice_size]
       before = cached.miss_tokens
       tc = time.perf_counter()
       env.play(chunk, np.tile([a1, judge], (len(chunk), 1)), round=0)
-      log(f"warm {name}+judge tasks {s}-{s + len(chunk)}/{len(pool)}: "
-          f"{cached.miss_tokens - before} new tokens in {time.perf_counter() - tc:.0f}s "
-          f"(cache {cached.stats()['entries']} entries)")
+      log(
+        f"warm {name}+judge tasks {s}-{s + len(chunk)}/{len(pool)}: "
+        f"{cached.miss_tokens - before} new tokens in {time.perf_counter() - tc:.0f}s "
+        f"(cache {cached.stats()['entries']} entries)"
+      )
       if save_path:
         cached.save(save_path)
   correct = np.zeros((len(pool), n1, n2))
@@ -142,16 +154,23 @@ def warm_and_true_game(env, pool, cached, slice_size, save_path):
 def t_ci(values):
   a = np.asarray(values, float)
   if len(a) < 2:
-    return {"mean": float(a.mean()) if len(a) else None, "ci95": None, "n": len(a),
-            "values": a.tolist()}
+    return {
+      "mean": float(a.mean()) if len(a) else None,
+      "ci95": None,
+      "n": len(a),
+      "values": a.tolist(),
+    }
   return CR._stats(a.tolist())
 
 
 def task_ci(x):
   """Mean and normal 95% half-width over task draws."""
   x = np.asarray(x, float)
-  return {"mean": float(x.mean()), "ci95": float(1.96 * x.std(ddof=1) / math.sqrt(len(x))),
-          "n": int(len(x))}
+  return {
+    "mean": float(x.mean()),
+    "ci95": float(1.96 * x.std(ddof=1) / math.sqrt(len(x))),
+    "n": int(len(x)),
+  }
 
 
 def main():
@@ -163,15 +182,26 @@ def main():
   ap.add_argument("--rounds", type=int, default=30)
   ap.add_argument("--batch", type=int, default=24)
   ap.add_argument("--arith-per-difficulty", type=int, default=100)
-  ap.add_argument("--planning", type=int, default=110,
-                  help="planning/d2 tasks (its test split holds only ~111 distinct questions)")
-  ap.add_argument("--planning-d3", type=int, default=90,
-                  help="planning/d3 tasks (a 4th state, near 0 for every control: only cost matters)")
+  ap.add_argument(
+    "--planning",
+    type=int,
+    default=110,
+    help="planning/d2 tasks (its test split holds only ~111 distinct questions)",
+  )
+  ap.add_argument(
+    "--planning-d3",
+    type=int,
+    default=90,
+    help="planning/d3 tasks (a 4th state, near 0 for every control: only cost matters)",
+  )
   ap.add_argument("--max-tokens-cap", type=int, default=96)
   ap.add_argument("--out", default="/tmp/dice_pc_real")
-  ap.add_argument("--previous", default=None,
-                  help="JSON record of an earlier run whose warm-up filled the completion cache "
-                       "(--out/completions.pkl): its generation figures and table are embedded")
+  ap.add_argument(
+    "--previous",
+    default=None,
+    help="JSON record of an earlier run whose warm-up filled the completion cache "
+    "(--out/completions.pkl): its generation figures and table are embedded",
+  )
   args = ap.parse_args()
   if args.quick:
     args.seeds, args.rounds, args.batch = 1, 3, 8
@@ -188,31 +218,37 @@ def main():
   if os.path.exists(cache_path):
     loaded = cached.load(cache_path)
     log(f"cache: {loaded} entries from {cache_path}")
-  arith = make_tasks("arithmetic", args.arith_per_difficulty, split="test", seed=0,
-                     difficulties=[1, 2])
+  arith = make_tasks(
+    "arithmetic", args.arith_per_difficulty, split="test", seed=0, difficulties=[1, 2]
+  )
   plan = make_tasks("planning", args.planning, split="test", seed=0, difficulties=[2])
   if args.planning_d3:
     plan += make_tasks("planning", args.planning_d3, split="test", seed=0, difficulties=[3])
   pool = arith + plan
-  env = LLMEnvironment(cached, pool, roles=ROLES, token_cost=TOKEN_COST,
-                       max_tokens_cap=args.max_tokens_cap, seed=0)
+  env = LLMEnvironment(
+    cached, pool, roles=ROLES, token_cost=TOKEN_COST, max_tokens_cap=args.max_tokens_cap, seed=0
+  )
   spec = env.spec
   log(f"pool: {len(arith)} arithmetic + {len(plan)} planning held-out tasks, states {spec.states}")
 
   success, tokens, per_task, warm_s = warm_and_true_game(env, env.pool, cached, 48, cache_path)
   gen_s, gen_tok = local.generate_seconds, local.generated_tokens
   warm_stats = cached.stats()
-  log(f"warm-up done in {warm_s:.0f}s: {gen_tok} tokens generated in {gen_s:.0f}s "
-      f"({len(local.shapes)} shapes compiled)")
+  log(
+    f"warm-up done in {warm_s:.0f}s: {gen_tok} tokens generated in {gen_s:.0f}s "
+    f"({len(local.shapes)} shapes compiled)"
+  )
   for s, name in enumerate(spec.states):
-    log(f"  {name}: success {np.round(success[s], 3).tolist()} tokens "
-        f"{np.round(tokens[s].sum(-1), 1).tolist()}")
+    log(
+      f"  {name}: success {np.round(success[s], 3).tolist()} tokens "
+      f"{np.round(tokens[s].sum(-1), 1).tolist()}"
+    )
   tenv = TrueGameEnv(env, success, tokens)
 
   tau_end = 0.01
   eval_tau, eval_ref = tau_end, None
   runs_dir = os.path.join(args.out, "runs")
-  per_task = {}     # (label, seed) -> (states, correct, tokens)
+  per_task = {}  # (label, seed) -> (states, correct, tokens)
   h_before, m_before, ht_before = cached.hits, cached.misses, cached.hit_tokens
   method_seconds = {}
   for seed in range(args.seeds):
@@ -220,7 +256,7 @@ def main():
     for label in METHODS:
       if label == "dice-pc":
         pol = DICEPC(temperature=0.2, final_temperature=tau_end)
-      elif label == "dice-pc-cold":     # sensitivity: the temperature lever, 4x colder
+      elif label == "dice-pc-cold":  # sensitivity: the temperature lever, 4x colder
         pol = DICEPC(temperature=0.05, final_temperature=tau_end / 4)
       elif label == "best-of-n":
         pol = make_policy("best-of-n", token_budget=max(dice_tokens, 1.0))
@@ -228,20 +264,33 @@ def main():
         pol = make_policy(label)
       start = len(tenv.log)
       t0 = time.perf_counter()
-      res = run(tenv, pol, rounds=args.rounds, batch_size=args.batch, seed=seed,
-                temperature=eval_tau, reference=eval_ref,
-                out_dir=os.path.join(runs_dir, label, f"seed{seed}"))
+      res = run(
+        tenv,
+        pol,
+        rounds=args.rounds,
+        batch_size=args.batch,
+        seed=seed,
+        temperature=eval_tau,
+        reference=eval_ref,
+        out_dir=os.path.join(runs_dir, label, f"seed{seed}"),
+      )
       method_seconds.setdefault(label, []).append(time.perf_counter() - t0)
       rows = tenv.log[start:]
-      per_task[(label, seed)] = (np.array([r[0] for r in rows]), np.array([r[1] for r in rows]),
-                                 np.array([r[2] for r in rows]), np.array([r[3] for r in rows]))
+      per_task[(label, seed)] = (
+        np.array([r[0] for r in rows]),
+        np.array([r[1] for r in rows]),
+        np.array([r[2] for r in rows]),
+        np.array([r[3] for r in rows]),
+      )
       if label == "dice-pc":
         dice_tokens = res.summary["tokens_per_task"]
       sm = res.summary
-      log(f"seed {seed} {label:16s} acc {sm['accuracy']:.3f} tokens {sm['tokens_per_task']:.1f} "
-          f"eq.regret {sm.get('cumulative_equilibrium_regret')} osc {sm.get('oscillation_index')} "
-          f"({time.perf_counter() - t0:.0f}s; cache hits {cached.hits - h_before}, "
-          f"misses {cached.misses - m_before})")
+      log(
+        f"seed {seed} {label:16s} acc {sm['accuracy']:.3f} tokens {sm['tokens_per_task']:.1f} "
+        f"eq.regret {sm.get('cumulative_equilibrium_regret')} osc {sm.get('oscillation_index')} "
+        f"({time.perf_counter() - t0:.0f}s; cache hits {cached.hits - h_before}, "
+        f"misses {cached.misses - m_before})"
+      )
       cached.save(cache_path)
 
   summary = CR.comparison_summary(runs_dir)
@@ -251,117 +300,194 @@ def main():
   print(CR.format_table(methods))
 
   # per-kind and task-level figures, paired differences vs DICE-PC
-  kinds = {"arithmetic": [s for s, n in enumerate(spec.states) if n.startswith("arithmetic")],
-           "planning": [s for s, n in enumerate(spec.states) if n.startswith("planning")]}
+  kinds = {
+    "arithmetic": [s for s, n in enumerate(spec.states) if n.startswith("arithmetic")],
+    "planning": [s for s, n in enumerate(spec.states) if n.startswith("planning")],
+  }
   table = {}
   for label in METHODS:
     st = np.concatenate([per_task[(label, s)][0] for s in range(args.seeds)])
     ok = np.concatenate([per_task[(label, s)][1] for s in range(args.seeds)])
     tk = np.concatenate([per_task[(label, s)][2] for s in range(args.seeds)])
     m = methods[label]
-    entry = {"accuracy_seeds": m["accuracy"], "tokens_per_task_seeds": m["tokens_per_task"],
-             "accuracy_tasks": task_ci(ok), "tokens_per_task_tasks": task_ci(tk),
-             "final_equilibrium_regret": m["final_equilibrium_regret"],
-             "cumulative_equilibrium_regret": m["cumulative_equilibrium_regret"],
-             "final_distance_to_hqre": m["final_distance_to_hqre"],
-             "hindsight_regret": m["hindsight_regret"],
-             "oscillation_index": m["oscillation_index"],
-             "oscillation_index_last_half": m["oscillation_index_last_half"],
-             "certified_fraction": m["certified_fraction"],
-             "per_kind": {}}
+    entry = {
+      "accuracy_seeds": m["accuracy"],
+      "tokens_per_task_seeds": m["tokens_per_task"],
+      "accuracy_tasks": task_ci(ok),
+      "tokens_per_task_tasks": task_ci(tk),
+      "final_equilibrium_regret": m["final_equilibrium_regret"],
+      "cumulative_equilibrium_regret": m["cumulative_equilibrium_regret"],
+      "final_distance_to_hqre": m["final_distance_to_hqre"],
+      "hindsight_regret": m["hindsight_regret"],
+      "oscillation_index": m["oscillation_index"],
+      "oscillation_index_last_half": m["oscillation_index_last_half"],
+      "certified_fraction": m["certified_fraction"],
+      "per_kind": {},
+    }
     for kind, ss in kinds.items():
       sel = np.isin(st, ss)
       entry["per_kind"][kind] = {
-          "accuracy_tasks": task_ci(ok[sel]), "tokens_per_task_tasks": task_ci(tk[sel]),
-          "accuracy_seeds": t_ci([per_task[(label, s)][1][np.isin(per_task[(label, s)][0], ss)].mean()
-                                  for s in range(args.seeds)])}
+        "accuracy_tasks": task_ci(ok[sel]),
+        "tokens_per_task_tasks": task_ci(tk[sel]),
+        "accuracy_seeds": t_ci(
+          [
+            per_task[(label, s)][1][np.isin(per_task[(label, s)][0], ss)].mean()
+            for s in range(args.seeds)
+          ]
+        ),
+      }
     if label != "dice-pc":
-      d_ok = np.concatenate([per_task[("dice-pc", s)][1] - per_task[(label, s)][1]
-                             for s in range(args.seeds)])
-      d_tk = np.concatenate([per_task[("dice-pc", s)][2] - per_task[(label, s)][2]
-                             for s in range(args.seeds)])
+      d_ok = np.concatenate(
+        [per_task[("dice-pc", s)][1] - per_task[(label, s)][1] for s in range(args.seeds)]
+      )
+      d_tk = np.concatenate(
+        [per_task[("dice-pc", s)][2] - per_task[(label, s)][2] for s in range(args.seeds)]
+      )
       entry["dice_pc_minus_this"] = {
-          "accuracy_paired_tasks": task_ci(d_ok), "tokens_paired_tasks": task_ci(d_tk),
-          "accuracy_seeds": t_ci([per_task[("dice-pc", s)][1].mean() - per_task[(label, s)][1].mean()
-                                  for s in range(args.seeds)])}
+        "accuracy_paired_tasks": task_ci(d_ok),
+        "tokens_paired_tasks": task_ci(d_tk),
+        "accuracy_seeds": t_ci(
+          [
+            per_task[("dice-pc", s)][1].mean() - per_task[(label, s)][1].mean()
+            for s in range(args.seeds)
+          ]
+        ),
+      }
     table[label] = entry
 
   hits, misses = cached.hits - h_before, cached.misses - m_before
   hit_tokens = cached.hit_tokens - ht_before
   sec_per_tok = gen_s / max(gen_tok, 1)
   cache_rec = {
-      "warm_up": {**warm_stats, "seconds": warm_s, "generated_tokens": gen_tok,
-                  "generate_seconds": gen_s, "compiled_shapes": sorted(map(list, local.shapes))},
-      "method_runs": {"hits": hits, "misses": misses,
-                      "hit_rate": hits / max(hits + misses, 1), "hit_tokens": hit_tokens,
-                      "generated_tokens_after_warm_up": local.generated_tokens - gen_tok,
-                      "seconds_saved_estimate": hit_tokens * sec_per_tok,
-                      "seconds_saved_note": "tokens served from the cache x the warm-up's measured "
-                                            "generation seconds per token (batch 16 incl. compiles)"},
+    "warm_up": {
+      **warm_stats,
+      "seconds": warm_s,
+      "generated_tokens": gen_tok,
+      "generate_seconds": gen_s,
+      "compiled_shapes": sorted(map(list, local.shapes)),
+    },
+    "method_runs": {
+      "hits": hits,
+      "misses": misses,
+      "hit_rate": hits / max(hits + misses, 1),
+      "hit_tokens": hit_tokens,
+      "generated_tokens_after_warm_up": local.generated_tokens - gen_tok,
+      "seconds_saved_estimate": hit_tokens * sec_per_tok,
+      "seconds_saved_note": "tokens served from the cache x the warm-up's measured "
+      "generation seconds per token (batch 16 incl. compiles)",
+    },
   }
   draws = args.rounds * args.batch
   st0 = per_task[("dice-pc", 0)][0]
   wall = time.perf_counter() - wall0
-  best_state = {n: {"joint_action_success": np.round(success[s], 4).tolist(),
-                    "joint_action_tokens": np.round(tokens[s].sum(-1), 2).tolist()}
-                for s, n in enumerate(spec.states)}
+  best_state = {
+    n: {
+      "joint_action_success": np.round(success[s], 4).tolist(),
+      "joint_action_tokens": np.round(tokens[s].sum(-1), 2).tolist(),
+    }
+    for s, n in enumerate(spec.states)
+  }
   record = {
-      "benchmark": "dice_pc_real", "quick": args.quick, "env": environment(),
-      "model": "SmolLM2-135M-Instruct (bundled GGUF) via dice_jax.llm, greedy",
-      "seed_list": list(range(args.seeds)), "task_seed": 0,
-      "size": {"rounds": args.rounds, "batch_size": args.batch, "seeds": args.seeds,
-               "task_draws_per_method_per_seed": draws,
-               "draws_per_kind_per_seed": {k: int(np.isin(st0, ss).sum()) for k, ss in kinds.items()},
-               "held_out_pool": {"arithmetic": len(arith), "planning": len(plan)},
-               "pool_per_state": {n: int(sum(t.state == s for t in env.pool))
-                                  for s, n in enumerate(spec.states)}},
-      "game": {"roles": ROLES, "states": list(spec.states), "token_cost": TOKEN_COST,
-               "cost_sharing": "team", "max_tokens_cap": args.max_tokens_cap,
-               "exact_true_game": best_state},
-      "methods_config": {"dice-pc": {"temperature": 0.2, "final_temperature": tau_end,
-                                     "reference": "uniform", "margin": 0.1},
-                         "dice-pc-cold": {"temperature": 0.05, "final_temperature": tau_end / 4,
-                                          "reference": "uniform", "margin": 0.1,
-                                          "note": "sensitivity variant added after the first run"},
-                         "best-of-n": "token_budget = DICE-PC's tokens_per_task of the same seed",
-                         "evaluation_target": {"temperature": eval_tau, "reference": "uniform"}},
-      "notes": ["planning/d2's held-out split holds only ~111 distinct questions, so the planning "
-                "pool is planning/d2 (110) + planning/d3 (90); states are drawn uniformly, then a task "
-                "uniformly with replacement, so a pool task recurs across rounds and seeds",
-                "the verifier's judge cannot change the answer with one candidate and the 'first' "
-                "aggregator: it is a pure-cost control here (4 tokens per task)",
-                "task-level intervals treat draws as independent (tasks recur; seeds are the "
-                "conservative interval)"],
-      "results": table, "table": CR.format_table(methods), "cache": cache_rec,
-      "method_seconds": method_seconds, "wall_seconds": wall, "run_folder": args.out,
+    "benchmark": "dice_pc_real",
+    "quick": args.quick,
+    "env": environment(),
+    "model": "SmolLM2-135M-Instruct (bundled GGUF) via dice_jax.llm, greedy",
+    "seed_list": list(range(args.seeds)),
+    "task_seed": 0,
+    "size": {
+      "rounds": args.rounds,
+      "batch_size": args.batch,
+      "seeds": args.seeds,
+      "task_draws_per_method_per_seed": draws,
+      "draws_per_kind_per_seed": {k: int(np.isin(st0, ss).sum()) for k, ss in kinds.items()},
+      "held_out_pool": {"arithmetic": len(arith), "planning": len(plan)},
+      "pool_per_state": {
+        n: int(sum(t.state == s for t in env.pool)) for s, n in enumerate(spec.states)
+      },
+    },
+    "game": {
+      "roles": ROLES,
+      "states": list(spec.states),
+      "token_cost": TOKEN_COST,
+      "cost_sharing": "team",
+      "max_tokens_cap": args.max_tokens_cap,
+      "exact_true_game": best_state,
+    },
+    "methods_config": {
+      "dice-pc": {
+        "temperature": 0.2,
+        "final_temperature": tau_end,
+        "reference": "uniform",
+        "margin": 0.1,
+      },
+      "dice-pc-cold": {
+        "temperature": 0.05,
+        "final_temperature": tau_end / 4,
+        "reference": "uniform",
+        "margin": 0.1,
+        "note": "sensitivity variant added after the first run",
+      },
+      "best-of-n": "token_budget = DICE-PC's tokens_per_task of the same seed",
+      "evaluation_target": {"temperature": eval_tau, "reference": "uniform"},
+    },
+    "notes": [
+      "planning/d2's held-out split holds only ~111 distinct questions, so the planning "
+      "pool is planning/d2 (110) + planning/d3 (90); states are drawn uniformly, then a task "
+      "uniformly with replacement, so a pool task recurs across rounds and seeds",
+      "the verifier's judge cannot change the answer with one candidate and the 'first' "
+      "aggregator: it is a pure-cost control here (4 tokens per task)",
+      "task-level intervals treat draws as independent (tasks recur; seeds are the "
+      "conservative interval)",
+    ],
+    "results": table,
+    "table": CR.format_table(methods),
+    "cache": cache_rec,
+    "method_seconds": method_seconds,
+    "wall_seconds": wall,
+    "run_folder": args.out,
   }
   record["cache"]["entries_loaded_from_file"] = loaded
   if args.previous:
     import json  # noqa: PLC0415
+
     with open(args.previous) as f:
       prev = json.load(f)
     pw = prev["cache"]["warm_up"]
     record["cache"]["warm_up_generation_previous_run"] = pw
     if gen_tok == 0 and pw["generated_tokens"]:
-      record["cache"]["method_runs"]["seconds_saved_estimate"] = \
-          hit_tokens * pw["generate_seconds"] / pw["generated_tokens"]
-    record["previous_run"] = {"size": prev["size"], "table": prev["table"],
-                              "wall_seconds": prev["wall_seconds"], "time_utc": prev["env"]["time_utc"]}
+      record["cache"]["method_runs"]["seconds_saved_estimate"] = (
+        hit_tokens * pw["generate_seconds"] / pw["generated_tokens"]
+      )
+    record["previous_run"] = {
+      "size": prev["size"],
+      "table": prev["table"],
+      "wall_seconds": prev["wall_seconds"],
+      "time_utc": prev["env"]["time_utc"],
+    }
   if not args.quick:
     full = args.seeds >= 3 and len(arith) >= 200 and len(plan) >= 200
-    record["scaled_down"] = None if full else {
-        "asked": "≥200 held-out tasks per kind, 3 seeds", "ran": record["size"],
-        "why": "40 min wall budget on a 2-core CPU shared with other work"}
+    record["scaled_down"] = (
+      None
+      if full
+      else {
+        "asked": "≥200 held-out tasks per kind, 3 seeds",
+        "ran": record["size"],
+        "why": "40 min wall budget on a 2-core CPU shared with other work",
+      }
+    )
   log(f"wall {wall:.0f}s")
   if args.json:
     write_json(os.path.join(RESULTS, "dice_pc_real.json"), record)
   write_json(os.path.join(args.out, "dice_pc_real.json"), record)
   if args.plot or args.quick:
-    plot(runs_dir, table, spec, os.path.join(RESULTS if args.plot else args.out, "dice_pc_real.png"))
+    plot(
+      runs_dir, table, spec, os.path.join(RESULTS if args.plot else args.out, "dice_pc_real.png")
+    )
 
 
 def plot(runs_dir, table, spec, path):
   import matplotlib  # noqa: PLC0415
+
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt  # noqa: PLC0415
 
@@ -370,17 +496,26 @@ def plot(runs_dir, table, spec, path):
 
   def band(ax, rows, label):
     t = np.arange(rows.shape[1])
-    rows = np.where(np.isnan(rows), np.nanmean(rows), rows)   # round 0 has no oscillation
+    rows = np.where(np.isnan(rows), np.nanmean(rows), rows)  # round 0 has no oscillation
     ax.plot(t, np.nanmean(rows, 0), color=colors[label], label=label)
-    ax.fill_between(t, np.nanmin(rows, 0), np.nanmax(rows, 0), color=colors[label], alpha=0.2,
-                    linewidth=0)
+    ax.fill_between(
+      t, np.nanmin(rows, 0), np.nanmax(rows, 0), color=colors[label], alpha=0.2, linewidth=0
+    )
 
   fig, axes = plt.subplots(1, 3, figsize=(16, 4.6))
   ax = axes[0]
   for label, e in table.items():
     a, k = e["accuracy_seeds"], e["tokens_per_task_seeds"]
-    ax.errorbar([k["mean"]], [a["mean"]], xerr=[[k["ci95"] or 0]], yerr=[[a["ci95"] or 0]],
-                fmt="o", capsize=3, label=label, color=colors[label])
+    ax.errorbar(
+      [k["mean"]],
+      [a["mean"]],
+      xerr=[[k["ci95"] or 0]],
+      yerr=[[a["ci95"] or 0]],
+      fmt="o",
+      capsize=3,
+      label=label,
+      color=colors[label],
+    )
   ax.set_xlabel("mean tokens per task")
   ax.set_ylabel("accuracy (held-out arithmetic + planning)")
   ax.set_title("accuracy-cost (mean over seeds, 95% t-CI)")
@@ -399,8 +534,9 @@ def plot(runs_dir, table, spec, path):
     a.set_xlabel("round")
     a.grid(alpha=0.3)
     a.legend(fontsize=7)
-  fig.suptitle("DICE-PC vs baselines, SmolLM2-135M-Instruct, states " + ", ".join(spec.states),
-               fontsize=10)
+  fig.suptitle(
+    "DICE-PC vs baselines, SmolLM2-135M-Instruct, states " + ", ".join(spec.states), fontsize=10
+  )
   fig.tight_layout()
   os.makedirs(os.path.dirname(path), exist_ok=True)
   fig.savefig(path, dpi=110)

@@ -13,6 +13,7 @@ NumPy < 2 and its own virtual environment.
 
     python -m benchmarks.markov_batched [--quick] [--json FILE]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,8 +45,9 @@ def run(batch, num_states, num_actions, gamma, tol=1e-8):
   rows = []
   game = random_games(0, batch, num_states, num_actions, gamma)
   for convention, method in [("own", "auto"), ("own", "extragradient"), ("logit", "auto")]:
-    solve = lambda: solve_markov(game, method=method, convention=convention, tol=tol,
-                                 max_steps=MAX_STEPS)
+    solve = lambda: solve_markov(
+      game, method=method, convention=convention, tol=tol, max_steps=MAX_STEPS
+    )
     t0 = time.perf_counter()
     solve().result.block_until_ready()
     compile_s = time.perf_counter() - t0
@@ -55,19 +57,34 @@ def run(batch, num_states, num_actions, gamma, tol=1e-8):
     wall = time.perf_counter() - t0
     steps = np.asarray(sol.steps)
     used = {str(k): int(v) for k, v in zip(*np.unique(sol.method_names(), return_counts=True))}
-    rows.append(dict(convention=convention, method=method, batch=batch, states=num_states,
-                     actions=list(num_actions), gamma=gamma, tau_range=[0.05, 1.0],
-                     converged=int(np.sum(np.asarray(sol.converged))),
-                     results={str(k): int(v) for k, v in
-                              zip(*np.unique(sol.result_names(), return_counts=True))},
-                     methods_used=used, steps_median=float(np.median(steps)),
-                     steps_max=int(steps.max()), seconds_per_game=wall / batch,
-                     first_call_seconds=compile_s, max_residual=float(np.max(sol.residual))))
+    rows.append(
+      dict(
+        convention=convention,
+        method=method,
+        batch=batch,
+        states=num_states,
+        actions=list(num_actions),
+        gamma=gamma,
+        tau_range=[0.05, 1.0],
+        converged=int(np.sum(np.asarray(sol.converged))),
+        results={
+          str(k): int(v) for k, v in zip(*np.unique(sol.result_names(), return_counts=True))
+        },
+        methods_used=used,
+        steps_median=float(np.median(steps)),
+        steps_max=int(steps.max()),
+        seconds_per_game=wall / batch,
+        first_call_seconds=compile_s,
+        max_residual=float(np.max(sol.residual)),
+      )
+    )
     r = rows[-1]
-    print(f"{convention:6s} {method:14s} converged {r['converged']}/{batch}  used {used}  steps "
-          f"median {r['steps_median']:.0f} max {r['steps_max']}  "
-          f"{r['seconds_per_game'] * 1e3:.1f} ms/game  max residual {r['max_residual']:.1e}",
-          flush=True)
+    print(
+      f"{convention:6s} {method:14s} converged {r['converged']}/{batch}  used {used}  steps "
+      f"median {r['steps_median']:.0f} max {r['steps_max']}  "
+      f"{r['seconds_per_game'] * 1e3:.1f} ms/game  max residual {r['max_residual']:.1e}",
+      flush=True,
+    )
   ratio = rows[1]["seconds_per_game"] / rows[0]["seconds_per_game"]
   print(f"time per game, extragradient / auto (own): {ratio:.2f}")
   return rows, ratio
@@ -83,8 +100,10 @@ def main(argv=None):
   else:
     rows, ratio = run(256, 20, (3, 3), 0.9)
   if args.json:
-    _record.write_json(args.json, {"rows": rows, "extragradient_over_auto_time": ratio,
-                                   "environment": _record.environment()})
+    _record.write_json(
+      args.json,
+      {"rows": rows, "extragradient_over_auto_time": ratio, "environment": _record.environment()},
+    )
 
 
 if __name__ == "__main__":

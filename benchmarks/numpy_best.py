@@ -27,6 +27,7 @@ What makes it best effort rather than a transcription (each choice measured on t
 * converged games leave the working set: every step runs on the live games only (the payoffs
   are repacked when a quarter of the rows held have finished, so the repacking copy is amortised).
 """
+
 from __future__ import annotations
 
 import time
@@ -68,8 +69,17 @@ def _log_softmax_and_softmax(u, x):
   u -= np.log(s)
 
 
-def solve_numpy_best(a, b, tau, tol=1e-8, max_steps=10_000, initial_scale=10.0, backoff=0.5,
-                     contraction="einsum", repack=0.75):
+def solve_numpy_best(
+  a,
+  b,
+  tau,
+  tol=1e-8,
+  max_steps=10_000,
+  initial_scale=10.0,
+  backoff=0.5,
+  contraction="einsum",
+  repack=0.75,
+):
   """Batched adaptive MMD as ``dice_jax.Mirror()``; returns ``(x1, x2, residual, steps)``.
 
   Args:

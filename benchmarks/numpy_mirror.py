@@ -6,6 +6,7 @@ Same MMD update, adaptive step and stopping rule, vectorised with batched ``matm
 log-space softmax, but written without care for cost: the initial response is evaluated twice,
 every step recomputes the whole batch (converged games included), allocates fresh temporaries
 and runs the rejection ``np.where`` copies on every row."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -12,6 +12,7 @@ visible, not assumed. Peers that are not installed are skipped (and named in the
 
     python -m benchmarks.peers [--quick] [--json FILE]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,8 +37,10 @@ def _diff(a, b):
 def strataq_solve(game, lam):
   from strataq import DenseTensorGame
   from strataq.core.solve.fixedpoint import logit_qre
-  q = logit_qre(DenseTensorGame([np.asarray(u) for u in game.payoffs]), lam, tol=TOL / 10,
-                max_iter=100_000)
+
+  q = logit_qre(
+    DenseTensorGame([np.asarray(u) for u in game.payoffs]), lam, tol=TOL / 10, max_iter=100_000
+  )
   return [np.asarray(s) for s in q.sigma]
 
 
@@ -47,6 +50,7 @@ def openspiel_mmd(a, lam, tol=TOL, max_iter=200_000):
   iterations; the check is not timed separately, so OpenSpiel's time includes it)."""
   import pyspiel
   from open_spiel.python.algorithms.mmd_dilated import MMDDilatedEnt
+
   g = pyspiel.convert_to_turn_based(pyspiel.create_matrix_game(a.tolist(), (-a).tolist()))
   game = dj.NormalFormGame.from_arrays(a, -a)
   mmd = MMDDilatedEnt(g, alpha=1.0 / lam)
@@ -76,6 +80,7 @@ def run(n, lam, batch, gambit_games, repeats, seed, zero_sum):
   peers = {}
 
   from dice_jax.testing import gambit_logit_qre
+
   gambit_logit_qre(game[0], lam)
   t = time.perf_counter()
   prof = [gambit_logit_qre(game[i], lam) for i in range(k)]
@@ -85,8 +90,9 @@ def run(n, lam, batch, gambit_games, repeats, seed, zero_sum):
     a, b = (np.asarray(u) for u in game.payoffs)
     contraction, _ = pick_contraction(a, b, tau, tol=TOL)
     out = {}
-    tn = best_time(lambda: out.update(r=solve_numpy_best(a, b, tau, tol=TOL,
-                                                         contraction=contraction)), repeats)
+    tn = best_time(
+      lambda: out.update(r=solve_numpy_best(a, b, tau, tol=TOL, contraction=contraction)), repeats
+    )
     x1, x2 = out["r"][:2]
     peers["numpy_best_effort"] = (tn, [[x1[i], x2[i]] for i in range(k)])
     row["numpy_contraction"] = contraction
@@ -111,14 +117,18 @@ def run(n, lam, batch, gambit_games, repeats, seed, zero_sum):
   for name, (seconds, prof) in peers.items():
     row[f"{name}_s"] = seconds
     row[f"{name}_max_residual"] = float(max(residual(game[i], p, tau) for i, p in enumerate(prof)))
-    row[f"{name}_vs_dice_jax_max_diff"] = float(max(_diff(p, [o[i] for o in ours])
-                                                    for i, p in enumerate(prof)))
+    row[f"{name}_vs_dice_jax_max_diff"] = float(
+      max(_diff(p, [o[i] for o in ours]) for i, p in enumerate(prof))
+    )
     row[f"ratio_vs_{name}"] = seconds / row["dice_jax_s"]
   return row
 
 
 SETTINGS = [  # (n, lambda, batch, zero_sum)
-    (10, 2.0, 1, False), (32, 2.0, 1024, False), (32, 2.0, 64, True), (50, 50.0, 1, False),
+  (10, 2.0, 1, False),
+  (32, 2.0, 1024, False),
+  (32, 2.0, 64, True),
+  (50, 50.0, 1, False),
 ]
 QUICK = [(6, 2.0, 4, False), (6, 2.0, 4, True), (8, 50.0, 1, False)]
 
@@ -126,9 +136,11 @@ QUICK = [(6, 2.0, 4, False), (6, 2.0, 4, True), (8, 50.0, 1, False)]
 def plot(rows, path):
   """Peer time / dice_jax time per setting, log scale."""
   import matplotlib
+
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt
-  names = sorted({k[len("ratio_vs_"):] for r in rows for k in r if k.startswith("ratio_vs_")})
+
+  names = sorted({k[len("ratio_vs_") :] for r in rows for k in r if k.startswith("ratio_vs_")})
   fig, ax = plt.subplots(figsize=(10, 3.8))
   width = 0.8 / len(names)
   for j, name in enumerate(names):
@@ -138,8 +150,14 @@ def plot(rows, path):
   ax.set_yscale("log")
   ax.axhline(1.0, color="k", lw=0.8)
   ax.set_xticks([i + 0.4 - width / 2 for i in range(len(rows))])
-  ax.set_xticklabels([f"{r['n']}x{r['n']} lam={r['lambda']:g}\nbatch {r['batch']}"
-                      f"{' zero-sum' if r['zero_sum'] else ''}" for r in rows], fontsize=8)
+  ax.set_xticklabels(
+    [
+      f"{r['n']}x{r['n']} lam={r['lambda']:g}\nbatch {r['batch']}"
+      f"{' zero-sum' if r['zero_sum'] else ''}"
+      for r in rows
+    ],
+    fontsize=8,
+  )
   ax.set_ylabel("peer time / dice_jax time")
   ax.legend(fontsize=8)
   ax.grid(True, axis="y", which="both", alpha=0.3)
@@ -156,20 +174,35 @@ def main(argv=None):
   p.add_argument("--json", default="benchmarks/results/peers.json")
   p.add_argument("--plot", default="benchmarks/results/peers.png")
   args = p.parse_args(argv)
-  rows = [run(n, lam, b, args.gambit_games, args.repeats, args.seed, zs)
-          for n, lam, b, zs in (QUICK if args.quick else SETTINGS)]
-  record = {"benchmark": "peers", "env": environment(), "dtype": "float64", "tol": TOL,
-            "seed": args.seed, "rows": rows}
+  rows = [
+    run(n, lam, b, args.gambit_games, args.repeats, args.seed, zs)
+    for n, lam, b, zs in (QUICK if args.quick else SETTINGS)
+  ]
+  record = {
+    "benchmark": "peers",
+    "env": environment(),
+    "dtype": "float64",
+    "tol": TOL,
+    "seed": args.seed,
+    "rows": rows,
+  }
   write_json(args.json, record)
   plot(rows, args.plot)
-  print(f"device {record['env']['device']}  float64  residual <= {TOL}  (ratio = peer time / dice_jax time)")
+  print(
+    f"device {record['env']['device']}  float64  residual <= {TOL}  (ratio = peer time / dice_jax time)"
+  )
   for r in rows:
-    peers = [k[len('ratio_vs_'):] for k in r if k.startswith("ratio_vs_")]
-    desc = ", ".join(f"{q} x{r['ratio_vs_' + q]:.1f} (res {r[q + '_max_residual']:.0e}, "
-                     f"diff {r[q + '_vs_dice_jax_max_diff']:.0e})" for q in peers)
-    print(f"{r['n']}x{r['n']} lambda={r['lambda']:g} batch={r['batch']} "
-          f"{'zero-sum' if r['zero_sum'] else 'general'} [{r['dice_jax_method']}, "
-          f"{1e3 * r['dice_jax_s']:.2f} ms]: {desc}")
+    peers = [k[len("ratio_vs_") :] for k in r if k.startswith("ratio_vs_")]
+    desc = ", ".join(
+      f"{q} x{r['ratio_vs_' + q]:.1f} (res {r[q + '_max_residual']:.0e}, "
+      f"diff {r[q + '_vs_dice_jax_max_diff']:.0e})"
+      for q in peers
+    )
+    print(
+      f"{r['n']}x{r['n']} lambda={r['lambda']:g} batch={r['batch']} "
+      f"{'zero-sum' if r['zero_sum'] else 'general'} [{r['dice_jax_method']}, "
+      f"{1e3 * r['dice_jax_s']:.2f} ms]: {desc}"
+    )
   print(f"wrote {args.json}")
   return record
 

@@ -31,6 +31,7 @@ payoff bytes/s over the memory read bandwidth (the issue's target: >= 0.5 at 102
 
     python -m benchmarks.roofline [--n 32] [--batch 1024] [--lam 2] [--json FILE]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -65,8 +66,11 @@ def cache_read_bandwidth(dtype=jnp.float64, mib=4, inner=16, repeats=9) -> float
   """Bytes/s of ``inner`` jitted sums over the same ``mib`` MiB block (one call, so dispatch
   is not timed ``inner`` times)."""
   x = jnp.ones((mib * 2**20 // jnp.dtype(dtype).itemsize,), dtype)
-  f = jax.jit(lambda x: jax.lax.fori_loop(0, inner, lambda i, s: s + jnp.sum(x * (1 + i)),
-                                          jnp.zeros((), dtype)))
+  f = jax.jit(
+    lambda x: jax.lax.fori_loop(
+      0, inner, lambda i, s: s + jnp.sum(x * (1 + i)), jnp.zeros((), dtype)
+    )
+  )
   return inner * x.nbytes / _median(lambda: jax.block_until_ready(f(x)), repeats)
 
 
@@ -80,17 +84,22 @@ def peak_flops(dtype=jnp.float64, n=1024, repeats=5) -> float:
 def exp_rate(dtype=jnp.float64, mib=2, inner=16, repeats=9) -> float:
   """``exp`` evaluations per second, ``inner`` passes over a cache-resident vector."""
   x = jnp.linspace(-1, 1, mib * 2**20 // jnp.dtype(dtype).itemsize, dtype=dtype)
-  f = jax.jit(lambda x: jax.lax.fori_loop(0, inner, lambda i, s: s + jnp.sum(jnp.exp(x + s * 1e-30)),
-                                          jnp.zeros((), dtype)))
+  f = jax.jit(
+    lambda x: jax.lax.fori_loop(
+      0, inner, lambda i, s: s + jnp.sum(jnp.exp(x + s * 1e-30)), jnp.zeros((), dtype)
+    )
+  )
   return inner * x.size / _median(lambda: jax.block_until_ready(f(x)), repeats)
 
 
 def ceilings(dtype=jnp.float64, repeats=9):
   """The four measured ceilings of this machine (see the module docstring)."""
-  return {"read_bytes_per_s": read_bandwidth(dtype, repeats=repeats),
-          "cache_read_bytes_per_s": cache_read_bandwidth(dtype, repeats=repeats),
-          "flops_per_s": peak_flops(dtype, repeats=max(3, repeats // 2)),
-          "exp_per_s": exp_rate(dtype, repeats=repeats)}
+  return {
+    "read_bytes_per_s": read_bandwidth(dtype, repeats=repeats),
+    "cache_read_bytes_per_s": cache_read_bandwidth(dtype, repeats=repeats),
+    "flops_per_s": peak_flops(dtype, repeats=max(3, repeats // 2)),
+    "exp_per_s": exp_rate(dtype, repeats=repeats),
+  }
 
 
 def counts(num_actions, itemsize):
@@ -98,37 +107,55 @@ def counts(num_actions, itemsize):
   players = len(num_actions)
   entries = int(np.prod(num_actions))
   acts = int(sum(num_actions))
-  return {"bytes": players * entries * itemsize,
-          "flops": 2 * players * entries + VECTOR_FLOPS_PER_ACTION * acts,
-          "transcendentals": 2 * acts + players}
+  return {
+    "bytes": players * entries * itemsize,
+    "flops": 2 * players * entries + VECTOR_FLOPS_PER_ACTION * acts,
+    "transcendentals": 2 * acts + players,
+  }
 
 
 def kernel(n=32, batch=1024, lam=2.0, players=2, dtype=jnp.float64, seed=0, repeats=9):
   """Time ``dj.solve`` on a batch (median of ``repeats``); return the game-steps and time."""
-  game = dj.games.random.uniform(jax.random.PRNGKey(seed), (n,) * players, batch_shape=(batch,),
-                                 dtype=dtype)
+  game = dj.games.random.uniform(
+    jax.random.PRNGKey(seed), (n,) * players, batch_shape=(batch,), dtype=dtype
+  )
   tol = TOL if dtype == jnp.float64 else 1e-5
   solve = lambda: jax.block_until_ready(dj.solve(game, 1.0 / lam, method="mirror", tol=tol))
   sol = solve()
-  return {"n": n, "batch": batch, "players": players, "lambda": lam,
-          "dtype": jnp.dtype(dtype).name, "seconds": _median(solve, repeats),
-          "total_steps": float(np.sum(sol.steps)), "max_steps": int(np.max(sol.steps)),
-          "converged": float(np.mean(np.asarray(sol.converged))),
-          "max_residual": float(np.max(sol.residual))}
+  return {
+    "n": n,
+    "batch": batch,
+    "players": players,
+    "lambda": lam,
+    "dtype": jnp.dtype(dtype).name,
+    "seconds": _median(solve, repeats),
+    "total_steps": float(np.sum(sol.steps)),
+    "max_steps": int(np.max(sol.steps)),
+    "converged": float(np.mean(np.asarray(sol.converged))),
+    "max_residual": float(np.max(sol.residual)),
+  }
 
 
 def model(k, peaks):
   """Achieved rates, model time per resource, the binding one and the fractions."""
   c = counts((k["n"],) * k["players"], jnp.dtype(k["dtype"]).itemsize)
   steps, t = k["total_steps"], k["seconds"]
-  ceiling = {"bytes": peaks["read_bytes_per_s"], "flops": peaks["flops_per_s"],
-             "transcendentals": peaks["exp_per_s"]}
+  ceiling = {
+    "bytes": peaks["read_bytes_per_s"],
+    "flops": peaks["flops_per_s"],
+    "transcendentals": peaks["exp_per_s"],
+  }
   model_s = {r: steps * c[r] / ceiling[r] for r in c}
   binds = max(model_s, key=model_s.get)
-  return {"per_game_step": c, "achieved_per_s": {r: steps * c[r] / t for r in c},
-          "model_s": model_s, "binds": binds, "roofline_fraction": model_s[binds] / t,
-          "bandwidth_fraction": steps * c["bytes"] / t / peaks["read_bytes_per_s"],
-          "cache_bandwidth_fraction": steps * c["bytes"] / t / peaks["cache_read_bytes_per_s"]}
+  return {
+    "per_game_step": c,
+    "achieved_per_s": {r: steps * c[r] / t for r in c},
+    "model_s": model_s,
+    "binds": binds,
+    "roofline_fraction": model_s[binds] / t,
+    "bandwidth_fraction": steps * c["bytes"] / t / peaks["read_bytes_per_s"],
+    "cache_bandwidth_fraction": steps * c["bytes"] / t / peaks["cache_read_bytes_per_s"],
+  }
 
 
 def measure(n=32, batch=1024, lam=2.0, players=2, dtype=jnp.float64, seed=0, repeats=9):
@@ -141,19 +168,34 @@ def measure(n=32, batch=1024, lam=2.0, players=2, dtype=jnp.float64, seed=0, rep
 def plot(r, path):
   """The roofline (read bandwidth slope, GEMM ceiling) with the kernel's achieved point."""
   import matplotlib
+
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt
+
   ai = np.logspace(-2, 2, 200)
   peaks = r["ceilings"]
   fig, ax = plt.subplots(figsize=(5.5, 3.8))
-  ax.loglog(ai, np.minimum(peaks["read_bytes_per_s"] * ai, peaks["flops_per_s"]) / 1e9, "k-",
-            label="memory read roof")
-  ax.loglog(ai, np.minimum(peaks["cache_read_bytes_per_s"] * ai, peaks["flops_per_s"]) / 1e9,
-            "k:", label="4 MiB cache read roof")
+  ax.loglog(
+    ai,
+    np.minimum(peaks["read_bytes_per_s"] * ai, peaks["flops_per_s"]) / 1e9,
+    "k-",
+    label="memory read roof",
+  )
+  ax.loglog(
+    ai,
+    np.minimum(peaks["cache_read_bytes_per_s"] * ai, peaks["flops_per_s"]) / 1e9,
+    "k:",
+    label="4 MiB cache read roof",
+  )
   c = r["per_game_step"]
-  ax.loglog([c["flops"] / c["bytes"]], [r["achieved_per_s"]["flops"] / 1e9], "o", ms=8,
-            label=f"mirror kernel, {r['n']}^{r['players']} x {r['batch']} "
-                  f"({100 * r['bandwidth_fraction']:.0f}% of read bandwidth)")
+  ax.loglog(
+    [c["flops"] / c["bytes"]],
+    [r["achieved_per_s"]["flops"] / 1e9],
+    "o",
+    ms=8,
+    label=f"mirror kernel, {r['n']}^{r['players']} x {r['batch']} "
+    f"({100 * r['bandwidth_fraction']:.0f}% of read bandwidth)",
+  )
   ax.set_xlabel("arithmetic intensity (flop / byte)")
   ax.set_ylabel("GFLOP/s")
   ax.legend(fontsize=8)
@@ -173,22 +215,36 @@ def main(argv=None):
   p.add_argument("--json", default="benchmarks/results/roofline.json")
   p.add_argument("--plot", default="benchmarks/results/roofline.png")
   args = p.parse_args(argv)
-  r = measure(args.n, args.batch, args.lam, args.players,
-              jnp.float32 if args.float32 else jnp.float64, repeats=args.repeats)
+  r = measure(
+    args.n,
+    args.batch,
+    args.lam,
+    args.players,
+    jnp.float32 if args.float32 else jnp.float64,
+    repeats=args.repeats,
+  )
   record = {"benchmark": "roofline", "env": environment(), "row": r}
   write_json(args.json, record)
   plot(r, args.plot)
   pk, a = r["ceilings"], r["achieved_per_s"]
-  print(f"device {record['env']['device']}  {r['dtype']}  {r['batch']} games of {r['n']}^{r['players']}"
-        f"  load {record['env']['load_average']}")
-  print(f"ceilings: read {pk['read_bytes_per_s'] / 1e9:.1f} GB/s (4 MiB cached "
-        f"{pk['cache_read_bytes_per_s'] / 1e9:.1f}), GEMM {pk['flops_per_s'] / 1e9:.1f} GFLOP/s, "
-        f"exp {pk['exp_per_s'] / 1e9:.2f} G/s")
-  print(f"kernel: {a['bytes'] / 1e9:.1f} GB/s, {a['flops'] / 1e9:.2f} GFLOP/s, "
-        f"{a['transcendentals'] / 1e9:.3f} G exp/s ({r['total_steps']:.0f} game-steps in "
-        f"{1e3 * r['seconds']:.1f} ms)")
-  print(f"binds: {r['binds']}; {100 * r['roofline_fraction']:.0f}% of the roofline, "
-        f"{100 * r['bandwidth_fraction']:.0f}% of memory read bandwidth")
+  print(
+    f"device {record['env']['device']}  {r['dtype']}  {r['batch']} games of {r['n']}^{r['players']}"
+    f"  load {record['env']['load_average']}"
+  )
+  print(
+    f"ceilings: read {pk['read_bytes_per_s'] / 1e9:.1f} GB/s (4 MiB cached "
+    f"{pk['cache_read_bytes_per_s'] / 1e9:.1f}), GEMM {pk['flops_per_s'] / 1e9:.1f} GFLOP/s, "
+    f"exp {pk['exp_per_s'] / 1e9:.2f} G/s"
+  )
+  print(
+    f"kernel: {a['bytes'] / 1e9:.1f} GB/s, {a['flops'] / 1e9:.2f} GFLOP/s, "
+    f"{a['transcendentals'] / 1e9:.3f} G exp/s ({r['total_steps']:.0f} game-steps in "
+    f"{1e3 * r['seconds']:.1f} ms)"
+  )
+  print(
+    f"binds: {r['binds']}; {100 * r['roofline_fraction']:.0f}% of the roofline, "
+    f"{100 * r['bandwidth_fraction']:.0f}% of memory read bandwidth"
+  )
   return record
 
 

@@ -9,6 +9,7 @@ is (mean time per game over the first ``--gambit-games`` games) x batch size.
 
     python -m benchmarks.throughput [--quick] [--json FILE] [--plot FILE]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -58,7 +59,8 @@ def run_setting(n, batch, lam, *, gambit_games, repeats, seed, method="mirror"):
   fns = {"dice_jax": solve}
   for c in CONTRACTIONS:
     fns[f"numpy_{c}"] = functools.partial(
-        lambda c: out.__setitem__(c, solve_numpy_best(a, b, tau, tol=TOL, contraction=c)), c)
+      lambda c: out.__setitem__(c, solve_numpy_best(a, b, tau, tol=TOL, contraction=c)), c
+    )
   times = interleaved_times(fns, repeats)
   row["timings"] = times
   row["dice_jax_s"] = times["dice_jax"]["median_s"]
@@ -69,11 +71,16 @@ def run_setting(n, batch, lam, *, gambit_games, repeats, seed, method="mirror"):
   row["numpy_max_residual"] = float(residual(game, (x1, x2), tau).max())
   row["numpy_max_steps"] = int(steps.max())
   row["numpy_steps_equal"] = bool(np.array_equal(steps, np.asarray(sol.steps)))
-  row["numpy_vs_dice_jax_max_diff"] = float(max(np.abs(x1 - np.asarray(sol.probabilities[0])).max(),
-                                               np.abs(x2 - np.asarray(sol.probabilities[1])).max()))
+  row["numpy_vs_dice_jax_max_diff"] = float(
+    max(
+      np.abs(x1 - np.asarray(sol.probabilities[0])).max(),
+      np.abs(x2 - np.asarray(sol.probabilities[1])).max(),
+    )
+  )
 
   if gambit_games:
     from dice_jax.testing import gambit_logit_qre
+
     k = min(gambit_games, batch)
     gambit_logit_qre(game[0], lam)  # warm-up: import and first-call costs are not per game
     t = time.perf_counter()
@@ -85,9 +92,12 @@ def run_setting(n, batch, lam, *, gambit_games, repeats, seed, method="mirror"):
     g1 = np.stack([p[0] for p in profiles])
     g2 = np.stack([p[1] for p in profiles])
     row["gambit_max_residual"] = float(residual(game[:k], (g1, g2), tau).max())
-    row["gambit_vs_dice_jax_max_diff"] = float(max(
+    row["gambit_vs_dice_jax_max_diff"] = float(
+      max(
         np.abs(g1 - np.asarray(sol.probabilities[0][:k])).max(),
-        np.abs(g2 - np.asarray(sol.probabilities[1][:k])).max()))
+        np.abs(g2 - np.asarray(sol.probabilities[1][:k])).max(),
+      )
+    )
     row["ratio_vs_gambit"] = row["gambit_s"] / row["dice_jax_s"]
   row["ratio_vs_numpy_best_effort"] = row["numpy_best_effort_s"] / row["dice_jax_s"]
   row["dice_jax_games_per_s"] = batch / row["dice_jax_s"]
@@ -96,15 +106,24 @@ def run_setting(n, batch, lam, *, gambit_games, repeats, seed, method="mirror"):
 
 def sweep_dice_jax(players, n, batch, lam, repeats, seed, dtype):
   """games/s of dice_jax alone (no peers) for one (players, n, batch) setting."""
-  game = dj.games.random.uniform(jax.random.PRNGKey(seed), (n,) * players, batch_shape=(batch,),
-                                 dtype=dtype)
+  game = dj.games.random.uniform(
+    jax.random.PRNGKey(seed), (n,) * players, batch_shape=(batch,), dtype=dtype
+  )
   tol = TOL if dtype == jnp.float64 else 1e-5
   solve = lambda: jax.block_until_ready(dj.solve(game, 1.0 / lam, method="mirror", tol=tol))
   sol = solve()
   t = best_time(solve, repeats)
-  return {"players": players, "n": n, "batch": batch, "lambda": lam, "dtype": jnp.dtype(dtype).name,
-          "seconds": t, "games_per_s": batch / t, "max_steps": int(np.max(sol.steps)),
-          "converged": float(np.mean(np.asarray(sol.converged)))}
+  return {
+    "players": players,
+    "n": n,
+    "batch": batch,
+    "lambda": lam,
+    "dtype": jnp.dtype(dtype).name,
+    "seconds": t,
+    "games_per_s": batch / t,
+    "max_steps": int(np.max(sol.steps)),
+    "converged": float(np.mean(np.asarray(sol.converged))),
+  }
 
 
 def sweeps(lam, repeats, seed, quick=False):
@@ -124,8 +143,10 @@ def sweeps(lam, repeats, seed, quick=False):
 
 def plot_sweeps(sw, path):
   import matplotlib
+
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt
+
   fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.8))
   rs = sw["vs_batch"]
   a.loglog([r["batch"] for r in rs], [r["games_per_s"] for r in rs], "o-")
@@ -144,15 +165,18 @@ def plot_sweeps(sw, path):
 
 def plot(rows, path):
   import matplotlib
+
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt
+
   fig, axes = plt.subplots(1, len({r["n"] for r in rows}), figsize=(12, 3.8), squeeze=False)
   for ax, n in zip(axes[0], sorted({r["n"] for r in rows})):
     rs = [r for r in rows if r["n"] == n]
     bs = [r["batch"] for r in rs]
     ax.loglog(bs, [r["batch"] / r["dice_jax_s"] for r in rs], "o-", label="dice_jax (jit, vmap)")
-    ax.loglog(bs, [r["batch"] / r["numpy_best_effort_s"] for r in rs], "s--",
-              label="NumPy (best effort)")
+    ax.loglog(
+      bs, [r["batch"] / r["numpy_best_effort_s"] for r in rs], "s--", label="NumPy (best effort)"
+    )
     if "gambit_s" in rs[0]:
       ax.loglog(bs, [r["batch"] / r["gambit_s"] for r in rs], "^:", label="Gambit")
     ax.set_title(f"{n}x{n}, lambda={rs[0]['lambda']}")
@@ -176,35 +200,59 @@ def main(argv=None):
   p.add_argument("--seed", type=int, default=0)
   p.add_argument("--json", default="benchmarks/results/throughput.json")
   p.add_argument("--plot", default="benchmarks/results/throughput.png")
-  p.add_argument("--sweeps", action="store_true",
-                 help="also sweep batch size (1..16384) and action count (2..256; 3 players 2..32)")
+  p.add_argument(
+    "--sweeps",
+    action="store_true",
+    help="also sweep batch size (1..16384) and action count (2..256; 3 players 2..32)",
+  )
   args = p.parse_args(argv)
   sizes = args.sizes or ([8] if args.quick else [10, 32, 50])
   batches = args.batches or ([1, 16] if args.quick else [1, 64, 1024])
   rows = []
   for n in tqdm(sizes, desc="sizes"):
     for b in tqdm(batches, desc=f"{n}x{n} batches", leave=False):
-      rows.append(run_setting(n, b, args.lam, gambit_games=args.gambit_games,
-                              repeats=args.repeats, seed=args.seed, method=args.method))
-  record = {"benchmark": "throughput", "env": environment(), "dtype": "float64", "tol": TOL,
-            "seed": args.seed, "rows": rows}
+      rows.append(
+        run_setting(
+          n,
+          b,
+          args.lam,
+          gambit_games=args.gambit_games,
+          repeats=args.repeats,
+          seed=args.seed,
+          method=args.method,
+        )
+      )
+  record = {
+    "benchmark": "throughput",
+    "env": environment(),
+    "dtype": "float64",
+    "tol": TOL,
+    "seed": args.seed,
+    "rows": rows,
+  }
   if args.sweeps:
     record["sweeps"] = sweeps(args.lam, args.repeats, args.seed, quick=args.quick)
     plot_sweeps(record["sweeps"], args.plot.replace(".png", "_sweeps.png"))
   write_json(args.json, record)
   plot(rows, args.plot)
   print(f"device {record['env']['device']}  jax {record['env']['jax']}  float64  tol {TOL}")
-  print(f"{'n':>4} {'batch':>6} {'dice_jax ms':>12} {'numpy ms':>10} {'gambit ms':>11} "
-        f"{'x numpy':>8} {'x gambit':>9} {'steps':>6} {'max res':>9}")
+  print(
+    f"{'n':>4} {'batch':>6} {'dice_jax ms':>12} {'numpy ms':>10} {'gambit ms':>11} "
+    f"{'x numpy':>8} {'x gambit':>9} {'steps':>6} {'max res':>9}"
+  )
   for r in rows:
-    print(f"{r['n']:>4} {r['batch']:>6} {1e3 * r['dice_jax_s']:>12.2f} {1e3 * r['numpy_best_effort_s']:>10.2f} "
-          f"{1e3 * r.get('gambit_s', float('nan')):>11.1f} {r['ratio_vs_numpy_best_effort']:>8.2f} "
-          f"{r.get('ratio_vs_gambit', float('nan')):>9.1f} {r['dice_jax_max_steps']:>6} "
-          f"{r['dice_jax_max_residual']:>9.1e}")
+    print(
+      f"{r['n']:>4} {r['batch']:>6} {1e3 * r['dice_jax_s']:>12.2f} {1e3 * r['numpy_best_effort_s']:>10.2f} "
+      f"{1e3 * r.get('gambit_s', float('nan')):>11.1f} {r['ratio_vs_numpy_best_effort']:>8.2f} "
+      f"{r.get('ratio_vs_gambit', float('nan')):>9.1f} {r['dice_jax_max_steps']:>6} "
+      f"{r['dice_jax_max_residual']:>9.1e}"
+    )
   for kind in ("vs_batch", "vs_actions"):
     for r in record.get("sweeps", {}).get(kind, []):
-      print(f"sweep {r['players']}p n={r['n']:>3} batch={r['batch']:>5}: {r['games_per_s']:>10.0f} games/s "
-            f"({r['max_steps']} steps, converged {r['converged']:.2f})")
+      print(
+        f"sweep {r['players']}p n={r['n']:>3} batch={r['batch']:>5}: {r['games_per_s']:>10.0f} games/s "
+        f"({r['max_steps']} steps, converged {r['converged']:.2f})"
+      )
   print(f"wrote {args.json} and {args.plot}")
   return record
 

@@ -18,6 +18,7 @@ Files (:func:`read_text`, :func:`load_json`) are read with limits checked before
 size limit in bytes, strict UTF-8, a nesting-depth limit, and JSON that rejects duplicate keys
 and ``NaN``/``Infinity`` literals.
 """
+
 from __future__ import annotations
 
 import json
@@ -47,7 +48,8 @@ def require_finite(name: str, x: Any) -> None:
   if a.size and not np.all(np.isfinite(a)):
     bad = np.argwhere(~np.isfinite(a))[0]
     raise ValueError(
-        f"{name} must be finite; found {a[tuple(bad)]} at index {tuple(int(i) for i in bad)}.")
+      f"{name} must be finite; found {a[tuple(bad)]} at index {tuple(int(i) for i in bad)}."
+    )
 
 
 def require_positive(name: str, x: Any) -> None:
@@ -59,7 +61,8 @@ def require_positive(name: str, x: Any) -> None:
   if a.size and not np.all(a > 0):
     bad = np.argwhere(~(a > 0))[0]
     raise ValueError(
-        f"{name} must be > 0; found {a[tuple(bad)]} at index {tuple(int(i) for i in bad)}.")
+      f"{name} must be > 0; found {a[tuple(bad)]} at index {tuple(int(i) for i in bad)}."
+    )
 
 
 def require_distribution(name: str, x: Any, *, atol: float = 1e-6, positive: bool = True) -> None:
@@ -76,11 +79,14 @@ def require_distribution(name: str, x: Any, *, atol: float = 1e-6, positive: boo
   if not np.all(np.abs(sums - 1.0) <= atol * max(1, a.shape[-1])):
     worst = np.unravel_index(np.argmax(np.abs(sums - 1.0)), sums.shape)
     raise ValueError(
-        f"{name} must be a probability distribution over its last axis (sum 1); "
-        f"a row sums to {float(sums[worst]):.6g} at batch index {tuple(int(i) for i in worst)}.")
+      f"{name} must be a probability distribution over its last axis (sum 1); "
+      f"a row sums to {float(sums[worst]):.6g} at batch index {tuple(int(i) for i in worst)}."
+    )
 
 
-def broadcast_or_raise(name: str, shape: Sequence[int], target: Sequence[int], meaning: str) -> None:
+def broadcast_or_raise(
+  name: str, shape: Sequence[int], target: Sequence[int], meaning: str
+) -> None:
   """Raise ``ValueError`` unless ``shape`` broadcasts to ``target`` (described by ``meaning``)."""
   try:
     out = np.broadcast_shapes(tuple(shape), tuple(target))
@@ -88,7 +94,8 @@ def broadcast_or_raise(name: str, shape: Sequence[int], target: Sequence[int], m
     out = None
   if out != tuple(target):
     raise ValueError(
-        f"{name} has shape {tuple(shape)}, which does not broadcast to {tuple(target)} ({meaning}).")
+      f"{name} has shape {tuple(shape)}, which does not broadcast to {tuple(target)} ({meaning})."
+    )
 
 
 def game_and_temperature(game: Any, temperature: Any):
@@ -106,8 +113,10 @@ def game_and_temperature(game: Any, temperature: Any):
   import jax.numpy as jnp  # noqa: PLC0415 - keep this module importable without tracing cost
 
   if not all(hasattr(game, a) for a in ("num_actions", "utilities", "payoff_halfrange")):
-    raise ValueError(f"game must implement the Game protocol (num_actions, utilities, "
-                     f"payoff_halfrange); got {type(game).__name__}.")
+    raise ValueError(
+      f"game must implement the Game protocol (num_actions, utilities, "
+      f"payoff_halfrange); got {type(game).__name__}."
+    )
   n_actions = tuple(game.num_actions)
   n = len(n_actions)
   batch = tuple(getattr(game, "batch_shape", ()))
@@ -116,13 +125,16 @@ def game_and_temperature(game: Any, temperature: Any):
   temperature = real_array("temperature", temperature)
   require_positive("temperature", temperature)
   fits_dtype("temperature", temperature, dtype)
-  broadcast_or_raise("temperature", np.shape(temperature), (*batch, n),
-                     f"batch shape {batch} by {n} players")
+  broadcast_or_raise(
+    "temperature", np.shape(temperature), (*batch, n), f"batch shape {batch} by {n} players"
+  )
   if is_concrete(temperature):
     temperature = np.broadcast_to(np.asarray(temperature, dtype=dtype), (*batch, n))
     if np.any(temperature <= 0):
-      raise ValueError(f"temperature has an entry that is 0 in {np.dtype(dtype).name} "
-                       "(too small for the game's dtype); temperatures must be > 0.")
+      raise ValueError(
+        f"temperature has an entry that is 0 in {np.dtype(dtype).name} "
+        "(too small for the game's dtype); temperatures must be > 0."
+      )
   else:
     temperature = jnp.broadcast_to(jnp.asarray(temperature, dtype), (*batch, n))
   return n_actions, batch, dtype, temperature
@@ -130,6 +142,7 @@ def game_and_temperature(game: Any, temperature: Any):
 
 # ---------------------------------------------------------------------------------------------
 # Types before values: real numbers, scalars, step counts.
+
 
 def _describe(x: Any) -> str:
   """A short description of a value's kind for messages (never its full contents)."""
@@ -146,12 +159,17 @@ def _describe(x: Any) -> str:
 def _is_real_dtype(dtype, allow_bool: bool = True) -> bool:
   """Integer or floating (bfloat16 and the other ml_dtypes floats included), or bool."""
   import jax.numpy as jnp  # noqa: PLC0415
-  return (np.dtype(dtype).kind in "iuf" or (allow_bool and np.dtype(dtype).kind == "b")
-          or jnp.issubdtype(dtype, jnp.floating))
+
+  return (
+    np.dtype(dtype).kind in "iuf"
+    or (allow_bool and np.dtype(dtype).kind == "b")
+    or jnp.issubdtype(dtype, jnp.floating)
+  )
 
 
-def _leaf_problem(x: Any, allow_bool: bool, path: str = "", depth: int = 0
-                  ) -> Optional[Tuple[str, str]]:
+def _leaf_problem(
+  x: Any, allow_bool: bool, path: str = "", depth: int = 0
+) -> Optional[Tuple[str, str]]:
   """``(path, what is wrong)`` for the first leaf of nested lists that is not a real number."""
   if depth > 64:
     return path, "nested more than 64 levels deep"
@@ -195,8 +213,9 @@ def real_array(name: str, x: Any, *, allow_bool: bool = True) -> np.ndarray:
   if not is_concrete(x):
     return x
   if x is None or isinstance(x, (str, bytes, dict, set)):
-    raise TypeError(f"{name} must be real numbers (an array, a nested list or a number); "
-                    f"got {_describe(x)}.")
+    raise TypeError(
+      f"{name} must be real numbers (an array, a nested list or a number); got {_describe(x)}."
+    )
   if isinstance(x, (list, tuple)) and not allow_bool:
     bad = _leaf_problem(x, allow_bool)
     if bad:
@@ -204,8 +223,10 @@ def real_array(name: str, x: Any, *, allow_bool: bool = True) -> np.ndarray:
   try:
     a = np.asarray(x)
   except (ValueError, TypeError, RecursionError) as e:
-    raise ValueError(f"{name} must be a rectangular array of numbers (not ragged or nested "
-                     f"too deeply); {' '.join(str(e).split())[:120]}") from None
+    raise ValueError(
+      f"{name} must be a rectangular array of numbers (not ragged or nested "
+      f"too deeply); {' '.join(str(e).split())[:120]}"
+    ) from None
   if a.dtype.kind == "c":
     raise TypeError(f"{name} must be real; got complex values (dtype {a.dtype}).")
   if _is_real_dtype(a.dtype, allow_bool):
@@ -245,8 +266,10 @@ def positive_scalar(name: str, x: Any) -> Any:
   if not is_concrete(v):
     return v
   if isinstance(v, int) and v.bit_length() > 1023:  # math.isfinite would raise OverflowError
-    raise ValueError(f"{name} must be a finite number > 0; got an integer of {v.bit_length()} "
-                     "bits, beyond float64.")
+    raise ValueError(
+      f"{name} must be a finite number > 0; got an integer of {v.bit_length()} "
+      "bits, beyond float64."
+    )
   if not (math.isfinite(v) and v > 0):
     raise ValueError(f"{name} must be a finite number > 0; got {v!r}.")
   return v
@@ -260,14 +283,17 @@ def step_count(name: str, x: Any, *, limit: int = MAX_STEPS) -> int:
   if isinstance(v, float) and not (math.isfinite(v) and v == int(v)):
     raise ValueError(f"{name} must be an integer; got {v!r}.")
   if not 1 <= v <= limit:
-    raise ValueError(f"{name} must be an integer in [1, {limit}]"
-                     f"{' (the solvers count steps in int32)' if limit == MAX_STEPS else ''}; "
-                     f"got {v!r}.")
+    raise ValueError(
+      f"{name} must be an integer in [1, {limit}]"
+      f"{' (the solvers count steps in int32)' if limit == MAX_STEPS else ''}; "
+      f"got {v!r}."
+    )
   return int(v)
 
 
 # ---------------------------------------------------------------------------------------------
 # Dtypes: values checked in the precision they will be used in.
+
 
 def fits_dtype(name: str, a: Any, dtype) -> None:
   """Raise ``ValueError`` if a finite concrete ``a`` overflows ``dtype`` (e.g. 1e300 in float32)."""
@@ -283,8 +309,10 @@ def fits_dtype(name: str, a: Any, dtype) -> None:
     over = ~np.isfinite(a.astype(np.float64).astype(np.dtype(dtype)))
   if np.any(over):
     bad = tuple(int(i) for i in np.argwhere(over)[0])
-    raise ValueError(f"{name} holds {float(a[bad]):.6g} at index {bad}, beyond the largest "
-                     f"{np.dtype(dtype).name} ({top:.4g}); it would become infinite.")
+    raise ValueError(
+      f"{name} holds {float(a[bad]):.6g} at index {bad}, beyond the largest "
+      f"{np.dtype(dtype).name} ({top:.4g}); it would become infinite."
+    )
 
 
 def require_finite_game(game: Any, name: str = "game") -> None:
@@ -299,8 +327,18 @@ def require_finite_game(game: Any, name: str = "game") -> None:
 # ---------------------------------------------------------------------------------------------
 # Shapes before broadcasting: distributions and per-player profiles.
 
-def distribution(name: str, x: Any, size: int, lead: Sequence[int], *, dtype=None,
-                 strict: bool = True, atol: float = 1e-6, meaning: str = "actions"):
+
+def distribution(
+  name: str,
+  x: Any,
+  size: int,
+  lead: Sequence[int],
+  *,
+  dtype=None,
+  strict: bool = True,
+  atol: float = 1e-6,
+  meaning: str = "actions",
+):
   """Check one distribution (or a stack of them) over ``size`` outcomes; return it broadcast
   to ``(*lead, size)`` (float64 on the host, or the traced array).
 
@@ -314,8 +352,10 @@ def distribution(name: str, x: Any, size: int, lead: Sequence[int], *, dtype=Non
   shape = tuple(np.shape(a))
   if len(shape) < 1 or shape[-1] != size:
     got = "a scalar" if not shape else f"shape {shape}"
-    raise ValueError(f"{name} must be a distribution over {size} {meaning} (its last axis must "
-                     f"have exactly {size} entries; it is not broadcast); got {got}.")
+    raise ValueError(
+      f"{name} must be a distribution over {size} {meaning} (its last axis must "
+      f"have exactly {size} entries; it is not broadcast); got {got}."
+    )
   broadcast_or_raise(name, shape, (*lead, size), f"{tuple(lead)} by {size} {meaning}")
   if not is_concrete(a):
     return jnp.broadcast_to(a, (*lead, size))
@@ -327,8 +367,10 @@ def distribution(name: str, x: Any, size: int, lead: Sequence[int], *, dtype=Non
       tiny = np.asarray(a, dtype=np.dtype(dtype))
       if np.any(tiny <= 0):
         bad = tuple(int(i) for i in np.argwhere(tiny <= 0)[0])
-        raise ValueError(f"{name} holds {a[bad]:.3g} at index {bad}, which is 0 in "
-                         f"{np.dtype(dtype).name}; entries must be > 0 in the dtype used.")
+        raise ValueError(
+          f"{name} holds {a[bad]:.3g} at index {bad}, which is 0 in "
+          f"{np.dtype(dtype).name}; entries must be > 0 in the dtype used."
+        )
   elif np.any(a < 0):
     bad = tuple(int(i) for i in np.argwhere(a < 0)[0])
     raise ValueError(f"{name} must be non-negative; found {a[bad]!r} at index {bad}.")
@@ -338,32 +380,46 @@ def distribution(name: str, x: Any, size: int, lead: Sequence[int], *, dtype=Non
 
 def per_player(name: str, value: Any, n: int, what: str = "player") -> List[Any]:
   """``value`` as a list of ``n`` items (one per player / agent), or an error naming ``name``."""
-  if value is None or isinstance(value, (str, bytes, dict, set, numbers.Number)) or (
-      isinstance(value, np.ndarray) and value.ndim == 0):
-    raise TypeError(f"{name} must hold one distribution per {what} (a list of {n}); "
-                    f"got {_describe(value)}.")
+  if (
+    value is None
+    or isinstance(value, (str, bytes, dict, set, numbers.Number))
+    or (isinstance(value, np.ndarray) and value.ndim == 0)
+  ):
+    raise TypeError(
+      f"{name} must hold one distribution per {what} (a list of {n}); got {_describe(value)}."
+    )
   try:
     items = list(value)
   except TypeError:
-    raise TypeError(f"{name} must hold one distribution per {what} (a list of {n}); "
-                    f"got {_describe(value)}.") from None
+    raise TypeError(
+      f"{name} must hold one distribution per {what} (a list of {n}); got {_describe(value)}."
+    ) from None
   if len(items) != n:
     raise ValueError(f"{name} must hold one distribution per {what} ({n}); got {len(items)}.")
   return items
 
 
-def profile(name: str, value: Any, n_actions: Sequence[int], lead: Sequence[int], *, dtype=None,
-            what: str = "player") -> Tuple[Any, ...]:
+def profile(
+  name: str,
+  value: Any,
+  n_actions: Sequence[int],
+  lead: Sequence[int],
+  *,
+  dtype=None,
+  what: str = "player",
+) -> Tuple[Any, ...]:
   """One strictly positive distribution per player, each over its ``n_i`` actions and broadcast
   to ``(*lead, n_i)`` (see :func:`distribution`)."""
   items = per_player(name, value, len(n_actions), what)
-  return tuple(distribution(f"{name}[{i}]", p, k, lead, dtype=dtype,
-                            meaning=f"actions of {what} {i}")
-               for i, (p, k) in enumerate(zip(items, n_actions)))
+  return tuple(
+    distribution(f"{name}[{i}]", p, k, lead, dtype=dtype, meaning=f"actions of {what} {i}")
+    for i, (p, k) in enumerate(zip(items, n_actions))
+  )
 
 
 # ---------------------------------------------------------------------------------------------
 # Files: size, encoding, JSON.
+
 
 def read_text(path: Any, *, what: str = "file", max_bytes: int) -> str:
   """The text of ``path`` as strict UTF-8, read only if it has at most ``max_bytes`` bytes.
@@ -377,8 +433,10 @@ def read_text(path: Any, *, what: str = "file", max_bytes: int) -> str:
     with open(path, "rb") as f:
       size = os.fstat(f.fileno()).st_size
       if size > max_bytes:
-        raise ValueError(f"{path}: the {what} is {size:,} bytes; the limit is {max_bytes:,} "
-                         "bytes (pass a larger max_bytes to read it).")
+        raise ValueError(
+          f"{path}: the {what} is {size:,} bytes; the limit is {max_bytes:,} "
+          "bytes (pass a larger max_bytes to read it)."
+        )
       data = f.read(max_bytes + 1)
   except OSError as e:
     raise ValueError(f"{path}: cannot read the {what}: {e.strerror or e}") from None
@@ -388,8 +446,10 @@ def read_text(path: Any, *, what: str = "file", max_bytes: int) -> str:
     return data.decode("utf-8")
   except UnicodeDecodeError as e:
     line = data.count(b"\n", 0, e.start) + 1
-    raise ValueError(f"{path}: line {line}: the {what} is not UTF-8 text (byte "
-                     f"{data[e.start:e.start + 1]!r} at offset {e.start}).") from None
+    raise ValueError(
+      f"{path}: line {line}: the {what} is not UTF-8 text (byte "
+      f"{data[e.start : e.start + 1]!r} at offset {e.start})."
+    ) from None
 
 
 def _no_duplicates(pairs):
@@ -414,8 +474,9 @@ def json_depth(text: str) -> int:
   minus closing brackets is maximised with NumPy."""
   blanked = _JSON_STRING.sub('""', text).encode("ascii", "replace")
   b = np.frombuffer(blanked, np.uint8)
-  step = ((b == ord("[")) | (b == ord("{"))).astype(np.int32) - \
-      ((b == ord("]")) | (b == ord("}"))).astype(np.int32)
+  step = ((b == ord("[")) | (b == ord("{"))).astype(np.int32) - (
+    (b == ord("]")) | (b == ord("}"))
+  ).astype(np.int32)
   return int(np.cumsum(step).max()) if step.size else 0
 
 
@@ -434,11 +495,13 @@ def load_json(path: Any, *, what: str = "file", max_bytes: int, max_depth: int) 
   try:
     data = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
   except json.JSONDecodeError as e:
-    raise ValueError(f"{path}: line {e.lineno} column {e.colno}: not valid JSON ({e.msg}).") \
-        from None
+    raise ValueError(
+      f"{path}: line {e.lineno} column {e.colno}: not valid JSON ({e.msg})."
+    ) from None
   except RecursionError:
-    raise ValueError(f"{path}: the {what} is nested too deeply (the limit is {max_depth} "
-                     "levels).") from None
+    raise ValueError(
+      f"{path}: the {what} is nested too deeply (the limit is {max_depth} levels)."
+    ) from None
   except ValueError as e:
     raise ValueError(f"{path}: {e}.") from None
   if json_depth(text) > max_depth:

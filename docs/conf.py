@@ -8,6 +8,7 @@ plots from ``benchmarks/results/*.json``) and the notebook copies. ``scripts/doc
 ``-W --keep-going -n``: every warning (broken cross-reference, missing docstring of a public name,
 failed notebook render) fails the build.
 """
+
 import os
 import sys
 
@@ -70,15 +71,21 @@ add_module_names = False
 # intersphinx; those targets are ignored by pattern here, and only those.
 nitpicky = True
 nitpick_ignore_regex = [
-  (r"py:.*", r"(jax|jaxlib|numpy|np|jnp|flax|nnx|optax|chex|typing|typing_extensions|collections|"
-             r"abc|enum|os|pathlib|transformers|httpx|hypothesis|pygambit|gambit|tokenizers|"
-             r"matplotlib|io|types|functools|dataclasses|concurrent|threading|json|argparse|decimal|"
-             r"re|random|pickle|urllib|http|socket|subprocess)(\..*)?"),
-  (r"py:.*", r"(int|float|bool|str|bytes|dict|list|tuple|set|frozenset|object|None|type|"
-             r"callable|Callable|Any|Optional|Union|Sequence|Mapping|Iterable|Iterator|"
-             r"NamedTuple|Literal|Protocol|Array|ArrayLike|PRNGKey|Path|PathLike|"
-             r"Exception|ValueError|TypeError|RuntimeError|KeyError|OSError|"
-             r"array|ndarray|Tokenizer|PreTrainedTokenizerBase|string)"),
+  (
+    r"py:.*",
+    r"(jax|jaxlib|numpy|np|jnp|flax|nnx|optax|chex|typing|typing_extensions|collections|"
+    r"abc|enum|os|pathlib|transformers|httpx|hypothesis|pygambit|gambit|tokenizers|"
+    r"matplotlib|io|types|functools|dataclasses|concurrent|threading|json|argparse|decimal|"
+    r"re|random|pickle|urllib|http|socket|subprocess)(\..*)?",
+  ),
+  (
+    r"py:.*",
+    r"(int|float|bool|str|bytes|dict|list|tuple|set|frozenset|object|None|type|"
+    r"callable|Callable|Any|Optional|Union|Sequence|Mapping|Iterable|Iterator|"
+    r"NamedTuple|Literal|Protocol|Array|ArrayLike|PRNGKey|Path|PathLike|"
+    r"Exception|ValueError|TypeError|RuntimeError|KeyError|OSError|"
+    r"array|ndarray|Tokenizer|PreTrainedTokenizerBase|string)",
+  ),
   # string annotations that autodoc cannot parse (``"Dict[str, Any]"``) come through in pieces
   (r"py:.*", r".*[\[\]].*"),
 ]

@@ -12,6 +12,7 @@ Benchmarks (benchmarks/) always run fully optimised; set ``DICE_JAX_TEST_FULL_OP
 tests with every optimisation on. The setting is exported as an environment variable so that
 subprocesses and notebook kernels started by the tests inherit it.
 """
+
 import os
 
 if not os.environ.get("DICE_JAX_TEST_FULL_OPT"):
@@ -23,8 +24,14 @@ jax.config.update("jax_enable_x64", True)
 
 from hypothesis import HealthCheck, settings  # noqa: E402
 
-settings.register_profile("ci", derandomize=True, deadline=None, max_examples=30,
-                          suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile("thorough", deadline=None, max_examples=500,
-                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+  "ci",
+  derandomize=True,
+  deadline=None,
+  max_examples=30,
+  suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+  "thorough", deadline=None, max_examples=500, suppress_health_check=[HealthCheck.too_slow]
+)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

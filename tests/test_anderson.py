@@ -1,6 +1,7 @@
 """Anderson-accelerated mirror steps: the same HQRE as the plain method (and as Gambit where the
 plain method is too slow), fewer steps where it should pay, and a safeguard that really falls
 back to the plain step."""
+
 import math
 
 import jax
@@ -34,6 +35,7 @@ def test_matches_gambit_where_mirror_is_slow(zero_sum):
   """lambda = 20 on a zero-sum game (unique QRE): Gambit's path-following answer, in a small
   fraction of the plain method's steps (it needs ~10,000 here)."""
   from dice_jax.testing import gambit_logit_qre
+
   game = zero_sum[3]
   sol = dj.solve(game, 1 / 20, method="anderson", tol=1e-10, max_steps=20_000)
   plain = dj.solve(game, 1 / 20, method="mirror", tol=1e-10, max_steps=20_000)
@@ -46,8 +48,11 @@ def test_matches_gambit_where_mirror_is_slow(zero_sum):
 
 def _problem(game, lam):
   n = game.num_actions
-  return HQREProblem(game=game, temperature=jnp.full((2,), 1 / lam),
-                     log_reference=tuple(jnp.full((k,), -math.log(k)) for k in n))
+  return HQREProblem(
+    game=game,
+    temperature=jnp.full((2,), 1 / lam),
+    log_reference=tuple(jnp.full((k,), -math.log(k)) for k in n),
+  )
 
 
 def test_safeguard_rejects_and_falls_back_to_the_plain_step(zero_sum):
@@ -69,8 +74,9 @@ def test_safeguard_rejects_and_falls_back_to_the_plain_step(zero_sum):
     new = step(solver, s).state
     if was_extrapolated:
       assert int(new.rejected) == int(s.rejected) + 1
-      expected, _ = mirror_update(s.mirror.prev_logits, s.mirror.prev_z,
-                                  proximal_weight(new.mirror.eta, problem))
+      expected, _ = mirror_update(
+        s.mirror.prev_logits, s.mirror.prev_z, proximal_weight(new.mirror.eta, problem)
+      )
       if not bool(new.extrapolated):
         for a, b in zip(new.mirror.logits, expected):
           np.testing.assert_array_equal(np.asarray(a), np.asarray(b))

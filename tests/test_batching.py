@@ -1,4 +1,5 @@
 """vmap == Python loop, jit == no jit, no recompilation, per-game result codes."""
+
 import chex
 import jax
 import jax.numpy as jnp

@@ -1,5 +1,6 @@
 """Smoke test: the throughput benchmark runs end to end on a tiny setting and its figures are
 consistent (every solver met the accuracy it claims)."""
+
 import json
 
 import pytest
@@ -9,8 +10,23 @@ from benchmarks import throughput
 
 def test_throughput_quick(tmp_path):
   out = tmp_path / "t.json"
-  record = throughput.main(["--sizes", "4", "--batches", "1", "3", "--gambit-games", "1",
-                            "--repeats", "1", "--json", str(out), "--plot", str(tmp_path / "t.png")])
+  record = throughput.main(
+    [
+      "--sizes",
+      "4",
+      "--batches",
+      "1",
+      "3",
+      "--gambit-games",
+      "1",
+      "--repeats",
+      "1",
+      "--json",
+      str(out),
+      "--plot",
+      str(tmp_path / "t.png"),
+    ]
+  )
   saved = json.loads(out.read_text())
   assert saved["rows"] == record["rows"] and saved["env"]["x64"] is True
   assert (tmp_path / "t.png").stat().st_size > 1000
@@ -21,19 +37,29 @@ def test_throughput_quick(tmp_path):
     assert row["numpy_vs_dice_jax_max_diff"] <= 1e-7
     assert row["numpy_steps_equal"]  # the same algorithm: every game stops at the same step
     assert row["gambit_vs_dice_jax_max_diff"] <= 1e-7
-    assert row["numpy_best_effort_s"] == min(row["timings"][f"numpy_{c}"]["median_s"]
-                                             for c in ("einsum", "matmul"))
+    assert row["numpy_best_effort_s"] == min(
+      row["timings"][f"numpy_{c}"]["median_s"] for c in ("einsum", "matmul")
+    )
     assert row["ratio_vs_numpy_best_effort"] == pytest.approx(
-        row["numpy_best_effort_s"] / row["dice_jax_s"])
+      row["numpy_best_effort_s"] / row["dice_jax_s"]
+    )
 
 
 def test_bench_quick_summary_keys(tmp_path):
   from benchmarks.__main__ import main
+
   out = tmp_path / "s.json"
   main(["--quick", "--n", "5", "--batch", "16", "--small-n", "6", "--json", str(out)])
   record = json.loads(out.read_text())
-  for key in ("vs_gambit", "vs_numpy", "vs_numpy_best_effort", "roofline_fraction",
-              "bandwidth_fraction", "certify_vs_solve", "small_tau_vs_gambit"):
+  for key in (
+    "vs_gambit",
+    "vs_numpy",
+    "vs_numpy_best_effort",
+    "roofline_fraction",
+    "bandwidth_fraction",
+    "certify_vs_solve",
+    "small_tau_vs_gambit",
+  ):
     assert record[key] > 0, key
   assert record["certify_vs_solve"] == record["certify_cost"][0]["ratio"]
   assert record["roofline"]["binds"] in ("bytes", "flops", "transcendentals")
@@ -43,11 +69,19 @@ def test_bench_quick_summary_keys(tmp_path):
 
 def test_ablations_quick_record_is_consistent(tmp_path):
   from benchmarks import ablations
-  record = ablations.main(["--quick", "--json", str(tmp_path / "a.json"), "--plot",
-                           str(tmp_path / "a.png")])
+
+  record = ablations.main(
+    ["--quick", "--json", str(tmp_path / "a.json"), "--plot", str(tmp_path / "a.png")]
+  )
   assert json.loads((tmp_path / "a.json").read_text())["rows"] == record["rows"]
-  assert [r["name"] for r in record["rows"]] == ["adaptive_step", "chunking", "check_every",
-                                                 "float32", "acceleration", "small_tau"]
+  assert [r["name"] for r in record["rows"]] == [
+    "adaptive_step",
+    "chunking",
+    "check_every",
+    "float32",
+    "acceleration",
+    "small_tau",
+  ]
   for r in record["rows"]:
     for side in ("before", "after"):
       assert r[side]["converged_fraction"] == 1.0, (r["name"], side)
@@ -69,14 +103,16 @@ def test_adidas_pairwise_matrices_give_the_exact_utility_vectors():
 
   import dice_jax as dj
   from benchmarks.adidas import pairwise_matrices
+
   game = dj.games.random.uniform(jax.random.PRNGKey(3), (3, 4, 2, 3))
   rng = np.random.default_rng(0)
   x = [rng.dirichlet(np.ones(k)) for k in game.num_actions]
   mats = pairwise_matrices([np.asarray(u) for u in game.payoffs], x)
   n = len(x)
   for i, v in enumerate(game.utilities(tuple(x))):
-    est = sum((mats[(i, j)][0] @ x[j]) if i < j else (mats[(j, i)][1].T @ x[j])
-              for j in range(n) if j != i) / (n - 1)
+    est = sum(
+      (mats[(i, j)][0] @ x[j]) if i < j else (mats[(j, i)][1].T @ x[j]) for j in range(n) if j != i
+    ) / (n - 1)
     np.testing.assert_allclose(est, np.asarray(v), atol=1e-12)
 
 
@@ -90,6 +126,7 @@ def test_numpy_best_effort_is_the_same_algorithm_as_dice_jax():
   import dice_jax as dj
   from benchmarks.numpy_best import solve_numpy_best
   from benchmarks.numpy_mirror import solve_numpy_mirror
+
   game = dj.games.random.uniform(jax.random.PRNGKey(5), (6, 4), batch_shape=(40,))
   tau = 0.25
   sol = dj.solve(game, tau, method="mirror", tol=1e-10)
@@ -114,11 +151,16 @@ def test_roofline_model_counts_and_binding_resource():
   """Per-step counts from the closed forms; the binding resource is the one whose model time
   is largest, and the fractions follow from the counts, the steps and the time."""
   from benchmarks import roofline
+
   c = roofline.counts((32, 32), 8)
   assert c == {"bytes": 2 * 1024 * 8, "flops": 4 * 1024 + 15 * 64, "transcendentals": 130}
   k = {"n": 32, "players": 2, "dtype": "float64", "total_steps": 1000.0, "seconds": 0.01}
-  peaks = {"read_bytes_per_s": 1e10, "cache_read_bytes_per_s": 2e10, "flops_per_s": 1e12,
-           "exp_per_s": 1e7}
+  peaks = {
+    "read_bytes_per_s": 1e10,
+    "cache_read_bytes_per_s": 2e10,
+    "flops_per_s": 1e12,
+    "exp_per_s": 1e7,
+  }
   m = roofline.model(k, peaks)
   assert m["binds"] == "transcendentals"
   assert m["model_s"]["transcendentals"] == pytest.approx(1000 * 130 / 1e7)

@@ -1,6 +1,7 @@
 """The dice-jax command line: once as a user runs it (a subprocess), otherwise in-process
 through :func:`dice_jax.cli.main` (the same dispatcher and error handler, without paying an
 interpreter start per case)."""
+
 import json
 import subprocess
 import sys
@@ -16,8 +17,9 @@ from dice_jax.testing import gambit_logit_qre
 
 
 def run(*args):
-  return subprocess.run([sys.executable, "-m", "dice_jax.cli", *args], capture_output=True,
-                        text=True, timeout=300)
+  return subprocess.run(
+    [sys.executable, "-m", "dice_jax.cli", *args], capture_output=True, text=True, timeout=300
+  )
 
 
 def _in_process(capsys, *argv):
@@ -37,8 +39,17 @@ def test_solve_nfg_json_matches_gambit(tmp_path):
   game = rg.uniform(jax.random.PRNGKey(0), (3, 4))
   path = tmp_path / "g.nfg"
   dj.write_nfg(game, path)
-  out = run("solve", str(path), "--temperature", "0.25", "--method", "continuation",
-            "--tol", "1e-12", "--json")
+  out = run(
+    "solve",
+    str(path),
+    "--temperature",
+    "0.25",
+    "--method",
+    "continuation",
+    "--tol",
+    "1e-12",
+    "--json",
+  )
   assert out.returncode == 0, out.stderr
   data = json.loads(out.stdout)
   assert set(data) >= {"policies", "residual", "gap", "steps", "result"}
@@ -48,12 +59,14 @@ def test_solve_nfg_json_matches_gambit(tmp_path):
 
 
 def test_per_player_temperatures_and_table_output(capsys):
-  code, out, err = _in_process(capsys, "solve", "--example", "prisoners-dilemma", "--temperature",
-                               "0.5,1.0")
+  code, out, err = _in_process(
+    capsys, "solve", "--example", "prisoners-dilemma", "--temperature", "0.5,1.0"
+  )
   assert code == 0, err
   assert "Player 2" in out and "result converged" in out
-  data = json.loads(_in_process(capsys, "solve", "--example", "prisoners-dilemma", "-t", "0.5,1.0",
-                                "--json")[1])
+  data = json.loads(
+    _in_process(capsys, "solve", "--example", "prisoners-dilemma", "-t", "0.5,1.0", "--json")[1]
+  )
   sol = dj.solve(dj.games.prisoners_dilemma(), np.array([0.5, 1.0]))
   np.testing.assert_allclose(data["policies"][1], sol.probabilities[1], atol=1e-7)
   # the CLI's default is the library's (method="auto") and says which method actually ran
@@ -62,17 +75,31 @@ def test_per_player_temperatures_and_table_output(capsys):
   assert data["method_ran"] in {"mirror", "continuation"}
 
 
-@pytest.mark.parametrize("args,message", [
-    (["solve", "--example", "shapley", "-t", "0.5,0.5,0.5"], "--temperature must give 1 or 2 values"),
+@pytest.mark.parametrize(
+  "args,message",
+  [
+    (
+      ["solve", "--example", "shapley", "-t", "0.5,0.5,0.5"],
+      "--temperature must give 1 or 2 values",
+    ),
     (["solve", "--example", "shapley", "-t", "-1"], "temperature must be > 0"),
     (["solve", "/no/such.nfg", "-t", "1"], "/no/such.nfg"),
     (["solve", "-t", "1"], "give exactly one of GAME.nfg or --example NAME"),
     (["solve", "--example", "shapley", "-t", "abc"], "argument --temperature/-t: must be a number"),
-    (["solve", "--example", "shapley", "-t", "1", "--max-steps", "3000000000"],
-     "argument --max-steps: must be an integer in [1, 2147483647]"),
-    (["solve", "--example", "shapley", "-t", "1", "--tol", "nan"], "argument --tol: must be finite"),
-    (["solve", "--example", "shapley", "-t", "1", "--method", "newton"], "invalid choice: 'newton'"),
-])
+    (
+      ["solve", "--example", "shapley", "-t", "1", "--max-steps", "3000000000"],
+      "argument --max-steps: must be an integer in [1, 2147483647]",
+    ),
+    (
+      ["solve", "--example", "shapley", "-t", "1", "--tol", "nan"],
+      "argument --tol: must be finite",
+    ),
+    (
+      ["solve", "--example", "shapley", "-t", "1", "--method", "newton"],
+      "invalid choice: 'newton'",
+    ),
+  ],
+)
 def test_bad_input_is_a_clear_error(capsys, args, message):
   assert message in _bad(capsys, *args)
 
@@ -84,8 +111,9 @@ def test_bad_input_through_the_installed_entry_point():
 
 
 def test_max_steps_exit_code_and_result_string(capsys):
-  code, out, _ = _in_process(capsys, "solve", "--example", "prisoners-dilemma", "-t", "0.1",
-                             "--max-steps", "3", "--json")
+  code, out, _ = _in_process(
+    capsys, "solve", "--example", "prisoners-dilemma", "-t", "0.1", "--max-steps", "3", "--json"
+  )
   assert code == 1
   assert json.loads(out)["result"] == "max_steps"
 
@@ -93,8 +121,13 @@ def test_max_steps_exit_code_and_result_string(capsys):
 def test_solve_markov_is_wired_into_dice_jax(tmp_path, capsys):
   """One state, gamma = 0: the Markov CLI answer is the normal-form HQRE."""
   a = np.array([[1.0, -1.0], [-0.5, 0.5]])
-  game = {"gamma": 0.0, "transitions": [[[[1.0], [1.0]], [[1.0], [1.0]]]],
-          "rewards": [[a.tolist()], [(-a).tolist()]], "temperatures": [0.5, 0.5], "initial": [1.0]}
+  game = {
+    "gamma": 0.0,
+    "transitions": [[[[1.0], [1.0]], [[1.0], [1.0]]]],
+    "rewards": [[a.tolist()], [(-a).tolist()]],
+    "temperatures": [0.5, 0.5],
+    "initial": [1.0],
+  }
   path = tmp_path / "m.json"
   path.write_text(json.dumps(game))
   code, out, err = _in_process(capsys, "solve-markov", str(path), "--json")
@@ -121,6 +154,7 @@ def test_certify_is_wired_into_dice_jax(tmp_path, capsys):
 
 # --- Issue #12: one dispatcher, one error handler; bad input exits 2 in one line. --------------
 
+
 def _nfg(tmp_path, body, name="g.nfg"):
   path = tmp_path / name
   path.write_text('NFG 1 R "g" { "P1" "P2" } { 2 2 }\n' + body + "\n")
@@ -137,6 +171,7 @@ def test_overflowing_payoff_in_nfg_exits_2(tmp_path, capsys):
 def test_huge_strategy_counts_exit_2_quickly(tmp_path, capsys):
   """Before: ``{ 50000 100000 }`` strategies raised MemoryError (a traceback, exit 1)."""
   import time
+
   path = tmp_path / "huge.nfg"
   path.write_text('NFG 1 R "g" { "P1" "P2" } { 50000 100000 }\n1 2 3 4\n')
   start = time.perf_counter()
@@ -157,9 +192,15 @@ def test_debug_flag_shows_the_traceback(capsys):
 
 def test_exit_status_of_each_kind_of_error():
   from dice_jax.cli.errors import exit_status
-  assert exit_status(ValueError("a\nb"))[0] == 2 and exit_status(ValueError("a\nb"))[1] == "error: a | b"
+
+  assert (
+    exit_status(ValueError("a\nb"))[0] == 2 and exit_status(ValueError("a\nb"))[1] == "error: a | b"
+  )
   assert exit_status(TypeError("x"))[0] == 2
-  assert exit_status(FileNotFoundError(2, "No such file", "f.json")) == (2, "error: f.json: No such file")
+  assert exit_status(FileNotFoundError(2, "No such file", "f.json")) == (
+    2,
+    "error: f.json: No such file",
+  )
   for resource in (OverflowError("big"), MemoryError(), RecursionError("deep")):
     assert exit_status(resource)[0] == 2
   code, message = exit_status(IndexError("list index out of range"))
@@ -184,6 +225,7 @@ def test_group_modules_import_on_their_own():
   from dice_jax.cli, which imported it back), and no group imports another group's private name."""
   import pathlib
   import subprocess
+
   code = "import dice_jax.cli.certify, dice_jax.cli.markov, dice_jax.cli.llm, dice_jax.cli.solve"
   out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
   assert out.returncode == 0, out.stderr

@@ -14,6 +14,7 @@ CI (``CI=true``), where a missing build or browser is a failure. What they check
 * search works: the search page, driven by Sphinx's JavaScript index, lists the API entry of
   ``solve`` for the query "solve" and nothing for a nonsense word.
 """
+
 from __future__ import annotations
 
 import html.parser
@@ -41,8 +42,10 @@ def _require(condition: bool, why: str) -> None:
 
 
 def _require_site() -> None:
-  _require(os.path.exists(os.path.join(HTML, "index.html")),
-           "no built site: run `bash scripts/docs.sh` first")
+  _require(
+    os.path.exists(os.path.join(HTML, "index.html")),
+    "no built site: run `bash scripts/docs.sh` first",
+  )
 
 
 class _Links(html.parser.HTMLParser):
@@ -87,8 +90,13 @@ def test_no_internal_link_is_broken():
       url = urllib.parse.urlsplit(link)
       if url.scheme or url.netloc or link.startswith(("mailto:", "javascript:", "data:")):
         continue  # external: not this site's to check (and there is no network)
-      target = page if not url.path else posixpath.normpath(
-        posixpath.join(posixpath.dirname(page), urllib.parse.unquote(url.path)))
+      target = (
+        page
+        if not url.path
+        else posixpath.normpath(
+          posixpath.join(posixpath.dirname(page), urllib.parse.unquote(url.path))
+        )
+      )
       if target.endswith("/") or os.path.isdir(os.path.join(HTML, target)):
         target = posixpath.join(target, "index.html")
       checked += 1
@@ -106,14 +114,19 @@ def test_every_public_name_has_an_api_entry():
   """Each name in a public package's ``__all__`` has an anchor in the API reference."""
   _require_site()
   import importlib
+
   ids = set()
   for page, parsed in _pages().items():
     if page.startswith("api/"):
       ids |= parsed.ids
   import pkgutil
   import dice_jax
-  packages = ["dice_jax"] + [i.name for i in pkgutil.walk_packages(dice_jax.__path__, "dice_jax.")
-                             if i.ispkg and "._" not in i.name]
+
+  packages = ["dice_jax"] + [
+    i.name
+    for i in pkgutil.walk_packages(dice_jax.__path__, "dice_jax.")
+    if i.ispkg and "._" not in i.name
+  ]
   assert len(packages) >= 10, packages
   missing = []
   for pkg in packages:
@@ -131,18 +144,33 @@ def test_every_public_name_has_an_api_entry():
 @pytest.fixture(scope="module")
 def browser():
   _require_site()
-  _require(os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER),
-           "chromium/chromedriver not installed (apt-get install chromium chromium-driver)")
-  webdriver = pytest.importorskip("selenium.webdriver") if not IN_CI else \
-      __import__("selenium.webdriver", fromlist=["webdriver"])
+  _require(
+    os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER),
+    "chromium/chromedriver not installed (apt-get install chromium chromium-driver)",
+  )
+  webdriver = (
+    pytest.importorskip("selenium.webdriver")
+    if not IN_CI
+    else __import__("selenium.webdriver", fromlist=["webdriver"])
+  )
   from selenium.webdriver.chrome.options import Options
   from selenium.webdriver.chrome.service import Service
+
   profile = tempfile.mkdtemp(prefix="dice-jax-chromium-")
   options = Options()
   options.binary_location = CHROMIUM
-  for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-               "--disable-background-networking", "--disable-component-update", "--disable-sync",
-               "--no-first-run", "--window-size=1280,900", f"--user-data-dir={profile}"):
+  for flag in (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--window-size=1280,900",
+    f"--user-data-dir={profile}",
+  ):
     options.add_argument(flag)
   driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
   driver.set_page_load_timeout(60)
@@ -159,6 +187,7 @@ def _url(page: str) -> str:
 
 def _wait(driver, condition, timeout=30):
   from selenium.webdriver.support.ui import WebDriverWait
+
   return WebDriverWait(driver, timeout, poll_frequency=0.2).until(condition)
 
 
@@ -179,8 +208,11 @@ def test_api_page_renders(browser):
   names = [e.get_attribute("id") for e in browser.find_elements("css selector", "dt.sig")]
   assert "dice_jax.solvers.solve" in names and "dice_jax.solvers.Mirror" in names, names[:10]
   # the docstring's Args section became a field list, with the argument names
-  body = browser.find_element("id", "dice_jax.solvers.solve").find_element(
-    "xpath", "following-sibling::dd").text
+  body = (
+    browser.find_element("id", "dice_jax.solvers.solve")
+    .find_element("xpath", "following-sibling::dd")
+    .text
+  )
   assert "temperature" in body and "Returns" in body
   path = os.path.join(BUILD, "screenshot_api.png")
   assert browser.save_screenshot(path)
@@ -190,10 +222,14 @@ def test_api_page_renders(browser):
 def _search(driver, query: str) -> list[str]:
   driver.get(_url("search.html") + "?q=" + urllib.parse.quote(query))
   # Sphinx's searchtools.js writes a summary line when the search has finished
-  _wait(driver, lambda d: d.find_elements("css selector", "p.search-summary")
-        and d.find_element("css selector", "p.search-summary").text.strip())
-  return [a.get_attribute("href") for a in
-          driver.find_elements("css selector", "ul.search li a")]
+  _wait(
+    driver,
+    lambda d: (
+      d.find_elements("css selector", "p.search-summary")
+      and d.find_element("css selector", "p.search-summary").text.strip()
+    ),
+  )
+  return [a.get_attribute("href") for a in driver.find_elements("css selector", "ul.search li a")]
 
 
 def test_search_finds_the_api_entry(browser):

@@ -1,4 +1,5 @@
 """Policies equal Gambit's logit QRE (pygambit.qre.logit_solve_lambda) within 1e-8, float64."""
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -37,8 +38,9 @@ def test_continuation_equals_gambit(shape, kind, lam):
 
 
 @pytest.mark.parametrize("method", ["mirror", "optimistic", "extragradient", "damped"])
-@pytest.mark.parametrize("shape", [(3, 5), (30, 30), (3, 4, 2), (5, 5, 5)],
-                         ids=lambda s: "x".join(map(str, s)))
+@pytest.mark.parametrize(
+  "shape", [(3, 5), (30, 30), (3, 4, 2), (5, 5, 5)], ids=lambda s: "x".join(map(str, s))
+)
 def test_iterative_methods_equal_gambit_at_moderate_precision(shape, method):
   """At lambda in {0.5, 2} these random games have a unique QRE that the iterations reach."""
   for lam in (0.5, 2.0):

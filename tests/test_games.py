@@ -1,4 +1,5 @@
 """NormalFormGame, utility vectors against brute force, random families, classics."""
+
 import itertools
 
 import jax
@@ -35,8 +36,10 @@ def test_utilities_match_brute_force(shape):
 
 def test_batched_utilities_equal_per_game_and_vmap():
   g = rg.uniform(jax.random.PRNGKey(0), (3, 4, 2), batch_shape=(2, 3))
-  xs = tuple(jax.nn.softmax(jax.random.normal(jax.random.PRNGKey(i), (2, 3, k)))
-             for i, k in enumerate((3, 4, 2)))
+  xs = tuple(
+    jax.nn.softmax(jax.random.normal(jax.random.PRNGKey(i), (2, 3, k)))
+    for i, k in enumerate((3, 4, 2))
+  )
   batched = g.utilities(xs)
   flat = jax.tree_util.tree_map(lambda a: a.reshape(6, *a.shape[2:]), (g, xs))
   mapped = jax.vmap(lambda game, x: game.utilities(x))(*flat)

@@ -6,6 +6,7 @@ same batch and call ``dj.solve_sharded`` over the two-process mesh (each process
 solves half of the padded batch); both then read the whole result and compare it, game by game,
 with ``dj.solve`` run by the same process on its own device alone.
 """
+
 import os
 import socket
 import subprocess
@@ -51,9 +52,16 @@ def test_two_processes_match_one_process():
   address = f"127.0.0.1:{_free_port()}"
   env = dict(os.environ, JAX_PLATFORMS="cpu")
   env.pop("XLA_FLAGS", None)  # one device per process
-  procs = [subprocess.Popen([sys.executable, "-c", WORKER, address, str(i)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-           for i in range(2)]
+  procs = [
+    subprocess.Popen(
+      [sys.executable, "-c", WORKER, address, str(i)],
+      env=env,
+      stdout=subprocess.PIPE,
+      stderr=subprocess.PIPE,
+      text=True,
+    )
+    for i in range(2)
+  ]
   outs = []
   try:
     for p in procs:

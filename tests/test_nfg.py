@@ -1,6 +1,7 @@
 """Gambit .nfg files: every file is read as pygambit reads it (pygambit is the referee in each
 test: payoff tensors entry by entry, title, comment, player and strategy labels); files that
 pygambit refuses are refused with file and line; dice_jax's files are read back by pygambit."""
+
 import dataclasses
 import io
 import itertools
@@ -31,16 +32,24 @@ HEAD = 'NFG 1 R "x" { "a" "b" } '
 
 def gambit_view(g):
   """What pygambit makes of a game: title, comment, labels, payoffs."""
-  return dict(title=g.title, comment=g.description,
-              players=tuple(p.label for p in g.players),
-              strategies=tuple(tuple(s.label for s in p.strategies) for p in g.players),
-              payoffs=gambit_payoffs(g))
+  return dict(
+    title=g.title,
+    comment=g.description,
+    players=tuple(p.label for p in g.players),
+    strategies=tuple(tuple(s.label for s in p.strategies) for p in g.players),
+    payoffs=gambit_payoffs(g),
+  )
 
 
 def dice_view(text, **kwargs):
   game, info = parse_nfg(text, dtype=jnp.float64, with_info=True, **kwargs)
-  return dict(title=info.title, comment=info.comment, players=info.players,
-              strategies=info.strategies, payoffs=[np.asarray(u) for u in game.payoffs])
+  return dict(
+    title=info.title,
+    comment=info.comment,
+    players=info.players,
+    strategies=info.strategies,
+    payoffs=[np.asarray(u) for u in game.payoffs],
+  )
 
 
 def assert_same_game(ours, theirs):
@@ -60,6 +69,7 @@ def assert_read_as_gambit_reads(text):
 
 
 # -- files pygambit writes, in each of its formats ---------------------------------------------
+
 
 def random_table(shape, seed, names=True):
   """A pygambit table game with decimal, rational and integer payoffs and its own labels."""
@@ -99,14 +109,15 @@ def random_tree(seed):
 
 
 GAMBIT_WRITTEN = {
-    "table_2x2": lambda: random_table((2, 2), 0),
-    "table_3x4": lambda: random_table((3, 4), 1),
-    "table_2x3x4": lambda: random_table((2, 3, 4), 2),
-    "table_2x2x3x2_default_labels": lambda: random_table((2, 2, 3, 2), 3, names=False),
-    "from_arrays": lambda: pygambit.Game.from_arrays([[1, 0.1], [-3, 2]], [[0, 1], [2, 1]],
-                                                     title="from_arrays"),
-    "tree_with_chance_1": lambda: random_tree(1),
-    "tree_with_chance_2": lambda: random_tree(2),
+  "table_2x2": lambda: random_table((2, 2), 0),
+  "table_3x4": lambda: random_table((3, 4), 1),
+  "table_2x3x4": lambda: random_table((2, 3, 4), 2),
+  "table_2x2x3x2_default_labels": lambda: random_table((2, 2, 3, 2), 3, names=False),
+  "from_arrays": lambda: pygambit.Game.from_arrays(
+    [[1, 0.1], [-3, 2]], [[0, 1], [2, 1]], title="from_arrays"
+  ),
+  "tree_with_chance_1": lambda: random_tree(1),
+  "tree_with_chance_2": lambda: random_tree(2),
 }
 
 
@@ -123,6 +134,7 @@ def test_pygambit_writes_both_body_versions():
 
 def parse_version(text):
   from dice_jax.games.nfg.lexer import Lexer
+
   lx, depth, closed = Lexer(text, "x"), 0, 0
   while True:  # the token after the strategy block (and optional comment) decides the version
     tok = lx.next()
@@ -142,9 +154,11 @@ def pygambit_catalog_files():
   return sorted(root.rglob("*.nfg")), sorted(root.rglob("*.efg"))
 
 
-@pytest.mark.skipif(not os.environ.get("DICE_JAX_GAMBIT_GAMES"),
-                    reason="set DICE_JAX_GAMBIT_GAMES to a folder of .nfg files (e.g. a Gambit "
-                           "checkout) to compare them all with pygambit")
+@pytest.mark.skipif(
+  not os.environ.get("DICE_JAX_GAMBIT_GAMES"),
+  reason="set DICE_JAX_GAMBIT_GAMES to a folder of .nfg files (e.g. a Gambit "
+  "checkout) to compare them all with pygambit",
+)
 def test_every_nfg_file_in_a_folder_reads_identically():
   """Opt-in: every ``.nfg`` under ``$DICE_JAX_GAMBIT_GAMES`` that pygambit reads is read
   identically (60 of 60 in gambitproject/gambit at 8883f75: catalog, contrib/games, tests, doc)."""
@@ -178,23 +192,23 @@ def test_pygambit_catalog_reads_identically():
 # -- every syntax variant of Gambit's format, hand-written -------------------------------------
 
 VARIANTS = {
-    "payoff_counts": '''NFG 1 R "Selten (IJGT, 75), Figure 2, normal form"
+  "payoff_counts": """NFG 1 R "Selten (IJGT, 75), Figure 2, normal form"
         { "Player 1" "Player 2" } { 3 2 }
 
         1 1 0 2 0 2 1 1 0 3 2 0
-        ''',
-    "payoff_names_issue17": '''NFG 1 R "Two person 2x2 coordination game" { "Player 1" "Player 2" }
+        """,
+  "payoff_names_issue17": """NFG 1 R "Two person 2x2 coordination game" { "Player 1" "Player 2" }
 
         { { "1" "2" }
         { "1" "2" }
         }
 
         3 2 0 0 0 0 2 2
-        ''',
-    "payoff_names_comment": '''NFG 1 R "t" { "A" "B" } { { "U" "D" } { "L" "M" "R" } } "a comment"
-        1 2 3 4 5 6 7 8 9 10 11 12''',
-    "payoff_counts_comment": 'NFG 1 R "t" { "A" "B" } { 2 2 } "comment" 1 2 3 4 5 6 7 8',
-    "outcome_names": '''NFG 1 R "Selten (IJGT, 75), Figure 2, normal form" { "Player 1" "Player 2" }
+        """,
+  "payoff_names_comment": """NFG 1 R "t" { "A" "B" } { { "U" "D" } { "L" "M" "R" } } "a comment"
+        1 2 3 4 5 6 7 8 9 10 11 12""",
+  "payoff_counts_comment": 'NFG 1 R "t" { "A" "B" } { 2 2 } "comment" 1 2 3 4 5 6 7 8',
+  "outcome_names": """NFG 1 R "Selten (IJGT, 75), Figure 2, normal form" { "Player 1" "Player 2" }
 
         {
         { "1" "2" "3" }
@@ -210,50 +224,72 @@ VARIANTS = {
         { "" 2, 0 }
         }
         1 2 3 4 5 6
-        ''',
-    "outcome_counts": 'NFG 1 R "t" { "A" "B" } { 2 2 } { { "x" 1 2 } { "y" 3 4 } } 1 2 2 1',
-    "outcome_comment": ('NFG 1 R "t" { "A" "B" } { { "a" "b" } { "c" } } "the comment"\n'
-                        '{ { "x" 1, 2 } } 1 1'),
-    "header_D": 'NFG 1 D "t" { "A" "B" } { 2 1 } 2.000000 1.000000 -1.500000 0.000000',
-    "three_players": ('NFG 1 R "t" { "A" "B" "C" } { 2 2 2 }\n'
-                      + " ".join(str(k) for k in range(24))),
-    "numbers_decimal_exponent": ('NFG 1 R "t" { "A" "B" } { 3 3 }\n'
-                                 '1 -2 1.5 -2.25 5. .5 -.5 0.1 1e3 2E-2 1.5e-3 -1.e2 1e-0 7E5 '
-                                 '123456789012345678901234567890 1e-400 0.30000000000000004 1e308'),
-    "numbers_rational": ('NFG 1 R "t" { "A" "B" } { 2 2 }\n'
-                         '3/4 -1/2 0/5 1/3 22/7 -355/113 100/10 10000000000000000000001/3'),
-    "numbers_adjacent": 'NFG 1 R "t" { "A" "B" } { 2 2 } 1-2 1.2.3 4/5 6-7-8',
-    "numbers_zeros": 'NFG 1 R "t" { "A" "B" } { 2 2 } 0 -0 -0.0 .0 0/7 -0/3 0e5 0.0e-3',
-    "outcome_commas": ('NFG 1 R "t" { "A" "B" } { 2 2 }\n'
-                       '{ { "a" 1, 2 } { "b" 3 4 } { "c" 5,6 } { "d" 7, 8, } { "e" 9 ,10 } }\n'
-                       '1 2 3 4'),
-    "outcome_commas_three_players": ('NFG 1 R "t" { "A" "B" "C" } { 1 2 1 }\n'
-                                     '{ { "a" 1, 2, 3 } { "b" 4 5, 6 } } 2 1'),
-    "outcome_names_repeated_and_empty": ('NFG 1 R "t" { "A" "B" } { 2 2 }\n'
-                                         '{ { "" 1 2 } { "" 3 4 } { "o" 5 6 } { "o" 7 8 } } 1 2 3 4'),
-    "outcome_null_index_0": 'NFG 1 R "t" { "A" "B" } { 2 2 } { { "x" 1 2 } } 0 1 0 1',
-    "outcome_index_stoi_forms": ('NFG 1 R "t" { "A" "B" } { 2 2 }\n'
-                                 '{ { "x" 1 2 } { "y" 3 4 } } 1.0 +2 2/3 1e5'),
-    "count_stoi_forms": 'NFG 1 R "t" { "A" "B" } { 2.0 +1 } 1 2 3 4',
-    "count_stoi_rational": 'NFG 1 R "t" { "A" "B" } { 2/3 1e9 } 1 2 3 4',
-    "names_escaped_quotes": ('NFG 1 R "say \\"hi\\"" { "the \\"first\\"" "B" }\n'
-                             '{ { "a \\"b\\" c" "{ braces }" } { "x, y" "\\"" } }\n'
-                             '"a \\"quoted\\" comment" 1 2 3 4 5 6 7 8'),
-    "names_backslashes": ('NFG 1 R "a\\b" { "c:\\\\dir" "B\\\\\\"" } { { "\\n" "s" } { "t" } }\n'
-                          '1 2 3 4'),
-    "names_empty_and_repeated": ('NFG 1 R "" { "" "" } { { "a" "a" "a_1" } { "" "b" } }\n'
-                                 + " ".join(["1"] * 12)),
-    "names_multiline_and_spaces": ('NFG 1 R "two\nlines  and\ttabs " { "a b c" "B!~" }\n'
-                                   '{ { "x = {1, 2}" } { "#$%&\'()*+,-./:;<=>?@[]^_`|" } }\n'
-                                   '"multi\nline\ncomment" 1 2'),
-    "whitespace_none_needed": 'NFG 1 R "t"{"A""B"}{{"a""b"}{"c"}}"c"{{"x"1,2}{"y"3 4}}1 2',
-    "whitespace_tabs_crlf_vt_ff": 'NFG\t1\r\nR\v"t"\f{ "A"\t"B" }\r\n{ 2\f2 }\r\n1\t2\v3\f4\r5 6 7 8\r\n',
-    "whitespace_one_token_per_line": "\n".join(
-        'NFG 1 R "t" { "A" "B" } { 2 1 } { { "x" 1 2 } } 1 0'.split()) + "\n\n",
-    "four_players_outcomes": ('NFG 1 R "t" { "1" "2" "3" "4" } { { "a" "b" } { "c" "d" } '
-                              '{ "e" "f" } { "g" "h" } } ""\n{\n'
-                              + "\n".join(f'{{ "" {k}, {-k}, {k / 4}, {k % 3} }}' for k in range(1, 17))
-                              + "\n}\n" + " ".join(str(k) for k in range(16, 0, -1))),
+        """,
+  "outcome_counts": 'NFG 1 R "t" { "A" "B" } { 2 2 } { { "x" 1 2 } { "y" 3 4 } } 1 2 2 1',
+  "outcome_comment": (
+    'NFG 1 R "t" { "A" "B" } { { "a" "b" } { "c" } } "the comment"\n{ { "x" 1, 2 } } 1 1'
+  ),
+  "header_D": 'NFG 1 D "t" { "A" "B" } { 2 1 } 2.000000 1.000000 -1.500000 0.000000',
+  "three_players": (
+    'NFG 1 R "t" { "A" "B" "C" } { 2 2 2 }\n' + " ".join(str(k) for k in range(24))
+  ),
+  "numbers_decimal_exponent": (
+    'NFG 1 R "t" { "A" "B" } { 3 3 }\n'
+    "1 -2 1.5 -2.25 5. .5 -.5 0.1 1e3 2E-2 1.5e-3 -1.e2 1e-0 7E5 "
+    "123456789012345678901234567890 1e-400 0.30000000000000004 1e308"
+  ),
+  "numbers_rational": (
+    'NFG 1 R "t" { "A" "B" } { 2 2 }\n'
+    "3/4 -1/2 0/5 1/3 22/7 -355/113 100/10 10000000000000000000001/3"
+  ),
+  "numbers_adjacent": 'NFG 1 R "t" { "A" "B" } { 2 2 } 1-2 1.2.3 4/5 6-7-8',
+  "numbers_zeros": 'NFG 1 R "t" { "A" "B" } { 2 2 } 0 -0 -0.0 .0 0/7 -0/3 0e5 0.0e-3',
+  "outcome_commas": (
+    'NFG 1 R "t" { "A" "B" } { 2 2 }\n'
+    '{ { "a" 1, 2 } { "b" 3 4 } { "c" 5,6 } { "d" 7, 8, } { "e" 9 ,10 } }\n'
+    "1 2 3 4"
+  ),
+  "outcome_commas_three_players": (
+    'NFG 1 R "t" { "A" "B" "C" } { 1 2 1 }\n{ { "a" 1, 2, 3 } { "b" 4 5, 6 } } 2 1'
+  ),
+  "outcome_names_repeated_and_empty": (
+    'NFG 1 R "t" { "A" "B" } { 2 2 }\n{ { "" 1 2 } { "" 3 4 } { "o" 5 6 } { "o" 7 8 } } 1 2 3 4'
+  ),
+  "outcome_null_index_0": 'NFG 1 R "t" { "A" "B" } { 2 2 } { { "x" 1 2 } } 0 1 0 1',
+  "outcome_index_stoi_forms": (
+    'NFG 1 R "t" { "A" "B" } { 2 2 }\n{ { "x" 1 2 } { "y" 3 4 } } 1.0 +2 2/3 1e5'
+  ),
+  "count_stoi_forms": 'NFG 1 R "t" { "A" "B" } { 2.0 +1 } 1 2 3 4',
+  "count_stoi_rational": 'NFG 1 R "t" { "A" "B" } { 2/3 1e9 } 1 2 3 4',
+  "names_escaped_quotes": (
+    'NFG 1 R "say \\"hi\\"" { "the \\"first\\"" "B" }\n'
+    '{ { "a \\"b\\" c" "{ braces }" } { "x, y" "\\"" } }\n'
+    '"a \\"quoted\\" comment" 1 2 3 4 5 6 7 8'
+  ),
+  "names_backslashes": (
+    'NFG 1 R "a\\b" { "c:\\\\dir" "B\\\\\\"" } { { "\\n" "s" } { "t" } }\n1 2 3 4'
+  ),
+  "names_empty_and_repeated": (
+    'NFG 1 R "" { "" "" } { { "a" "a" "a_1" } { "" "b" } }\n' + " ".join(["1"] * 12)
+  ),
+  "names_multiline_and_spaces": (
+    'NFG 1 R "two\nlines  and\ttabs " { "a b c" "B!~" }\n'
+    '{ { "x = {1, 2}" } { "#$%&\'()*+,-./:;<=>?@[]^_`|" } }\n'
+    '"multi\nline\ncomment" 1 2'
+  ),
+  "whitespace_none_needed": 'NFG 1 R "t"{"A""B"}{{"a""b"}{"c"}}"c"{{"x"1,2}{"y"3 4}}1 2',
+  "whitespace_tabs_crlf_vt_ff": 'NFG\t1\r\nR\v"t"\f{ "A"\t"B" }\r\n{ 2\f2 }\r\n1\t2\v3\f4\r5 6 7 8\r\n',
+  "whitespace_one_token_per_line": "\n".join(
+    'NFG 1 R "t" { "A" "B" } { 2 1 } { { "x" 1 2 } } 1 0'.split()
+  )
+  + "\n\n",
+  "four_players_outcomes": (
+    'NFG 1 R "t" { "1" "2" "3" "4" } { { "a" "b" } { "c" "d" } '
+    '{ "e" "f" } { "g" "h" } } ""\n{\n'
+    + "\n".join(f'{{ "" {k}, {-k}, {k / 4}, {k % 3} }}' for k in range(1, 17))
+    + "\n}\n"
+    + " ".join(str(k) for k in range(16, 0, -1))
+  ),
 }
 
 
@@ -272,7 +308,9 @@ def test_variants_mean_what_gambit_documents():
   null = dice_view(VARIANTS["outcome_null_index_0"])["payoffs"]
   np.testing.assert_array_equal(null[0], [[0, 0], [1, 1]])
   num = dice_view(VARIANTS["numbers_rational"])["payoffs"]
-  assert num[0][0, 0] == 0.75 and num[1][0, 0] == -0.5 and num[1][0, 1] == float(Fraction(-355, 113))
+  assert (
+    num[0][0, 0] == 0.75 and num[1][0, 0] == -0.5 and num[1][0, 1] == float(Fraction(-355, 113))
+  )
   zeros = dice_view(VARIANTS["numbers_zeros"])["payoffs"]
   assert all(np.all(z == 0) and not np.any(np.signbit(z)) for z in zeros)
 
@@ -293,10 +331,17 @@ def test_number_forms_gambit_reads_but_pygambit_cannot_convert():
   assert names["strategies"] == (("a_2", "a_3", "a_1"), ("_1", "b"))
 
 
-@pytest.mark.parametrize("players,strategy", [
-    ('"Ève" "Zoë"', '"haut"'), ('" padded" "B"', '"x"'), ('"A" "B"', '"two  spaces"'),
-    ('"A" "B"', '"tab\there"'), ('"A" "B"', '"new\nline"'), ('"A " "B"', '"x"'),
-])
+@pytest.mark.parametrize(
+  "players,strategy",
+  [
+    ('"Ève" "Zoë"', '"haut"'),
+    ('" padded" "B"', '"x"'),
+    ('"A" "B"', '"two  spaces"'),
+    ('"A" "B"', '"tab\there"'),
+    ('"A" "B"', '"new\nline"'),
+    ('"A " "B"', '"x"'),
+  ],
+)
 def test_labels_pygambit_16_7_refuses_are_kept(players, strategy):
   """pygambit 16.7 refuses labels that are not printable ASCII with single inner spaces
   (``IsValidLabel``, src/games/game.h); dice_jax reads them as written."""
@@ -309,9 +354,14 @@ def test_labels_pygambit_16_7_refuses_are_kept(players, strategy):
   np.testing.assert_array_equal(np.asarray(game.payoffs[1]), [[2], [4]])
 
 
-@pytest.mark.parametrize("players,strategies,profiles", [('"2" "1"', '{ "a" } { "b" }', 1),
-                                                         ('"a" "b"', '{ "2" "1" } { "x" }', 2),
-                                                         ('"a" "b"', '{ "3" "x" "y" } { "x" }', 3)])
+@pytest.mark.parametrize(
+  "players,strategies,profiles",
+  [
+    ('"2" "1"', '{ "a" } { "b" }', 1),
+    ('"a" "b"', '{ "2" "1" } { "x" }', 2),
+    ('"a" "b"', '{ "3" "x" "y" } { "x" }', 3),
+  ],
+)
 def test_numeric_labels_pygambit_16_7_cannot_apply_are_read(players, strategies, profiles):
   """pygambit 16.7 labels the entries "1", "2", ... first and then relabels them in order, so it
   refuses a label that a later entry still holds; the format allows it, and dice_jax reads it."""
@@ -326,56 +376,71 @@ def test_numeric_labels_pygambit_16_7_cannot_apply_are_read(players, strategies,
 # -- files Gambit refuses, and the limits of dice_jax ------------------------------------------
 
 REFUSED_BY_BOTH = [
-    ("", r"line 1: unexpected end of file, expected the 'NFG' header"),
-    ('EFG 2 R "x" { "a" "b" } { 2 2 }', r"expected the 'NFG' header, found 'EFG'"),
-    ('NFG 2 R "x" { "a" "b" } { 2 2 }', r"expected the version '1'"),
-    ('NFG 1 Q "x" { "a" "b" } { 2 2 }', r"expected 'R' or 'D' after the version, found 'Q'"),
-    ('NFG 1 R"x" { "a" "b" } { 2 2 }', r"expected 'R' or 'D'.*found 'R\"x\"'"),
-    ('NFG 1 R x { "a" "b" } { 2 2 }', r"expected the game title"),
-    ('NFG 1 R "x { "a" "b" } { 2 2 }', r"expected '\{' opening the player names"),
-    ('NFG 1 R "x" { "a" "b" { 2 2 }', r"a player name .* or '\}' closing"),
-    ('NFG 1 R "x" { "a" "b" } { 2 2 }\n1 2 3 4 5 6 7',
-     r"line 2: unexpected end of file, expected the payoff of player 2 at pure profile 4 of 4"),
-    ('NFG 1 R "x" { "a" "b" } { 2 2 }\n1 2 3 4 5 6 7 8 9', r"line 2: found '9' after the 8"),
-    ('NFG 1 R "x" { "a" "b" } { 2 2 }\n1 2 3 four 5 6 7 8',
-     r"line 2: expected the payoff of player 2 at pure profile 2 of 4, found 'four'"),
-    (HEAD + '{ 2 x }\n1 2', r"the strategy count of player 2, found 'x'"),
-    (HEAD + '{ 2 .5 }\n1 2', r"strategy count of player 2 is '.5', not an integer"),
-    (HEAD + '{ 2 3000000000 }\n1 2', r"strategy count of player 2 is '3000000000'"),
-    (HEAD + '{ 2 2 }\n1 2 3 nan 5 6 7 8', r"pure profile 2 of 4, found 'nan'"),
-    (HEAD + '{ 2 2 }\n1, 2 3 4 5 6 7 8', r"found ','"),
-    (HEAD + '{ 2 2 }\n1 2 +3 4 5 6 7 8', r"player 1 at pure profile 2 of 4 is '\+3', which is not a"),
-    (HEAD + '{ 2 2 }\n1 2 3 4 1e+3 6 7 8', r"'1e\+3', which is not a number Gambit reads"),
-    (HEAD + '{ 2 2 }\n1 2 3 4 5 6 7 1/0', r"'1/0', which is not a number Gambit reads"),
-    (HEAD + '{ 2 2 }\n1 2 3 4 5 6 7 1/', r"'1/', which is not a number"),
-    (HEAD + '{ 2 2 }\n1 2 3 4\n5 6 7 1ex', r"line 3: the payoff of player 2 at pure profile 4 of 4 is '1e', a number with an "
-     r"exponent 'e' but no sign or digit after it"),
-    (HEAD + '{ 2 2 }\n1 2 3 4 5 6 7 8 "x"', r"found the string 'x' after the 8"),
-    (HEAD + '{ 2 2 }\n1 2 3 4 5 6 7 8 {', r"found '\{' after the 8"),
-    (HEAD + '{ 2 2 } "unclosed\n1 2 3 4', r"line 1: a quoted string is not closed"),
-    (HEAD + '{ 2 2 } "c" "d" 1 2 3 4 5 6 7 8', r"expected '\{' opening the outcome list, or the "
-                                              r"first payoff, found the string 'd'"),
-    (HEAD + '{ { "1" "2" } { "1" } }\n{ { "" 1 2 } }\n1 3',
-     r"line 3: the outcome index of pure profile 2 of 2 is '3', while the file defines "
-     r"outcomes 1 to 1 \(0 is the null outcome\)"),
-    (HEAD + '{ 2 1 } { { "" 1 2 } } 1 -1', r"index of pure profile 2 of 2 is '-1'"),
-    (HEAD + '{ 2 1 } { { "" 1 2 } } 1 .', r"index of pure profile 2 of 2 is '.'"),
-    (HEAD + '{ 2 1 } { { "" 1 2 } } 1', r"unexpected end of file, expected the outcome index of "
-                                        r"pure profile 2"),
-    (HEAD + '{ 2 1 } { { "" 1 2 } } 1 1 1', r"found '1' after the 2 entries"),
-    (HEAD + '{ 2 1 } { { "" 1 2 3 } } 1 1', r"'\}' closing outcome 1 after its 2 payoffs"),
-    (HEAD + '{ 2 1 } { { "" 1 } } 1 1', r"outcome 1's payoff to player 2, found '\}'"),
-    (HEAD + '{ 2 1 } { { 1 2 } } 1 1', r"the name of outcome 1 \(a quoted string\), found '1'"),
-    (HEAD + '{ 2 1 } { { "" 1,, 2 } } 1 1', r"outcome 1's payoff to player 2, found ','"),
-    (HEAD + '{ 2 1 } { { "" 1 +2 } } 1 1', r"outcome 1's payoff to player 2 is '\+2'"),
-    (HEAD + '{ 2 1 } { { "" 1 2 } 1 1', r"'\{' opening an outcome or '\}' closing the outcome list"),
-    (HEAD + '{ { "1" "2" } { "1" } { "1" } }', r"closing the strategy lists of the 2 players"),
-    (HEAD + '{ { "1" "2" } }', r"opening the strategy names of player 2, found '\}'"),
-    (HEAD + '{ 2 0 }\n{ }', r"player 2 has no strategies \(count 0\)"),
-    (HEAD + '{ 2 -3 }\n{ }', r"player 2 has no strategies \(count -3\)"),
-    (HEAD + '{ { "1" } { } }\n{ } ', r"player 2 has no strategies"),
-    (HEAD + '{ 2 2 }\n1 2 3 4 5 6 7 4/5/6', r"found '/6' after the 8 entries"),
-    (HEAD + '{ 2 2 }\n1 2 3 4 5 6 .5e3', r"expected .*found 'e3'"),
+  ("", r"line 1: unexpected end of file, expected the 'NFG' header"),
+  ('EFG 2 R "x" { "a" "b" } { 2 2 }', r"expected the 'NFG' header, found 'EFG'"),
+  ('NFG 2 R "x" { "a" "b" } { 2 2 }', r"expected the version '1'"),
+  ('NFG 1 Q "x" { "a" "b" } { 2 2 }', r"expected 'R' or 'D' after the version, found 'Q'"),
+  ('NFG 1 R"x" { "a" "b" } { 2 2 }', r"expected 'R' or 'D'.*found 'R\"x\"'"),
+  ('NFG 1 R x { "a" "b" } { 2 2 }', r"expected the game title"),
+  ('NFG 1 R "x { "a" "b" } { 2 2 }', r"expected '\{' opening the player names"),
+  ('NFG 1 R "x" { "a" "b" { 2 2 }', r"a player name .* or '\}' closing"),
+  (
+    'NFG 1 R "x" { "a" "b" } { 2 2 }\n1 2 3 4 5 6 7',
+    r"line 2: unexpected end of file, expected the payoff of player 2 at pure profile 4 of 4",
+  ),
+  ('NFG 1 R "x" { "a" "b" } { 2 2 }\n1 2 3 4 5 6 7 8 9', r"line 2: found '9' after the 8"),
+  (
+    'NFG 1 R "x" { "a" "b" } { 2 2 }\n1 2 3 four 5 6 7 8',
+    r"line 2: expected the payoff of player 2 at pure profile 2 of 4, found 'four'",
+  ),
+  (HEAD + "{ 2 x }\n1 2", r"the strategy count of player 2, found 'x'"),
+  (HEAD + "{ 2 .5 }\n1 2", r"strategy count of player 2 is '.5', not an integer"),
+  (HEAD + "{ 2 3000000000 }\n1 2", r"strategy count of player 2 is '3000000000'"),
+  (HEAD + "{ 2 2 }\n1 2 3 nan 5 6 7 8", r"pure profile 2 of 4, found 'nan'"),
+  (HEAD + "{ 2 2 }\n1, 2 3 4 5 6 7 8", r"found ','"),
+  (HEAD + "{ 2 2 }\n1 2 +3 4 5 6 7 8", r"player 1 at pure profile 2 of 4 is '\+3', which is not a"),
+  (HEAD + "{ 2 2 }\n1 2 3 4 1e+3 6 7 8", r"'1e\+3', which is not a number Gambit reads"),
+  (HEAD + "{ 2 2 }\n1 2 3 4 5 6 7 1/0", r"'1/0', which is not a number Gambit reads"),
+  (HEAD + "{ 2 2 }\n1 2 3 4 5 6 7 1/", r"'1/', which is not a number"),
+  (
+    HEAD + "{ 2 2 }\n1 2 3 4\n5 6 7 1ex",
+    r"line 3: the payoff of player 2 at pure profile 4 of 4 is '1e', a number with an "
+    r"exponent 'e' but no sign or digit after it",
+  ),
+  (HEAD + '{ 2 2 }\n1 2 3 4 5 6 7 8 "x"', r"found the string 'x' after the 8"),
+  (HEAD + "{ 2 2 }\n1 2 3 4 5 6 7 8 {", r"found '\{' after the 8"),
+  (HEAD + '{ 2 2 } "unclosed\n1 2 3 4', r"line 1: a quoted string is not closed"),
+  (
+    HEAD + '{ 2 2 } "c" "d" 1 2 3 4 5 6 7 8',
+    r"expected '\{' opening the outcome list, or the "
+    r"first payoff, found the string 'd'",
+  ),
+  (
+    HEAD + '{ { "1" "2" } { "1" } }\n{ { "" 1 2 } }\n1 3',
+    r"line 3: the outcome index of pure profile 2 of 2 is '3', while the file defines "
+    r"outcomes 1 to 1 \(0 is the null outcome\)",
+  ),
+  (HEAD + '{ 2 1 } { { "" 1 2 } } 1 -1', r"index of pure profile 2 of 2 is '-1'"),
+  (HEAD + '{ 2 1 } { { "" 1 2 } } 1 .', r"index of pure profile 2 of 2 is '.'"),
+  (
+    HEAD + '{ 2 1 } { { "" 1 2 } } 1',
+    r"unexpected end of file, expected the outcome index of "
+    r"pure profile 2",
+  ),
+  (HEAD + '{ 2 1 } { { "" 1 2 } } 1 1 1', r"found '1' after the 2 entries"),
+  (HEAD + '{ 2 1 } { { "" 1 2 3 } } 1 1', r"'\}' closing outcome 1 after its 2 payoffs"),
+  (HEAD + '{ 2 1 } { { "" 1 } } 1 1', r"outcome 1's payoff to player 2, found '\}'"),
+  (HEAD + "{ 2 1 } { { 1 2 } } 1 1", r"the name of outcome 1 \(a quoted string\), found '1'"),
+  (HEAD + '{ 2 1 } { { "" 1,, 2 } } 1 1', r"outcome 1's payoff to player 2, found ','"),
+  (HEAD + '{ 2 1 } { { "" 1 +2 } } 1 1', r"outcome 1's payoff to player 2 is '\+2'"),
+  (HEAD + '{ 2 1 } { { "" 1 2 } 1 1', r"'\{' opening an outcome or '\}' closing the outcome list"),
+  (HEAD + '{ { "1" "2" } { "1" } { "1" } }', r"closing the strategy lists of the 2 players"),
+  (HEAD + '{ { "1" "2" } }', r"opening the strategy names of player 2, found '\}'"),
+  (HEAD + "{ 2 0 }\n{ }", r"player 2 has no strategies \(count 0\)"),
+  (HEAD + "{ 2 -3 }\n{ }", r"player 2 has no strategies \(count -3\)"),
+  (HEAD + '{ { "1" } { } }\n{ } ', r"player 2 has no strategies"),
+  (HEAD + "{ 2 2 }\n1 2 3 4 5 6 7 4/5/6", r"found '/6' after the 8 entries"),
+  (HEAD + "{ 2 2 }\n1 2 3 4 5 6 .5e3", r"expected .*found 'e3'"),
 ]
 
 
@@ -391,14 +456,22 @@ def test_files_gambit_refuses_are_refused_with_file_and_line(tmp_path, text, mat
 
 
 BEYOND_DICE_JAX = [  # pygambit reads these; dice_jax's model or limits cannot hold them
-    ('NFG 1 R "x" { "a" } { 2 }\n1 2', r"the file names 1 player; dice_jax games have at least 2"),
-    ('NFG 1 R "x" { } { }\n{ } 0', r"the file names 0 players"),
-    ('NFG 1 R "x" { ' + '"p" ' * 65 + '} { ' + "1 " * 65 + "}\n" + "0 " * 65,
-     r"line 1: the file names 65 players; .* at most 64 axes"),
-    (HEAD + '{ 1 1 }\n1e400 0', r"the payoff of player 1 at pure profile 1 of 1 is '1e400', "
-                                r"outside the range of float64"),
-    (HEAD + '{ 1 1 }\n{ { "" 0 -1e309 } } 1', r"outcome 1's payoff to player 2 is '-1e309', outside"),
-    (HEAD + '{ 1 1 }\n0 ' + "1" * 4400 + "/3", r"player 2 at pure profile 1 of 1 is '1{37}\.\.\.', a rational with more than 4300 "),
+  ('NFG 1 R "x" { "a" } { 2 }\n1 2', r"the file names 1 player; dice_jax games have at least 2"),
+  ('NFG 1 R "x" { } { }\n{ } 0', r"the file names 0 players"),
+  (
+    'NFG 1 R "x" { ' + '"p" ' * 65 + "} { " + "1 " * 65 + "}\n" + "0 " * 65,
+    r"line 1: the file names 65 players; .* at most 64 axes",
+  ),
+  (
+    HEAD + "{ 1 1 }\n1e400 0",
+    r"the payoff of player 1 at pure profile 1 of 1 is '1e400', "
+    r"outside the range of float64",
+  ),
+  (HEAD + '{ 1 1 }\n{ { "" 0 -1e309 } } 1', r"outcome 1's payoff to player 2 is '-1e309', outside"),
+  (
+    HEAD + "{ 1 1 }\n0 " + "1" * 4400 + "/3",
+    r"player 2 at pure profile 1 of 1 is '1{37}\.\.\.', a rational with more than 4300 ",
+  ),
 ]
 
 
@@ -415,15 +488,20 @@ def test_what_dice_jax_cannot_hold_is_refused_with_file_and_line(tmp_path, text,
 def test_payoffs_must_fit_the_dtype():
   text = HEAD + "{ 1 1 }\n1e38 3.5e38"
   assert parse_nfg(text, dtype=jnp.float64).payoffs[1].item() == 3.5e38
-  with pytest.raises(ValueError, match=r"player 2 at pure profile 1 of 1 is '3.5e38', outside "
-                                       r"the range of float32"):
+  with pytest.raises(
+    ValueError,
+    match=r"player 2 at pure profile 1 of 1 is '3.5e38', outside "
+    r"the range of float32",
+  ):
     parse_nfg(text, dtype=jnp.float32)
   # just below the float32 overflow threshold rounds to the largest float32, as casting does
   edge = float(jnp.finfo(jnp.float32).max)
   text = HEAD + f"{{ 1 1 }} {edge * (1 + 2**-25):.17g} 0".replace("e+", "e")
   assert parse_nfg(text, dtype=jnp.float32).payoffs[0].item() == edge
   with pytest.raises(ValueError, match=r"outside the range of float32"):
-    parse_nfg(HEAD + f"{{ 1 1 }} {edge * (1 + 2**-24):.17g} 0".replace("e+", "e"), dtype=jnp.float32)
+    parse_nfg(
+      HEAD + f"{{ 1 1 }} {edge * (1 + 2**-24):.17g} 0".replace("e+", "e"), dtype=jnp.float32
+    )
   with pytest.raises(ValueError, match=r"dtype must be a floating-point dtype; got int32"):
     parse_nfg(text, dtype=jnp.int32)
 
@@ -431,8 +509,11 @@ def test_payoffs_must_fit_the_dtype():
 def test_non_utf8_file_names_file_and_line(tmp_path):
   path = tmp_path / "latin1.nfg"
   path.write_bytes('NFG 1 R "x" { "a" "b" }\n{ { "caf\xe9" } { "1" } } 1 2'.encode("latin-1"))
-  with pytest.raises(ValueError, match=rf"^{path}: malformed .nfg at line 2: byte 0xe9 at "
-                                       r"offset 32 is not UTF-8 text\.$"):
+  with pytest.raises(
+    ValueError,
+    match=rf"^{path}: malformed .nfg at line 2: byte 0xe9 at "
+    r"offset 32 is not UTF-8 text\.$",
+  ):
     dj.read_nfg(path)
 
 
@@ -450,22 +531,23 @@ def test_unreadable_file_is_a_value_error():
 # -- hostile input: refused fast (each case in a subprocess under a timeout) --------------------
 
 HOSTILE = {
-    # Issue #12: built a string per strategy and hung with memory growing.
-    "header_1e12_strategies": HEAD + "{ 1000000000000 2 }\n",
-    # Issue #12: Fraction('1e999999999') builds a 10^9-digit integer.
-    "exponent_1e999999999": HEAD + "{ 1 1 }\n1e999999999 0",
-    "outcome_exponent_1e999999999": HEAD + '{ { "1" } { "1" } } { { "" 1e999999999 0 } } 1',
-    "payoff_1e400_overflow": HEAD + "{ 2 1 }\n1 1e400 0 0",
-    "counts_50000_100000": HEAD + "{ 50000 100000 }\n1 2 3 4",
-    "names_then_huge_count": HEAD + "{ 2147483647 2147483647 }\n" + "0 " * 1000,
-    "one_mb_of_dots_one_short": HEAD + "{ 500 1000 }\n" + "." * 999_999,
-    "one_mb_of_dots_one_extra": HEAD + "{ 500 998 }\n" + "." * 998_001,  # '.' is Gambit's 0
-    "one_mb_of_numbers_bad_last": HEAD + "{ 500 500 }\n" + "1 " * 499_999 + "x",
-    "one_mb_outcomes_bad_index": (HEAD + "{ 100 1000 } {\n" + '{ "" 1 2 }\n' * 40_000 + "}\n"
-                                  + "1 " * 99_999 + "40001"),
-    "one_mb_strategy_names_bad_end": HEAD + "{ { " + '"" ' * 330_000 + "} { \"x\" } } 1",
-    "one_mb_unclosed_string": HEAD + '{ 2 2 } "' + "\\\"" * 500_000,
-    "non_utf8": b'NFG 1 R "x" { "a" "b" } { 1 1 } 1 \xff',
+  # Issue #12: built a string per strategy and hung with memory growing.
+  "header_1e12_strategies": HEAD + "{ 1000000000000 2 }\n",
+  # Issue #12: Fraction('1e999999999') builds a 10^9-digit integer.
+  "exponent_1e999999999": HEAD + "{ 1 1 }\n1e999999999 0",
+  "outcome_exponent_1e999999999": HEAD + '{ { "1" } { "1" } } { { "" 1e999999999 0 } } 1',
+  "payoff_1e400_overflow": HEAD + "{ 2 1 }\n1 1e400 0 0",
+  "counts_50000_100000": HEAD + "{ 50000 100000 }\n1 2 3 4",
+  "names_then_huge_count": HEAD + "{ 2147483647 2147483647 }\n" + "0 " * 1000,
+  "one_mb_of_dots_one_short": HEAD + "{ 500 1000 }\n" + "." * 999_999,
+  "one_mb_of_dots_one_extra": HEAD + "{ 500 998 }\n" + "." * 998_001,  # '.' is Gambit's 0
+  "one_mb_of_numbers_bad_last": HEAD + "{ 500 500 }\n" + "1 " * 499_999 + "x",
+  "one_mb_outcomes_bad_index": (
+    HEAD + "{ 100 1000 } {\n" + '{ "" 1 2 }\n' * 40_000 + "}\n" + "1 " * 99_999 + "40001"
+  ),
+  "one_mb_strategy_names_bad_end": HEAD + "{ { " + '"" ' * 330_000 + '} { "x" } } 1',
+  "one_mb_unclosed_string": HEAD + '{ 2 2 } "' + '\\"' * 500_000,
+  "non_utf8": b'NFG 1 R "x" { "a" "b" } { 1 1 } 1 \xff',
 }
 
 
@@ -492,17 +574,25 @@ def hostile_results(tmp_path_factory):
   the subprocess is killed and restarted on the cases after it."""
   folder = tmp_path_factory.mktemp("hostile")
   for name, content in HOSTILE.items():
-    (folder / f"{name}.nfg").write_bytes(content if isinstance(content, bytes) else content.encode())
+    (folder / f"{name}.nfg").write_bytes(
+      content if isinstance(content, bytes) else content.encode()
+    )
   here = str(pathlib.Path(dj.__file__).parents[1])
   env = dict(os.environ, PYTHONPATH=os.pathsep.join([here, os.environ.get("PYTHONPATH", "")]))
   results, todo = {}, list(HOSTILE)
   while todo:
-    proc = subprocess.Popen([sys.executable, "-c", HOSTILE_SCRIPT, str(folder), *todo],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
-                            cwd=folder)
+    proc = subprocess.Popen(
+      [sys.executable, "-c", HOSTILE_SCRIPT, str(folder), *todo],
+      stdout=subprocess.PIPE,
+      stderr=subprocess.DEVNULL,
+      text=True,
+      env=env,
+      cwd=folder,
+    )
     lines = queue.Queue()
-    threading.Thread(target=lambda: [*map(lines.put, proc.stdout), lines.put("")],
-                     daemon=True).start()
+    threading.Thread(
+      target=lambda: [*map(lines.put, proc.stdout), lines.put("")], daemon=True
+    ).start()
     wait = 300.0  # imports
     while True:
       try:
@@ -534,8 +624,12 @@ def test_hostile_file_is_refused_within_a_second(hostile_results, name):
 
 # -- dice_jax's files: read back by pygambit, and round trips ----------------------------------
 
-LABELS = dict(title='a "quoted" title', players=["Row \\ er", 'Col "2"'],
-              strategies=[["up", "down", "mid"], ["left", "right"]], comment="from dice_jax")
+LABELS = dict(
+  title='a "quoted" title',
+  players=["Row \\ er", 'Col "2"'],
+  strategies=[["up", "down", "mid"], ["left", "right"]],
+  comment="from dice_jax",
+)
 
 
 @pytest.mark.parametrize("version", ["payoff", "outcome"])
@@ -577,7 +671,9 @@ def test_three_player_game_round_trip_both_versions():
       np.testing.assert_array_equal(np.asarray(u), np.asarray(v))
 
 
-@pytest.mark.parametrize("kwargs,match", [
+@pytest.mark.parametrize(
+  "kwargs,match",
+  [
     (dict(players=["a", "a"]), r"players\[1\] is 'a': labels must be unique within their list"),
     (dict(players=["a", ""]), r"players\[1\] is ''"),
     (dict(players=["a"]), r"players must hold 2 labels; got 1"),
@@ -591,7 +687,8 @@ def test_three_player_game_round_trip_both_versions():
     (dict(players=["2", "1"]), r"players\[0\] is '2', the number of a later entry"),
     (dict(strategies=[["x", "y"], ["2", "1"]]), r"strategies\[1\]\[0\] is '2', the number of"),
     (dict(players=["Ève", "b"]), r"players\[0\] is 'Ève': labels must be .* printable ASCII"),
-])
+  ],
+)
 def test_writer_refuses_labels_gambit_would_change(kwargs, match):
   with pytest.raises((ValueError, TypeError), match=match):
     to_nfg(dj.games.matching_pennies(), **kwargs)
@@ -613,8 +710,10 @@ def test_write_nfg_file_is_read_by_pygambit(tmp_path):
 
 # -- the command line prints the file's labels -------------------------------------------------
 
+
 def test_cli_solve_prints_player_and_strategy_names_from_the_file(tmp_path, capsys):
   from dice_jax.cli import main  # noqa: PLC0415 - the command line, run in this process
+
   path = tmp_path / "bos.nfg"
   path.write_text(textwrap.dedent(VARIANTS["payoff_names_comment"]))
   assert main(["solve", str(path), "-t", "1"]) == 0

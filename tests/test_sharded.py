@@ -1,4 +1,5 @@
 """A batch sharded over 4 (forced host) devices gives exactly the single-device results."""
+
 import os
 import subprocess
 import sys
@@ -36,7 +37,8 @@ SCRIPT = textwrap.dedent("""
 
 def test_sharded_solve_equals_single_device():
   env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4", JAX_PLATFORMS="cpu")
-  out = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=env,
-                       timeout=600)
+  out = subprocess.run(
+    [sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=env, timeout=600
+  )
   assert out.returncode == 0, out.stderr[-3000:]
   assert "SHARDED-OK" in out.stdout

@@ -1,4 +1,5 @@
 """Solver table: methods x game catalogue x dtypes; closed forms, gap, result-code honesty."""
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -15,8 +16,9 @@ DTYPES = [jnp.float32, jnp.float64]
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
 @pytest.mark.parametrize("method", METHODS)
-@pytest.mark.parametrize("make", [dj.games.matching_pennies, dj.games.rock_paper_scissors],
-                         ids=["pennies", "rps"])
+@pytest.mark.parametrize(
+  "make", [dj.games.matching_pennies, dj.games.rock_paper_scissors], ids=["pennies", "rps"]
+)
 def test_symmetric_zero_sum_classics_are_uniform(make, method, dtype):
   sol = dj.solve(make(dtype=dtype), 0.3, method=method)
   assert sol.result_names().item() == "converged"
@@ -165,8 +167,9 @@ def test_adaptive_mirror_backs_off_to_the_safe_step_and_no_further():
   np.testing.assert_allclose(fast.probabilities[0], slow.probabilities[0], atol=1e-8)
 
 
-@pytest.mark.parametrize("dtype,scale", [(jnp.float64, 1e-160), (jnp.float32, 1e-21)],
-                         ids=["f64", "f32"])
+@pytest.mark.parametrize(
+  "dtype,scale", [(jnp.float64, 1e-160), (jnp.float32, 1e-21)], ids=["f64", "f32"]
+)
 def test_optimistic_converges_when_the_payoff_halfrange_is_tiny(dtype, scale):
   """Issue 12: a half-range below 1e-154 (f64) / 1e-19 (f32) squared to 0 and the Lipschitz
   bound came out -0.0 under jit, so the optimistic step was -inf and the solve `nonfinite`."""
@@ -185,10 +188,11 @@ def _gambit_cases():
   shapley = dj.games.shapley_game()
   noise = rg.uniform(jax.random.PRNGKey(11), (3, 3), batch_shape=(2,))
   perturbed = dj.NormalFormGame(tuple(u + 0.05 * e for u, e in zip(shapley.payoffs, noise.payoffs)))
-  return [("shapley", perturbed, [10.0, 50.0]),
-          ("random 4x4", rg.uniform(jax.random.PRNGKey(12), (4, 4), batch_shape=(2,)), [8.0, 16.0]),
-          ("random 2x3x2", rg.uniform(jax.random.PRNGKey(13), (2, 3, 2), batch_shape=(2,)),
-           [3.0, 8.0])]
+  return [
+    ("shapley", perturbed, [10.0, 50.0]),
+    ("random 4x4", rg.uniform(jax.random.PRNGKey(12), (4, 4), batch_shape=(2,)), [8.0, 16.0]),
+    ("random 2x3x2", rg.uniform(jax.random.PRNGKey(13), (2, 3, 2), batch_shape=(2,)), [3.0, 8.0]),
+  ]
 
 
 @pytest.mark.parametrize("case", range(3), ids=["shapley", "random4x4", "3player"])
@@ -196,9 +200,13 @@ def test_auto_default_equals_gambit_on_non_monotone_games(case):
   name, games, lams = _gambit_cases()[case]
   tau = 1 / np.asarray(lams)[:, None]
   sol = dj.solve(games, tau, tol=1e-12)  # the default method is "auto"
-  certified = np.asarray(jax.vmap(lambda g, t: dj.HQREProblem(
-      g, t, tuple(jnp.zeros(k) for k in g.num_actions)).uniqueness_certified())(
-          games, jnp.broadcast_to(tau, (2, games.num_players))))
+  certified = np.asarray(
+    jax.vmap(
+      lambda g, t: dj.HQREProblem(
+        g, t, tuple(jnp.zeros(k) for k in g.num_actions)
+      ).uniqueness_certified()
+    )(games, jnp.broadcast_to(tau, (2, games.num_players)))
+  )
   assert not certified.any(), name
   assert list(sol.method_names()) == ["continuation"] * 2
   assert np.all(sol.converged)

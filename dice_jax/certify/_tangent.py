@@ -6,6 +6,7 @@ Helmert basis ``Q_i`` (``n_i x (n_i - 1)``, ``Q_i^T Q_i = I``, ``Q_i Q_i^T = P_i
 ``lambda_max`` of ``P S P`` restricted to ``T`` is ``lambda_max(Q^T S Q)`` (negative values
 included, unlike ``lambda_max(P S P)`` on the whole space, which is never below 0).
 """
+
 from __future__ import annotations
 
 import math

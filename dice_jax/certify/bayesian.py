@@ -21,6 +21,7 @@ the vertex bound's slices are the exact blocks.
 The agent form has ``sum_i T_i`` players and ``prod_i n_i^{T_i}`` joint actions, so it is built
 only up to :data:`MAX_AGENT_FORM_ENTRIES` payoff entries.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -49,9 +50,11 @@ def agent_form(game) -> Tuple[NormalFormGame, np.ndarray, Tuple[np.ndarray, ...]
   shape = tuple(actions[i] for i, _ in players)
   entries = math.prod(shape) * len(players)
   if entries > MAX_AGENT_FORM_ENTRIES:
-    raise ValueError(f"game: its agent form has {entries:,} payoff entries (players "
-                     f"{len(players)}, joint actions {math.prod(shape):,}); certify handles at "
-                     f"most {MAX_AGENT_FORM_ENTRIES:,}.")
+    raise ValueError(
+      f"game: its agent form has {entries:,} payoff entries (players "
+      f"{len(players)}, joint actions {math.prod(shape):,}); certify handles at "
+      f"most {MAX_AGENT_FORM_ENTRIES:,}."
+    )
   position = {p: k for k, p in enumerate(players)}
   payoffs = [np.asarray(u, np.float64) for u in game.payoffs]
   out = [np.zeros(shape) for _ in players]
@@ -82,14 +85,23 @@ def from_agent_form(game, per_player) -> Tuple:
   """Per-player arrays ``(..., n_i)`` of the agent form, stacked back to ``(..., T_i, n_i)``."""
   out, k = [], 0
   for i in range(game.num_agents):
-    out.append(jnp.stack(per_player[k:k + game.num_types[i]], axis=-2))
+    out.append(jnp.stack(per_player[k : k + game.num_types[i]], axis=-2))
     k += game.num_types[i]
   return tuple(out)
 
 
-def certify_bayesian(game, solution, *, step_size=None, tol=None, init=None,
-                     num_samples: int = 8, key=None, steps_per_check: int = 1,
-                     fast: bool = False):
+def certify_bayesian(
+  game,
+  solution,
+  *,
+  step_size=None,
+  tol=None,
+  init=None,
+  num_samples: int = 8,
+  key=None,
+  steps_per_check: int = 1,
+  fast: bool = False,
+):
   """Certify an approximate HQRE of a Bayesian game through its agent form.
 
   Args:
@@ -124,10 +136,13 @@ def certify_bayesian(game, solution, *, step_size=None, tol=None, init=None,
       raise ValueError(f"{name} must hold one array per agent ({n} agents).")
     for i, (v, t, k) in enumerate(zip(value, game.num_types, game.num_actions)):
       if np.shape(v) != (t, k):
-        raise ValueError(f"{name}[{i}] has shape {np.shape(v)}; expected ({t}, {k}) "
-                         f"({t} types by {k} actions of agent {i}).")
+        raise ValueError(
+          f"{name}[{i}] has shape {np.shape(v)}; expected ({t}, {k}) "
+          f"({t} types by {k} actions of agent {i})."
+        )
       (_validation.require_finite if is_logits else _validation.require_distribution)(
-          f"{name}[{i}]", v)
+        f"{name}[{i}]", v
+      )
     return to_agent_form(game, value)
 
   af, temps, log_refs = agent_form(game)
@@ -136,7 +151,17 @@ def certify_bayesian(game, solution, *, step_size=None, tol=None, init=None,
   else:
     sol = per_agent("solution", solution, False)
   init_af = None if init is None else per_agent("init", init, False)
-  cert = certify(af, temps, sol, reference=tuple(np.exp(l) for l in log_refs),
-                 step_size=step_size, tol=tol, init=init_af, num_samples=num_samples, key=key,
-                 steps_per_check=steps_per_check, fast=fast)
+  cert = certify(
+    af,
+    temps,
+    sol,
+    reference=tuple(np.exp(l) for l in log_refs),
+    step_size=step_size,
+    tol=tol,
+    init=init_af,
+    num_samples=num_samples,
+    key=key,
+    steps_per_check=steps_per_check,
+    fast=fast,
+  )
   return cert.replace(evidence=from_agent_form(game, cert.evidence))

@@ -13,11 +13,12 @@ temperatures -- Markov, observation and Bayesian games -- to
 :mod:`dice_jax.certify.markov`, :mod:`dice_jax.certify.observation` and
 :mod:`dice_jax.certify.bayesian` (:mod:`dice_jax.certify.families`).
 """
+
 from __future__ import annotations
 
 import functools
 import math
-from typing import Any, Optional, Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
 import jax
 import jax.numpy as jnp
@@ -91,14 +92,22 @@ class Certificate:
   def reason(self):
     """The reason as text (``None`` when certified); an object array for a batch."""
     codes = np.asarray(self.reason_code)
-    fields = {k: np.asarray(getattr(self, k)) for k in (
-        "min_temperature", "alpha_upper", "alpha_lower", "weighted_alpha_upper",
-        "weighted_alpha_lower")}
+    fields = {
+      k: np.asarray(getattr(self, k))
+      for k in (
+        "min_temperature",
+        "alpha_upper",
+        "alpha_lower",
+        "weighted_alpha_upper",
+        "weighted_alpha_lower",
+      )
+    }
     ev = [np.asarray(e) for e in self.evidence]
     out = np.empty(codes.shape, object)
     for idx in np.ndindex(codes.shape):
-      out[idx] = message(codes[idx], evidence=[e[idx] for e in ev],
-                         **{k: float(v[idx]) for k, v in fields.items()})
+      out[idx] = message(
+        codes[idx], evidence=[e[idx] for e in ev], **{k: float(v[idx]) for k, v in fields.items()}
+      )
     return out.item() if codes.ndim == 0 else out
 
   def reason_names(self) -> np.ndarray:
@@ -110,34 +119,47 @@ class Certificate:
       raise ValueError("to_dict needs a single certificate; index the batch first.")
     f = lambda x: None if not np.isfinite(float(x)) else float(x)
     return {
-        "certified": bool(self.certified),
-        "margin": f(self.margin),
-        "weighted_margin": f(self.weighted_margin),
-        "alpha_upper": f(self.alpha_upper),
-        "alpha_lower": f(self.alpha_lower),
-        "weighted_alpha_upper": f(self.weighted_alpha_upper),
-        "weighted_alpha_lower": f(self.weighted_alpha_lower),
-        "exact": bool(self.exact),
-        "error_bound": f(self.error_bound),
-        "lipschitz": f(self.lipschitz),
-        "step_size": f(self.step_size),
-        "step_sizes": [f(e) for e in np.ravel(self.step_sizes)],
-        "contraction": f(self.contraction),
-        "predicted_rate": f(self.predicted_rate),
-        "step_bound": f(self.step_bound),
-        "observed_rate": f(self.observed_rate),
-        "reason": self.reason,
-        "evidence": [np.asarray(e).tolist() for e in self.evidence],
+      "certified": bool(self.certified),
+      "margin": f(self.margin),
+      "weighted_margin": f(self.weighted_margin),
+      "alpha_upper": f(self.alpha_upper),
+      "alpha_lower": f(self.alpha_lower),
+      "weighted_alpha_upper": f(self.weighted_alpha_upper),
+      "weighted_alpha_lower": f(self.weighted_alpha_lower),
+      "exact": bool(self.exact),
+      "error_bound": f(self.error_bound),
+      "lipschitz": f(self.lipschitz),
+      "step_size": f(self.step_size),
+      "step_sizes": [f(e) for e in np.ravel(self.step_sizes)],
+      "contraction": f(self.contraction),
+      "predicted_rate": f(self.predicted_rate),
+      "step_bound": f(self.step_bound),
+      "observed_rate": f(self.observed_rate),
+      "reason": self.reason,
+      "evidence": [np.asarray(e).tolist() for e in self.evidence],
     }
 
   def __getitem__(self, index) -> "Certificate":
     return jax.tree_util.tree_map(lambda x: x[index], self)
 
 
-def certify_arrays(game, temperature, log_reference, logits, history, step_size, tol,
-                   init_logits, key, *, num_samples: int, steps_per_check: int = 1,
-                   fast: bool = False, cheap: bool = False,
-                   equal_temperatures: bool = False) -> Certificate:
+def certify_arrays(
+  game,
+  temperature,
+  log_reference,
+  logits,
+  history,
+  step_size,
+  tol,
+  init_logits,
+  key,
+  *,
+  num_samples: int,
+  steps_per_check: int = 1,
+  fast: bool = False,
+  cheap: bool = False,
+  equal_temperatures: bool = False,
+) -> Certificate:
   """The traceable core of :func:`certify` (no input checks): all arrays carry the batch axes
   ``(*batch, ...)``; ``history`` may be ``None``; ``step_size`` may be ``None`` (the mirror
   solver's theoretical step ``eta_safe``). ``cheap``: the first tier of :func:`certify`
@@ -152,29 +174,36 @@ def certify_arrays(game, temperature, log_reference, logits, history, step_size,
 
   # sample profiles: shared draws plus the profile being certified
   draws = sample_profiles(key, num_actions, num_samples, dtype)
-  profiles = tuple(jnp.concatenate([jnp.broadcast_to(d, (*batch, *d.shape)),
-                                    jnp.exp(l)[..., None, :]], axis=-2)
-                   for d, l in zip(draws, logits))
-  mono = monotonicity_bounds(game, temperature, profiles, fast=fast, cheap=cheap,
-                             equal_temperatures=equal_temperatures)
+  profiles = tuple(
+    jnp.concatenate([jnp.broadcast_to(d, (*batch, *d.shape)), jnp.exp(l)[..., None, :]], axis=-2)
+    for d, l in zip(draws, logits)
+  )
+  mono = monotonicity_bounds(
+    game, temperature, profiles, fast=fast, cheap=cheap, equal_temperatures=equal_temperatures
+  )
   fast = fast or cheap
 
-  bound, unweighted, weighted = error_bounds(game, temperature, log_reference, logits,
-                                             mono.margin, mono.weighted_margin)
+  bound, unweighted, weighted = error_bounds(
+    game, temperature, log_reference, logits, mono.margin, mono.weighted_margin
+  )
   problem = HQREProblem(game=game, temperature=temperature, log_reference=log_reference)
   lip = _lipschitz(game, problem, len(batch), fast)
   rigorous = jnp.isfinite(mono.alpha_upper)
   if step_size is None:
-    eta, steps_per_player, kl = _default_step(game, problem, temperature, tmin, mono, lip,
-                                              len(batch), fast)
+    eta, steps_per_player, kl = _default_step(
+      game, problem, temperature, tmin, mono, lip, len(batch), fast
+    )
   else:
     eta = jnp.broadcast_to(jnp.asarray(step_size, dtype), batch)
     steps_per_player = jnp.broadcast_to(eta[..., None], temperature.shape)
     kl = rate_mod.kl_contraction(eta, tmin, mono.alpha_upper, lip)
   kl = jnp.where(rigorous, kl, 1.0)
   steps = rate_mod.step_bound(kl, rate_mod.initial_kl_bound(init_logits), tol)
-  observed = (jnp.full(batch, jnp.nan, dtype) if history is None
-              else rate_mod.observed_rate(history, steps_per_check))
+  observed = (
+    jnp.full(batch, jnp.nan, dtype)
+    if history is None
+    else rate_mod.observed_rate(history, steps_per_check)
+  )
 
   finite = jnp.isfinite(bound) | ~(mono.margin > 0) & ~(mono.weighted_margin > 0)
   finite &= jnp.isfinite(mono.alpha_lower) & jnp.isfinite(mono.weighted_alpha_lower)
@@ -184,23 +213,42 @@ def certify_arrays(game, temperature, log_reference, logits, history, step_size,
   certified = finite & mono.rigorous & positive
   refuted = (mono.alpha_lower >= tmin) & (mono.weighted_alpha_lower >= 1)
   code = jnp.where(
-      ~finite, REASON.NONFINITE,
-      jnp.where(certified, REASON.CERTIFIED,
-                jnp.where(refuted, REASON.REFUTED,
-                          jnp.where(mono.rigorous, REASON.MARGIN_NOT_POSITIVE,
-                                    REASON.NO_RIGOROUS_BOUND)))).astype(jnp.int32)
+    ~finite,
+    REASON.NONFINITE,
+    jnp.where(
+      certified,
+      REASON.CERTIFIED,
+      jnp.where(
+        refuted,
+        REASON.REFUTED,
+        jnp.where(mono.rigorous, REASON.MARGIN_NOT_POSITIVE, REASON.NO_RIGOROUS_BOUND),
+      ),
+    ),
+  ).astype(jnp.int32)
   inf = jnp.asarray(jnp.inf, dtype)
   return Certificate(
-      certified=certified, reason_code=code, margin=mono.margin,
-      weighted_margin=mono.weighted_margin, alpha_upper=mono.alpha_upper,
-      alpha_lower=mono.alpha_lower, weighted_alpha_upper=mono.weighted_alpha_upper,
-      weighted_alpha_lower=mono.weighted_alpha_lower, exact=mono.exact,
-      error_bound=jnp.where(certified, bound, inf),
-      error_bound_unweighted=jnp.where(certified, unweighted, inf),
-      error_bound_weighted=jnp.where(certified, weighted, inf),
-      lipschitz=lip, step_size=eta, step_sizes=steps_per_player, contraction=kl,
-      predicted_rate=jnp.sqrt(kl),
-      step_bound=steps, observed_rate=observed, evidence=mono.evidence, min_temperature=tmin)
+    certified=certified,
+    reason_code=code,
+    margin=mono.margin,
+    weighted_margin=mono.weighted_margin,
+    alpha_upper=mono.alpha_upper,
+    alpha_lower=mono.alpha_lower,
+    weighted_alpha_upper=mono.weighted_alpha_upper,
+    weighted_alpha_lower=mono.weighted_alpha_lower,
+    exact=mono.exact,
+    error_bound=jnp.where(certified, bound, inf),
+    error_bound_unweighted=jnp.where(certified, unweighted, inf),
+    error_bound_weighted=jnp.where(certified, weighted, inf),
+    lipschitz=lip,
+    step_size=eta,
+    step_sizes=steps_per_player,
+    contraction=kl,
+    predicted_rate=jnp.sqrt(kl),
+    step_bound=steps,
+    observed_rate=observed,
+    evidence=mono.evidence,
+    min_temperature=tmin,
+  )
 
 
 @struct.dataclass
@@ -252,15 +300,51 @@ def _default_step(game, problem, temperature, tmin, mono, lip, batch_ndim, fast)
   return jnp.where(use_w, jnp.nan, eta), per, kl
 
 
-@functools.partial(jax.jit, static_argnames=("num_samples", "steps_per_check", "default_step",
-                                             "fast", "cheap", "equal_temperatures"))
-def _certify_jit(game, temperature, log_reference, logits, history, step_size, tol, init_logits,
-                 key, *, num_samples, steps_per_check, default_step, fast, cheap=False,
-                 equal_temperatures=False):
-  return certify_arrays(game, temperature, log_reference, logits, history,
-                        None if default_step else step_size, tol, init_logits, key,
-                        num_samples=num_samples, steps_per_check=steps_per_check, fast=fast,
-                        cheap=cheap, equal_temperatures=equal_temperatures)
+@functools.partial(
+  jax.jit,
+  static_argnames=(
+    "num_samples",
+    "steps_per_check",
+    "default_step",
+    "fast",
+    "cheap",
+    "equal_temperatures",
+  ),
+)
+def _certify_jit(
+  game,
+  temperature,
+  log_reference,
+  logits,
+  history,
+  step_size,
+  tol,
+  init_logits,
+  key,
+  *,
+  num_samples,
+  steps_per_check,
+  default_step,
+  fast,
+  cheap=False,
+  equal_temperatures=False,
+):
+  return certify_arrays(
+    game,
+    temperature,
+    log_reference,
+    logits,
+    history,
+    None if default_step else step_size,
+    tol,
+    init_logits,
+    key,
+    num_samples=num_samples,
+    steps_per_check=steps_per_check,
+    fast=fast,
+    cheap=cheap,
+    equal_temperatures=equal_temperatures,
+  )
 
 
 MIN_TIER_BATCH = 64
@@ -283,20 +367,29 @@ def _tiered(args, batch, options) -> Certificate:
   else:
     idx = np.concatenate([todo, np.full(pad - todo.size, todo[0])])
     game, tau, log_ref, logits, history, step, tol, init, key = args
-    take = lambda x: jnp.asarray(x).reshape((size, *np.shape(x)[len(batch):]))[idx]
-    sub = (jax.tree_util.tree_map(take, game), take(tau), tuple(map(take, log_ref)),
-           tuple(map(take, logits)), None if history is None else take(history), step, tol,
-           tuple(map(take, init)), key)
+    take = lambda x: jnp.asarray(x).reshape((size, *np.shape(x)[len(batch) :]))[idx]
+    sub = (
+      jax.tree_util.tree_map(take, game),
+      take(tau),
+      tuple(map(take, log_ref)),
+      tuple(map(take, logits)),
+      None if history is None else take(history),
+      step,
+      tol,
+      tuple(map(take, init)),
+      key,
+    )
     second = _certify_jit(*sub, **options)
     pick = np.arange(todo.size)
   if not batch:
     return second
 
   def put(a, b):
-    a = np.array(a).reshape((size, *np.shape(a)[len(batch):]))
+    a = np.array(a).reshape((size, *np.shape(a)[len(batch) :]))
     b = np.asarray(b).reshape((-1, *a.shape[1:]))
     a[todo] = b[pick]
     return jnp.asarray(a.reshape((*batch, *a.shape[1:])))
+
   return jax.tree_util.tree_map(put, first, second)
 
 
@@ -306,8 +399,9 @@ def _log_profile(name, value, batch, n_actions, dtype, *, is_logits=False):
     raise ValueError(f"{name} must hold one array per player ({n} players).")
   out = []
   for i, (p, k) in enumerate(zip(value, n_actions)):
-    _validation.broadcast_or_raise(f"{name}[{i}]", np.shape(p), (*batch, k),
-                                   f"batch shape {batch} by {k} actions of player {i}")
+    _validation.broadcast_or_raise(
+      f"{name}[{i}]", np.shape(p), (*batch, k), f"batch shape {batch} by {k} actions of player {i}"
+    )
     if is_logits:
       _validation.require_finite(f"{name}[{i}]", p)
       out.append(jnp.broadcast_to(jnp.asarray(p, dtype), (*batch, k)))
@@ -317,10 +411,22 @@ def _log_profile(name, value, batch, n_actions, dtype, *, is_logits=False):
   return tuple(out)
 
 
-def certify(game, temperature=None, solution=None, *, reference: Optional[Sequence] = None,
-            step_size=None, tol: Optional[float] = None, init: Optional[Sequence] = None,
-            num_samples: int = 8, key=None, steps_per_check: int = 1,
-            fast: bool = False, convention: Optional[str] = None, tiered: bool = True):
+def certify(
+  game,
+  temperature=None,
+  solution=None,
+  *,
+  reference: Optional[Sequence] = None,
+  step_size=None,
+  tol: Optional[float] = None,
+  init: Optional[Sequence] = None,
+  num_samples: int = 8,
+  key=None,
+  steps_per_check: int = 1,
+  fast: bool = False,
+  convention: Optional[str] = None,
+  tiered: bool = True,
+):
   """Certify an approximate HQRE: uniqueness, a verified error bound and linear rates.
 
   Games that carry their own temperatures are certified as ``certify(game, solution)``:
@@ -387,25 +493,39 @@ def certify(game, temperature=None, solution=None, *, reference: Optional[Sequen
     if solution is None:
       temperature, solution = None, temperature
     if temperature is not None:
-      raise ValueError(f"temperature: a {type(game).__name__} carries its own temperatures; "
-                       "call certify(game, solution).")
+      raise ValueError(
+        f"temperature: a {type(game).__name__} carries its own temperatures; "
+        "call certify(game, solution)."
+      )
     if solution is None:
       raise ValueError("solution is required: call certify(game, solution).")
     return families.certify_family(
-        game, solution, reference=reference, step_size=step_size, tol=tol, init=init,
-        num_samples=num_samples, key=key, steps_per_check=steps_per_check, fast=fast,
-        convention=convention)
+      game,
+      solution,
+      reference=reference,
+      step_size=step_size,
+      tol=tol,
+      init=init,
+      num_samples=num_samples,
+      key=key,
+      steps_per_check=steps_per_check,
+      fast=fast,
+      convention=convention,
+    )
   if convention is not None:
-    raise ValueError("convention applies to Markov and observation games only; got "
-                     f"{convention!r} for a {type(game).__name__}.")
+    raise ValueError(
+      "convention applies to Markov and observation games only; got "
+      f"{convention!r} for a {type(game).__name__}."
+    )
   if temperature is None or solution is None:
-    raise ValueError(f"{'temperature' if temperature is None else 'solution'} is required for "
-                     "a normal-form game: call certify(game, temperature, solution).")
+    raise ValueError(
+      f"{'temperature' if temperature is None else 'solution'} is required for "
+      "a normal-form game: call certify(game, temperature, solution)."
+    )
 
   n_actions, batch, dtype, tau = _validation.game_and_temperature(game, temperature)
   for i, leaf in enumerate(jax.tree_util.tree_leaves(game)):
     _validation.require_finite(f"game (payoff leaf {i})", leaf)
-  n = len(n_actions)
   tau = jnp.asarray(tau, dtype)
 
   history = None
@@ -413,20 +533,26 @@ def certify(game, temperature=None, solution=None, *, reference: Optional[Sequen
     logits = _log_profile("solution", solution.logits, batch, n_actions, dtype, is_logits=True)
     if solution.history is not None:
       if tuple(np.shape(solution.history))[:-1] != batch:
-        raise ValueError(f"solution.history has shape {np.shape(solution.history)}; expected "
-                         f"({', '.join(map(str, batch))}{', ' if batch else ''}H).")
+        raise ValueError(
+          f"solution.history has shape {np.shape(solution.history)}; expected "
+          f"({', '.join(map(str, batch))}{', ' if batch else ''}H)."
+        )
       history = jnp.asarray(solution.history, dtype)
   else:
     logits = _log_profile("solution", solution, batch, n_actions, dtype)
-  log_reference = _log_profile("reference", reference, batch, n_actions, dtype) \
-      if reference is not None else tuple(jnp.full((*batch, k), -math.log(k), dtype)
-                                          for k in n_actions)
-  init_logits = _log_profile("init", init, batch, n_actions, dtype) if init is not None \
-      else log_reference
+  log_reference = (
+    _log_profile("reference", reference, batch, n_actions, dtype)
+    if reference is not None
+    else tuple(jnp.full((*batch, k), -math.log(k), dtype) for k in n_actions)
+  )
+  init_logits = (
+    _log_profile("init", init, batch, n_actions, dtype) if init is not None else log_reference
+  )
   if step_size is not None:
     if np.ndim(step_size) != 0:
-      raise ValueError(f"step_size must be a scalar (one step for every player); got shape "
-                       f"{np.shape(step_size)}.")
+      raise ValueError(
+        f"step_size must be a scalar (one step for every player); got shape {np.shape(step_size)}."
+      )
     _validation.require_positive("step_size", step_size)
   if tol is not None and not (np.isfinite(tol) and tol > 0):
     raise ValueError(f"tol must be a finite number > 0; got {tol!r}.")
@@ -436,13 +562,26 @@ def certify(game, temperature=None, solution=None, *, reference: Optional[Sequen
     raise ValueError(f"steps_per_check must be a positive integer; got {steps_per_check!r}.")
   tol = (1e-8 if jnp.finfo(dtype).bits >= 64 else 1e-5) if tol is None else float(tol)
   key = jax.random.PRNGKey(0) if key is None else key
-  args = (game, tau, log_reference, logits, history,
-          jnp.asarray(1.0 if step_size is None else step_size, dtype), jnp.asarray(tol, dtype),
-          init_logits, key)
+  args = (
+    game,
+    tau,
+    log_reference,
+    logits,
+    history,
+    jnp.asarray(1.0 if step_size is None else step_size, dtype),
+    jnp.asarray(tol, dtype),
+    init_logits,
+    key,
+  )
   host_tau = np.asarray(tau) if _validation.is_concrete(tau) else None
   equal = host_tau is not None and bool(np.all(host_tau == host_tau[..., :1]))
-  options = dict(num_samples=int(num_samples), steps_per_check=int(steps_per_check),
-                 default_step=step_size is None, fast=bool(fast), equal_temperatures=equal)
+  options = dict(
+    num_samples=int(num_samples),
+    steps_per_check=int(steps_per_check),
+    default_step=step_size is None,
+    fast=bool(fast),
+    equal_temperatures=equal,
+  )
   if tiered and is_multilinear(game) and _validation.is_concrete(game.payoffs[0]):
     return _tiered(args, batch, options)
   return _certify_jit(*args, **options)

@@ -14,6 +14,7 @@
 * **Oscillation** of a policy trajectory ``x_0, ..., x_T``: ``mean_t sum_i ||x_{t+1,i} - x_{t,i}||_1``.
 * **Drift**: ``sum_i ||x_{t,i} - x_{0,i}||_1`` for every ``t``.
 """
+
 from __future__ import annotations
 
 import functools
@@ -50,10 +51,17 @@ def _quotient(vx, vy, dx):
 
 
 @functools.partial(jax.jit, static_argnames=("num_bootstrap",))
-def monotonicity_ratio(utilities_x: Sequence[jax.Array], utilities_y: Sequence[jax.Array],
-                       x: Sequence[jax.Array], y: Sequence[jax.Array],
-                       temperature: Optional[jax.Array] = None, *, key=None,
-                       num_bootstrap: int = 1000, confidence: float = 0.95) -> MonotonicityRatio:
+def monotonicity_ratio(
+  utilities_x: Sequence[jax.Array],
+  utilities_y: Sequence[jax.Array],
+  x: Sequence[jax.Array],
+  y: Sequence[jax.Array],
+  temperature: Optional[jax.Array] = None,
+  *,
+  key=None,
+  num_bootstrap: int = 1000,
+  confidence: float = 0.95,
+) -> MonotonicityRatio:
   """Estimate ``<V(x) - V(y), x - y> / ||x - y||^2`` from sampled utilities, with an interval.
 
   Args:
@@ -86,8 +94,9 @@ def monotonicity_ratio(utilities_x: Sequence[jax.Array], utilities_y: Sequence[j
     tmin = jnp.asarray(jnp.nan, est.dtype)
   else:
     tmin = jnp.min(jnp.asarray(temperature, est.dtype))
-  return MonotonicityRatio(estimate=est, lower=lo, upper=hi, min_temperature=tmin,
-                           ratio=est / tmin, refuted=lo > tmin)
+  return MonotonicityRatio(
+    estimate=est, lower=lo, upper=hi, min_temperature=tmin, ratio=est / tmin, refuted=lo > tmin
+  )
 
 
 def oscillation(trajectory: Sequence[jax.Array]) -> jax.Array:

@@ -18,9 +18,9 @@ in floating point; a rounding allowance of ``16 D eps`` times the magnitudes ent
 ``log x - log b`` (``D = sum n_i``) is added to ``||r||``, so the bound stays above the true
 distance even for iterates converged to machine precision.
 """
+
 from __future__ import annotations
 
-import jax
 import jax.numpy as jnp
 
 from dice_jax.certify._tangent import project
@@ -37,9 +37,13 @@ def tangent_residuals(game, temperature, log_reference, logits):
   r, slack = [], []
   for i, (l, b, lr, vi) in enumerate(zip(logits, lb, log_reference, v)):
     r.append(project(l - b))
-    scale = (jnp.max(jnp.abs(l), -1) + jnp.max(jnp.abs(b), -1)
-             + jnp.max(jnp.abs(jnp.broadcast_to(lr, vi.shape)), -1)
-             + jnp.max(jnp.abs(vi), -1) / temperature[..., i] + 1.0)
+    scale = (
+      jnp.max(jnp.abs(l), -1)
+      + jnp.max(jnp.abs(b), -1)
+      + jnp.max(jnp.abs(jnp.broadcast_to(lr, vi.shape)), -1)
+      + jnp.max(jnp.abs(vi), -1) / temperature[..., i]
+      + 1.0
+    )
     slack.append(16 * d * eps * scale * jnp.sqrt(l.shape[-1]))
   return tuple(r), jnp.stack(slack, -1)
 
@@ -49,10 +53,12 @@ def error_bounds(game, temperature, log_reference, logits, margin, weighted_marg
   r, slack = tangent_residuals(game, temperature, log_reference, logits)
   sq = jnp.stack([jnp.sum(jnp.square(ri), -1) for ri in r], -1)
   norm_w = jnp.sqrt(jnp.sum(sq, -1)) + jnp.sqrt(jnp.sum(jnp.square(slack), -1))
-  norm = (jnp.sqrt(jnp.sum(jnp.square(temperature) * sq, -1))
-          + jnp.sqrt(jnp.sum(jnp.square(temperature * slack), -1)))
+  norm = jnp.sqrt(jnp.sum(jnp.square(temperature) * sq, -1)) + jnp.sqrt(
+    jnp.sum(jnp.square(temperature * slack), -1)
+  )
   inf = jnp.asarray(jnp.inf, norm.dtype)
   unweighted = jnp.where(margin > 0, norm / jnp.where(margin > 0, margin, 1.0), inf)
-  weighted = jnp.where(weighted_margin > 0,
-                       norm_w / jnp.where(weighted_margin > 0, weighted_margin, 1.0), inf)
+  weighted = jnp.where(
+    weighted_margin > 0, norm_w / jnp.where(weighted_margin > 0, weighted_margin, 1.0), inf
+  )
   return jnp.minimum(unweighted, weighted), unweighted, weighted

@@ -16,6 +16,7 @@ Gambit's implementation, which traces the principal branch. For games with a cer
 HQRE the two agree (the branch is the equilibrium); elsewhere our mirror solve from the
 reference follows the branch only as far as the dynamics do.
 """
+
 from __future__ import annotations
 
 import functools
@@ -56,10 +57,10 @@ class Estimate:
   converged: jax.Array
 
 
-@functools.partial(jax.jit, static_argnames=("game_fn", "per_player", "max_iterations",
-                                             "method"))
-def _fit(game, counts, log_reference, theta0, params0, tol, *, game_fn, per_player,
-         max_iterations, method):
+@functools.partial(jax.jit, static_argnames=("game_fn", "per_player", "max_iterations", "method"))
+def _fit(
+  game, counts, log_reference, theta0, params0, tol, *, game_fn, per_player, max_iterations, method
+):
   n = len(counts)
   total = sum(jnp.sum(c) for c in counts)
 
@@ -95,15 +96,31 @@ def _fit(game, counts, log_reference, theta0, params0, tol, *, game_fn, per_play
   gnorm = optax.tree.norm(grad)
   g, tau = unpack(z)
   profile = tuple(jnp.exp(l) for l in hqre_logits(g, tau, log_reference, method=method))
-  return Estimate(temperature=tau, lam=1.0 / tau, params=z["params"],
-                  log_likelihood=-value * total, profile=profile, iterations=k,
-                  grad_norm=gnorm, converged=gnorm <= tol)
+  return Estimate(
+    temperature=tau,
+    lam=1.0 / tau,
+    params=z["params"],
+    log_likelihood=-value * total,
+    profile=profile,
+    iterations=k,
+    grad_norm=gnorm,
+    converged=gnorm <= tol,
+  )
 
 
-def estimate(game, counts: Sequence, *, per_player: bool = False, temperature=1.0,
-             game_fn: Optional[Callable] = None, params: Any = None,
-             reference: Optional[Sequence] = None, tol: float = 1e-9,
-             max_iterations: int = 100, method: Any = "mirror") -> Estimate:
+def estimate(
+  game,
+  counts: Sequence,
+  *,
+  per_player: bool = False,
+  temperature=1.0,
+  game_fn: Optional[Callable] = None,
+  params: Any = None,
+  reference: Optional[Sequence] = None,
+  tol: float = 1e-9,
+  max_iterations: int = 100,
+  method: Any = "mirror",
+) -> Estimate:
   """Maximum-likelihood temperatures (and payoff parameters) of the HQRE for observed play.
 
   Args:
@@ -151,6 +168,15 @@ def estimate(game, counts: Sequence, *, per_player: bool = False, temperature=1.
     log_reference = tuple(jnp.log(jnp.asarray(r, dtype)) for r in reference)
   if game_fn is not None and params is None:
     raise ValueError("params must be given with game_fn (the initial payoff parameters).")
-  return _fit(game, tuple(cs), log_reference, theta0, params, jnp.asarray(tol, dtype),
-              game_fn=game_fn, per_player=bool(per_player), max_iterations=int(max_iterations),
-              method=method)
+  return _fit(
+    game,
+    tuple(cs),
+    log_reference,
+    theta0,
+    params,
+    jnp.asarray(tol, dtype),
+    game_fn=game_fn,
+    per_player=bool(per_player),
+    max_iterations=int(max_iterations),
+    method=method,
+  )

@@ -1,6 +1,7 @@
 """Dispatch of :func:`dice_jax.certify.certify` to the game families that carry their own
 temperatures: Markov (:mod:`dice_jax.certify.markov`), observation
 (:mod:`dice_jax.certify.observation`) and Bayesian (:mod:`dice_jax.certify.bayesian`) games."""
+
 from __future__ import annotations
 
 from typing import Optional
@@ -21,8 +22,20 @@ def family(game) -> Optional[str]:
   return None
 
 
-def certify_family(game, solution, *, reference, step_size, tol, init, num_samples, key,
-                   steps_per_check, fast, convention):
+def certify_family(
+  game,
+  solution,
+  *,
+  reference,
+  step_size,
+  tol,
+  init,
+  num_samples,
+  key,
+  steps_per_check,
+  fast,
+  convention,
+):
   """Route :func:`dice_jax.certify.certify` to the family's certificate; options that the family
   does not take raise ``ValueError`` naming them."""
   from dice_jax.certify.bayesian import certify_bayesian  # noqa: PLC0415
@@ -35,12 +48,22 @@ def certify_family(game, solution, *, reference, step_size, tol, init, num_sampl
   if kind == "bayesian":
     if convention is not None:
       raise ValueError("convention applies to Markov and observation games only.")
-    return certify_bayesian(game, solution, step_size=step_size, tol=tol, init=init,
-                            num_samples=num_samples, key=key, steps_per_check=steps_per_check,
-                            fast=fast)
+    return certify_bayesian(
+      game,
+      solution,
+      step_size=step_size,
+      tol=tol,
+      init=init,
+      num_samples=num_samples,
+      key=key,
+      steps_per_check=steps_per_check,
+      fast=fast,
+    )
   for name, value in (("step_size", step_size), ("init", init)):
     if value is not None:
-      raise ValueError(f"{name}: the Markov certificate's rate is for soft policy iteration "
-                       f"from the reference policy; it takes no {name}.")
+      raise ValueError(
+        f"{name}: the Markov certificate's rate is for soft policy iteration "
+        f"from the reference policy; it takes no {name}."
+      )
   fn = certify_markov if kind == "markov" else certify_observation
   return fn(game, solution, convention=convention, tol=tol, steps_per_check=steps_per_check)

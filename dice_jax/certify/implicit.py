@@ -37,6 +37,7 @@ isolated and regular (checked by the tests against central differences).
 
 Only reverse mode (``jax.grad``, ``jax.vjp``) is defined (a ``custom_vjp``); ``jax.vmap`` works.
 """
+
 from __future__ import annotations
 
 import math
@@ -88,13 +89,20 @@ def implicit_logits(problem, solve: Callable[[Any], Sequence[jax.Array]]) -> Tup
 def optimality(y: jax.Array, game, temperature: jax.Array, log_reference) -> jax.Array:
   """``H(y; theta) = y - log b(softmax(y))`` of a normal-form problem, for the concatenated
   log-probabilities ``y``."""
-  return problem_optimality(HQREProblem(game=game, temperature=temperature,
-                                        log_reference=tuple(log_reference)), y)
+  return problem_optimality(
+    HQREProblem(game=game, temperature=temperature, log_reference=tuple(log_reference)), y
+  )
 
 
-def hqre_logits(game, temperature, log_reference: Optional[Sequence] = None, *,
-                method: Any = "mirror", tol: Optional[float] = None,
-                max_steps: Optional[int] = None) -> Tuple[jax.Array, ...]:
+def hqre_logits(
+  game,
+  temperature,
+  log_reference: Optional[Sequence] = None,
+  *,
+  method: Any = "mirror",
+  tol: Optional[float] = None,
+  max_steps: Optional[int] = None,
+) -> Tuple[jax.Array, ...]:
   """The HQRE ``log x*`` of one (unbatched) game, differentiable by implicit differentiation.
 
   Args:
@@ -128,17 +136,33 @@ def hqre_logits(game, temperature, log_reference: Optional[Sequence] = None, *,
   log_reference = tuple(jnp.asarray(l, dtype) for l in log_reference)
   tol = _tol(dtype) if tol is None else tol
   problem = HQREProblem(game=game, temperature=temperature, log_reference=log_reference)
-  return implicit_logits(problem, lambda p: solve_one(
-      p.game, p.temperature, method=method, log_reference=p.log_reference, tol=tol,
-      max_steps=max_steps).logits)
+  return implicit_logits(
+    problem,
+    lambda p: (
+      solve_one(
+        p.game,
+        p.temperature,
+        method=method,
+        log_reference=p.log_reference,
+        tol=tol,
+        max_steps=max_steps,
+      ).logits
+    ),
+  )
 
 
 def _tol(dtype) -> float:
   return 1e-12 if jnp.finfo(dtype).bits >= 64 else 1e-6
 
 
-def markov_logits(game, *, convention: str = "own", method: Any = "extragradient",
-                  tol: Optional[float] = None, max_steps: int = 100_000) -> Tuple[jax.Array, ...]:
+def markov_logits(
+  game,
+  *,
+  convention: str = "own",
+  method: Any = "extragradient",
+  tol: Optional[float] = None,
+  max_steps: int = 100_000,
+) -> Tuple[jax.Array, ...]:
   """The Markov HQRE ``log pi*`` of one unbatched :class:`dice_jax.markov.MarkovGame`, with
   implicit gradients with respect to rewards, transitions, temperatures, references (and
   ``gamma``). ``method`` and ``max_steps`` as for :func:`dice_jax.markov.solve_markov`;
@@ -147,12 +171,19 @@ def markov_logits(game, *, convention: str = "own", method: Any = "extragradient
   from dice_jax.markov.solve import solve_markov_one  # noqa: PLC0415
 
   tol = _tol(game.dtype) if tol is None else tol
-  return implicit_logits(MarkovProblem(game=game, convention=convention), lambda p: solve_markov_one(
-      p.game, method=method, convention=convention, tol=tol, max_steps=max_steps).logits)
+  return implicit_logits(
+    MarkovProblem(game=game, convention=convention),
+    lambda p: (
+      solve_markov_one(
+        p.game, method=method, convention=convention, tol=tol, max_steps=max_steps
+      ).logits
+    ),
+  )
 
 
-def bayesian_logits(game, *, method: Any = "extragradient", tol: Optional[float] = None,
-                    max_steps: int = 100_000) -> Tuple[jax.Array, ...]:
+def bayesian_logits(
+  game, *, method: Any = "extragradient", tol: Optional[float] = None, max_steps: int = 100_000
+) -> Tuple[jax.Array, ...]:
   """The HQRE ``log x*`` of one unbatched :class:`dice_jax.markov.BayesianGame`, with implicit
   gradients with respect to the prior, payoffs, temperatures and references. Per agent
   ``(T_i, n_i)``."""
@@ -162,9 +193,14 @@ def bayesian_logits(game, *, method: Any = "extragradient", tol: Optional[float]
 
   tol = _tol(game.dtype) if tol is None else tol
   solver = get_solver(method, METHODS)
-  return implicit_logits(BayesianProblem(game=game), lambda p: iterate(
-      solver, p, tuple(p.log_reference), tol=jnp.asarray(tol, game.dtype),
-      max_steps=max_steps).logits)
+  return implicit_logits(
+    BayesianProblem(game=game),
+    lambda p: (
+      iterate(
+        solver, p, tuple(p.log_reference), tol=jnp.asarray(tol, game.dtype), max_steps=max_steps
+      ).logits
+    ),
+  )
 
 
 def hqre_probabilities(game, temperature, log_reference=None, **kwargs) -> Tuple[jax.Array, ...]:

@@ -91,11 +91,11 @@ rigorous and costs a few reductions of the game's arrays. Decoupled structure is
 does not move the state. The tests check every inequality above on generated games, at solved
 and at perturbed profiles.
 """
+
 from __future__ import annotations
 
 import functools
-import math
-from typing import Optional, Sequence
+from typing import Optional
 
 import jax
 import jax.numpy as jnp
@@ -169,11 +169,13 @@ class MarkovCertificate:
       elif c == REASON.NONFINITE:
         out[idx] = "nonfinite: the policy, its values or the contraction bound are not finite"
       else:
-        out[idx] = (f"contraction_not_below_one: the response map's Lipschitz bound is "
-                    f"q = {float(q[idx]):.6g} on the set holding every HQRE and "
-                    f"q' = {float(qp[idx]):.6g} with the given policy added; the bound "
-                    "certifies only when q' < 1 (it needs temperatures large against the "
-                    "reward range / (1 - gamma)); inconclusive, not a refutation")
+        out[idx] = (
+          f"contraction_not_below_one: the response map's Lipschitz bound is "
+          f"q = {float(q[idx]):.6g} on the set holding every HQRE and "
+          f"q' = {float(qp[idx]):.6g} with the given policy added; the bound "
+          "certifies only when q' < 1 (it needs temperatures large against the "
+          "reward range / (1 - gamma)); inconclusive, not a refutation"
+        )
     return out.item() if codes.ndim == 0 else out
 
   def reason_names(self) -> np.ndarray:
@@ -185,17 +187,20 @@ class MarkovCertificate:
       raise ValueError("to_dict needs a single certificate; index the batch first.")
     f = lambda x: None if not np.isfinite(float(x)) else float(x)
     return {
-        "certified": bool(self.certified), "unique": bool(self.unique),
-        "contraction": f(self.contraction),
-        "contraction_at_policy": f(self.contraction_at_policy),
-        "residual": f(self.residual), "error_bound": f(self.error_bound),
-        "error_metric": "max over states of the sum over agents of l1 distances",
-        "predicted_rate": f(self.predicted_rate),
-        "step_size": "inf" if np.isinf(float(self.step_size)) else f(self.step_size),
-        "solver": "Mirror(step_size=inf, adaptive=False) from the reference policy",
-        "step_bound": f(self.step_bound), "observed_rate": f(self.observed_rate),
-        "value_oscillation": np.asarray(self.value_oscillation).tolist(),
-        "reason": self.reason,
+      "certified": bool(self.certified),
+      "unique": bool(self.unique),
+      "contraction": f(self.contraction),
+      "contraction_at_policy": f(self.contraction_at_policy),
+      "residual": f(self.residual),
+      "error_bound": f(self.error_bound),
+      "error_metric": "max over states of the sum over agents of l1 distances",
+      "predicted_rate": f(self.predicted_rate),
+      "step_size": "inf" if np.isinf(float(self.step_size)) else f(self.step_size),
+      "solver": "Mirror(step_size=inf, adaptive=False) from the reference policy",
+      "step_bound": f(self.step_bound),
+      "observed_rate": f(self.observed_rate),
+      "value_oscillation": np.asarray(self.value_oscillation).tolist(),
+      "reason": self.reason,
     }
 
   def __getitem__(self, index) -> "MarkovCertificate":
@@ -203,6 +208,7 @@ class MarkovCertificate:
 
 
 # --- constants of one (unbatched) game -------------------------------------------------------
+
 
 def _osc(x, axis):
   return jnp.max(x, axis=axis) - jnp.min(x, axis=axis)
@@ -235,8 +241,12 @@ def game_constants(game: MarkovGame) -> GameConstants:
   rewards = game.rewards
   r_max = jnp.stack([jnp.max(r, axis=act) for r in rewards])
   r_min = jnp.stack([jnp.min(r, axis=act) for r in rewards])
-  influence = jnp.stack([jnp.stack([
-      jnp.max(_osc(r, 1 + j).reshape(s, -1), axis=-1) for j in range(n)]) for r in rewards])
+  influence = jnp.stack(
+    [
+      jnp.stack([jnp.max(_osc(r, 1 + j).reshape(s, -1), axis=-1) for j in range(n)])
+      for r in rewards
+    ]
+  )
   inter, moves, joint = [], [], []
   p = game.transitions  # (S, n_1..n_N, S')
   for i in range(n):
@@ -252,9 +262,15 @@ def game_constants(game: MarkovGame) -> GameConstants:
     joint.append(jnp.minimum(2.0, jnp.max(centred.reshape(s, -1), axis=-1)))
   max_kl = jnp.stack([-jnp.min(lr, axis=-1) for lr in game.log_reference])
   dt = game.dtype
-  return GameConstants(r_max=r_max, r_min=r_min, influence=influence,
-                       interaction=jnp.stack(inter).astype(dt), moves=jnp.stack(moves),
-                       joint_moves=jnp.stack(joint), max_kl=jnp.maximum(max_kl, 0.0))
+  return GameConstants(
+    r_max=r_max,
+    r_min=r_min,
+    influence=influence,
+    interaction=jnp.stack(inter).astype(dt),
+    moves=jnp.stack(moves),
+    joint_moves=jnp.stack(joint),
+    max_kl=jnp.maximum(max_kl, 0.0),
+  )
 
 
 def _inflate(x):
@@ -277,10 +293,12 @@ def value_oscillation(k: GameConstants, tau, gamma, lam, convention: str):
 
 def log_ratio_bound(k: GameConstants, tau, gamma, convention: str, rounds: int = ROUNDS):
   """``Lam_i(s)`` ``(N, S)``: the downward iteration of step 1 (bounds every fixed point)."""
+
   def body(_, lam):
     om_v = value_oscillation(k, tau, gamma, lam, convention)
     om_q = jnp.diagonal(k.influence).T + gamma * k.moves * om_v[:, None]
     return jnp.minimum(lam, _inflate(om_q / tau))
+
   return jax.lax.fori_loop(0, rounds, body, jnp.full(tau.shape, jnp.inf, tau.dtype))
 
 
@@ -297,21 +315,22 @@ def contraction(k: GameConstants, tau, gamma, lam, convention: str):
     kappa = jnp.broadcast_to(tl[None], (n, n, tau.shape[1]))
   e = k.influence + gamma * k.moves[None, :, :] * om_v[:, None, None]  # (i, j, S)
   b = jnp.max(e + kappa, axis=(1, 2)) / (1 - gamma)  # (N,)
-  per = ((k.interaction + gamma * k.joint_moves * om_v[:, None]) / 2
-         + gamma * k.moves * b[:, None]) / (2 * tau)
+  per = (
+    (k.interaction + gamma * k.joint_moves * om_v[:, None]) / 2 + gamma * k.moves * b[:, None]
+  ) / (2 * tau)
   q = _inflate(jnp.max(jnp.sum(per, axis=0)))
   return jnp.where(jnp.all(jnp.isfinite(lam)), q, jnp.inf)  # inf lam: an empty boundary
 
 
 # --- the certificate of one game --------------------------------------------------------------
 
+
 def _policy_distance(a, b):
   """``delta(a, b) = max_s sum_i ||a_i(.|s) - b_i(.|s)||_1`` for probabilities."""
   return jnp.max(sum(jnp.sum(jnp.abs(x - y), -1) for x, y in zip(a, b)), -1)
 
 
-def _certify_one(game: MarkovGame, logits, history, tol, *, convention: str,
-                 steps_per_check: int):
+def _certify_one(game: MarkovGame, logits, history, tol, *, convention: str, steps_per_check: int):
   dtype = game.dtype
   eps = jnp.finfo(dtype).eps
   tau = game.temperature  # (N, S)
@@ -332,8 +351,9 @@ def _certify_one(game: MarkovGame, logits, history, tol, *, convention: str,
   resp = tuple(jax.nn.softmax(zi, -1) for zi in z)
   # rounding: the linear solve (condition <= (1 + gamma) / (1 - gamma)) and the softmax
   size = game.num_states + sum(game.num_actions)
-  scale = sum(jnp.max(jnp.abs(zi)) for zi in z) + jnp.max(jnp.abs(v)) / (
-      (1 - gamma) * jnp.min(tau)) + 1.0
+  scale = (
+    sum(jnp.max(jnp.abs(zi)) for zi in z) + jnp.max(jnp.abs(v)) / ((1 - gamma) * jnp.min(tau)) + 1.0
+  )
   residual = _policy_distance(probs, resp) + 64 * size * eps * scale
 
   unique = q < 1
@@ -343,37 +363,63 @@ def _certify_one(game: MarkovGame, logits, history, tol, *, convention: str,
   certified = finite & (q_p < 1)
   inf = jnp.asarray(jnp.inf, dtype)
   bound = jnp.where(certified, residual / jnp.where(certified, 1 - q_p, 1.0), inf)
-  code = jnp.where(~finite, REASON.NONFINITE,
-                   jnp.where(certified, REASON.CERTIFIED,
-                             REASON.CONTRACTION_NOT_BELOW_ONE)).astype(jnp.int32)
+  code = jnp.where(
+    ~finite,
+    REASON.NONFINITE,
+    jnp.where(certified, REASON.CERTIFIED, REASON.CONTRACTION_NOT_BELOW_ONE),
+  ).astype(jnp.int32)
   rate = jnp.where(unique, q, 1.0)
   start = 2.0 * game.num_agents  # delta(rho, pi*) <= 2 N
-  steps = jnp.where(unique & (q > 0), jnp.ceil(jnp.log(jnp.maximum(start / tol, 1.0))
-                                                / -jnp.log(jnp.where(unique & (q > 0), q, 0.5))),
-                    jnp.where(unique, 1.0, jnp.inf))
-  observed = (jnp.asarray(jnp.nan, dtype) if history is None
-              else rate_mod.observed_rate(history, steps_per_check))
+  steps = jnp.where(
+    unique & (q > 0),
+    jnp.ceil(
+      jnp.log(jnp.maximum(start / tol, 1.0)) / -jnp.log(jnp.where(unique & (q > 0), q, 0.5))
+    ),
+    jnp.where(unique, 1.0, jnp.inf),
+  )
+  observed = (
+    jnp.asarray(jnp.nan, dtype)
+    if history is None
+    else rate_mod.observed_rate(history, steps_per_check)
+  )
   return MarkovCertificate(
-      certified=certified, unique=unique & finite, reason_code=code, contraction=q,
-      contraction_at_policy=q_p, residual=residual, error_bound=bound, predicted_rate=rate,
-      step_size=inf, step_bound=steps.astype(dtype), observed_rate=observed,
-      value_oscillation=value_oscillation(k, tau, gamma, lam, convention),
-      log_ratio_oscillation=lam)
+    certified=certified,
+    unique=unique & finite,
+    reason_code=code,
+    contraction=q,
+    contraction_at_policy=q_p,
+    residual=residual,
+    error_bound=bound,
+    predicted_rate=rate,
+    step_size=inf,
+    step_bound=steps.astype(dtype),
+    observed_rate=observed,
+    value_oscillation=value_oscillation(k, tau, gamma, lam, convention),
+    log_ratio_oscillation=lam,
+  )
 
 
 @functools.partial(jax.jit, static_argnames=("convention", "steps_per_check", "batch"))
 def _certify_jit(game, logits, history, tol, *, convention, steps_per_check, batch):
   if history is None:
-    fn = lambda g, l: _certify_one(g, l, None, tol, convention=convention,
-                                   steps_per_check=steps_per_check)
+    fn = lambda g, l: _certify_one(
+      g, l, None, tol, convention=convention, steps_per_check=steps_per_check
+    )
     return map_batch(fn, batch, game, logits)
-  fn = lambda g, l, h: _certify_one(g, l, h, tol, convention=convention,
-                                    steps_per_check=steps_per_check)
+  fn = lambda g, l, h: _certify_one(
+    g, l, h, tol, convention=convention, steps_per_check=steps_per_check
+  )
   return map_batch(fn, batch, game, logits, history)
 
 
-def certify_markov(game: MarkovGame, policy, *, convention: Optional[str] = None,
-                   tol: Optional[float] = None, steps_per_check: int = 1) -> MarkovCertificate:
+def certify_markov(
+  game: MarkovGame,
+  policy,
+  *,
+  convention: Optional[str] = None,
+  tol: Optional[float] = None,
+  steps_per_check: int = 1,
+) -> MarkovCertificate:
   """Certify a Markov HQRE: uniqueness, a verified error bound and a linear rate.
 
   The proof is in the module docstring: a bound ``q`` on the Lipschitz constant of the response
@@ -420,6 +466,7 @@ def certify_markov(game: MarkovGame, policy, *, convention: Optional[str] = None
   ev.check_convention(convention)
   if convention == "zero_sum":
     from dice_jax.markov.solve import check_zero_sum  # noqa: PLC0415
+
     check_zero_sum(game)
   batch = game.batch_shape
   dtype = game.dtype
@@ -431,8 +478,10 @@ def certify_markov(game: MarkovGame, policy, *, convention: Optional[str] = None
     is_logits = True
     if policy.history is not None:
       if tuple(np.shape(policy.history))[:-1] != batch:
-        raise ValueError(f"policy.history has shape {np.shape(policy.history)}; expected "
-                         f"({', '.join(map(str, batch))}{', ' if batch else ''}H).")
+        raise ValueError(
+          f"policy.history has shape {np.shape(policy.history)}; expected "
+          f"({', '.join(map(str, batch))}{', ' if batch else ''}H)."
+        )
       history = jnp.asarray(policy.history, dtype)
   else:
     values, is_logits = policy, False
@@ -441,9 +490,12 @@ def certify_markov(game: MarkovGame, policy, *, convention: Optional[str] = None
     raise ValueError(f"{name} must hold one array per agent ({n} agents).")
   logits = []
   for i, (p, shape) in enumerate(zip(values, shapes)):
-    _validation.broadcast_or_raise(f"{name}[{i}]", np.shape(p), shape,
-                                   f"batch {batch} by {game.num_states} states by "
-                                   f"{shape[-1]} actions")
+    _validation.broadcast_or_raise(
+      f"{name}[{i}]",
+      np.shape(p),
+      shape,
+      f"batch {batch} by {game.num_states} states by {shape[-1]} actions",
+    )
     if is_logits:
       _validation.require_finite(f"{name}[{i}]", p)
       logits.append(jnp.broadcast_to(jnp.asarray(p, dtype), shape))
@@ -455,5 +507,12 @@ def certify_markov(game: MarkovGame, policy, *, convention: Optional[str] = None
   if not (isinstance(steps_per_check, (int, np.integer)) and steps_per_check >= 1):
     raise ValueError(f"steps_per_check must be a positive integer; got {steps_per_check!r}.")
   tol = (1e-8 if jnp.finfo(dtype).bits >= 64 else 1e-5) if tol is None else float(tol)
-  return _certify_jit(game, tuple(logits), history, jnp.asarray(tol, dtype),
-                      convention=convention, steps_per_check=int(steps_per_check), batch=batch)
+  return _certify_jit(
+    game,
+    tuple(logits),
+    history,
+    jnp.asarray(tol, dtype),
+    convention=convention,
+    steps_per_check=int(steps_per_check),
+    batch=batch,
+  )

@@ -43,6 +43,7 @@ and ``alpha >= 0``: normal-form games are at best monotone (zero-sum), never str
 every player has a single action, ``T = {0}`` and we set ``alpha = 0`` (the value the
 two-player formula gives, ``sigma_max`` of an empty matrix): the only profile is the HQRE.
 """
+
 from __future__ import annotations
 
 import functools
@@ -53,8 +54,7 @@ import jax.numpy as jnp
 from flax import struct
 
 from dice_jax.certify import slices
-from dice_jax.certify._tangent import (block_basis, flatten_profile, map_batch,
-                                       split_profile)
+from dice_jax.certify._tangent import block_basis, flatten_profile, map_batch, split_profile
 from dice_jax.games.normal_form import NormalFormGame
 
 
@@ -90,8 +90,13 @@ def alpha_two_player(game: NormalFormGame, weights: Optional[jax.Array] = None) 
 
 
 @functools.partial(jax.jit, static_argnames=("fast", "cheap"))
-def alpha_vertex_bound(game: NormalFormGame, weights: Optional[jax.Array] = None, *,
-                       fast: bool = False, cheap: bool = False) -> jax.Array:
+def alpha_vertex_bound(
+  game: NormalFormGame,
+  weights: Optional[jax.Array] = None,
+  *,
+  fast: bool = False,
+  cheap: bool = False,
+) -> jax.Array:
   """Rigorous upper bound ``lambda_max(C) / 2 >= alpha_W`` for an N-player normal-form game.
 
   Includes rounding allowances (see :mod:`dice_jax.certify.slices`), so it is an upper bound on
@@ -101,8 +106,7 @@ def alpha_vertex_bound(game: NormalFormGame, weights: Optional[jax.Array] = None
   ``cheap=True`` with :func:`dice_jax.certify.slices.cheap_norm_bounds` (Frobenius and
   ``sqrt(||.||_1 ||.||_inf)``: a few passes, looser, still rigorous).
   """
-  c = slices.pair_bound_matrix(game.payoffs, _batch_ndim(game), weights, fast=fast,
-                               cheap=cheap)
+  c = slices.pair_bound_matrix(game.payoffs, _batch_ndim(game), weights, fast=fast, cheap=cheap)
   n = c.shape[-1]
   eps = jnp.finfo(c.dtype).eps
   lam = jnp.linalg.eigvalsh(c)[..., -1]
@@ -131,8 +135,9 @@ def projected_symmetric_jacobian(game, profile, weights: Optional[jax.Array] = N
 
 
 @functools.partial(jax.jit, static_argnames=("num_actions", "num_samples", "dtype"))
-def sample_profiles(key, num_actions, num_samples: int, dtype=None,
-                    concentration: float = 1.0) -> Tuple[jax.Array, ...]:
+def sample_profiles(
+  key, num_actions, num_samples: int, dtype=None, concentration: float = 1.0
+) -> Tuple[jax.Array, ...]:
   """``num_samples`` interior profiles: the uniform profile first, then random draws.
 
   A draw is ``x_i ∝ E^(1 / concentration)`` with ``E`` i.i.d. standard exponential: Dirichlet(1)
@@ -170,6 +175,7 @@ def rayleigh_lower(s: jax.Array, iterations: int = 24) -> jax.Array:
 
 def _sampled_one(game, profiles, weights, fast=False):
   """Max over the leading sample axis of ``profiles`` of ``lambda_max``, and its index."""
+
   def lam(*prof):
     s = projected_symmetric_jacobian(game, prof, weights)
     if s.shape[0] == 0:  # every player has one action: T = {0}, alpha = 0 as for two players
@@ -234,9 +240,15 @@ class MonotonicityBounds:
 
 
 @functools.partial(jax.jit, static_argnames=("fast", "cheap", "equal_temperatures"))
-def monotonicity_bounds(game, temperature: jax.Array, profiles, *, fast: bool = False,
-                        cheap: bool = False, equal_temperatures: bool = False
-                        ) -> MonotonicityBounds:
+def monotonicity_bounds(
+  game,
+  temperature: jax.Array,
+  profiles,
+  *,
+  fast: bool = False,
+  cheap: bool = False,
+  equal_temperatures: bool = False,
+) -> MonotonicityBounds:
   """All bounds for a (batched) game at temperatures ``(*batch, N)``; traceable, no checks.
 
   ``profiles``: per player ``(*batch, K, n_i)`` sample profiles for the lower bounds. For a
@@ -259,14 +271,14 @@ def monotonicity_bounds(game, temperature: jax.Array, profiles, *, fast: bool = 
   dtype = tau.dtype
   w = 1.0 / tau
   profiles = tuple(jnp.broadcast_to(p, (*batch, *p.shape[-2:])) for p in profiles)
-  take = lambda idx: tuple(jnp.take_along_axis(p, idx[..., None, None], axis=-2)[..., 0, :]
-                           for p in profiles)
+  take = lambda idx: tuple(
+    jnp.take_along_axis(p, idx[..., None, None], axis=-2)[..., 0, :] for p in profiles
+  )
   rigorous = is_multilinear(game)
   two = rigorous and len(game.num_actions) == 2
   exact = two and not fast and not cheap
   if cheap and not two and profiles[0].shape[-2] > 2:
-    profiles = tuple(jnp.concatenate([p[..., :1, :], p[..., -1:, :]], axis=-2)
-                     for p in profiles)
+    profiles = tuple(jnp.concatenate([p[..., :1, :], p[..., -1:, :]], axis=-2) for p in profiles)
   fast = fast or cheap
   if two:
     # J is constant: the exact value is the lower bound at every profile (no sampling needed;
@@ -286,16 +298,26 @@ def monotonicity_bounds(game, temperature: jax.Array, profiles, *, fast: bool = 
       wlo, wk = alpha_sampled(game, profiles, w, fast=fast)
     if rigorous:
       up = alpha_vertex_bound(game, fast=fast, cheap=cheap)
-      wup = (up * w[..., 0] if equal_temperatures
-             else alpha_vertex_bound(game, w, fast=fast, cheap=cheap))
+      wup = (
+        up * w[..., 0]
+        if equal_temperatures
+        else alpha_vertex_bound(game, w, fast=fast, cheap=cheap)
+      )
     else:
       up = jnp.full(batch, jnp.inf, dtype)
       wup = jnp.full(batch, jnp.inf, dtype)
   return MonotonicityBounds(
-      alpha_upper=up, alpha_lower=lo, weighted_alpha_upper=wup, weighted_alpha_lower=wlo,
-      margin=jnp.min(tau, axis=-1) - up, weighted_margin=1.0 - wup,
-      exact=jnp.full(batch, exact), rigorous=jnp.full(batch, rigorous),
-      evidence=take(k), weighted_evidence=take(wk))
+    alpha_upper=up,
+    alpha_lower=lo,
+    weighted_alpha_upper=wup,
+    weighted_alpha_lower=wlo,
+    margin=jnp.min(tau, axis=-1) - up,
+    weighted_margin=1.0 - wup,
+    exact=jnp.full(batch, exact),
+    rigorous=jnp.full(batch, rigorous),
+    evidence=take(k),
+    weighted_evidence=take(wk),
+  )
 
 
 def _two_player_bounds(game, weights, fast=False, cheap=False):

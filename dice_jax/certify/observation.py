@@ -16,6 +16,7 @@ the response map's Lipschitz constant involves the sensitivity of the occupancy 
 zero initial probability a state may go unreached, and an unreached observation's policy is
 arbitrary (the HQRE need not be unique).
 """
+
 from __future__ import annotations
 
 from typing import Optional
@@ -34,21 +35,30 @@ def unsupported_reason(og) -> Optional[str]:
     o = np.asarray(o)
     if len(np.unique(o)) != s:
       a, b = [int(k) for k in np.flatnonzero(o == o[np.argmax(np.bincount(o))])[:2]]
-      return (f"not_supported: agent {i} sees the same observation in states {a} and {b}; "
-              "with aliased states the response averages Q over states with "
-              "policy-dependent occupancy weights, and no rigorous contraction bound is "
-              "implemented for that")
+      return (
+        f"not_supported: agent {i} sees the same observation in states {a} and {b}; "
+        "with aliased states the response averages Q over states with "
+        "policy-dependent occupancy weights, and no rigorous contraction bound is "
+        "implemented for that"
+      )
   mu = np.asarray(og.game.initial)
   if np.any(mu <= 0):
-    return (f"not_supported: state {int(np.argmin(mu))} has initial probability 0, so it may "
-            "go unreached, and an unreached observation's policy is arbitrary (the HQRE need "
-            "not be unique)")
+    return (
+      f"not_supported: state {int(np.argmin(mu))} has initial probability 0, so it may "
+      "go unreached, and an unreached observation's policy is arbitrary (the HQRE need "
+      "not be unique)"
+    )
   return None
 
 
-def certify_observation(og, policy, *, convention: Optional[str] = None,
-                        tol: Optional[float] = None,
-                        steps_per_check: int = 1) -> MarkovCertificate:
+def certify_observation(
+  og,
+  policy,
+  *,
+  convention: Optional[str] = None,
+  tol: Optional[float] = None,
+  steps_per_check: int = 1,
+) -> MarkovCertificate:
   """Certify an HQRE of observation-conditioned policies (module docstring).
 
   Args:
@@ -80,22 +90,35 @@ def certify_observation(og, policy, *, convention: Optional[str] = None,
     raise ValueError(f"{name} must hold one array per agent ({n} agents).")
   for i, (v, o, k) in enumerate(zip(values, og.num_observations, og.game.num_actions)):
     if np.shape(v) != (o, k):
-      raise ValueError(f"{name}[{i}] has shape {np.shape(v)}; expected ({o}, {k}) "
-                       f"({o} observations by {k} actions of agent {i}).")
+      raise ValueError(
+        f"{name}[{i}] has shape {np.shape(v)}; expected ({o}, {k}) "
+        f"({o} observations by {k} actions of agent {i})."
+      )
     (_validation.require_finite if is_solution else _validation.require_distribution)(
-        f"{name}[{i}]", v)
+      f"{name}[{i}]", v
+    )
   why = unsupported_reason(og)
   if why is not None:
     dtype = og.game.dtype
     nan, inf = jnp.asarray(jnp.nan, dtype), jnp.asarray(jnp.inf, dtype)
     return MarkovCertificate(
-        certified=jnp.bool_(False), unique=jnp.bool_(False),
-        reason_code=jnp.int32(REASON.NOT_SUPPORTED), contraction=nan,
-        contraction_at_policy=nan, residual=nan, error_bound=inf,
-        predicted_rate=jnp.asarray(1.0, dtype), step_size=nan, step_bound=inf,
-        observed_rate=nan, value_oscillation=jnp.full((n,), jnp.nan, dtype),
-        log_ratio_oscillation=jnp.full((n, og.game.num_states), jnp.nan, dtype), note=why)
+      certified=jnp.bool_(False),
+      unique=jnp.bool_(False),
+      reason_code=jnp.int32(REASON.NOT_SUPPORTED),
+      contraction=nan,
+      contraction_at_policy=nan,
+      residual=nan,
+      error_bound=inf,
+      predicted_rate=jnp.asarray(1.0, dtype),
+      step_size=nan,
+      step_bound=inf,
+      observed_rate=nan,
+      value_oscillation=jnp.full((n,), jnp.nan, dtype),
+      log_ratio_oscillation=jnp.full((n, og.game.num_states), jnp.nan, dtype),
+      note=why,
+    )
   state_values = og.state_logits(tuple(jnp.asarray(v) for v in values))
   state_policy = policy.replace(logits=state_values) if is_solution else state_values
-  return certify_markov(og.state_game(), state_policy, convention=convention, tol=tol,
-                        steps_per_check=steps_per_check)
+  return certify_markov(
+    og.state_game(), state_policy, convention=convention, tol=tol, steps_per_check=steps_per_check
+  )

@@ -79,6 +79,7 @@ at its final ``eta``, the theorem applies from then on with that ``eta`` wheneve
 (then only the observed rate is available). Pass that ``eta`` as ``step_size`` to
 :func:`dice_jax.certify.certify`.
 """
+
 from __future__ import annotations
 
 import jax

@@ -1,4 +1,5 @@
 """Why a certificate is or is not certified: integer codes (jit-safe) and their messages."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -30,8 +31,15 @@ class REASON:
   CONTRACTION_NOT_BELOW_ONE = 5
   NOT_SUPPORTED = 6
 
-  NAMES = {0: "certified", 1: "nonfinite", 2: "no_rigorous_bound", 3: "refuted",
-           4: "margin_not_positive", 5: "contraction_not_below_one", 6: "not_supported"}
+  NAMES = {
+    0: "certified",
+    1: "nonfinite",
+    2: "no_rigorous_bound",
+    3: "refuted",
+    4: "margin_not_positive",
+    5: "contraction_not_below_one",
+    6: "not_supported",
+  }
 
   @classmethod
   def names(cls, codes) -> np.ndarray:
@@ -39,25 +47,41 @@ class REASON:
     return np.vectorize(lambda c: cls.NAMES[int(c)], otypes=[object])(codes)
 
 
-def message(code: int, *, min_temperature: float, alpha_upper: float, alpha_lower: float,
-            weighted_alpha_upper: float, weighted_alpha_lower: float, evidence) -> str | None:
+def message(
+  code: int,
+  *,
+  min_temperature: float,
+  alpha_upper: float,
+  alpha_lower: float,
+  weighted_alpha_upper: float,
+  weighted_alpha_lower: float,
+  evidence,
+) -> str | None:
   """The human-readable reason for one game (``None`` when certified)."""
   code = int(code)
-  ev = "[" + ", ".join("[" + ", ".join(f"{p:.6g}" for p in np.ravel(x)) + "]" for x in evidence) + "]"
+  ev = (
+    "[" + ", ".join("[" + ", ".join(f"{p:.6g}" for p in np.ravel(x)) + "]" for x in evidence) + "]"
+  )
   if code == REASON.CERTIFIED:
     return None
   if code == REASON.NONFINITE:
     return "nonfinite: the profile, its utilities or the monotonicity bounds are not finite"
   if code == REASON.NO_RIGOROUS_BOUND:
-    return ("no_rigorous_bound: the game is not multilinear, so alpha has no rigorous upper "
-            f"bound; the sampled lower bound is alpha_lower = {alpha_lower:.6g} "
-            f"(min tau = {min_temperature:.6g}) at profile {ev}")
+    return (
+      "no_rigorous_bound: the game is not multilinear, so alpha has no rigorous upper "
+      f"bound; the sampled lower bound is alpha_lower = {alpha_lower:.6g} "
+      f"(min tau = {min_temperature:.6g}) at profile {ev}"
+    )
   if code == REASON.REFUTED:
-    return (f"refuted: monotonicity margin check failed: the projected symmetric Jacobian has "
-            f"eigenvalue alpha_lower = {alpha_lower:.6g} >= min tau = {min_temperature:.6g} at "
-            f"profile {ev} (weighted: alpha_W_lower = {weighted_alpha_lower:.6g} >= 1), so "
-            "mu <= 0 and mu_W <= 0; several HQRE may exist")
-  return (f"margin_not_positive: monotonicity margin check failed: mu = min tau - alpha_upper = "
-          f"{min_temperature:.6g} - {alpha_upper:.6g} <= 0 and mu_W = 1 - "
-          f"{weighted_alpha_upper:.6g} <= 0; the sampled lower bound alpha_lower = "
-          f"{alpha_lower:.6g} does not refute monotonicity (inconclusive)")
+    return (
+      f"refuted: monotonicity margin check failed: the projected symmetric Jacobian has "
+      f"eigenvalue alpha_lower = {alpha_lower:.6g} >= min tau = {min_temperature:.6g} at "
+      f"profile {ev} (weighted: alpha_W_lower = {weighted_alpha_lower:.6g} >= 1), so "
+      "mu <= 0 and mu_W <= 0; several HQRE may exist"
+    )
+  return (
+    f"margin_not_positive: monotonicity margin check failed: mu = min tau - alpha_upper = "
+    f"{min_temperature:.6g} - {alpha_upper:.6g} <= 0 and mu_W = 1 - "
+    f"{weighted_alpha_upper:.6g} <= 0; the sampled lower bound alpha_lower = "
+    f"{alpha_lower:.6g} does not refute monotonicity (inconclusive)"
+  )

@@ -15,6 +15,7 @@ Rounding. ``sigma_max`` from a backward-stable SVD is exact for a matrix within 
 allowance ``4 (n_i + n_j) eps ||M||_F`` (``>= `` that error for the products ``Q_i^T M Q_j``
 with orthonormal ``Q``). It is exactly zero when the slice is exactly zero (zero-sum games).
 """
+
 from __future__ import annotations
 
 from typing import Optional
@@ -25,8 +26,15 @@ import jax.numpy as jnp
 from dice_jax.certify._tangent import helmert_basis
 
 
-def pair_slices(payoffs, batch_ndim: int, i: int, j: int, weights: Optional[jax.Array] = None,
-                *, both: bool = True) -> jax.Array:
+def pair_slices(
+  payoffs,
+  batch_ndim: int,
+  i: int,
+  j: int,
+  weights: Optional[jax.Array] = None,
+  *,
+  both: bool = True,
+) -> jax.Array:
   """The slices ``w_i U_i + w_j U_j`` (or ``U_i`` alone when ``both=False``), shape
   ``(*batch, S, n_i, n_j)`` with ``S = prod_{k != i, j} n_k``; ``weights`` has shape
   ``(*batch, N)`` (default all ones)."""
@@ -92,8 +100,16 @@ def cheap_norm_bounds(m: jax.Array):
   return jnp.minimum(lower, upper), upper
 
 
-def pair_bound_matrix(payoffs, batch_ndim: int, weights=None, *, both: bool = True,
-                      exact: bool = False, fast: bool = False, cheap: bool = False) -> jax.Array:
+def pair_bound_matrix(
+  payoffs,
+  batch_ndim: int,
+  weights=None,
+  *,
+  both: bool = True,
+  exact: bool = False,
+  fast: bool = False,
+  cheap: bool = False,
+) -> jax.Array:
   """The ``N x N`` matrix of ``c_ij = max_{a_{-ij}} ||P_i M_ij(a_{-ij}) P_j||_2`` with zero
   diagonal, shape ``(*batch, N, N)``.
 
@@ -142,8 +158,12 @@ def lipschitz_l2(payoffs, batch_ndim: int, weights: Optional[jax.Array] = None) 
 
 def centered(m: jax.Array) -> jax.Array:
   """``P_i M P_j`` as an ``n_i x n_j`` matrix (row and column means removed)."""
-  return (m - jnp.mean(m, axis=-1, keepdims=True) - jnp.mean(m, axis=-2, keepdims=True)
-          + jnp.mean(m, axis=(-2, -1), keepdims=True))
+  return (
+    m
+    - jnp.mean(m, axis=-1, keepdims=True)
+    - jnp.mean(m, axis=-2, keepdims=True)
+    + jnp.mean(m, axis=(-2, -1), keepdims=True)
+  )
 
 
 def sigma_max_bounds(m: jax.Array, *, squarings: int = 3, iterations: int = 16):
@@ -171,7 +191,7 @@ def sigma_max_bounds(m: jax.Array, *, squarings: int = 3, iterations: int = 16):
     h = h @ h
     log_scale = 2 * (log_scale + jnp.log(safe))
   fro = jnp.sqrt(jnp.sum(jnp.square(h), axis=(-2, -1)))
-  k = 2 ** squarings  # ||h||_F exp(log_scale) = ||G^k||_F >= lambda_max^k
+  k = 2**squarings  # ||h||_F exp(log_scale) = ||G^k||_F >= lambda_max^k
   log_lam = (jnp.log(jnp.where(fro > 0, fro, 1.0)) + log_scale) / k
   upper = jnp.where(fro > 0, jnp.exp(log_lam / 2), 0.0) * (1 + 8 * n * (squarings + 2) * eps)
   # lower bound: power iteration
@@ -181,5 +201,6 @@ def sigma_max_bounds(m: jax.Array, *, squarings: int = 3, iterations: int = 16):
     v = (g @ v[..., None])[..., 0]
     v = v / jnp.maximum(jnp.linalg.norm(v, axis=-1, keepdims=True), jnp.finfo(m.dtype).tiny)
   lower = jnp.linalg.norm((c @ v[..., None])[..., 0], axis=-1) / jnp.maximum(
-      jnp.linalg.norm(v, axis=-1), jnp.finfo(m.dtype).tiny)
+    jnp.linalg.norm(v, axis=-1), jnp.finfo(m.dtype).tiny
+  )
   return jnp.minimum(lower, upper), upper

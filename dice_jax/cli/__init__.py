@@ -31,6 +31,7 @@ never prints its own error, so that every command reports errors the same way. T
 (as ``pc`` and ``ft`` do), write ``register``/``run`` in its package and append its module
 name to :data:`GROUPS`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,12 +45,12 @@ from dice_jax.cli.parser import OneLineErrorParser
 
 #: The command groups, in the order of ``dice-jax --help``.
 GROUPS = (
-    "dice_jax.cli.solve",
-    "dice_jax.cli.certify",
-    "dice_jax.cli.markov",
-    "dice_jax.cli.llm",
-    "dice_jax.pc.cli",
-    "dice_jax.ft.cli",
+  "dice_jax.cli.solve",
+  "dice_jax.cli.certify",
+  "dice_jax.cli.markov",
+  "dice_jax.cli.llm",
+  "dice_jax.pc.cli",
+  "dice_jax.ft.cli",
 )
 
 __all__ = ["GROUPS", "build_parser", "main"]
@@ -61,12 +62,15 @@ def build_parser() -> argparse.ArgumentParser:
   Each command's parser carries the default ``_run``, its group's ``run`` function.
   """
   parser = OneLineErrorParser(
-      prog="dice-jax", description="dice-jax: HQRE equilibria of games, their certificates, "
-      "and DICE coordination of LLM agents.",
-      epilog="Exit status: 0 success, 1 ran but did not converge (or was not certified), 2 bad "
-      "input, 3 internal error. 'dice-jax COMMAND --help' describes a command.")
-  parser.add_argument("--debug", action="store_true",
-                      help="print the full traceback of an error (for bug reports)")
+    prog="dice-jax",
+    description="dice-jax: HQRE equilibria of games, their certificates, "
+    "and DICE coordination of LLM agents.",
+    epilog="Exit status: 0 success, 1 ran but did not converge (or was not certified), 2 bad "
+    "input, 3 internal error. 'dice-jax COMMAND --help' describes a command.",
+  )
+  parser.add_argument(
+    "--debug", action="store_true", help="print the full traceback of an error (for bug reports)"
+  )
   sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
   for name in GROUPS:
     module = importlib.import_module(name)
@@ -117,6 +121,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     code, message = exit_status(e)
     if debug:
       import traceback  # noqa: PLC0415
+
       traceback.print_exc()
     print(f"dice-jax {args.command}: {message}", file=sys.stderr)
     return code

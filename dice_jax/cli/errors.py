@@ -7,6 +7,7 @@ file, line or field (:mod:`dice_jax._validation`); a file that cannot be opened 
 number, too large a game, too deep a nesting) and exit 2, with the reason said. Anything else is
 a bug and exits 3. The message is always one line: multi-line messages are joined.
 """
+
 from __future__ import annotations
 
 from typing import Tuple
@@ -17,9 +18,9 @@ INTERRUPTED = 130
 
 #: Resource errors that mean "this input is too large / too deep", and how to say so.
 _RESOURCE = {
-    OverflowError: "a number in the input is too large",
-    MemoryError: "the input describes something too large to hold in memory",
-    RecursionError: "the input is nested too deeply",
+  OverflowError: "a number in the input is too large",
+  MemoryError: "the input describes something too large to hold in memory",
+  RecursionError: "the input is nested too deeply",
 }
 
 
@@ -38,12 +39,16 @@ def exit_status(error: BaseException) -> Tuple[int, str]:
       detail = one_line(error)
       return BAD_INPUT, f"error: {reason}" + (f" ({detail})" if detail else "") + "."
   if isinstance(error, UnicodeDecodeError):  # a reader that did not name the file
-    return BAD_INPUT, (f"error: the input is not UTF-8 text (byte {error.start}: "
-                       f"{error.object[error.start:error.start + 1]!r}).")
+    return BAD_INPUT, (
+      f"error: the input is not UTF-8 text (byte {error.start}: "
+      f"{error.object[error.start : error.start + 1]!r})."
+    )
   if isinstance(error, OSError):
     where = f"{error.filename}: " if error.filename else ""
     return BAD_INPUT, f"error: {where}{error.strerror or one_line(error)}"
   if isinstance(error, (ValueError, TypeError)):
     return BAD_INPUT, f"error: {one_line(error)}"
-  return INTERNAL_ERROR, (f"internal error: {type(error).__name__}: {one_line(error)} (a bug; "
-                          "run with --debug for the traceback and report it)")
+  return INTERNAL_ERROR, (
+    f"internal error: {type(error).__name__}: {one_line(error)} (a bug; "
+    "run with --debug for the traceback and report it)"
+  )

@@ -11,6 +11,7 @@ full vocabulary row (float32) for the last prompt token. Without --greedy tokens
 with jax.random.key(--seed). A bad checkpoint exits with status 2 and a message naming the file
 and key (dice_jax.llm.errors).
 """
+
 from __future__ import annotations
 
 import os
@@ -24,19 +25,23 @@ __all__ = ["register", "run"]
 def register(subparsers) -> None:
   """Add the ``llm`` command (with ``generate`` and ``logits``)."""
   llm = subparsers.add_parser(
-      "llm", help="run a Hugging Face / GGUF language model in Flax (dice_jax.llm)",
-      description="Flax NNX LLM bridge: generate text or print logits.")
+    "llm",
+    help="run a Hugging Face / GGUF language model in Flax (dice_jax.llm)",
+    description="Flax NNX LLM bridge: generate text or print logits.",
+  )
   sub = llm.add_subparsers(dest="llm_command", metavar="{generate,logits}", required=True)
 
   def common(p):
     p.add_argument("--model", required=True, help="checkpoint directory or .gguf file")
     p.add_argument("--prompt", required=True, help="prompt text")
-    p.add_argument("--chat", action="store_true",
-                   help="wrap the prompt in the tokenizer's chat template")
+    p.add_argument(
+      "--chat", action="store_true", help="wrap the prompt in the tokenizer's chat template"
+    )
     p.add_argument("--system", default=None, help="system message for --chat")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--dtype", choices=("float32", "bfloat16"), default="float32",
-                   help="parameter dtype")
+    p.add_argument(
+      "--dtype", choices=("float32", "bfloat16"), default="float32", help="parameter dtype"
+    )
 
   gen = sub.add_parser("generate", help="generate a continuation")
   common(gen)
@@ -62,14 +67,26 @@ def run(args) -> int:
   dtype = jnp.bfloat16 if args.dtype == "bfloat16" else jnp.float32
   model, _, tok = load_model(args.model, dtype=dtype, with_tokenizer=True)
   if args.llm_command == "generate":
-    res, prompts = generate_text(model, tok, [args.prompt], chat=args.chat, system=args.system,
-                                 max_new_tokens=args.max_new_tokens, greedy=args.greedy,
-                                 key=jax.random.key(args.seed), temperature=args.temperature,
-                                 top_p=args.top_p)
+    res, prompts = generate_text(
+      model,
+      tok,
+      [args.prompt],
+      chat=args.chat,
+      system=args.system,
+      max_new_tokens=args.max_new_tokens,
+      greedy=args.greedy,
+      key=jax.random.key(args.seed),
+      temperature=args.temperature,
+      top_p=args.top_p,
+    )
     n = int(res.num_generated[0])
-    out = {"text": res.texts[0], "token_ids": res.token_lists()[0],
-           "prompt_token_ids": prompts[0], "num_generated": n,
-           "logprobs": [float(x) for x in res.logprobs[0, :n]]}
+    out = {
+      "text": res.texts[0],
+      "token_ids": res.token_lists()[0],
+      "prompt_token_ids": prompts[0],
+      "num_generated": n,
+      "logprobs": [float(x) for x in res.logprobs[0, :n]],
+    }
     print(output.dumps(out) if args.json else out["text"])
     return 0
   ids, mask, lists = encode_prompts(tok, [args.prompt], chat=args.chat, system=args.system)

@@ -1,5 +1,6 @@
 """JSON output of the commands: standard JSON only (a NaN or infinite number is written as
 ``null``, never as the non-standard ``NaN`` / ``Infinity`` that Python's json module emits)."""
+
 from __future__ import annotations
 
 import json

@@ -1,6 +1,7 @@
 """Argument parsing shared by the command groups: a parser whose usage errors take one line, and
 argument types that check numbers before any work starts (finite, in range, fitting the solver's
 int32 step counter)."""
+
 from __future__ import annotations
 
 import argparse
@@ -76,7 +77,8 @@ def temperatures(text: str) -> List[float]:
       values.append(float(t))
     except ValueError:
       raise argparse.ArgumentTypeError(
-          f"must be a number or a comma-separated list of numbers; got {text!r}") from None
+        f"must be a number or a comma-separated list of numbers; got {text!r}"
+      ) from None
   for v in values:
     if not math.isfinite(v) or v <= 0:
       raise argparse.ArgumentTypeError(f"temperature must be > 0 and finite; got {text!r}")
@@ -94,5 +96,6 @@ def probability(text: str) -> float:
 def check_player_count(temps: List[float], num_players: int) -> None:
   """Raise ``ValueError`` unless ``temps`` gives 1 or ``num_players`` temperatures."""
   if len(temps) not in (1, num_players):
-    raise ValueError(f"--temperature must give 1 or {num_players} values (one per player); "
-                     f"got {len(temps)}.")
+    raise ValueError(
+      f"--temperature must give 1 or {num_players} values (one per player); got {len(temps)}."
+    )

@@ -10,6 +10,7 @@ gap, steps, result ("converged" on success), plus method, temperature and player
 is in float64 unless --float32 is given; numbers that are not finite are written as null.
 Exit status 0 converged, 1 not converged, 2 bad input.
 """
+
 from __future__ import annotations
 
 from dice_jax.cli import output
@@ -23,17 +24,27 @@ def register(subparsers) -> None:
   from dice_jax.games.catalogue import EXAMPLES  # noqa: PLC0415
   from dice_jax.solvers._solve import METHODS  # noqa: PLC0415
 
-  p = subparsers.add_parser("solve", help="compute the HQRE (logit QRE) of a normal-form game",
-                            description=__doc__.split("\n\n")[0])
+  p = subparsers.add_parser(
+    "solve",
+    help="compute the HQRE (logit QRE) of a normal-form game",
+    description=__doc__.split("\n\n")[0],
+  )
   p.add_argument("game", nargs="?", help="a Gambit .nfg file")
   p.add_argument("--example", choices=sorted(EXAMPLES), help="a built-in game instead of a file")
-  p.add_argument("--temperature", "-t", type=P.temperatures, required=True,
-                 help="tau > 0: one number, or one per player separated by commas (lambda = 1/tau)")
+  p.add_argument(
+    "--temperature",
+    "-t",
+    type=P.temperatures,
+    required=True,
+    help="tau > 0: one number, or one per player separated by commas (lambda = 1/tau)",
+  )
   p.add_argument("--method", "-m", choices=sorted(METHODS), default="auto")
-  p.add_argument("--tol", type=P.positive_number, default=None,
-                 help="fixed-point residual tolerance (> 0)")
-  p.add_argument("--max-steps", type=P.step_count, default=None,
-                 help=f"step budget, 1 to {P.MAX_STEPS}")
+  p.add_argument(
+    "--tol", type=P.positive_number, default=None, help="fixed-point residual tolerance (> 0)"
+  )
+  p.add_argument(
+    "--max-steps", type=P.step_count, default=None, help=f"step budget, 1 to {P.MAX_STEPS}"
+  )
   p.add_argument("--float32", action="store_true", help="compute in float32 (default float64)")
   p.add_argument("--json", action="store_true", help="print one JSON object")
   subparsers.add_parser("examples", help="list the built-in example games")
@@ -71,6 +82,7 @@ def run(args) -> int:
   """Run ``solve`` or ``examples``; returns the exit status."""
   if args.command == "examples":
     from dice_jax.games.catalogue import EXAMPLES  # noqa: PLC0415
+
     for name, make in sorted(EXAMPLES.items()):
       print(f"{name:22s} {(make.__doc__ or '').strip().splitlines()[0]}")
     return 0
@@ -81,19 +93,20 @@ def run(args) -> int:
 
   game, players, strategies, dtype = load_normal_form(args)
   temps = args.temperature
-  sol = solve(game, jnp.asarray(temps, dtype), method=args.method, tol=args.tol,
-              max_steps=args.max_steps)
+  sol = solve(
+    game, jnp.asarray(temps, dtype), method=args.method, tol=args.tol, max_steps=args.max_steps
+  )
   policies = [np.asarray(p).tolist() for p in sol.probabilities]
   out = {
-      "policies": policies,
-      "residual": float(sol.residual),
-      "gap": float(sol.gap),
-      "steps": int(sol.steps),
-      "result": str(sol.result_names().item()),
-      "method": args.method,
-      "method_ran": str(sol.method_names().item()),
-      "temperature": temps,
-      "players": players,
+    "policies": policies,
+    "residual": float(sol.residual),
+    "gap": float(sol.gap),
+    "steps": int(sol.steps),
+    "result": str(sol.result_names().item()),
+    "method": args.method,
+    "method_ran": str(sol.method_names().item()),
+    "temperature": temps,
+    "players": players,
   }
   if args.json:
     print(output.dumps(out))
@@ -102,6 +115,8 @@ def run(args) -> int:
       print(name)
       for s, p in zip(strats, probs):
         print(f"  {s:>12}  {p:.10f}")
-    print(f"residual {out['residual']:.3e}   gap {out['gap']:.3e}   steps {out['steps']}   "
-          f"result {out['result']}   method {args.method} (ran {out['method_ran']})")
+    print(
+      f"residual {out['residual']:.3e}   gap {out['gap']:.3e}   steps {out['steps']}   "
+      f"result {out['result']}   method {args.method} (ran {out['method_ran']})"
+    )
   return 0 if out["result"] == "converged" else 1

@@ -4,6 +4,7 @@ It implements the solvers' problem protocol (:mod:`dice_jax.solvers.protocol`) f
 offering ``utilities`` and ``payoff_halfrange`` (:class:`dice_jax.games.base.Game`): one row
 per player, ``z_i = log rho_i + s v_i(x) / tau_i`` with ``s = payoff_scale``.
 """
+
 from __future__ import annotations
 
 from typing import Any, Tuple
@@ -75,8 +76,10 @@ class HQREProblem:
   def response_logits(self, logits: Profile, probs: Profile) -> Profile:
     """Unnormalised logits ``log rho_i + s v_i(x) / tau_i`` of the logit responses."""
     v = self.scaled_utilities(probs)
-    return tuple(lr + vi / self.temperature[..., i, None]
-                 for i, (vi, lr) in enumerate(zip(v, self.log_reference)))
+    return tuple(
+      lr + vi / self.temperature[..., i, None]
+      for i, (vi, lr) in enumerate(zip(v, self.log_reference))
+    )
 
   def residual(self, probs: Profile, response_logits: Profile) -> jax.Array:
     """:func:`fixed_point_residual` of ``x`` given its response logits."""
@@ -115,4 +118,5 @@ class HQREProblem:
 
   def postprocess(self, logits: Profile, outcome):
     from dice_jax.solvers.solution import Solution  # noqa: PLC0415 - solvers import this module
+
     return Solution.from_outcome(logits, self.gaps(logits), outcome)

@@ -10,6 +10,7 @@ With a profile ``x`` (``l_i = log x_i``) and its logit responses ``b_i``
   ``max_y [<y, v_i> - tau_i KL(y||rho_i)] - [<x_i, v_i> - tau_i KL(x_i||rho_i)]
   = tau_i KL(x_i || b_i)``. Both vanish exactly at the HQRE.
 """
+
 from __future__ import annotations
 
 import jax
@@ -26,8 +27,10 @@ def fixed_point_residual(probs: Profile, response_logits: Profile) -> jax.Array:
     probs: the profile ``x`` (probabilities).
     response_logits: the (possibly unnormalised) logits ``z_i`` of the responses ``b_i``.
   """
-  per_player = [jnp.sum(jnp.abs(x - jax.nn.softmax(z, axis=-1)), axis=-1)
-                for x, z in zip(probs, response_logits)]
+  per_player = [
+    jnp.sum(jnp.abs(x - jax.nn.softmax(z, axis=-1)), axis=-1)
+    for x, z in zip(probs, response_logits)
+  ]
   return jnp.max(jnp.stack(per_player, axis=-1), axis=-1)
 
 
@@ -45,16 +48,20 @@ def row_residual(probs: Profile, response_logits: Profile) -> jax.Array:
     probs: per agent ``x_i`` of shape ``(*rows_i, n_i)``.
     response_logits: per agent the logits ``z_i`` of the responses, same shapes.
   """
-  per_agent = [jnp.max(jnp.sum(jnp.abs(x - jax.nn.softmax(z, axis=-1)), axis=-1))
-               for x, z in zip(probs, response_logits)]
+  per_agent = [
+    jnp.max(jnp.sum(jnp.abs(x - jax.nn.softmax(z, axis=-1)), axis=-1))
+    for x, z in zip(probs, response_logits)
+  ]
   return jnp.max(jnp.stack(per_agent))
 
 
 def row_kl(logits: Profile, response_logits: Profile) -> Profile:
   """Per agent ``KL(x_{i,r} || b_{i,r})`` for every row, shape ``rows_i`` (``>= 0`` up to
   rounding); ``logits`` normalised, ``response_logits`` possibly not."""
-  return tuple(jnp.sum(jnp.exp(l) * (l - jax.nn.log_softmax(z, axis=-1)), axis=-1)
-               for l, z in zip(logits, response_logits))
+  return tuple(
+    jnp.sum(jnp.exp(l) * (l - jax.nn.log_softmax(z, axis=-1)), axis=-1)
+    for l, z in zip(logits, response_logits)
+  )
 
 
 def optimality(problem, y: jax.Array) -> jax.Array:

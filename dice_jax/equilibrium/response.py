@@ -6,6 +6,7 @@
 and ``rho_i`` the reference policy (default uniform). Computed as a ``log_softmax`` (max
 subtracted), so it never overflows for large ``v / tau``.
 """
+
 from __future__ import annotations
 
 from typing import Sequence
@@ -16,8 +17,9 @@ import jax.numpy as jnp
 from dice_jax.games.base import Profile
 
 
-def log_logit_response(utilities: Profile, temperature: jax.Array,
-                       log_reference: Sequence[jax.Array]) -> Profile:
+def log_logit_response(
+  utilities: Profile, temperature: jax.Array, log_reference: Sequence[jax.Array]
+) -> Profile:
   """``log b_i = log_softmax(log rho_i + v_i / tau_i)`` for every player.
 
   Args:
@@ -29,15 +31,18 @@ def log_logit_response(utilities: Profile, temperature: jax.Array,
     The tuple of normalised log-probabilities of the logit responses.
   """
   return tuple(
-      jax.nn.log_softmax(lr + v / temperature[..., i, None], axis=-1)
-      for i, (v, lr) in enumerate(zip(utilities, log_reference)))
+    jax.nn.log_softmax(lr + v / temperature[..., i, None], axis=-1)
+    for i, (v, lr) in enumerate(zip(utilities, log_reference))
+  )
 
 
-def response_logits(utilities: Profile, temperature: jax.Array,
-                    log_reference: Sequence[jax.Array]) -> Profile:
+def response_logits(
+  utilities: Profile, temperature: jax.Array, log_reference: Sequence[jax.Array]
+) -> Profile:
   """Unnormalised logits ``z_i = log rho_i + v_i / tau_i`` of the logit responses."""
-  return tuple(lr + v / temperature[..., i, None]
-               for i, (v, lr) in enumerate(zip(utilities, log_reference)))
+  return tuple(
+    lr + v / temperature[..., i, None] for i, (v, lr) in enumerate(zip(utilities, log_reference))
+  )
 
 
 def log_softmax_and_softmax(u: jax.Array):

@@ -14,16 +14,39 @@ Layers, one sub-package each:
 Candidates are drawn by the shared sampler (:func:`dice_jax.rollouts.sample_candidates`); tasks,
 checkers, temperatures and token costs come from :mod:`dice_jax.rollouts`.
 """
+
 from dice_jax.ft.harness.loop import DiceFT, FTAgent
 from dice_jax.ft.policies.agents import shared_lora_agents, shares_base
 from dice_jax.ft.policies.candidates import CandidateBatch, make_candidate_batch
-from dice_jax.ft.policies.ft_step import (candidate_log_policy, ft_step, ft_steps, log_policy,
-                                          make_ft_optimizer, replicate_model, split_adapters)
+from dice_jax.ft.policies.ft_step import (
+  candidate_log_policy,
+  ft_step,
+  ft_steps,
+  log_policy,
+  make_ft_optimizer,
+  replicate_model,
+  split_adapters,
+)
 from dice_jax.ft.policies.sft_step import sft_steps
 from dice_jax.ft.target.advantages import joint_advantages, normal_form_advantages
 from dice_jax.ft.target.mirror_target import mirror_target
 
-__all__ = ["CandidateBatch", "DiceFT", "FTAgent", "candidate_log_policy", "ft_step", "ft_steps",
-           "joint_advantages", "log_policy", "make_candidate_batch", "make_ft_optimizer",
-           "mirror_target", "normal_form_advantages", "sft_steps", "shared_lora_agents",
-           "replicate_model", "shares_base", "split_adapters"]
+__all__ = [
+  "CandidateBatch",
+  "DiceFT",
+  "FTAgent",
+  "candidate_log_policy",
+  "ft_step",
+  "ft_steps",
+  "joint_advantages",
+  "log_policy",
+  "make_candidate_batch",
+  "make_ft_optimizer",
+  "mirror_target",
+  "normal_form_advantages",
+  "sft_steps",
+  "shared_lora_agents",
+  "replicate_model",
+  "shares_base",
+  "split_adapters",
+]

@@ -13,6 +13,7 @@ after the last completed iteration. ``report`` redraws the plot and prints the t
 ``validate`` prints the resolved settings. Exit status: 0 on success, 2 for a bad config or
 folder (the message names the field; nothing is written).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,17 +26,23 @@ __all__ = ["register", "run", "main"]
 def register(subparsers) -> argparse.ArgumentParser:
   """Add the ``ft`` command (``run`` / ``report`` / ``validate``) to an ``argparse`` sub-parser
   collection."""
-  p = subparsers.add_parser("ft", help="DICE-FT: mirror fine-tuning of LoRA agents (run a "
-                                       "config, report a run)",
-                            description=__doc__.split("\n\n")[0],
-                            formatter_class=argparse.RawDescriptionHelpFormatter)
+  p = subparsers.add_parser(
+    "ft",
+    help="DICE-FT: mirror fine-tuning of LoRA agents (run a config, report a run)",
+    description=__doc__.split("\n\n")[0],
+    formatter_class=argparse.RawDescriptionHelpFormatter,
+  )
   sub = p.add_subparsers(dest="ft_command", required=True)
   r = sub.add_parser("run", help="run or resume a DICE-FT config; write a run folder")
   r.add_argument("config", help="a YAML or JSON config (see dice_jax.ft.config)")
   r.add_argument("--out", help="run folder (overrides the config's output)")
   r.add_argument("--quiet", "-q", action="store_true", help="no progress bar or stage lines")
-  r.add_argument("--stop-after", type=int, default=None,
-                 help="stop after this many completed iterations (resume later)")
+  r.add_argument(
+    "--stop-after",
+    type=int,
+    default=None,
+    help="stop after this many completed iterations (resume later)",
+  )
   rep = sub.add_parser("report", help="redraw training.png of a run folder; print the table")
   rep.add_argument("folder")
   v = sub.add_parser("validate", help="check a config and print its resolved settings")
@@ -50,13 +57,15 @@ def run(args) -> int:
       return _run(args)
     if args.ft_command == "report":
       from dice_jax.ft.report import report  # noqa: PLC0415
+
       print(report(args.folder))
       return 0
     if args.ft_command == "validate":
       from dice_jax.ft.config import load_config, to_dict  # noqa: PLC0415
+
       print(json.dumps(to_dict(load_config(args.config)), indent=1, default=str))
       return 0
-  except ValueError as e:   # ConfigError is a ValueError
+  except ValueError as e:  # ConfigError is a ValueError
     print(f"dice-jax ft: error: {e}", file=sys.stderr)
     return 2
   return 1
@@ -75,11 +84,19 @@ def _run(args) -> int:
   from dice_jax.ft.report import report  # noqa: PLC0415
 
   log = (lambda s: None) if args.quiet else (lambda s: print(s, file=sys.stderr, flush=True))
-  summary = run_settings(settings, out, config_path=args.config, progress=not args.quiet,
-                         stop_after=args.stop_after, log=log)
+  summary = run_settings(
+    settings,
+    out,
+    config_path=args.config,
+    progress=not args.quiet,
+    stop_after=args.stop_after,
+    log=log,
+  )
   print(report(out))
-  print(f"\nrun folder: {out} ({summary['completed_iterations']}/{summary['iterations']} "
-        "iterations completed)")
+  print(
+    f"\nrun folder: {out} ({summary['completed_iterations']}/{summary['iterations']} "
+    "iterations completed)"
+  )
   return 0
 
 

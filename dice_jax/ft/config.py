@@ -26,23 +26,32 @@ checks. The file itself is read by :func:`dice_jax.rollouts.config_files.read_co
            token_cost: 0.0, fit_tol: 1.0e-6, agents: [solver]}
     evaluation: {max_new_tokens: 40, batch: 16, every: 0}
 """
+
 from __future__ import annotations
 
 import dataclasses
 import os
 from typing import Any, Mapping, Optional
 
-from dice_jax.ft.settings import (EvalSettings, LoopSettings, ModelSettings, RunSettings,
-                                  TaskSettings)
+from dice_jax.ft.settings import (
+  EvalSettings,
+  LoopSettings,
+  ModelSettings,
+  RunSettings,
+  TaskSettings,
+)
 from dice_jax.rollouts.config_files import ConfigError, build, mapping, read_config_file
 from dice_jax.rollouts.sampler import Sampling
 
 __all__ = ["ConfigError", "load_config", "parse_config", "to_dict"]
 
-_SECTIONS = {"model": ModelSettings, "tasks": TaskSettings, "loop": LoopSettings,
-             "evaluation": EvalSettings}
-_TOP = ("name", "description", "output", "seed", "model", "tasks", "sampling", "loop",
-        "evaluation")
+_SECTIONS = {
+  "model": ModelSettings,
+  "tasks": TaskSettings,
+  "loop": LoopSettings,
+  "evaluation": EvalSettings,
+}
+_TOP = ("name", "description", "output", "seed", "model", "tasks", "sampling", "loop", "evaluation")
 _SAMPLING_FIXED = {"stop_ids": (), "pad_id": 0, "tokenizer": None, "dedupe": True}
 
 
@@ -84,8 +93,11 @@ def load_config(path: str | os.PathLike) -> RunSettings:
   """
   path = os.fspath(path)
   data, _ = read_config_file(path)
-  return parse_config(data, base_dir=os.path.dirname(os.path.abspath(path)),
-                      name=os.path.splitext(os.path.basename(path))[0])
+  return parse_config(
+    data,
+    base_dir=os.path.dirname(os.path.abspath(path)),
+    name=os.path.splitext(os.path.basename(path))[0],
+  )
 
 
 def to_dict(settings: RunSettings) -> Mapping[str, Any]:
@@ -94,8 +106,11 @@ def to_dict(settings: RunSettings) -> Mapping[str, Any]:
   for f in dataclasses.fields(settings):
     v = getattr(settings, f.name)
     if dataclasses.is_dataclass(v):
-      v = {g.name: getattr(v, g.name) for g in dataclasses.fields(v)
-           if not (f.name == "sampling" and g.name == "tokenizer")}
+      v = {
+        g.name: getattr(v, g.name)
+        for g in dataclasses.fields(v)
+        if not (f.name == "sampling" and g.name == "tokenizer")
+      }
       v = {k: (list(x) if isinstance(x, tuple) else x) for k, x in v.items()}
     out[f.name] = v
   return out

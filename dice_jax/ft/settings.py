@@ -17,6 +17,7 @@ raises ``ValueError`` naming the field; :mod:`dice_jax.ft.config` only maps a fi
 * :class:`RunSettings` -- all of them, with the name, output folder and seed; it checks what
   spans components (every state of the tasks has a temperature).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -46,13 +47,18 @@ class ModelSettings:
   def __post_init__(self):
     if self.path is not None and (not isinstance(self.path, str) or not self.path.strip()):
       raise ValueError(f"path must be a file or folder name; got {self.path!r}.")
-    object.__setattr__(self, "lora_rank", fields.integer("lora_rank", self.lora_rank, low=1,
-                                                         high=4096))
-    object.__setattr__(self, "lora_alpha", fields.real("lora_alpha", self.lora_alpha, low=0.0,
-                                                       low_open=True))
+    object.__setattr__(
+      self, "lora_rank", fields.integer("lora_rank", self.lora_rank, low=1, high=4096)
+    )
+    object.__setattr__(
+      self, "lora_alpha", fields.real("lora_alpha", self.lora_alpha, low=0.0, low_open=True)
+    )
     object.__setattr__(self, "lora_targets", fields.names("lora_targets", self.lora_targets))
-    object.__setattr__(self, "learning_rate", fields.real("learning_rate", self.learning_rate,
-                                                          low=0.0, low_open=True, high=1.0))
+    object.__setattr__(
+      self,
+      "learning_rate",
+      fields.real("learning_rate", self.learning_rate, low=0.0, low_open=True, high=1.0),
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,20 +78,27 @@ class TaskSettings:
   def __post_init__(self):
     fields.choice("kind", self.kind, TASK_KINDS)
     for name in ("train", "test"):
-      object.__setattr__(self, name, fields.integer(name, getattr(self, name), low=1,
-                                                    high=100_000))
-    if isinstance(self.difficulties, (str, bytes)) or not isinstance(self.difficulties,
-                                                                     (list, tuple)):
+      object.__setattr__(self, name, fields.integer(name, getattr(self, name), low=1, high=100_000))
+    if isinstance(self.difficulties, (str, bytes)) or not isinstance(
+      self.difficulties, (list, tuple)
+    ):
       raise ValueError(f"difficulties must be a list of integers; got {self.difficulties!r}.")
     if not self.difficulties:
       raise ValueError("difficulties must name at least one difficulty.")
-    object.__setattr__(self, "difficulties", tuple(
+    object.__setattr__(
+      self,
+      "difficulties",
+      tuple(
         fields.integer(f"difficulties[{i}]", d, low=1, high=16)
-        for i, d in enumerate(self.difficulties)))
+        for i, d in enumerate(self.difficulties)
+      ),
+    )
     object.__setattr__(self, "seed", fields.integer("seed", self.seed))
     if (self.kind == "jsonl") != (self.path is not None):
-      raise ValueError("path must be given for kind jsonl, and only for it; got "
-                       f"kind {self.kind!r} and path {self.path!r}.")
+      raise ValueError(
+        "path must be given for kind jsonl, and only for it; got "
+        f"kind {self.kind!r} and path {self.path!r}."
+      )
     if self.path is not None and (not isinstance(self.path, str) or not self.path.strip()):
       raise ValueError(f"path must be a file name; got {self.path!r}.")
     if not isinstance(self.instruction, str):
@@ -116,11 +129,15 @@ class LoopSettings:
   agents: Tuple[str, ...] = ("solver",)
 
   def __post_init__(self):
-    for name, high in (("iterations", 100_000), ("prompts_per_iteration", 4096),
-                       ("inner_steps", 100_000)):
+    for name, high in (
+      ("iterations", 100_000),
+      ("prompts_per_iteration", 4096),
+      ("inner_steps", 100_000),
+    ):
       object.__setattr__(self, name, fields.integer(name, getattr(self, name), low=1, high=high))
-    object.__setattr__(self, "step_size", fields.real("step_size", self.step_size, low=0.0,
-                                                      low_open=True))
+    object.__setattr__(
+      self, "step_size", fields.real("step_size", self.step_size, low=0.0, low_open=True)
+    )
     if isinstance(self.temperature, Mapping):
       for k, v in self.temperature.items():
         if not isinstance(k, str):
@@ -128,8 +145,9 @@ class LoopSettings:
         fields.real(f"temperature[{k!r}]", v, low=0.0, low_open=True)
       object.__setattr__(self, "temperature", dict(self.temperature))
     else:
-      object.__setattr__(self, "temperature", fields.real("temperature", self.temperature,
-                                                          low=0.0, low_open=True))
+      object.__setattr__(
+        self, "temperature", fields.real("temperature", self.temperature, low=0.0, low_open=True)
+      )
     object.__setattr__(self, "token_cost", fields.real("token_cost", self.token_cost, low=0.0))
     object.__setattr__(self, "fit_tol", fields.real("fit_tol", self.fit_tol, low=0.0))
     object.__setattr__(self, "agents", fields.names("agents", self.agents))
@@ -145,9 +163,11 @@ class EvalSettings:
   every: int = 0
 
   def __post_init__(self):
-    object.__setattr__(self, "max_new_tokens", fields.integer("max_new_tokens",
-                                                              self.max_new_tokens, low=1,
-                                                              high=32_768))
+    object.__setattr__(
+      self,
+      "max_new_tokens",
+      fields.integer("max_new_tokens", self.max_new_tokens, low=1, high=32_768),
+    )
     object.__setattr__(self, "batch", fields.integer("batch", self.batch, low=1, high=4096))
     object.__setattr__(self, "every", fields.integer("every", self.every, low=0))
 
@@ -168,8 +188,13 @@ class RunSettings:
   seed: int = 0
 
   def __post_init__(self):
-    for f, cls in (("model", ModelSettings), ("tasks", TaskSettings), ("sampling", Sampling),
-                   ("loop", LoopSettings), ("evaluation", EvalSettings)):
+    for f, cls in (
+      ("model", ModelSettings),
+      ("tasks", TaskSettings),
+      ("sampling", Sampling),
+      ("loop", LoopSettings),
+      ("evaluation", EvalSettings),
+    ):
       if not isinstance(getattr(self, f), cls):
         raise ValueError(f"{f} must be a {cls.__name__}; got {type(getattr(self, f)).__name__}.")
     if not isinstance(self.name, str) or not self.name.strip():
@@ -187,5 +212,7 @@ class RunSettings:
         raise ValueError(f"loop.{e}") from None
     rows = self.loop.prompts_per_iteration * self.sampling.num_candidates
     if rows > 65_536:
-      raise ValueError(f"sampling.num_candidates x loop.prompts_per_iteration = {rows:,} rows per "
-                       "iteration; at most 65,536.")
+      raise ValueError(
+        f"sampling.num_candidates x loop.prompts_per_iteration = {rows:,} rows per "
+        "iteration; at most 65,536."
+      )

@@ -13,6 +13,7 @@ A *profile* is a tuple ``(x_1, ..., x_N)`` of probability vectors, ``x_i`` of sh
 Every solver in :mod:`dice_jax.solvers` sees a game only through this protocol, so Bayesian,
 Markov and utility-defined games plug in by implementing these three members.
 """
+
 from __future__ import annotations
 
 from typing import Protocol, Tuple, runtime_checkable
@@ -28,11 +29,8 @@ class Game(Protocol):
   """The protocol every game implements (see the module docstring)."""
 
   @property
-  def num_actions(self) -> Tuple[int, ...]:
-    ...
+  def num_actions(self) -> Tuple[int, ...]: ...
 
-  def utilities(self, profile: Profile) -> Profile:
-    ...
+  def utilities(self, profile: Profile) -> Profile: ...
 
-  def payoff_halfrange(self) -> jax.Array:
-    ...
+  def payoff_halfrange(self) -> jax.Array: ...

@@ -1,4 +1,5 @@
 """Classic games with known equilibria, and the registry the CLI's ``--example`` uses."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -46,9 +47,9 @@ def coordination_game(n: int = 2, dtype=None) -> NormalFormGame:
 
 #: The built-in games by the names ``dice-jax solve --example NAME`` accepts.
 EXAMPLES = {
-    "matching-pennies": matching_pennies,
-    "rock-paper-scissors": rock_paper_scissors,
-    "prisoners-dilemma": prisoners_dilemma,
-    "shapley": shapley_game,
-    "coordination": coordination_game,
+  "matching-pennies": matching_pennies,
+  "rock-paper-scissors": rock_paper_scissors,
+  "prisoners-dilemma": prisoners_dilemma,
+  "shapley": shapley_game,
+  "coordination": coordination_game,
 }

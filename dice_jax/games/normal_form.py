@@ -1,4 +1,5 @@
 """N-player normal-form games with leading batch dimensions."""
+
 from __future__ import annotations
 
 import math
@@ -6,7 +7,6 @@ from typing import Tuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from flax import struct
 
 from dice_jax import _validation
@@ -61,8 +61,9 @@ class NormalFormGame:
           raise TypeError
         payoffs = tuple(first)
       except TypeError:
-        raise TypeError("payoffs must hold one array per player; got "
-                        f"{type(first).__name__}.") from None
+        raise TypeError(
+          f"payoffs must hold one array per player; got {type(first).__name__}."
+        ) from None
     n = len(payoffs)
     if n < 2:
       raise ValueError(f"payoffs must hold one array per player for N >= 2 players; got {n}.")
@@ -78,14 +79,18 @@ class NormalFormGame:
     for i, a in enumerate(arrays):
       if a.shape != shape:
         raise ValueError(
-            f"payoffs[{i}] has shape {a.shape} but payoffs[0] has shape {shape}; every player's "
-            "payoff tensor is indexed by the full joint action and must have the same shape.")
+          f"payoffs[{i}] has shape {a.shape} but payoffs[0] has shape {shape}; every player's "
+          "payoff tensor is indexed by the full joint action and must have the same shape."
+        )
     if len(shape) < n:
       raise ValueError(
-          f"payoffs[0] has {len(shape)} axes but a {n}-player game needs at least {n} "
-          "(one per player, after any batch axes).")
-    if any(k < 1 for k in shape[len(shape) - n:]):
-      raise ValueError(f"payoffs have an empty action set: action counts {shape[len(shape) - n:]}.")
+        f"payoffs[0] has {len(shape)} axes but a {n}-player game needs at least {n} "
+        "(one per player, after any batch axes)."
+      )
+    if any(k < 1 for k in shape[len(shape) - n :]):
+      raise ValueError(
+        f"payoffs have an empty action set: action counts {shape[len(shape) - n :]}."
+      )
     for i, a in enumerate(arrays):
       _validation.require_finite(f"payoffs[{i}]", a)
     return cls(payoffs=tuple(arrays))
@@ -96,11 +101,11 @@ class NormalFormGame:
 
   @property
   def num_actions(self) -> Tuple[int, ...]:
-    return tuple(self.payoffs[0].shape[-self.num_players:])
+    return tuple(self.payoffs[0].shape[-self.num_players :])
 
   @property
   def batch_shape(self) -> Tuple[int, ...]:
-    return tuple(self.payoffs[0].shape[:-self.num_players])
+    return tuple(self.payoffs[0].shape[: -self.num_players])
 
   @property
   def dtype(self):
@@ -153,8 +158,6 @@ class NormalFormGame:
     return NormalFormGame(payoffs=tuple(u.astype(dtype) for u in self.payoffs))
 
 
-
-
 def _contract_last(t: jax.Array, x: jax.Array) -> jax.Array:
   """``sum_a t[..., a] x[a]`` as a matrix-vector product over ``t`` viewed as ``(*batch, P, n)``."""
   return (t @ x.reshape(*x.shape[:-1], *(1,) * (t.ndim - x.ndim - 1), x.shape[-1], 1))[..., 0]
@@ -163,6 +166,6 @@ def _contract_last(t: jax.Array, x: jax.Array) -> jax.Array:
 def _contract_first(t: jax.Array, x: jax.Array, m: int) -> jax.Array:
   """Contract the first of the ``m`` trailing game axes of ``t`` with ``x``: a vector-matrix
   product over ``t`` viewed as ``(*batch, n, S)``."""
-  batch, game = t.shape[:t.ndim - m], t.shape[t.ndim - m:]
+  batch, game = t.shape[: t.ndim - m], t.shape[t.ndim - m :]
   t2 = t.reshape(*batch, game[0], math.prod(game[1:]))
   return (x[..., None, :] @ t2)[..., 0, :].reshape(*batch, *game[1:])

@@ -2,6 +2,7 @@
 
 Payoff entries are drawn in ``[-1, 1]`` so temperatures are comparable across families.
 """
+
 from __future__ import annotations
 
 from typing import Sequence
@@ -20,8 +21,9 @@ def uniform(key, num_actions: Sequence[int], batch_shape=(), dtype=None) -> Norm
   """General-sum: every player's payoffs i.i.d. uniform on [-1, 1]."""
   keys = jax.random.split(key, len(num_actions))
   shape = _shape(num_actions, batch_shape)
-  return NormalFormGame(tuple(jax.random.uniform(k, shape, dtype or float, -1.0, 1.0)
-                              for k in keys))
+  return NormalFormGame(
+    tuple(jax.random.uniform(k, shape, dtype or float, -1.0, 1.0) for k in keys)
+  )
 
 
 def zero_sum(key, num_actions: Sequence[int], batch_shape=(), dtype=None) -> NormalFormGame:
@@ -32,8 +34,9 @@ def zero_sum(key, num_actions: Sequence[int], batch_shape=(), dtype=None) -> Nor
   return NormalFormGame((a, -a))
 
 
-def perturbed_zero_sum(key, num_actions: Sequence[int], epsilon: float, batch_shape=(),
-                       dtype=None) -> NormalFormGame:
+def perturbed_zero_sum(
+  key, num_actions: Sequence[int], epsilon: float, batch_shape=(), dtype=None
+) -> NormalFormGame:
   """Zero-sum plus a common-interest perturbation of size ``epsilon``: ``U_1 = A + eps C``,
   ``U_2 = -A + eps C`` with ``C`` uniform on [-1, 1]. Then ``U_1 + U_2 = 2 eps C``, so the
   monotonicity constant grows linearly in ``epsilon`` (DESIGN §4)."""
@@ -52,8 +55,9 @@ def coordination(key, num_actions: Sequence[int], batch_shape=(), dtype=None) ->
   noise = jax.random.uniform(k1, shape, dtype or float, -0.1, 0.1)
   idx = jnp.indices(tuple(num_actions))
   diag = jnp.all(idx == idx[0], axis=0) & (idx[0] < n)
-  bonus = jax.random.uniform(k2, (*tuple(batch_shape), *([1] * len(num_actions))), dtype or float,
-                             0.5, 1.0)
+  bonus = jax.random.uniform(
+    k2, (*tuple(batch_shape), *([1] * len(num_actions))), dtype or float, 0.5, 1.0
+  )
   u = noise + bonus * diag
   return NormalFormGame(tuple(u for _ in num_actions))
 

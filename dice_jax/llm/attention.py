@@ -26,58 +26,60 @@ __all__ = ["KVCache", "init_cache", "attention_mask", "grouped_query_attention",
 
 
 class KVCache(NamedTuple):
-    """Key and value buffers stacked over layers, each ``[L, B, S, kv_heads, head_dim]``
-    (``keys[i]`` is layer ``i``'s ``[B, S, kv_heads, head_dim]`` buffer)."""
+  """Key and value buffers stacked over layers, each ``[L, B, S, kv_heads, head_dim]``
+  (``keys[i]`` is layer ``i``'s ``[B, S, kv_heads, head_dim]`` buffer)."""
 
-    keys: jax.Array
-    values: jax.Array
+  keys: jax.Array
+  values: jax.Array
 
 
-def init_cache(*, num_layers: int, batch: int, max_len: int, kv_heads: int, head_dim: int,
-               dtype=jnp.float32) -> KVCache:
-    """An all-zero cache for ``max_len`` slots."""
-    shape = (num_layers, batch, max_len, kv_heads, head_dim)
-    return KVCache(keys=jnp.zeros(shape, dtype), values=jnp.zeros(shape, dtype))
+def init_cache(
+  *, num_layers: int, batch: int, max_len: int, kv_heads: int, head_dim: int, dtype=jnp.float32
+) -> KVCache:
+  """An all-zero cache for ``max_len`` slots."""
+  shape = (num_layers, batch, max_len, kv_heads, head_dim)
+  return KVCache(keys=jnp.zeros(shape, dtype), values=jnp.zeros(shape, dtype))
 
 
 def attention_mask(key_mask: jax.Array, num_queries: int, cache_index) -> jax.Array:
-    """Boolean mask ``[B, T, S]``: causal (slot ``s <= cache_index + t``) and ``key_mask[b, s]``."""
-    num_keys = key_mask.shape[1]
-    q_slot = cache_index + jnp.arange(num_queries)[:, None]
-    causal = jnp.arange(num_keys)[None, :] <= q_slot
-    return causal[None, :, :] & key_mask[:, None, :].astype(bool)
+  """Boolean mask ``[B, T, S]``: causal (slot ``s <= cache_index + t``) and ``key_mask[b, s]``."""
+  num_keys = key_mask.shape[1]
+  q_slot = cache_index + jnp.arange(num_queries)[:, None]
+  causal = jnp.arange(num_keys)[None, :] <= q_slot
+  return causal[None, :, :] & key_mask[:, None, :].astype(bool)
 
 
 def update_cache(buf: jax.Array, new: jax.Array, cache_index) -> jax.Array:
-    """Write ``new`` ``[B, T, H, D]`` into ``buf`` ``[B, S, H, D]`` at slot ``cache_index``."""
-    idx = jnp.asarray(cache_index, jnp.int32)
-    zero = jnp.zeros((), jnp.int32)
-    return jax.lax.dynamic_update_slice(buf, new.astype(buf.dtype), (zero, idx, zero, zero))
+  """Write ``new`` ``[B, T, H, D]`` into ``buf`` ``[B, S, H, D]`` at slot ``cache_index``."""
+  idx = jnp.asarray(cache_index, jnp.int32)
+  zero = jnp.zeros((), jnp.int32)
+  return jax.lax.dynamic_update_slice(buf, new.astype(buf.dtype), (zero, idx, zero, zero))
 
 
-def grouped_query_attention(q: jax.Array, k: jax.Array, v: jax.Array, mask: jax.Array,
-                            scale: float) -> jax.Array:
-    """softmax(q kᵀ · scale, masked) v with grouped key/value heads.
+def grouped_query_attention(
+  q: jax.Array, k: jax.Array, v: jax.Array, mask: jax.Array, scale: float
+) -> jax.Array:
+  """softmax(q kᵀ · scale, masked) v with grouped key/value heads.
 
-    Args:
-      q: ``[B, T, H, D]`` queries.
-      k, v: ``[B, S, KH, D]`` keys and values, ``H % KH == 0``.
-      mask: ``[B, T, S]`` booleans, True where attention is allowed.
-      scale: the score multiplier (``head_dim ** -0.5`` for standard attention).
+  Args:
+    q: ``[B, T, H, D]`` queries.
+    k, v: ``[B, S, KH, D]`` keys and values, ``H % KH == 0``.
+    mask: ``[B, T, S]`` booleans, True where attention is allowed.
+    scale: the score multiplier (``head_dim ** -0.5`` for standard attention).
 
-    Returns:
-      ``[B, T, H, D]`` in the dtype of ``q``.
-    """
-    b, t, h, d = q.shape
-    kh = k.shape[2]
-    g = h // kh
-    qg = q.reshape(b, t, kh, g, d)
-    scores = jnp.einsum("btkgd,bskd->bkgts", qg, k, preferred_element_type=jnp.float32)
-    scores = scores.astype(jnp.float32) * jnp.float32(scale)
-    big_neg = jnp.finfo(jnp.float32).min
-    scores = jnp.where(mask[:, None, None, :, :], scores, big_neg)
-    scores = scores - jax.lax.stop_gradient(jnp.max(scores, axis=-1, keepdims=True))
-    weights = jnp.exp(scores)
-    weights = weights / jnp.sum(weights, axis=-1, keepdims=True)
-    out = jnp.einsum("bkgts,bskd->btkgd", weights.astype(v.dtype), v)
-    return out.reshape(b, t, h, d).astype(q.dtype)
+  Returns:
+    ``[B, T, H, D]`` in the dtype of ``q``.
+  """
+  b, t, h, d = q.shape
+  kh = k.shape[2]
+  g = h // kh
+  qg = q.reshape(b, t, kh, g, d)
+  scores = jnp.einsum("btkgd,bskd->bkgts", qg, k, preferred_element_type=jnp.float32)
+  scores = scores.astype(jnp.float32) * jnp.float32(scale)
+  big_neg = jnp.finfo(jnp.float32).min
+  scores = jnp.where(mask[:, None, None, :, :], scores, big_neg)
+  scores = scores - jax.lax.stop_gradient(jnp.max(scores, axis=-1, keepdims=True))
+  weights = jnp.exp(scores)
+  weights = weights / jnp.sum(weights, axis=-1, keepdims=True)
+  out = jnp.einsum("bkgts,bskd->btkgd", weights.astype(v.dtype), v)
+  return out.reshape(b, t, h, d).astype(q.dtype)

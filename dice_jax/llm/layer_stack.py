@@ -39,48 +39,54 @@ __all__ = ["run_layers", "stacked_layers"]
 
 
 def stacked_layers(layers: Sequence[nnx.Module]):
-    """``(graphdef, state)`` with every leaf stacked along a new leading layer axis, or ``None``
-    when the layers do not share one ``nnx.GraphDef`` (then they cannot run under one scan)."""
-    splits = [nnx.split(layer) for layer in layers]
-    graphdef = splits[0][0]
-    if any(g != graphdef for g, _ in splits[1:]):
-        return None
-    state = jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *[s for _, s in splits])
-    return graphdef, state
+  """``(graphdef, state)`` with every leaf stacked along a new leading layer axis, or ``None``
+  when the layers do not share one ``nnx.GraphDef`` (then they cannot run under one scan)."""
+  splits = [nnx.split(layer) for layer in layers]
+  graphdef = splits[0][0]
+  if any(g != graphdef for g, _ in splits[1:]):
+    return None
+  state = jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *[s for _, s in splits])
+  return graphdef, state
 
 
-def run_layers(layers: Sequence[nnx.Module], call: Callable, x: jax.Array, cache: KVCache | None, *,
-               scan: bool = True) -> tuple[jax.Array, KVCache | None]:
-    """Apply ``x, (k, v) = call(layer, x, kv)`` for every layer in order.
+def run_layers(
+  layers: Sequence[nnx.Module],
+  call: Callable,
+  x: jax.Array,
+  cache: KVCache | None,
+  *,
+  scan: bool = True,
+) -> tuple[jax.Array, KVCache | None]:
+  """Apply ``x, (k, v) = call(layer, x, kv)`` for every layer in order.
 
-    Args:
-      layers: the decoder blocks.
-      call: ``call(layer, x, kv) -> (x, (k, v))`` with ``kv`` the layer's ``(keys, values)``
-        cache buffers or ``None``.
-      x: ``[B, T, hidden]`` input of the first block.
-      cache: a stacked :class:`~dice_jax.llm.attention.KVCache` or ``None``.
-      scan: scan over stacked layers when they share a structure (otherwise, or with
-        ``scan=False``, a Python loop).
+  Args:
+    layers: the decoder blocks.
+    call: ``call(layer, x, kv) -> (x, (k, v))`` with ``kv`` the layer's ``(keys, values)``
+      cache buffers or ``None``.
+    x: ``[B, T, hidden]`` input of the first block.
+    cache: a stacked :class:`~dice_jax.llm.attention.KVCache` or ``None``.
+    scan: scan over stacked layers when they share a structure (otherwise, or with
+      ``scan=False``, a Python loop).
 
-    Returns:
-      ``(x, cache)``: the last block's output and the updated cache (``None`` without one).
-    """
-    stacked = stacked_layers(layers) if scan and len(layers) > 1 else None
-    if stacked is not None:
-        graphdef, state = stacked
+  Returns:
+    ``(x, cache)``: the last block's output and the updated cache (``None`` without one).
+  """
+  stacked = stacked_layers(layers) if scan and len(layers) > 1 else None
+  if stacked is not None:
+    graphdef, state = stacked
 
-        def body(h, xs):
-            layer_state, kv = xs
-            h, new_kv = call(nnx.merge(graphdef, layer_state), h, kv)
-            return h, None if kv is None else new_kv
+    def body(h, xs):
+      layer_state, kv = xs
+      h, new_kv = call(nnx.merge(graphdef, layer_state), h, kv)
+      return h, None if kv is None else new_kv
 
-        kv_in = None if cache is None else (cache.keys, cache.values)
-        x, kv_out = jax.lax.scan(body, x, (state, kv_in))
-        return x, None if cache is None else KVCache(*kv_out)
-    new_k, new_v = [], []
-    for i, layer in enumerate(layers):
-        kv = None if cache is None else (cache.keys[i], cache.values[i])
-        x, (k, v) = call(layer, x, kv)
-        new_k.append(k)
-        new_v.append(v)
-    return x, None if cache is None else KVCache(jnp.stack(new_k), jnp.stack(new_v))
+    kv_in = None if cache is None else (cache.keys, cache.values)
+    x, kv_out = jax.lax.scan(body, x, (state, kv_in))
+    return x, None if cache is None else KVCache(*kv_out)
+  new_k, new_v = [], []
+  for i, layer in enumerate(layers):
+    kv = None if cache is None else (cache.keys[i], cache.values[i])
+    x, (k, v) = call(layer, x, kv)
+    new_k.append(k)
+    new_v.append(v)
+  return x, None if cache is None else KVCache(jnp.stack(new_k), jnp.stack(new_v))

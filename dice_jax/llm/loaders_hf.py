@@ -31,79 +31,94 @@ INDEX_FILE = "model.safetensors.index.json"
 
 
 def _read_file(path: str, keys: set[str] | None = None) -> dict:
-    from safetensors import SafetensorError
-    from safetensors.flax import safe_open
+  from safetensors import SafetensorError
+  from safetensors.flax import safe_open
 
-    if not os.path.isfile(path):
-        raise CheckpointError(f"{path}: missing weights file")
-    try:
-        with safe_open(path, framework="flax") as f:
-            names = set(f.keys())
-            if keys is not None:
-                absent = sorted(keys - names)
-                if absent:
-                    raise CheckpointError(f"{path}: tensor {absent[0]!r} listed in {INDEX_FILE} is not in this shard")
-            return {k: f.get_tensor(k) for k in (names if keys is None else keys)}
-    except SafetensorError as e:
-        raise CheckpointError(f"{path}: cannot read safetensors file (truncated or corrupt?): {e}") from e
-    except (OSError, ValueError) as e:
-        if isinstance(e, CheckpointError):
-            raise
-        raise CheckpointError(f"{path}: cannot read safetensors file (truncated or corrupt?): {e}") from e
+  if not os.path.isfile(path):
+    raise CheckpointError(f"{path}: missing weights file")
+  try:
+    with safe_open(path, framework="flax") as f:
+      names = set(f.keys())
+      if keys is not None:
+        absent = sorted(keys - names)
+        if absent:
+          raise CheckpointError(
+            f"{path}: tensor {absent[0]!r} listed in {INDEX_FILE} is not in this shard"
+          )
+      return {k: f.get_tensor(k) for k in (names if keys is None else keys)}
+  except SafetensorError as e:
+    raise CheckpointError(
+      f"{path}: cannot read safetensors file (truncated or corrupt?): {e}"
+    ) from e
+  except (OSError, ValueError) as e:
+    if isinstance(e, CheckpointError):
+      raise
+    raise CheckpointError(
+      f"{path}: cannot read safetensors file (truncated or corrupt?): {e}"
+    ) from e
 
 
 def read_safetensors_dir(directory: str | os.PathLike) -> dict:
-    """All tensors of a checkpoint directory, ``{name: jax array}`` (single file or sharded)."""
-    directory = os.fspath(directory)
-    index_path = os.path.join(directory, INDEX_FILE)
-    if os.path.isfile(index_path):
-        try:
-            with open(index_path, encoding="utf-8") as f:
-                index = json.load(f)
-            weight_map = index["weight_map"]
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise CheckpointError(f"{index_path}: not valid JSON ({e})") from e
-        except (KeyError, TypeError):
-            raise CheckpointError(f"{index_path}: missing key 'weight_map'") from None
-        by_shard: dict[str, set[str]] = {}
-        for key, shard in weight_map.items():
-            by_shard.setdefault(shard, set()).add(key)
-        tensors = {}
-        for shard, keys in sorted(by_shard.items()):
-            shard_path = os.path.join(directory, shard)
-            if not os.path.isfile(shard_path):
-                raise CheckpointError(f"{shard_path}: missing shard file listed in {index_path} "
-                                      f"(holds e.g. tensor {sorted(keys)[0]!r})")
-            tensors.update(_read_file(shard_path, keys))
-        return tensors
-    single = os.path.join(directory, SINGLE_FILE)
-    if not os.path.isfile(single):
-        others = [n for n in os.listdir(directory) if n.endswith((".bin", ".pt", ".pth"))]
-        hint = f" (found {others}: PyTorch pickles are not read; re-save with safe_serialization)" if others else ""
-        raise CheckpointError(f"{single}: missing weights file; neither {SINGLE_FILE} nor {INDEX_FILE} "
-                              f"in {directory}{hint}")
-    return _read_file(single)
+  """All tensors of a checkpoint directory, ``{name: jax array}`` (single file or sharded)."""
+  directory = os.fspath(directory)
+  index_path = os.path.join(directory, INDEX_FILE)
+  if os.path.isfile(index_path):
+    try:
+      with open(index_path, encoding="utf-8") as f:
+        index = json.load(f)
+      weight_map = index["weight_map"]
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+      raise CheckpointError(f"{index_path}: not valid JSON ({e})") from e
+    except (KeyError, TypeError):
+      raise CheckpointError(f"{index_path}: missing key 'weight_map'") from None
+    by_shard: dict[str, set[str]] = {}
+    for key, shard in weight_map.items():
+      by_shard.setdefault(shard, set()).add(key)
+    tensors = {}
+    for shard, keys in sorted(by_shard.items()):
+      shard_path = os.path.join(directory, shard)
+      if not os.path.isfile(shard_path):
+        raise CheckpointError(
+          f"{shard_path}: missing shard file listed in {index_path} "
+          f"(holds e.g. tensor {sorted(keys)[0]!r})"
+        )
+      tensors.update(_read_file(shard_path, keys))
+    return tensors
+  single = os.path.join(directory, SINGLE_FILE)
+  if not os.path.isfile(single):
+    others = [n for n in os.listdir(directory) if n.endswith((".bin", ".pt", ".pth"))]
+    hint = (
+      f" (found {others}: PyTorch pickles are not read; re-save with safe_serialization)"
+      if others
+      else ""
+    )
+    raise CheckpointError(
+      f"{single}: missing weights file; neither {SINGLE_FILE} nor {INDEX_FILE} in {directory}{hint}"
+    )
+  return _read_file(single)
 
 
-def load_hf_model(directory: str | os.PathLike, *, dtype=jnp.float32, config: LMConfig | None = None):
-    """Load a Hugging Face checkpoint directory into an NNX model.
+def load_hf_model(
+  directory: str | os.PathLike, *, dtype=jnp.float32, config: LMConfig | None = None
+):
+  """Load a Hugging Face checkpoint directory into an NNX model.
 
-    Args:
-      directory: holds ``config.json`` and the safetensors weights.
-      dtype: parameter dtype (float32 by default; bfloat16 halves memory).
-      config: use this :class:`LMConfig` instead of reading ``config.json`` (tests use it to
-        perturb a setting).
+  Args:
+    directory: holds ``config.json`` and the safetensors weights.
+    dtype: parameter dtype (float32 by default; bfloat16 halves memory).
+    config: use this :class:`LMConfig` instead of reading ``config.json`` (tests use it to
+      perturb a setting).
 
-    Returns:
-      ``(model, config)``.
+  Returns:
+    ``(model, config)``.
 
-    Raises:
-      CheckpointError: a missing or malformed file, naming the file and key.
-      UnsupportedModelError: a setting the bridge does not implement.
-    """
-    directory = os.fspath(directory)
-    if not os.path.isdir(directory):
-        raise CheckpointError(f"{directory}: checkpoint directory does not exist")
-    cfg = config if config is not None else load_hf_config(directory)
-    tensors = read_safetensors_dir(directory)
-    return assemble_model(cfg, tensors, source=directory, dtype=dtype), cfg
+  Raises:
+    CheckpointError: a missing or malformed file, naming the file and key.
+    UnsupportedModelError: a setting the bridge does not implement.
+  """
+  directory = os.fspath(directory)
+  if not os.path.isdir(directory):
+    raise CheckpointError(f"{directory}: checkpoint directory does not exist")
+  cfg = config if config is not None else load_hf_config(directory)
+  tensors = read_safetensors_dir(directory)
+  return assemble_model(cfg, tensors, source=directory, dtype=dtype), cfg

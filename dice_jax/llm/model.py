@@ -26,20 +26,26 @@ _FAMILIES = {"llama": LlamaForCausalLM, "gpt2": GPT2LMHeadModel}
 
 
 def build_model(cfg: LMConfig, *, rngs: nnx.Rngs | None = None, dtype=jnp.float32):
-    """A randomly initialised model of ``cfg``'s family (``rngs`` defaults to ``nnx.Rngs(0)``)."""
-    try:
-        cls = _FAMILIES[cfg.family]
-    except KeyError:
-        raise ValueError(f"unknown model family {cfg.family!r}; known: {sorted(_FAMILIES)}") from None
-    return cls(cfg, rngs=rngs if rngs is not None else nnx.Rngs(0), dtype=dtype)
+  """A randomly initialised model of ``cfg``'s family (``rngs`` defaults to ``nnx.Rngs(0)``)."""
+  try:
+    cls = _FAMILIES[cfg.family]
+  except KeyError:
+    raise ValueError(f"unknown model family {cfg.family!r}; known: {sorted(_FAMILIES)}") from None
+  return cls(cfg, rngs=rngs if rngs is not None else nnx.Rngs(0), dtype=dtype)
 
 
 def abstract_model(cfg: LMConfig, *, dtype=jnp.float32):
-    """The model with ``jax.ShapeDtypeStruct`` leaves (no memory allocated), for loaders."""
-    return nnx.eval_shape(lambda: build_model(cfg, rngs=nnx.Rngs(0), dtype=dtype))
+  """The model with ``jax.ShapeDtypeStruct`` leaves (no memory allocated), for loaders."""
+  return nnx.eval_shape(lambda: build_model(cfg, rngs=nnx.Rngs(0), dtype=dtype))
 
 
 def new_cache(cfg: LMConfig, *, batch: int, max_len: int, dtype=jnp.float32) -> KVCache:
-    """A zero KV cache with ``max_len`` slots for ``batch`` sequences."""
-    return init_cache(num_layers=cfg.num_layers, batch=batch, max_len=max_len, kv_heads=cfg.num_kv_heads,
-                      head_dim=cfg.head_dim, dtype=dtype)
+  """A zero KV cache with ``max_len`` slots for ``batch`` sequences."""
+  return init_cache(
+    num_layers=cfg.num_layers,
+    batch=batch,
+    max_len=max_len,
+    kv_heads=cfg.num_kv_heads,
+    head_dim=cfg.head_dim,
+    dtype=dtype,
+  )

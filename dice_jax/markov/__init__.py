@@ -14,6 +14,7 @@
   policies; :mod:`~dice_jax.markov.diagnostics` -- per-state stage-game monotonicity;
   :mod:`~dice_jax.markov.io` -- the JSON format of ``dice-jax solve-markov``.
 """
+
 from dice_jax.markov.bayesian import BayesianGame, BayesianProblem, solve_bayesian
 from dice_jax.markov.diagnostics import StageMonotonicity, stage_monotonicity
 from dice_jax.markov.evaluation import CONVENTIONS, Evaluation, evaluate
@@ -23,8 +24,24 @@ from dice_jax.markov.observation import ObservationGame, ObservationProblem, sol
 from dice_jax.markov.problem import MarkovProblem, MarkovSolution
 from dice_jax.markov.solve import METHODS, solve_markov, solve_markov_one
 
-__all__ = ["BayesianGame", "BayesianProblem", "CONVENTIONS", "Evaluation", "MarkovGame",
-           "MarkovProblem", "MarkovSolution", "METHODS", "ObservationGame", "ObservationProblem",
-           "StageMonotonicity", "evaluate", "read_game",
-           "solve_bayesian", "solve_markov", "solve_markov_one", "solve_observation",
-           "stage_monotonicity", "write_game"]
+__all__ = [
+  "BayesianGame",
+  "BayesianProblem",
+  "CONVENTIONS",
+  "Evaluation",
+  "MarkovGame",
+  "MarkovProblem",
+  "MarkovSolution",
+  "METHODS",
+  "ObservationGame",
+  "ObservationProblem",
+  "StageMonotonicity",
+  "evaluate",
+  "read_game",
+  "solve_bayesian",
+  "solve_markov",
+  "solve_markov_one",
+  "solve_observation",
+  "stage_monotonicity",
+  "write_game",
+]

@@ -15,6 +15,7 @@ for every agent and type: the logit agent-form QRE of the Bayesian game (McKelve
 normal-form game whose player ``(i, theta_i)`` has payoff ``p(theta_i)^{-1} tau_i(theta_i)^{-1}
 sum_{theta_{-i}} p(theta) U_i(theta, a)`` (the tests check exactly this against Gambit).
 """
+
 from __future__ import annotations
 
 import functools
@@ -53,8 +54,9 @@ class BayesianGame:
   log_reference: Tuple[jax.Array, ...]
 
   @classmethod
-  def from_arrays(cls, prior, payoffs, *, temperature, reference: Optional[Sequence] = None,
-                  dtype=None) -> "BayesianGame":
+  def from_arrays(
+    cls, prior, payoffs, *, temperature, reference: Optional[Sequence] = None, dtype=None
+  ) -> "BayesianGame":
     """Build and validate a Bayesian game (or a batch: leading axes on every array).
 
     Args:
@@ -74,9 +76,11 @@ class BayesianGame:
     pr = np.asarray(prior, dtype=np.float64)
     n = len(payoffs)
     if n < 1 or pr.ndim < n:
-      raise ValueError(f"payoffs must hold one array per agent, and prior one type axis per "
-                       f"agent; got {n} payoff arrays and a prior of shape {pr.shape}.")
-    batch, types = pr.shape[:pr.ndim - n], pr.shape[pr.ndim - n:]
+      raise ValueError(
+        f"payoffs must hold one array per agent, and prior one type axis per "
+        f"agent; got {n} payoff arrays and a prior of shape {pr.shape}."
+      )
+    batch, types = pr.shape[: pr.ndim - n], pr.shape[pr.ndim - n :]
     b = len(batch)
     _validation.require_finite("prior", pr)
     type_axes = tuple(range(b, b + n))
@@ -85,25 +89,30 @@ class BayesianGame:
     for i in range(n):
       marginal = pr.sum(axis=tuple(b + j for j in range(n) if j != i))
       if np.any(marginal <= 0):
-        raise ValueError(f"prior gives agent {i}'s type "
-                         f"{int(np.argmin(marginal.reshape(-1, types[i]).min(0)))} probability "
-                         "0; drop that type (its conditional beliefs are undefined).")
+        raise ValueError(
+          f"prior gives agent {i}'s type "
+          f"{int(np.argmin(marginal.reshape(-1, types[i]).min(0)))} probability "
+          "0; drop that type (its conditional beliefs are undefined)."
+        )
     us = []
     for i, u in enumerate(payoffs):
       try:
         u = np.asarray(u, dtype=np.float64)
       except (ValueError, TypeError):
         raise ValueError(f"payoffs[{i}] must be a rectangular numeric array.") from None
-      if u.shape[:b + n] != pr.shape or u.ndim != b + 2 * n:
-        raise ValueError(f"payoffs[{i}] has shape {u.shape}; expected the batch and type axes "
-                         f"{pr.shape} followed by {n} action axes.")
+      if u.shape[: b + n] != pr.shape or u.ndim != b + 2 * n:
+        raise ValueError(
+          f"payoffs[{i}] has shape {u.shape}; expected the batch and type axes "
+          f"{pr.shape} followed by {n} action axes."
+        )
       _validation.require_finite(f"payoffs[{i}]", u)
       us.append(u)
-    actions = us[0].shape[b + n:]
+    actions = us[0].shape[b + n :]
     if any(u.shape != us[0].shape for u in us):
       raise ValueError(f"payoffs must all have shape {us[0].shape}.")
-    if np.ndim(temperature) == 0 or (np.ndim(temperature) == 1 and
-                                     not isinstance(temperature[0], (list, tuple, np.ndarray))):
+    if np.ndim(temperature) == 0 or (
+      np.ndim(temperature) == 1 and not isinstance(temperature[0], (list, tuple, np.ndarray))
+    ):
       t = np.broadcast_to(np.asarray(temperature, np.float64), (n,))
       temps = [np.full((*batch, types[i]), t[i]) for i in range(n)]
     else:
@@ -112,8 +121,12 @@ class BayesianGame:
       temps = []
       for i, t in enumerate(temperature):
         t = np.asarray(t, np.float64)
-        _validation.broadcast_or_raise(f"temperature[{i}]", t.shape, (*batch, types[i]),
-                                       f"batch {batch} by {types[i]} types of agent {i}")
+        _validation.broadcast_or_raise(
+          f"temperature[{i}]",
+          t.shape,
+          (*batch, types[i]),
+          f"batch {batch} by {types[i]} types of agent {i}",
+        )
         temps.append(np.broadcast_to(t, (*batch, types[i])))
     for i, t in enumerate(temps):
       _validation.require_positive(f"temperature[{i}]", t)
@@ -123,17 +136,26 @@ class BayesianGame:
       refs = []
       for i, (rho, k) in enumerate(zip(reference, actions)):
         rho = np.asarray(rho, np.float64)
-        _validation.broadcast_or_raise(f"reference[{i}]", rho.shape, (*batch, types[i], k),
-                                       f"batch {batch} by {types[i]} types by {k} actions")
+        _validation.broadcast_or_raise(
+          f"reference[{i}]",
+          rho.shape,
+          (*batch, types[i], k),
+          f"batch {batch} by {types[i]} types by {k} actions",
+        )
         _validation.require_distribution(f"reference[{i}]", rho)
         refs.append(np.log(np.broadcast_to(rho, (*batch, types[i], k))))
     for i, r in enumerate(refs):
       if not np.all(np.isfinite(np.asarray(r, dtype))) or np.any(np.exp(np.asarray(r, dtype)) <= 0):
-        raise ValueError(f"reference[{i}] has an entry that is 0 in {np.dtype(dtype).name}; "
-                         "entries must be positive in the dtype of the game.")
-    return cls(prior=jnp.asarray(pr, dtype), payoffs=tuple(jnp.asarray(u, dtype) for u in us),
-               temperature=tuple(jnp.asarray(t, dtype) for t in temps),
-               log_reference=tuple(jnp.asarray(l, dtype) for l in refs))
+        raise ValueError(
+          f"reference[{i}] has an entry that is 0 in {np.dtype(dtype).name}; "
+          "entries must be positive in the dtype of the game."
+        )
+    return cls(
+      prior=jnp.asarray(pr, dtype),
+      payoffs=tuple(jnp.asarray(u, dtype) for u in us),
+      temperature=tuple(jnp.asarray(t, dtype) for t in temps),
+      log_reference=tuple(jnp.asarray(l, dtype) for l in refs),
+    )
 
   @property
   def num_agents(self) -> int:
@@ -141,15 +163,15 @@ class BayesianGame:
 
   @property
   def batch_shape(self) -> Tuple[int, ...]:
-    return tuple(self.prior.shape[:self.prior.ndim - self.num_agents])
+    return tuple(self.prior.shape[: self.prior.ndim - self.num_agents])
 
   @property
   def num_types(self) -> Tuple[int, ...]:
-    return tuple(self.prior.shape[self.prior.ndim - self.num_agents:])
+    return tuple(self.prior.shape[self.prior.ndim - self.num_agents :])
 
   @property
   def num_actions(self) -> Tuple[int, ...]:
-    return tuple(self.payoffs[0].shape[self.payoffs[0].ndim - self.num_agents:])
+    return tuple(self.payoffs[0].shape[self.payoffs[0].ndim - self.num_agents :])
 
   @property
   def dtype(self):
@@ -164,8 +186,9 @@ class BayesianGame:
   def type_marginals(self) -> Tuple[jax.Array, ...]:
     """``p(theta_i)`` per agent, shape ``(*batch, T_i)``."""
     n, nd = self.num_agents, self.prior.ndim
-    return tuple(jnp.sum(self.prior, axis=tuple(nd - n + j for j in range(n) if j != i))
-                 for i in range(n))
+    return tuple(
+      jnp.sum(self.prior, axis=tuple(nd - n + j for j in range(n) if j != i)) for i in range(n)
+    )
 
   def utilities(self, probs) -> Tuple[jax.Array, ...]:
     """Interim utility vectors ``v_i(theta_i)``, shape ``(*batch, T_i, n_i)`` (module docstring)."""
@@ -213,8 +236,10 @@ class BayesianProblem:
 
   def response_logits(self, logits, probs):
     v = self.game.utilities(tuple(probs))
-    return tuple(lr + self.payoff_scale * vi / t[..., None] for lr, vi, t in
-                 zip(self.game.log_reference, v, self.game.temperature))
+    return tuple(
+      lr + self.payoff_scale * vi / t[..., None]
+      for lr, vi, t in zip(self.game.log_reference, v, self.game.temperature)
+    )
 
   def residual(self, probs, z) -> jax.Array:
     return row_residual(probs, z)
@@ -223,8 +248,13 @@ class BayesianProblem:
     """Per agent ``sum_theta_i p(theta_i) tau_i(theta_i) KL(x_i(.|theta_i) || b_i(.|theta_i))``,
     the ex-ante gain of a regularised best response."""
     kl = row_kl(logits, self.response_logits(logits, tuple(jnp.exp(l) for l in logits)))
-    return jnp.stack([jnp.sum(m * t * k, axis=-1) for m, t, k in
-                      zip(self.game.type_marginals(), self.game.temperature, kl)], axis=-1)
+    return jnp.stack(
+      [
+        jnp.sum(m * t * k, axis=-1)
+        for m, t, k in zip(self.game.type_marginals(), self.game.temperature, kl)
+      ],
+      axis=-1,
+    )
 
   def lipschitz(self) -> jax.Array:
     """``L`` of the normal-form bound (:meth:`dice_jax.HQREProblem.lipschitz`) with ``h_i`` the
@@ -248,13 +278,18 @@ class BayesianProblem:
 
 
 # The normal-form solvers; extragradient with eta = 1 / min tau (the earlier measured default).
-METHODS = dict(NORMAL_FORM_METHODS,
-               extragradient=functools.partial(Extragradient, step_scale=1.0))
+METHODS = dict(NORMAL_FORM_METHODS, extragradient=functools.partial(Extragradient, step_scale=1.0))
 
 
-def solve_bayesian(game: BayesianGame, *, method: Any = "extragradient",
-                   init: Optional[Sequence] = None, tol: Optional[float] = None,
-                   max_steps: Optional[int] = None, history: bool = False) -> Solution:
+def solve_bayesian(
+  game: BayesianGame,
+  *,
+  method: Any = "extragradient",
+  init: Optional[Sequence] = None,
+  tol: Optional[float] = None,
+  max_steps: Optional[int] = None,
+  history: bool = False,
+) -> Solution:
   """The HQRE (logit agent-form QRE with type-dependent temperatures) of a Bayesian game.
 
   Args:
@@ -279,8 +314,18 @@ def solve_bayesian(game: BayesianGame, *, method: Any = "extragradient",
   if not isinstance(game, BayesianGame):
     raise ValueError(f"game must be a BayesianGame; got {type(game).__name__}.")
   batch, dtype = game.batch_shape, game.dtype
-  logits = log_distributions("init", init, game.num_actions,
-                             [(*batch, t) for t in game.num_types], dtype)
-  return solve_games(BayesianProblem, game, method=method, methods=METHODS, batch_shape=batch,
-                     dtype=dtype, logits=game.log_reference if logits is None else logits,
-                     tol=tol, max_steps=max_steps, history=history)
+  logits = log_distributions(
+    "init", init, game.num_actions, [(*batch, t) for t in game.num_types], dtype
+  )
+  return solve_games(
+    BayesianProblem,
+    game,
+    method=method,
+    methods=METHODS,
+    batch_shape=batch,
+    dtype=dtype,
+    logits=game.log_reference if logits is None else logits,
+    tol=tol,
+    max_steps=max_steps,
+    history=history,
+  )

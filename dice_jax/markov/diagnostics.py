@@ -15,6 +15,7 @@ game under the ``"zero_sum"`` convention (Cen, Wei & Chi 2021: the regularised S
 is a gamma-contraction, so the equilibrium is unique and policy extragradient converges
 linearly); there every stage game is zero-sum and ``alpha(s) = 0``.
 """
+
 from __future__ import annotations
 
 import jax
@@ -66,6 +67,11 @@ def stage_monotonicity(game: MarkovGame, logits, convention: str = "own") -> Sta
   alpha_w = alpha_fn(stage, 1.0 / tau)
   margin = jnp.min(tau, axis=-1) - alpha
   weighted = 1.0 - alpha_w
-  return StageMonotonicity(alpha=alpha, alpha_weighted=alpha_w, margin=margin,
-                           weighted_margin=weighted, monotone=(margin > 0) | (weighted > 0),
-                           certified=convention == "zero_sum")
+  return StageMonotonicity(
+    alpha=alpha,
+    alpha_weighted=alpha_w,
+    margin=margin,
+    weighted_margin=weighted,
+    monotone=(margin > 0) | (weighted > 0),
+    certified=convention == "zero_sum",
+  )

@@ -29,6 +29,7 @@ regularised improvement at s against the continuation values of pi).
 ``I - gamma P_pi`` is strictly diagonally dominant for ``gamma < 1`` (``P_pi`` is stochastic),
 so the solve never breaks down. Every function accepts leading batch axes.
 """
+
 from __future__ import annotations
 
 from typing import Tuple
@@ -65,14 +66,15 @@ def joint_policy(probs: Policy) -> jax.Array:
 
 def kl_per_state(logits: Policy, log_reference: Policy) -> jax.Array:
   """``KL(pi_i(.|s) || rho_i(.|s))`` per agent and state, shape ``(..., N, S)``."""
-  return jnp.stack([jnp.sum(jnp.exp(l) * (l - lr), axis=-1)
-                    for l, lr in zip(logits, log_reference)], axis=-2)
+  return jnp.stack(
+    [jnp.sum(jnp.exp(l) * (l - lr), axis=-1) for l, lr in zip(logits, log_reference)], axis=-2
+  )
 
 
 def _flat_actions(x: jax.Array, n: int, trailing: int) -> jax.Array:
   """Merge the ``n`` joint-action axes that sit before ``trailing`` final axes."""
-  lead = x.shape[:x.ndim - n - trailing]
-  return x.reshape(*lead, -1, *x.shape[x.ndim - trailing:])
+  lead = x.shape[: x.ndim - n - trailing]
+  return x.reshape(*lead, -1, *x.shape[x.ndim - trailing :])
 
 
 def stage_rewards(game: MarkovGame, logits: Policy, convention: str = "own") -> jax.Array:
@@ -146,7 +148,9 @@ def values(game: MarkovGame, logits: Policy, convention: str = "own") -> jax.Arr
   return v
 
 
-def continuation_payoffs(game: MarkovGame, v: jax.Array, convention: str = "own") -> Tuple[jax.Array, ...]:
+def continuation_payoffs(
+  game: MarkovGame, v: jax.Array, convention: str = "own"
+) -> Tuple[jax.Array, ...]:
   """Stage-game payoffs ``G_i(s, a) = R_i(s, a) + gamma sum_{s'} P(s'|s, a) V_i(s')``.
 
   One array per agent of shape ``(..., S, n_1, ..., n_N)``: the normal-form game played in state
@@ -157,8 +161,11 @@ def continuation_payoffs(game: MarkovGame, v: jax.Array, convention: str = "own"
   out = []
   for i in range(n):
     r = game.rewards[i] if convention != "zero_sum" or i == 0 else -game.rewards[0]
-    ev = jnp.einsum("...t,...t->...", game.transitions,
-                    v[..., i, :].reshape(*v.shape[:-2], *(1,) * (n + 1), v.shape[-1]))
+    ev = jnp.einsum(
+      "...t,...t->...",
+      game.transitions,
+      v[..., i, :].reshape(*v.shape[:-2], *(1,) * (n + 1), v.shape[-1]),
+    )
     out.append(r + gamma * ev)
   return tuple(out)
 
@@ -194,8 +201,10 @@ def q_values(game: MarkovGame, logits: Policy, convention: str = "own", v=None) 
 
 def response_logits(game: MarkovGame, q: Policy) -> Policy:
   """Unnormalised logits ``log rho_i(.|s) + Q_i(s, .) / tau_i(s)`` of the logit responses."""
-  return tuple(lr + qi / game.temperature[..., i, :, None]
-               for i, (lr, qi) in enumerate(zip(game.log_reference, q)))
+  return tuple(
+    lr + qi / game.temperature[..., i, :, None]
+    for i, (lr, qi) in enumerate(zip(game.log_reference, q))
+  )
 
 
 def state_residual(probs: Policy, z: Policy) -> jax.Array:
@@ -206,8 +215,9 @@ def state_residual(probs: Policy, z: Policy) -> jax.Array:
 
 def state_gaps(game: MarkovGame, logits: Policy, z: Policy) -> jax.Array:
   """``tau_i(s) KL(pi_i(.|s) || b_i(.|s))`` per agent and state, shape ``(..., N, S)``."""
-  kl = [jnp.sum(jnp.exp(l) * (l - jax.nn.log_softmax(zi, axis=-1)), axis=-1)
-        for l, zi in zip(logits, z)]
+  kl = [
+    jnp.sum(jnp.exp(l) * (l - jax.nn.log_softmax(zi, axis=-1)), axis=-1) for l, zi in zip(logits, z)
+  ]
   return game.temperature * jnp.stack(kl, axis=-2)
 
 
@@ -246,8 +256,9 @@ def evaluate_profile(game: MarkovGame, logits: Policy, convention: str) -> Evalu
   q = q_values(game, logits, convention, v)
   z = response_logits(game, q)
   probs = tuple(jnp.exp(l) for l in logits)
-  return Evaluation(values=v, q=q, residual=state_residual(probs, z),
-                    gaps=state_gaps(game, logits, z))
+  return Evaluation(
+    values=v, q=q, residual=state_residual(probs, z), gaps=state_gaps(game, logits, z)
+  )
 
 
 _evaluate_jit = jax.jit(evaluate_profile, static_argnums=2)

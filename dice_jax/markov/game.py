@@ -1,4 +1,5 @@
 """Tabular discounted Markov games with agent- and state-dependent temperatures (DESIGN §6)."""
+
 from __future__ import annotations
 
 import math
@@ -48,8 +49,17 @@ class MarkovGame:
   log_reference: Tuple[jax.Array, ...]
 
   @classmethod
-  def from_arrays(cls, transitions, rewards, gamma, *, temperature, initial=None,
-                  reference: Optional[Sequence] = None, dtype=None) -> "MarkovGame":
+  def from_arrays(
+    cls,
+    transitions,
+    rewards,
+    gamma,
+    *,
+    temperature,
+    initial=None,
+    reference: Optional[Sequence] = None,
+    dtype=None,
+  ) -> "MarkovGame":
     """Build and validate a Markov game (host-side checks, before any compilation).
 
     Args:
@@ -85,19 +95,25 @@ class MarkovGame:
     shape = rewards[0].shape
     for i, r in enumerate(rewards):
       if r.shape != shape:
-        raise ValueError(f"rewards[{i}] has shape {r.shape} but rewards[0] has shape {shape}; "
-                         "every agent's rewards are indexed by (state, joint action).")
+        raise ValueError(
+          f"rewards[{i}] has shape {r.shape} but rewards[0] has shape {shape}; "
+          "every agent's rewards are indexed by (state, joint action)."
+        )
     if len(shape) < n + 1:
-      raise ValueError(f"rewards[0] has {len(shape)} axes; an {n}-agent game needs at least "
-                       f"{n + 1} (state, then one per agent).")
-    batch = shape[:len(shape) - n - 1]
+      raise ValueError(
+        f"rewards[0] has {len(shape)} axes; an {n}-agent game needs at least "
+        f"{n + 1} (state, then one per agent)."
+      )
+    batch = shape[: len(shape) - n - 1]
     num_states = shape[len(batch)]
-    actions = shape[len(batch) + 1:]
+    actions = shape[len(batch) + 1 :]
     if num_states < 1 or any(k < 1 for k in actions):
       raise ValueError(f"rewards have an empty state or action set: shape {shape}.")
     if p.shape != (*shape, num_states):
-      raise ValueError(f"transitions has shape {p.shape}; expected {(*shape, num_states)} "
-                       "(batch, state, one axis per agent's actions, next state) to match rewards.")
+      raise ValueError(
+        f"transitions has shape {p.shape}; expected {(*shape, num_states)} "
+        "(batch, state, one axis per agent's actions, next state) to match rewards."
+      )
     for i, r in enumerate(rewards):
       _validation.require_finite(f"rewards[{i}]", r)
     _validation.require_finite("transitions", p)
@@ -106,45 +122,65 @@ class MarkovGame:
     sums = p.sum(axis=-1)
     if sums.size and np.max(np.abs(sums - 1.0)) > 1e-8 * max(1, num_states):
       worst = np.unravel_index(np.argmax(np.abs(sums - 1.0)), sums.shape)
-      raise ValueError(f"transitions rows must sum to 1 over the next state; the row at "
-                       f"{tuple(int(w) for w in worst)} sums to {sums[worst]!r}.")
+      raise ValueError(
+        f"transitions rows must sum to 1 over the next state; the row at "
+        f"{tuple(int(w) for w in worst)} sums to {sums[worst]!r}."
+      )
 
     g = _as_array("gamma", gamma)
     _validation.broadcast_or_raise("gamma", g.shape, batch, f"batch shape {batch}")
     _validation.require_finite("gamma", g)
     if np.any(g < 0) or np.any(g >= 1):
-      raise ValueError(f"gamma must lie in [0, 1); got {g.ravel()[np.argmax((g < 0) | (g >= 1))]!r}.")
+      raise ValueError(
+        f"gamma must lie in [0, 1); got {g.ravel()[np.argmax((g < 0) | (g >= 1))]!r}."
+      )
 
     t = _as_array("temperature", temperature)
     if t.ndim == 1 and t.shape[0] == n:
       t = t[:, None]  # a 1-D array of length N is one temperature per agent
-    _validation.broadcast_or_raise("temperature", t.shape, (*batch, n, num_states),
-                                   f"batch {batch} by {n} agents by {num_states} states")
+    _validation.broadcast_or_raise(
+      "temperature",
+      t.shape,
+      (*batch, n, num_states),
+      f"batch {batch} by {n} agents by {num_states} states",
+    )
     _validation.require_positive("temperature", t)
 
     if initial is None:
       mu = np.full((*batch, num_states), 1.0 / num_states)
     else:
-      mu = _validation.distribution("initial", initial, num_states, batch, strict=False,
-                                    atol=1e-8, meaning="states")
+      mu = _validation.distribution(
+        "initial", initial, num_states, batch, strict=False, atol=1e-8, meaning="states"
+      )
     if reference is None:
       log_ref = [np.full((*batch, num_states, k), -math.log(k)) for k in actions]
     else:
-      log_ref = [np.log(r) for r in _validation.profile(
-          "reference", reference, actions, (*batch, num_states), dtype=dtype, what="agent")]
-    for name, a in [("transitions", p), ("gamma", g), ("temperature", t),
-                    *((f"rewards[{i}]", r) for i, r in enumerate(rewards))]:
+      log_ref = [
+        np.log(r)
+        for r in _validation.profile(
+          "reference", reference, actions, (*batch, num_states), dtype=dtype, what="agent"
+        )
+      ]
+    for name, a in [
+      ("transitions", p),
+      ("gamma", g),
+      ("temperature", t),
+      *((f"rewards[{i}]", r) for i, r in enumerate(rewards)),
+    ]:
       _validation.fits_dtype(name, a, dtype)
     if np.any(np.asarray(t, dtype) <= 0):
-      raise ValueError(f"temperature has an entry that is 0 in {np.dtype(dtype).name}; "
-                       "temperatures must be > 0 in the game's dtype.")
+      raise ValueError(
+        f"temperature has an entry that is 0 in {np.dtype(dtype).name}; "
+        "temperatures must be > 0 in the game's dtype."
+      )
     return cls(
-        transitions=jnp.asarray(p, dtype),
-        rewards=tuple(jnp.asarray(r, dtype) for r in rewards),
-        gamma=jnp.asarray(np.broadcast_to(g, batch), dtype),
-        initial=jnp.asarray(np.broadcast_to(mu, (*batch, num_states)), dtype),
-        temperature=jnp.asarray(np.broadcast_to(t, (*batch, n, num_states)), dtype),
-        log_reference=tuple(jnp.asarray(l, dtype) for l in log_ref))
+      transitions=jnp.asarray(p, dtype),
+      rewards=tuple(jnp.asarray(r, dtype) for r in rewards),
+      gamma=jnp.asarray(np.broadcast_to(g, batch), dtype),
+      initial=jnp.asarray(np.broadcast_to(mu, (*batch, num_states)), dtype),
+      temperature=jnp.asarray(np.broadcast_to(t, (*batch, n, num_states)), dtype),
+      log_reference=tuple(jnp.asarray(l, dtype) for l in log_ref),
+    )
 
   @property
   def num_agents(self) -> int:
@@ -152,7 +188,7 @@ class MarkovGame:
 
   @property
   def num_actions(self) -> Tuple[int, ...]:
-    return tuple(self.rewards[0].shape[-self.num_agents:])
+    return tuple(self.rewards[0].shape[-self.num_agents :])
 
   @property
   def num_states(self) -> int:
@@ -160,7 +196,7 @@ class MarkovGame:
 
   @property
   def batch_shape(self) -> Tuple[int, ...]:
-    return tuple(self.rewards[0].shape[:-self.num_agents - 1])
+    return tuple(self.rewards[0].shape[: -self.num_agents - 1])
 
   @property
   def dtype(self):

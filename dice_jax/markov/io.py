@@ -29,6 +29,7 @@ Example: a one-state, one-shot matching-pennies game::
     {"gamma": 0, "transitions": [[[[1], [1]], [[1], [1]]]],
      "rewards": [[[[1, -1], [-1, 1]]], [[[-1, 1], [1, -1]]]], "temperatures": [1, 1]}
 """
+
 from __future__ import annotations
 
 import json
@@ -49,13 +50,13 @@ MAX_DEPTH = 32
 
 def _per_agent(key: str, value: Any) -> list:
   if not isinstance(value, list):
-    raise TypeError(f"{key} must be a list with one entry per agent; got "
-                    f"{type(value).__name__}.")
+    raise TypeError(f"{key} must be a list with one entry per agent; got {type(value).__name__}.")
   return [_validation.real_array(f"{key}[{i}]", v, allow_bool=False) for i, v in enumerate(value)]
 
 
-def game_from_dict(data: Dict[str, Any], *, dtype=None, source: str = "the game"
-                   ) -> Tuple[MarkovGame, str]:
+def game_from_dict(
+  data: Dict[str, Any], *, dtype=None, source: str = "the game"
+) -> Tuple[MarkovGame, str]:
   """``(game, convention)`` from a parsed JSON object.
 
   Types are checked before values (text, booleans or ``null`` where numbers belong are a
@@ -84,15 +85,23 @@ def game_from_dict(data: Dict[str, Any], *, dtype=None, source: str = "the game"
     reference = data.get("reference")
     if reference is not None:
       reference = _per_agent("reference", reference)
-    game = MarkovGame.from_arrays(transitions, rewards, gamma, temperature=temperatures,
-                                  initial=initial, reference=reference, dtype=dtype)
+    game = MarkovGame.from_arrays(
+      transitions,
+      rewards,
+      gamma,
+      temperature=temperatures,
+      initial=initial,
+      reference=reference,
+      dtype=dtype,
+    )
   except (ValueError, TypeError) as e:
     raise type(e)(f"{source}: {e}") from None
   return game, convention
 
 
-def read_game(path: str, *, dtype=None, max_bytes: int = MAX_BYTES,
-              max_depth: int = MAX_DEPTH) -> Tuple[MarkovGame, str]:
+def read_game(
+  path: str, *, dtype=None, max_bytes: int = MAX_BYTES, max_depth: int = MAX_DEPTH
+) -> Tuple[MarkovGame, str]:
   """Read a game file (format and limits in the module docstring).
 
   Raises:
@@ -106,16 +115,17 @@ def read_game(path: str, *, dtype=None, max_bytes: int = MAX_BYTES,
 def game_to_dict(game: MarkovGame, convention: str = "own") -> Dict[str, Any]:
   """The JSON object of one unbatched game (temperatures ``[N][S]``, references included)."""
   import numpy as np
+
   if game.batch_shape:
     raise ValueError(f"game must be a single game; it has batch shape {game.batch_shape}.")
   return {
-      "gamma": float(game.gamma),
-      "transitions": np.asarray(game.transitions).tolist(),
-      "rewards": [np.asarray(r).tolist() for r in game.rewards],
-      "temperatures": np.asarray(game.temperature).tolist(),
-      "initial": np.asarray(game.initial).tolist(),
-      "reference": [np.exp(np.asarray(l)).tolist() for l in game.log_reference],
-      "convention": check_convention(convention),
+    "gamma": float(game.gamma),
+    "transitions": np.asarray(game.transitions).tolist(),
+    "rewards": [np.asarray(r).tolist() for r in game.rewards],
+    "temperatures": np.asarray(game.temperature).tolist(),
+    "initial": np.asarray(game.initial).tolist(),
+    "reference": [np.exp(np.asarray(l)).tolist() for l in game.log_reference],
+    "convention": check_convention(convention),
   }
 
 

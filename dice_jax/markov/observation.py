@@ -25,6 +25,7 @@ Markov HQRE in every state of positive occupancy. Under ``"logit"`` (no KL in ``
 response is ``softmax(log rho + g / w)``. An observation of zero occupancy has ``g = 0`` and
 keeps its policy.
 """
+
 from __future__ import annotations
 
 import functools
@@ -63,8 +64,9 @@ class ObservationGame:
   log_reference: Tuple[jax.Array, ...]
 
   @classmethod
-  def create(cls, game: MarkovGame, observations: Sequence, *,
-             reference: Optional[Sequence] = None) -> "ObservationGame":
+  def create(
+    cls, game: MarkovGame, observations: Sequence, *, reference: Optional[Sequence] = None
+  ) -> "ObservationGame":
     """Validate and build. Every observation ``0..O_i-1`` must occur (``O_i = max + 1``).
 
     Args:
@@ -91,14 +93,16 @@ class ObservationGame:
         raise ValueError(f"observations[{i}] must use every observation 0..{o.max()}.")
       maps.append(o)
     counts = [int(o.max()) + 1 for o in maps]
-    refs = log_distributions("reference", reference, game.num_actions,
-                             [(*batch, c) for c in counts], game.dtype)
+    refs = log_distributions(
+      "reference", reference, game.num_actions, [(*batch, c) for c in counts], game.dtype
+    )
     if refs is None:
       refs = [np.full((*batch, c, k), -np.log(k)) for c, k in zip(counts, game.num_actions)]
-    return cls(game=game,
-               observations=tuple(jnp.asarray(np.broadcast_to(o, (*batch, s)), jnp.int32)
-                                  for o in maps),
-               log_reference=tuple(jnp.asarray(r, game.dtype) for r in refs))
+    return cls(
+      game=game,
+      observations=tuple(jnp.asarray(np.broadcast_to(o, (*batch, s)), jnp.int32) for o in maps),
+      log_reference=tuple(jnp.asarray(r, game.dtype) for r in refs),
+    )
 
   @property
   def num_observations(self) -> Tuple[int, ...]:
@@ -106,8 +110,9 @@ class ObservationGame:
 
   def state_game(self) -> MarkovGame:
     """The Markov game whose per-state reference is ``rho_i(. | omega_i(s))``."""
-    return self.game.replace(log_reference=tuple(
-        lr[o] for lr, o in zip(self.log_reference, self.observations)))
+    return self.game.replace(
+      log_reference=tuple(lr[o] for lr, o in zip(self.log_reference, self.observations))
+    )
 
   def state_logits(self, obs_logits) -> ev.Policy:
     """``log pi_i(. | omega_i(s))`` per state, shape ``(S, n_i)``."""
@@ -150,9 +155,10 @@ class ObservationProblem:
   def weights(self, logits) -> Tuple[jax.Array, ...]:
     """``w_i(o) = sum_{s: omega_i(s)=o} d(s) tau_i(s)``, shape ``(O_i,)``."""
     d = occupancy(self.game, logits)
-    return tuple(jax.ops.segment_sum(d * self.game.game.temperature[i], o, num_segments=c)
-                 for i, (o, c) in enumerate(zip(self.game.observations,
-                                                 self.game.num_observations)))
+    return tuple(
+      jax.ops.segment_sum(d * self.game.game.temperature[i], o, num_segments=c)
+      for i, (o, c) in enumerate(zip(self.game.observations, self.game.num_observations))
+    )
 
   # --- the problem protocol (dice_jax.solvers.protocol) ---------------------------------------
 
@@ -204,8 +210,9 @@ class ObservationProblem:
 
   def scale_payoffs(self, scale) -> "ObservationProblem":
     g = self.game.game
-    return self.replace(game=self.game.replace(
-        game=g.replace(rewards=tuple(scale * r for r in g.rewards))))
+    return self.replace(
+      game=self.game.replace(game=g.replace(rewards=tuple(scale * r for r in g.rewards)))
+    )
 
   def postprocess(self, logits, outcome) -> Solution:
     return Solution.from_outcome(logits, self.gaps(logits), outcome)
@@ -214,9 +221,16 @@ class ObservationProblem:
 METHODS = dict(MARKOV_METHODS, extragradient=functools.partial(Extragradient, step_scale=1.0))
 
 
-def solve_observation(og: ObservationGame, *, method="extragradient", convention: str = "own",
-                      init: Optional[Sequence] = None, tol: Optional[float] = None,
-                      max_steps: Optional[int] = None, history: bool = False) -> Solution:
+def solve_observation(
+  og: ObservationGame,
+  *,
+  method="extragradient",
+  convention: str = "own",
+  init: Optional[Sequence] = None,
+  tol: Optional[float] = None,
+  max_steps: Optional[int] = None,
+  history: bool = False,
+) -> Solution:
   """The HQRE of observation-conditioned policies; ``logits[i]`` has shape ``(*batch, O_i, n_i)``.
 
   No uniqueness or convergence guarantee in general (aliasing breaks the Markov structure);
@@ -236,9 +250,19 @@ def solve_observation(og: ObservationGame, *, method="extragradient", convention
   if convention == "zero_sum":
     check_zero_sum(og.game)
   batch, dtype = og.game.batch_shape, og.game.dtype
-  logits = log_distributions("init", init, og.game.num_actions,
-                             [(*batch, c) for c in og.num_observations], dtype)
-  return solve_games(ObservationProblem, og, method=method, methods=METHODS, batch_shape=batch,
-                     dtype=dtype, logits=og.log_reference if logits is None else logits,
-                     options=(("convention", convention),), tol=tol, max_steps=max_steps,
-                     history=history)
+  logits = log_distributions(
+    "init", init, og.game.num_actions, [(*batch, c) for c in og.num_observations], dtype
+  )
+  return solve_games(
+    ObservationProblem,
+    og,
+    method=method,
+    methods=METHODS,
+    batch_shape=batch,
+    dtype=dtype,
+    logits=og.log_reference if logits is None else logits,
+    options=(("convention", convention),),
+    tol=tol,
+    max_steps=max_steps,
+    history=history,
+  )

@@ -13,6 +13,7 @@ Rows are states: agent i's log-policy has shape ``(S, n_i)``, and the response l
 
 has exactly the HQRE as its fixed points.
 """
+
 from __future__ import annotations
 
 from typing import Optional
@@ -128,6 +129,12 @@ class MarkovProblem:
     """One evaluation of the returned profile gives values, per-state residual and gaps."""
     e = ev.evaluate_profile(self.game, logits, self.convention)
     agent_gaps = jnp.max(e.gaps, axis=-1)
-    return MarkovSolution.from_outcome(logits, agent_gaps, outcome, values=e.values,
-                                       state_residual=e.residual, state_gaps=e.gaps,
-                                       convention=self.convention)
+    return MarkovSolution.from_outcome(
+      logits,
+      agent_gaps,
+      outcome,
+      values=e.values,
+      state_residual=e.residual,
+      state_gaps=e.gaps,
+      convention=self.convention,
+    )

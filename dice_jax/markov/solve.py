@@ -1,4 +1,5 @@
 """Entry points: :func:`solve_markov` (validated, batched, jitted) and :func:`solve_markov_one`."""
+
 from __future__ import annotations
 
 import functools
@@ -11,8 +12,7 @@ import numpy as np
 from dice_jax.markov import evaluation as ev
 from dice_jax.markov.game import MarkovGame
 from dice_jax.markov.problem import MarkovProblem, MarkovSolution
-from dice_jax.solvers import (Anderson, Auto, Continuation, Damped, Extragradient, Mirror,
-                              Optimistic)
+from dice_jax.solvers import Anderson, Auto, Continuation, Damped, Extragradient, Mirror, Optimistic
 from dice_jax.solvers._solve import default_tol, log_distributions, solve_games
 from dice_jax.solvers._solve import get_solver as _get_solver
 from dice_jax.solvers.engine import iterate
@@ -20,13 +20,13 @@ from dice_jax.solvers.engine import iterate
 #: The solvers of :mod:`dice_jax.solvers` by the ``method`` names :func:`solve_markov` accepts,
 #: with Markov defaults (measured: see :func:`solve_markov`).
 METHODS = {
-    "auto": functools.partial(Auto, first_order=Extragradient(step_scale=0.25)),
-    "mirror": functools.partial(Mirror, growth=1.05),
-    "optimistic": functools.partial(Optimistic, step_scale=0.25),
-    "extragradient": functools.partial(Extragradient, step_scale=0.25),
-    "damped": Damped,
-    "continuation": Continuation,
-    "anderson": Anderson,
+  "auto": functools.partial(Auto, first_order=Extragradient(step_scale=0.25)),
+  "mirror": functools.partial(Mirror, growth=1.05),
+  "optimistic": functools.partial(Optimistic, step_scale=0.25),
+  "extragradient": functools.partial(Extragradient, step_scale=0.25),
+  "damped": Damped,
+  "continuation": Continuation,
+  "anderson": Anderson,
 }
 
 
@@ -35,9 +35,16 @@ def get_solver(method: Union[str, Any]):
   return _get_solver(method, METHODS)
 
 
-def solve_markov_one(game: MarkovGame, *, method: Any = "auto", convention: str = "own",
-                     logits=None, tol=None, max_steps=10_000,
-                     history_length: Optional[int] = None) -> MarkovSolution:
+def solve_markov_one(
+  game: MarkovGame,
+  *,
+  method: Any = "auto",
+  convention: str = "own",
+  logits=None,
+  tol=None,
+  max_steps=10_000,
+  history_length: Optional[int] = None,
+) -> MarkovSolution:
   """Solve one unbatched Markov game without host checks (jit/vmap-safe); see :func:`solve_markov`."""
   solver = get_solver(method)
   ev.check_convention(convention)
@@ -46,8 +53,14 @@ def solve_markov_one(game: MarkovGame, *, method: Any = "auto", convention: str 
     logits = game.log_reference
   logits = tuple(jax.nn.log_softmax(l, axis=-1) for l in logits)
   tol = default_tol(dtype) if tol is None else tol
-  return iterate(solver, MarkovProblem(game=game, convention=convention), logits,
-                 tol=jnp.asarray(tol, dtype), max_steps=max_steps, history_length=history_length)
+  return iterate(
+    solver,
+    MarkovProblem(game=game, convention=convention),
+    logits,
+    tol=jnp.asarray(tol, dtype),
+    max_steps=max_steps,
+    history_length=history_length,
+  )
 
 
 def check_zero_sum(game: MarkovGame, *, atol: float = 1e-12) -> None:
@@ -57,13 +70,22 @@ def check_zero_sum(game: MarkovGame, *, atol: float = 1e-12) -> None:
   r1, r2 = np.asarray(game.rewards[0]), np.asarray(game.rewards[1])
   scale = max(1.0, float(np.max(np.abs(r1))) if r1.size else 1.0)
   if np.max(np.abs(r1 + r2)) > atol * scale:
-    raise ValueError("convention 'zero_sum' needs rewards[1] == -rewards[0]; they differ by "
-                     f"{np.max(np.abs(r1 + r2)):.3g}.")
+    raise ValueError(
+      "convention 'zero_sum' needs rewards[1] == -rewards[0]; they differ by "
+      f"{np.max(np.abs(r1 + r2)):.3g}."
+    )
 
 
-def solve_markov(game: MarkovGame, *, method: Any = None, convention: str = "own",
-                 init: Optional[Sequence] = None, tol: Optional[float] = None,
-                 max_steps: Optional[int] = None, history: bool = False) -> MarkovSolution:
+def solve_markov(
+  game: MarkovGame,
+  *,
+  method: Any = None,
+  convention: str = "own",
+  init: Optional[Sequence] = None,
+  tol: Optional[float] = None,
+  max_steps: Optional[int] = None,
+  history: bool = False,
+) -> MarkovSolution:
   """Compute the Markov HQRE ``pi_i(.|s) = softmax(log rho_i(.|s) + Q_i(s, .) / tau_i(s))``.
 
   ``Q`` is the exact regularised action value of the profile under ``convention``
@@ -114,9 +136,19 @@ def solve_markov(game: MarkovGame, *, method: Any = None, convention: str = "own
   if convention == "zero_sum":
     check_zero_sum(game)
   batch, dtype = game.batch_shape, game.dtype
-  logits = log_distributions("init", init, game.num_actions,
-                             [(*batch, game.num_states)] * game.num_agents, dtype)
-  return solve_games(MarkovProblem, game, method=method, methods=METHODS, batch_shape=batch,
-                     dtype=dtype, logits=game.log_reference if logits is None else logits,
-                     options=(("convention", convention),), tol=tol, max_steps=max_steps,
-                     history=history)
+  logits = log_distributions(
+    "init", init, game.num_actions, [(*batch, game.num_states)] * game.num_agents, dtype
+  )
+  return solve_games(
+    MarkovProblem,
+    game,
+    method=method,
+    methods=METHODS,
+    batch_shape=batch,
+    dtype=dtype,
+    logits=game.log_reference if logits is None else logits,
+    options=(("convention", convention),),
+    tol=tol,
+    max_steps=max_steps,
+    history=history,
+  )

@@ -21,22 +21,70 @@ Tasks, checkers, backends, the sampler, temperatures and token-cost payoffs are 
 :mod:`dice_jax.rollouts`. Importing this package loads JAX but not transformers or torch: models
 load only when a :class:`~dice_jax.rollouts.LocalBackend` is created.
 """
+
 from dice_jax.pc import metrics
 from dice_jax.pc.config import ConfigError, RunConfig, load_config
-from dice_jax.pc.environments import (CONTROLS, DEFAULT_ROLES, ROLES, Control, CoordinationSpec,
-                                      Environment, LLMEnvironment, Outcome,
-                                      SyntheticEnvironment, drift_suite, oscillation_suite,
-                                      payoffs)
+from dice_jax.pc.environments import (
+  CONTROLS,
+  DEFAULT_ROLES,
+  ROLES,
+  Control,
+  CoordinationSpec,
+  Environment,
+  LLMEnvironment,
+  Outcome,
+  SyntheticEnvironment,
+  drift_suite,
+  oscillation_suite,
+  payoffs,
+)
 from dice_jax.pc.harness import Results, compare, load_results, run
-from dice_jax.pc.policies import (POLICIES, BestOfN, BestResponseDynamics, Decision, DICEPC,
-                                  FictitiousPlay, IndependentLearners, Policy, UniformPolicy,
-                                  make_policy)
+from dice_jax.pc.policies import (
+  POLICIES,
+  BestOfN,
+  BestResponseDynamics,
+  Decision,
+  DICEPC,
+  FictitiousPlay,
+  IndependentLearners,
+  Policy,
+  UniformPolicy,
+  make_policy,
+)
 from dice_jax.pc.posterior import PayoffPosterior
 from dice_jax.pc.report import report
 
-__all__ = ["BestOfN", "BestResponseDynamics", "CONTROLS", "ConfigError", "Control",
-           "CoordinationSpec", "DEFAULT_ROLES", "DICEPC", "Decision", "Environment",
-           "FictitiousPlay", "IndependentLearners", "LLMEnvironment", "Outcome", "POLICIES",
-           "PayoffPosterior", "Policy", "ROLES", "Results", "RunConfig", "SyntheticEnvironment",
-           "UniformPolicy", "compare", "drift_suite", "load_config", "load_results",
-           "make_policy", "metrics", "oscillation_suite", "payoffs", "report", "run"]
+__all__ = [
+  "BestOfN",
+  "BestResponseDynamics",
+  "CONTROLS",
+  "ConfigError",
+  "Control",
+  "CoordinationSpec",
+  "DEFAULT_ROLES",
+  "DICEPC",
+  "Decision",
+  "Environment",
+  "FictitiousPlay",
+  "IndependentLearners",
+  "LLMEnvironment",
+  "Outcome",
+  "POLICIES",
+  "PayoffPosterior",
+  "Policy",
+  "ROLES",
+  "Results",
+  "RunConfig",
+  "SyntheticEnvironment",
+  "UniformPolicy",
+  "compare",
+  "drift_suite",
+  "load_config",
+  "load_results",
+  "make_policy",
+  "metrics",
+  "oscillation_suite",
+  "payoffs",
+  "report",
+  "run",
+]

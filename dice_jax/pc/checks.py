@@ -4,6 +4,7 @@ temperature forms themselves live in :mod:`dice_jax.rollouts.temperatures`).
 Every check raises ``ValueError`` whose message starts with the argument's name, before any
 work is done.
 """
+
 from __future__ import annotations
 
 from typing import Optional, Sequence, Tuple
@@ -27,8 +28,9 @@ def temperatures(value, spec: CoordinationSpec, name: str = "temperature") -> np
   return role_state_temperatures(value, spec.num_states, spec.num_roles, name=name)
 
 
-def references(value: Optional[Sequence], spec: CoordinationSpec,
-               name: str = "reference") -> Tuple[np.ndarray, ...]:
+def references(
+  value: Optional[Sequence], spec: CoordinationSpec, name: str = "reference"
+) -> Tuple[np.ndarray, ...]:
   """Reference policies ``rho_i`` as one ``[S, n_i]`` array per role (default uniform).
 
   Each role's entry is ``None`` (uniform), a distribution ``[n_i]`` shared by every state, or
@@ -46,8 +48,10 @@ def references(value: Optional[Sequence], spec: CoordinationSpec,
       continue
     a = distribution(r, f"{name}[{i}]")
     if a.shape not in ((ki,), (s, ki)):
-      raise ValueError(f"{name}[{i}] must have shape ({ki},) or ({s}, {ki}) (role "
-                       f"{spec.roles[i]!r} has {ki} controls); got {a.shape}.")
+      raise ValueError(
+        f"{name}[{i}] must have shape ({ki},) or ({s}, {ki}) (role "
+        f"{spec.roles[i]!r} has {ki} controls); got {a.shape}."
+      )
     out.append(np.broadcast_to(a, (s, ki)).copy())
   return tuple(out)
 

@@ -22,6 +22,7 @@ and prints the comparison table. ``report`` regenerates the plots of a results f
 and prints the game it describes. Progress bars (tqdm, on stderr) unless ``--quiet``. Exit
 status: 0 on success, 2 for a bad config or folder (the message names the field).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,10 +38,12 @@ __all__ = ["register", "run", "main"]
 def register(subparsers) -> argparse.ArgumentParser:
   """Add the ``pc`` command (``run`` / ``report`` / ``validate``) to an ``argparse`` sub-parser
   collection."""
-  p = subparsers.add_parser("pc", help="DICE-PC: coordinate frozen LLM agents (run a config, "
-                                       "report results)",
-                            description=__doc__.split("\n\n")[0],
-                            formatter_class=argparse.RawDescriptionHelpFormatter)
+  p = subparsers.add_parser(
+    "pc",
+    help="DICE-PC: coordinate frozen LLM agents (run a config, report results)",
+    description=__doc__.split("\n\n")[0],
+    formatter_class=argparse.RawDescriptionHelpFormatter,
+  )
   sub = p.add_subparsers(dest="pc_command", required=True)
   r = sub.add_parser("run", help="run every method and seed of a config; write a results folder")
   r.add_argument("config", help="a YAML or JSON config (see dice_jax.pc.config)")
@@ -48,8 +51,9 @@ def register(subparsers) -> argparse.ArgumentParser:
   r.add_argument("--quiet", "-q", action="store_true", help="no progress bars or run lines")
   rep = sub.add_parser("report", help="regenerate the plots of a results folder; print the table")
   rep.add_argument("folder")
-  rep.add_argument("--window", type=int, default=25,
-                   help="moving-average window of the oscillation curve (rounds)")
+  rep.add_argument(
+    "--window", type=int, default=25, help="moving-average window of the oscillation curve (rounds)"
+  )
   v = sub.add_parser("validate", help="check a config and print the game it describes")
   v.add_argument("config")
   return p
@@ -92,7 +96,7 @@ def _run(args) -> int:
     raise ConfigError("output", "missing: give output in the config or --out DIR.")
   import jax
 
-  jax.config.update("jax_enable_x64", True)   # DICE-PC's solver tolerance is a float64 one
+  jax.config.update("jax_enable_x64", True)  # DICE-PC's solver tolerance is a float64 one
   from dice_jax.pc.report import compare as C
   from dice_jax.pc.harness.loop import run as run_harness
 
@@ -113,24 +117,44 @@ def _run(args) -> int:
         policy = m.build(token_budget=budget)
         if not quiet:
           print(f"[{k}/{total}] {m.label} seed {seed}", file=sys.stderr, flush=True)
-        res = run_harness(env, policy, rounds=cfg.rounds, batch_size=cfg.batch_size, seed=seed,
-                          temperature=cfg.temperature, reference=list(cfg.reference),
-                          out_dir=os.path.join(out, m.label, f"seed{seed}"), progress=not quiet,
-                          monotonicity=cfg.monotonicity, num_bootstrap=cfg.num_bootstrap)
+        res = run_harness(
+          env,
+          policy,
+          rounds=cfg.rounds,
+          batch_size=cfg.batch_size,
+          seed=seed,
+          temperature=cfg.temperature,
+          reference=list(cfg.reference),
+          out_dir=os.path.join(out, m.label, f"seed{seed}"),
+          progress=not quiet,
+          monotonicity=cfg.monotonicity,
+          num_bootstrap=cfg.num_bootstrap,
+        )
         tokens[m.label] = res.summary.get("tokens_per_task")
   finally:
     cfg.close()
-  extra = {"name": cfg.name, "description": cfg.description, "environment": cfg.environment,
-           "seeds": list(cfg.seeds), "rounds": cfg.rounds, "batch_size": cfg.batch_size,
-           "spec": cfg.spec.to_dict(), "resolved": cfg.to_dict(), "config": cfg.raw,
-           "config_file": "config" + ext, "seconds": time.perf_counter() - start}
-  only = {m.label: list(cfg.seeds) for m in cfg.methods}   # not runs left from earlier ones
+  extra = {
+    "name": cfg.name,
+    "description": cfg.description,
+    "environment": cfg.environment,
+    "seeds": list(cfg.seeds),
+    "rounds": cfg.rounds,
+    "batch_size": cfg.batch_size,
+    "spec": cfg.spec.to_dict(),
+    "resolved": cfg.to_dict(),
+    "config": cfg.raw,
+    "config_file": "config" + ext,
+    "seconds": time.perf_counter() - start,
+  }
+  only = {m.label: list(cfg.seeds) for m in cfg.methods}  # not runs left from earlier ones
   summary = C.comparison_summary(out, extra=extra, only=only)
   C.write_summary(out, summary)
   paths = C.plot_comparison(out, runs=C.collect(out, only=only))
   print(C.format_table(summary["methods"]))
-  print(f"\nresults: {out} ({total} runs, {summary['seconds']:.1f} s); plots: "
-        + ", ".join(os.path.basename(p) for p in paths))
+  print(
+    f"\nresults: {out} ({total} runs, {summary['seconds']:.1f} s); plots: "
+    + ", ".join(os.path.basename(p) for p in paths)
+  )
   return 0
 
 

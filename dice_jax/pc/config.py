@@ -85,6 +85,7 @@ Method labels become folder names: letters, digits, ``-``, ``_`` and ``.``. Seed
 task draws and the policies' sampling (:func:`dice_jax.pc.harness.loop.run`) and the synthetic
 environments' rollout noise; the LLM task pool is fixed by ``tasks.seed``.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -114,34 +115,76 @@ ENVIRONMENT_KINDS = ("synthetic", "llm")
 SUITES = ("oscillation", "drift")
 TASK_KINDS = ("arithmetic", "planning", "jsonl")
 BACKEND_KINDS = ("local", "openai")
-METHOD_NAMES = ("dice-pc", "uniform", "ucb1", "exp3", "fictitious-play", "best-response",
-                "best-of-n")
+METHOD_NAMES = (
+  "dice-pc",
+  "uniform",
+  "ucb1",
+  "exp3",
+  "fictitious-play",
+  "best-response",
+  "best-of-n",
+)
 
-_TOP = ("name", "description", "output", "seeds", "budget", "environment", "roles", "token_cost",
-        "cost_sharing", "states", "tasks", "backend", "backends", "methods", "evaluation")
+_TOP = (
+  "name",
+  "description",
+  "output",
+  "seeds",
+  "budget",
+  "environment",
+  "roles",
+  "token_cost",
+  "cost_sharing",
+  "states",
+  "tasks",
+  "backend",
+  "backends",
+  "methods",
+  "evaluation",
+)
 _BUDGET = ("rounds", "batch_size")
 _LLM_ENV = ("kind", "max_tokens_cap", "best_of_n_control")
 _TASKS = ("kind", "count", "split", "difficulties", "seed", "path", "test_fraction")
 _LOCAL = ("kind", "model_path", "max_batch", "prompt_bucket", "fixed_batch", "top_p")
-_OPENAI = ("kind", "base_url", "model", "api_key_env", "timeout", "retries", "max_concurrency",
-           "top_p")
+_OPENAI = (
+  "kind",
+  "base_url",
+  "model",
+  "api_key_env",
+  "timeout",
+  "retries",
+  "max_concurrency",
+  "top_p",
+)
 _CONTROL = ("instruction", "n", "temperature", "max_tokens", "model")
 _PRIOR = ("alpha0", "beta0", "token_prior", "token_pseudocount")
 _METHOD_OPTIONS = {
-    "dice-pc": ("temperature", "final_temperature", "margin", "reference", "forgetting", "prior",
-                "sampling", "solver", "tol", "certify", "magnet", "magnet_warmup",
-                "magnet_window"),
-    "uniform": (),
-    "ucb1": (),
-    "exp3": ("gamma",),
-    "fictitious-play": ("forgetting", "prior"),
-    "best-response": ("forgetting", "prior"),
-    "best-of-n": ("n", "token_budget", "match"),
+  "dice-pc": (
+    "temperature",
+    "final_temperature",
+    "margin",
+    "reference",
+    "forgetting",
+    "prior",
+    "sampling",
+    "solver",
+    "tol",
+    "certify",
+    "magnet",
+    "magnet_warmup",
+    "magnet_window",
+  ),
+  "uniform": (),
+  "ucb1": (),
+  "exp3": ("gamma",),
+  "fictitious-play": ("forgetting", "prior"),
+  "best-response": ("forgetting", "prior"),
+  "best-of-n": ("n", "token_budget", "match"),
 }
 _EVALUATION = ("temperature", "reference", "monotonicity", "num_bootstrap")
 _LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-MAX_ROUNDS = 10_000_000     # budget.rounds
-MAX_BATCH = 1_000_000       # budget.batch_size
+MAX_ROUNDS = 10_000_000  # budget.rounds
+MAX_BATCH = 1_000_000  # budget.batch_size
 
 
 # --- the resolved configuration -----------------------------------------------------------------
@@ -167,8 +210,10 @@ class MethodConfig:
     kwargs = dict(self.kwargs)
     if self.match is not None:
       if token_budget is None or not token_budget > 0:
-        raise ValueError(f"methods.{self.label}.match: the matched method {self.match!r} "
-                         f"measured no tokens per task ({token_budget!r}).")
+        raise ValueError(
+          f"methods.{self.label}.match: the matched method {self.match!r} "
+          f"measured no tokens per task ({token_budget!r})."
+        )
       kwargs["token_budget"] = float(token_budget)
     return make_policy(self.method, **kwargs)
 
@@ -217,17 +262,25 @@ class RunConfig:
 
       suite = getattr(synthetic, f"{e['suite']}_suite")
       env = suite(**e["options"], seed=int(seed))
-      env.spec = self.spec        # the configured names, per-role costs and cost sharing
+      env.spec = self.spec  # the configured names, per-role costs and cost sharing
       return env
     from dice_jax.pc.environments.llm import LLMEnvironment  # noqa: PLC0415
 
-    env = LLMEnvironment(e["backends"], e["tasks"], roles=e["roles"],
-                         token_cost=self.spec.token_cost, cost_sharing=self.spec.cost_sharing,
-                         extra_controls=e["extra_controls"], max_tokens_cap=e["max_tokens_cap"],
-                         seed=int(seed), best_of_n_control=e["best_of_n_control"])
+    env = LLMEnvironment(
+      e["backends"],
+      e["tasks"],
+      roles=e["roles"],
+      token_cost=self.spec.token_cost,
+      cost_sharing=self.spec.cost_sharing,
+      extra_controls=e["extra_controls"],
+      max_tokens_cap=e["max_tokens_cap"],
+      seed=int(seed),
+      best_of_n_control=e["best_of_n_control"],
+    )
     if env.spec != self.spec:  # pragma: no cover - the validation mirrors LLMEnvironment
-      raise ValueError(f"internal: LLMEnvironment spec {env.spec} differs from the validated "
-                       f"{self.spec}.")
+      raise ValueError(
+        f"internal: LLMEnvironment spec {env.spec} differs from the validated {self.spec}."
+      )
     return env
 
   def method(self, label: str) -> MethodConfig:
@@ -243,14 +296,23 @@ class RunConfig:
 
   def to_dict(self) -> Dict[str, Any]:
     """JSON-ready resolved settings (what ``summary.json`` records next to ``raw``)."""
-    return {"name": self.name, "description": self.description, "output": self.output,
-            "seeds": list(self.seeds), "rounds": self.rounds, "batch_size": self.batch_size,
-            "environment": self.environment, "spec": self.spec.to_dict(),
-            "methods": {m.label: {"method": m.method, **m.options} for m in self.methods},
-            "evaluation": {"temperature": np.asarray(self.temperature).tolist(),
-                           "reference": [np.asarray(r).tolist() for r in self.reference],
-                           "monotonicity": self.monotonicity,
-                           "num_bootstrap": self.num_bootstrap}}
+    return {
+      "name": self.name,
+      "description": self.description,
+      "output": self.output,
+      "seeds": list(self.seeds),
+      "rounds": self.rounds,
+      "batch_size": self.batch_size,
+      "environment": self.environment,
+      "spec": self.spec.to_dict(),
+      "methods": {m.label: {"method": m.method, **m.options} for m in self.methods},
+      "evaluation": {
+        "temperature": np.asarray(self.temperature).tolist(),
+        "reference": [np.asarray(r).tolist() for r in self.reference],
+        "monotonicity": self.monotonicity,
+        "num_bootstrap": self.num_bootstrap,
+      },
+    }
 
 
 class _LazyBackend:
@@ -273,14 +335,16 @@ class _LazyBackend:
         opts = dict(self.options)
         env_name = opts.pop("api_key_env", None)
         key = os.environ.get(env_name) if env_name else None
-        self._backend = backends.OpenAIBackend(opts.pop("base_url"), opts.pop("model"),
-                                               api_key=key, name=self.name, **opts)
+        self._backend = backends.OpenAIBackend(
+          opts.pop("base_url"), opts.pop("model"), api_key=key, name=self.name, **opts
+        )
       self.name = getattr(self._backend, "name", self.name)
     return self._backend
 
   def complete(self, prompts, *, max_tokens, temperature=0.0, n=1, seed=0):
-    return self.get().complete(prompts, max_tokens=max_tokens, temperature=temperature, n=n,
-                               seed=seed)
+    return self.get().complete(
+      prompts, max_tokens=max_tokens, temperature=temperature, n=n, seed=seed
+    )
 
   def close(self):
     if self._backend is not None and hasattr(self._backend, "close"):
@@ -299,12 +363,16 @@ def load_config(path: str | os.PathLike) -> RunConfig:
   """
   path = os.fspath(path)
   data, text = read_config_file(path)
-  return parse_config(data, base_dir=os.path.dirname(os.path.abspath(path)), path=path,
-                      text=text)
+  return parse_config(data, base_dir=os.path.dirname(os.path.abspath(path)), path=path, text=text)
 
 
-def parse_config(data: Mapping[str, Any], *, base_dir: str = ".", path: Optional[str] = None,
-                 text: Optional[str] = None) -> RunConfig:
+def parse_config(
+  data: Mapping[str, Any],
+  *,
+  base_dir: str = ".",
+  path: Optional[str] = None,
+  text: Optional[str] = None,
+) -> RunConfig:
   """Validate a config given as a mapping (what :func:`load_config` parsed).
 
   Args:
@@ -329,8 +397,9 @@ def parse_config(data: Mapping[str, Any], *, base_dir: str = ".", path: Optional
     output = _text(output, "output")
 
   seeds = top.get("seeds", [0])
-  seeds = [seeds] if isinstance(seeds, int) and not isinstance(seeds, bool) else \
-      _list(seeds, "seeds")
+  seeds = (
+    [seeds] if isinstance(seeds, int) and not isinstance(seeds, bool) else _list(seeds, "seeds")
+  )
   if not seeds:
     raise ConfigError("seeds", "must name at least one seed.")
   seeds = tuple(_integer(s, f"seeds[{i}]") for i, s in enumerate(seeds))
@@ -356,8 +425,9 @@ def parse_config(data: Mapping[str, Any], *, base_dir: str = ".", path: Optional
   if kind == "synthetic":
     for k in ("tasks", "backend", "backends"):
       if k in top:
-        raise ConfigError(k, "only an llm environment takes tasks and backends (this one is "
-                             "synthetic).")
+        raise ConfigError(
+          k, "only an llm environment takes tasks and backends (this one is synthetic)."
+        )
     spec, env = _synthetic(env_raw, top, default_cost, sharing, rounds)
     env_label = f"synthetic/{env['suite']}"
   else:
@@ -368,13 +438,26 @@ def parse_config(data: Mapping[str, Any], *, base_dir: str = ".", path: Optional
   evaluation = _mapping(top.get("evaluation", {}), "evaluation", _EVALUATION)
   temperature, reference = _target(evaluation, methods, spec)
   monotonicity = _boolean(evaluation.get("monotonicity", True), "evaluation.monotonicity")
-  num_bootstrap = _integer(evaluation.get("num_bootstrap", 100), "evaluation.num_bootstrap",
-                           low=1)
-  return RunConfig(name=name, description=description, path=path, text=text,
-                   raw=json.loads(json.dumps(top, default=str)), output=output, seeds=seeds,
-                   rounds=rounds, batch_size=batch_size, spec=spec, environment=env_label,
-                   methods=methods, temperature=temperature, reference=reference,
-                   monotonicity=monotonicity, num_bootstrap=num_bootstrap, _env=env)
+  num_bootstrap = _integer(evaluation.get("num_bootstrap", 100), "evaluation.num_bootstrap", low=1)
+  return RunConfig(
+    name=name,
+    description=description,
+    path=path,
+    text=text,
+    raw=json.loads(json.dumps(top, default=str)),
+    output=output,
+    seeds=seeds,
+    rounds=rounds,
+    batch_size=batch_size,
+    spec=spec,
+    environment=env_label,
+    methods=methods,
+    temperature=temperature,
+    reference=reference,
+    monotonicity=monotonicity,
+    num_bootstrap=num_bootstrap,
+    _env=env,
+  )
 
 
 # --- roles --------------------------------------------------------------------------------------
@@ -432,9 +515,11 @@ def _synthetic(env_raw, top, default_cost, sharing, rounds):
     if k in ("kind", "suite"):
       continue
     if k not in params:
-      raise ConfigError(f"environment.{k}", f"unknown key for the {suite} suite; known keys: "
-                                            f"kind, suite, {', '.join(params)}.")
-    if isinstance(sig[k].default, (list, tuple)):   # one number per state
+      raise ConfigError(
+        f"environment.{k}",
+        f"unknown key for the {suite} suite; known keys: kind, suite, {', '.join(params)}.",
+      )
+    if isinstance(sig[k].default, (list, tuple)):  # one number per state
       items = _list(v, f"environment.{k}")
       if not items:
         raise ConfigError(f"environment.{k}", "must hold at least one number (one per state).")
@@ -449,18 +534,24 @@ def _synthetic(env_raw, top, default_cost, sharing, rounds):
   for t in sorted({int(t) for t in np.linspace(0, rounds - 1, 33)}):
     success, tokens = probe.true_payoffs(t)
     if np.any((success < 0) | (success > 1)) or np.any(tokens < 0):
-      raise ConfigError("environment", f"the {suite} suite's success probabilities must lie in "
-                                       f"[0, 1] and its tokens be >= 0 in every round; round {t} "
-                                       f"has success in [{success.min():g}, {success.max():g}] "
-                                       f"and tokens >= {tokens.min():g}.")
+      raise ConfigError(
+        "environment",
+        f"the {suite} suite's success probabilities must lie in "
+        f"[0, 1] and its tokens be >= 0 in every round; round {t} "
+        f"has success in [{success.min():g}, {success.max():g}] "
+        f"and tokens >= {tokens.min():g}.",
+      )
   if "roles" in top:
     roles = _roles(top["roles"])
     names = {r: _names(c, cp) for r, (c, cp, _) in roles.items()}
     k = len(next(iter(names.values())))
     for r, n in names.items():
       if len(n) != k:
-        raise ConfigError(roles[r][1], f"a synthetic suite gives every role the same number of "
-                                       f"controls ({k}, as the first role); got {len(n)}.")
+        raise ConfigError(
+          roles[r][1],
+          f"a synthetic suite gives every role the same number of "
+          f"controls ({k}, as the first role); got {len(n)}.",
+        )
     if len(roles) < 2:
       raise ConfigError("roles", f"a synthetic suite needs at least 2 roles; got {len(roles)}.")
     options.update(num_roles=len(roles), num_actions=k)
@@ -477,12 +568,16 @@ def _synthetic(env_raw, top, default_cost, sharing, rounds):
   if "states" in top:
     st = [_text(s, f"states[{i}]") for i, s in enumerate(_list(top["states"], "states"))]
     if len(st) != num_states:
-      raise ConfigError("states", f"the {suite} suite has {num_states} states (one per entry of "
-                                  f"environment.off); got {len(st)} names.")
+      raise ConfigError(
+        "states",
+        f"the {suite} suite has {num_states} states (one per entry of "
+        f"environment.off); got {len(st)} names.",
+      )
     states = tuple(st)
   try:
-    spec = CoordinationSpec(roles=role_names, controls=controls, states=states, token_cost=costs,
-                            cost_sharing=sharing)
+    spec = CoordinationSpec(
+      roles=role_names, controls=controls, states=states, token_cost=costs, cost_sharing=sharing
+    )
   except ValueError as e:
     raise ConfigError("roles", str(e)) from None
   return spec, {"kind": "synthetic", "suite": suite, "options": options}
@@ -508,8 +603,9 @@ def _llm(env_raw, top, default_cost, sharing, base_dir):
       raise ConfigError("backends", f"needs a 'default' entry; got {sorted(raw)}.")
     backends = {n: _backend(b, f"backends.{n}", base_dir, n) for n, b in raw.items()}
   else:
-    backends = {"default": _backend(top.get("backend", {"kind": "local"}), "backend", base_dir,
-                                    "default")}
+    backends = {
+      "default": _backend(top.get("backend", {"kind": "local"}), "backend", base_dir, "default")
+    }
 
   roles = _roles(top.get("roles", {r: list(c) for r, c in llm_env.DEFAULT_ROLES.items()}))
   extra: Dict[str, Dict[str, Any]] = {}
@@ -524,21 +620,28 @@ def _llm(env_raw, top, default_cost, sharing, base_dir):
       if isinstance(c, Mapping):
         c = _mapping(c, p)
         if len(c) != 1:
-          raise ConfigError(p, "a new control is a mapping with exactly one key, its name; got "
-                               f"{sorted(c)}.")
-        (cname, settings), = c.items()
+          raise ConfigError(
+            p, f"a new control is a mapping with exactly one key, its name; got {sorted(c)}."
+          )
+        ((cname, settings),) = c.items()
         _text(cname, p)
         if cname in llm_env.CONTROLS[r] or "@" in cname:
-          raise ConfigError(p, f"control {cname!r} already exists for role {r!r} (or contains "
-                               "'@'); give the new control another name.")
+          raise ConfigError(
+            p,
+            f"control {cname!r} already exists for role {r!r} (or contains "
+            "'@'); give the new control another name.",
+          )
         extra.setdefault(r, {})[cname] = _control(settings, f"{p}.{cname}", backends)
         names.append(cname)
         continue
       cname = _text(c, p)
       base, _, model = cname.partition("@")
       if base not in llm_env.CONTROLS[r] and base not in extra.get(r, {}):
-        raise ConfigError(p, f"unknown control {base!r} for role {r!r}; known: "
-                             f"{', '.join(sorted(llm_env.CONTROLS[r]))}.")
+        raise ConfigError(
+          p,
+          f"unknown control {base!r} for role {r!r}; known: "
+          f"{', '.join(sorted(llm_env.CONTROLS[r]))}.",
+        )
       if model and model not in backends:
         raise ConfigError(p, f"names backend {model!r}; backends are {', '.join(backends)}.")
       names.append(cname)
@@ -559,8 +662,9 @@ def _llm(env_raw, top, default_cost, sharing, base_dir):
     raise ConfigError("tasks", "must give at least one task source.")
   pool: List[Task] = []
   for i, src in enumerate(sources):
-    pool.extend(_tasks(src, "tasks" if not isinstance(top["tasks"], list) else f"tasks[{i}]",
-                       base_dir))
+    pool.extend(
+      _tasks(src, "tasks" if not isinstance(top["tasks"], list) else f"tasks[{i}]", base_dir)
+    )
   if not pool:
     raise ConfigError("tasks", "the sources hold no task (check count, split and difficulties).")
   order = tuple(r for r in llm_env.ROLES if r in chosen)
@@ -569,14 +673,24 @@ def _llm(env_raw, top, default_cost, sharing, base_dir):
     st = [_text(s, f"states[{i}]") for i, s in enumerate(_list(top["states"], "states"))]
     if sorted(st) != sorted(states):
       raise ConfigError("states", f"must equal the tasks' states {list(states)}; got {st}.")
-  spec = CoordinationSpec(roles=order, controls=tuple(tuple(chosen[r]) for r in order),
-                          states=states, token_cost=tuple(costs[r] for r in order),
-                          cost_sharing=sharing)
-  return spec, {"kind": "llm", "backends": backends, "tasks": pool,
-                "roles": {r: tuple(chosen[r]) for r in order},
-                "extra_controls": {r: {n: llm_env.Control(**c) for n, c in d.items()}
-                                   for r, d in extra.items()},
-                "max_tokens_cap": cap, "best_of_n_control": bon}
+  spec = CoordinationSpec(
+    roles=order,
+    controls=tuple(tuple(chosen[r]) for r in order),
+    states=states,
+    token_cost=tuple(costs[r] for r in order),
+    cost_sharing=sharing,
+  )
+  return spec, {
+    "kind": "llm",
+    "backends": backends,
+    "tasks": pool,
+    "roles": {r: tuple(chosen[r]) for r in order},
+    "extra_controls": {
+      r: {n: llm_env.Control(**c) for n, c in d.items()} for r, d in extra.items()
+    },
+    "max_tokens_cap": cap,
+    "best_of_n_control": bon,
+  }
 
 
 def _control(settings, path, backends) -> Dict[str, Any]:
@@ -588,8 +702,10 @@ def _control(settings, path, backends) -> Dict[str, Any]:
     raise ConfigError(f"{path}.instruction", "missing.")
   instr = s["instruction"]
   if not isinstance(instr, str) or instr not in llm_env.INSTRUCTIONS:
-    raise ConfigError(f"{path}.instruction", f"unknown instruction {instr!r}; known: "
-                                             f"{', '.join(repr(k) for k in llm_env.INSTRUCTIONS)}.")
+    raise ConfigError(
+      f"{path}.instruction",
+      f"unknown instruction {instr!r}; known: {', '.join(repr(k) for k in llm_env.INSTRUCTIONS)}.",
+    )
   out["instruction"] = instr
   if "n" in s:
     out["n"] = _integer(s["n"], f"{path}.n", low=1)
@@ -627,8 +743,9 @@ def _backend(value, path, base_dir, name) -> _LazyBackend:
       raise ConfigError(f"{path}.{k}", "missing (required by an openai backend).")
   url = _text(b["base_url"], f"{path}.base_url")
   if not url.startswith(("http://", "https://")):
-    raise ConfigError(f"{path}.base_url", f"must be an http(s) URL such as "
-                                          f"'http://127.0.0.1:8080/v1'; got {url!r}.")
+    raise ConfigError(
+      f"{path}.base_url", f"must be an http(s) URL such as 'http://127.0.0.1:8080/v1'; got {url!r}."
+    )
   opts["base_url"], opts["model"] = url, _text(b["model"], f"{path}.model")
   if "api_key_env" in b:
     var = _text(b["api_key_env"], f"{path}.api_key_env")
@@ -652,8 +769,14 @@ def _tasks(value, path, base_dir) -> List[Task]:
   t = _mapping(value, path, _TASKS)
   kind = _text(t.get("kind"), f"{path}.kind", TASK_KINDS)
   seed = _integer(t.get("seed", 0), f"{path}.seed")
-  tf = _number(t.get("test_fraction", 0.5), f"{path}.test_fraction", low=0.0, low_open=True,
-               high=1.0, high_open=True)
+  tf = _number(
+    t.get("test_fraction", 0.5),
+    f"{path}.test_fraction",
+    low=0.0,
+    low_open=True,
+    high=1.0,
+    high_open=True,
+  )
   diffs = t.get("difficulties")
   if kind == "jsonl":
     if "path" not in t:
@@ -672,7 +795,7 @@ def _tasks(value, path, base_dir) -> List[Task]:
       keep = {str(d) for d in _list(diffs, f"{path}.difficulties")}
       pool = [x for x in pool if str(x.meta.get("difficulty")) in keep]
     if "count" in t:
-      pool = pool[:_integer(t["count"], f"{path}.count", low=1)]
+      pool = pool[: _integer(t["count"], f"{path}.count", low=1)]
     if not pool:
       raise ConfigError(path, f"no task of {fp} is left after split/difficulties/count.")
     return pool
@@ -681,8 +804,10 @@ def _tasks(value, path, base_dir) -> List[Task]:
   count = _integer(t.get("count", 20), f"{path}.count", low=1, high=10_000)
   split = _text(t.get("split", "train"), f"{path}.split", ("train", "test"))
   if diffs is not None:
-    diffs = [_integer(d, f"{path}.difficulties[{i}]", low=1)
-             for i, d in enumerate(_list(diffs, f"{path}.difficulties"))]
+    diffs = [
+      _integer(d, f"{path}.difficulties[{i}]", low=1)
+      for i, d in enumerate(_list(diffs, f"{path}.difficulties"))
+    ]
     if not diffs:
       raise ConfigError(f"{path}.difficulties", "must name at least one difficulty.")
   try:
@@ -704,14 +829,18 @@ def _methods(value, spec: CoordinationSpec) -> Tuple[MethodConfig, ...]:
   for label, opts in raw.items():
     path = f"methods.{label}"
     if not _LABEL.match(label):
-      raise ConfigError(path, "a method label must be letters, digits, '-', '_' or '.' (it "
-                              "names a folder).")
+      raise ConfigError(
+        path, "a method label must be letters, digits, '-', '_' or '.' (it names a folder)."
+      )
     opts = {} if opts is None else _mapping(opts, path)
     method = opts.get("method", label)
     if method not in METHOD_NAMES:
       where = f"{path}.method" if "method" in opts else path
-      raise ConfigError(where, f"unknown method {method!r}; methods are "
-                               f"{', '.join(METHOD_NAMES)} (or set method: for a custom label).")
+      raise ConfigError(
+        where,
+        f"unknown method {method!r}; methods are "
+        f"{', '.join(METHOD_NAMES)} (or set method: for a custom label).",
+      )
     _mapping(opts, path, ("method",) + _METHOD_OPTIONS[method])
     kwargs, match = _method_kwargs(method, opts, path, spec)
     options = {k: v for k, v in opts.items() if k != "method"}
@@ -721,11 +850,15 @@ def _methods(value, spec: CoordinationSpec) -> Tuple[MethodConfig, ...]:
     if m.match is not None:
       target = next((x for x in out if x.label == m.match), None)
       if target is None:
-        raise ConfigError(f"methods.{m.label}.match", f"unknown method label {m.match!r}; "
-                                                      f"labels are {', '.join(labels)}.")
+        raise ConfigError(
+          f"methods.{m.label}.match",
+          f"unknown method label {m.match!r}; labels are {', '.join(labels)}.",
+        )
       if target.method == "best-of-n":
-        raise ConfigError(f"methods.{m.label}.match", "must name a method that plays joint "
-                                                      "actions, not another best-of-n.")
+        raise ConfigError(
+          f"methods.{m.label}.match",
+          "must name a method that plays joint actions, not another best-of-n.",
+        )
   # validate every policy against the spec now (shapes), without playing a round
   for m in out:
     try:
@@ -747,22 +880,25 @@ def _method_kwargs(method, opts, path, spec):
         low_open = k in ("alpha0", "beta0")
         if k == "token_prior" and isinstance(v, (list, tuple)):
           if len(v) != spec.num_roles:
-            raise ConfigError(f"{path}.prior.token_prior", f"needs one value per role "
-                                                           f"({spec.num_roles}); got {len(v)}.")
-          post[k] = [_number(x, f"{path}.prior.token_prior[{i}]", low=0.0)
-                     for i, x in enumerate(v)]
+            raise ConfigError(
+              f"{path}.prior.token_prior",
+              f"needs one value per role ({spec.num_roles}); got {len(v)}.",
+            )
+          post[k] = [_number(x, f"{path}.prior.token_prior[{i}]", low=0.0) for i, x in enumerate(v)]
         else:
           post[k] = _number(v, f"{path}.prior.{k}", low=0.0, low_open=low_open)
     if "forgetting" in opts:
-      post["discount"] = _number(opts["forgetting"], f"{path}.forgetting", low=0.0,
-                                 low_open=True, high=1.0)
+      post["discount"] = _number(
+        opts["forgetting"], f"{path}.forgetting", low=0.0, low_open=True, high=1.0
+      )
     if post:
       kw["posterior"] = post
   if method == "dice-pc":
     kw["temperature"] = _temperature(opts.get("temperature", 1.0), f"{path}.temperature", spec)
     if opts.get("final_temperature") is not None:
-      kw["final_temperature"] = _temperature(opts["final_temperature"],
-                                             f"{path}.final_temperature", spec)
+      kw["final_temperature"] = _temperature(
+        opts["final_temperature"], f"{path}.final_temperature", spec
+      )
     if "margin" in opts:
       kw["margin"] = _number(opts["margin"], f"{path}.margin", low=0.0, low_open=True)
     if opts.get("reference") is not None:
@@ -771,6 +907,7 @@ def _method_kwargs(method, opts, path, spec):
       kw["sampling"] = _text(opts["sampling"], f"{path}.sampling", ("mean", "thompson"))
     if "solver" in opts:
       from dice_jax.solvers import METHODS  # noqa: PLC0415
+
       kw["method"] = _text(opts["solver"], f"{path}.solver", sorted(METHODS))
     if opts.get("tol") is not None:
       kw["tol"] = _number(opts["tol"], f"{path}.tol", low=0.0, low_open=True)
@@ -787,13 +924,15 @@ def _method_kwargs(method, opts, path, spec):
   elif method == "best-of-n":
     given = [k for k in ("n", "token_budget", "match") if k in opts]
     if len(given) != 1:
-      raise ConfigError(path, f"best-of-n needs exactly one of n, token_budget, match; got "
-                              f"{given or 'none'}.")
+      raise ConfigError(
+        path, f"best-of-n needs exactly one of n, token_budget, match; got {given or 'none'}."
+      )
     if "n" in opts:
       kw["n"] = _integer(opts["n"], f"{path}.n", low=1)
     elif "token_budget" in opts:
-      kw["token_budget"] = _number(opts["token_budget"], f"{path}.token_budget", low=0.0,
-                                   low_open=True)
+      kw["token_budget"] = _number(
+        opts["token_budget"], f"{path}.token_budget", low=0.0, low_open=True
+      )
     else:
       match = _text(opts["match"], f"{path}.match")
   return kw, match
@@ -813,10 +952,12 @@ def _per_role(value, path, spec) -> np.ndarray:
     return np.array([_number(m[r], _join(path, r), low=0.0, low_open=True) for r in spec.roles])
   if isinstance(value, (list, tuple)):
     if len(value) != n:
-      raise ConfigError(path, f"needs one value per role ({n}: {', '.join(spec.roles)}); got "
-                              f"{len(value)}.")
-    return np.array([_number(v, f"{path}[{i}]", low=0.0, low_open=True)
-                     for i, v in enumerate(value)])
+      raise ConfigError(
+        path, f"needs one value per role ({n}: {', '.join(spec.roles)}); got {len(value)}."
+      )
+    return np.array(
+      [_number(v, f"{path}[{i}]", low=0.0, low_open=True) for i, v in enumerate(value)]
+    )
   return np.full(n, _number(value, path, low=0.0, low_open=True))
 
 
@@ -826,15 +967,19 @@ def _temperature(value, path, spec) -> np.ndarray:
     m = _mapping(value, path)
     missing = [s for s in spec.states if s not in m]
     if missing:
-      raise ConfigError(path, f"missing states {missing} (name every state, or give one value "
-                              "for all).")
+      raise ConfigError(
+        path, f"missing states {missing} (name every state, or give one value for all)."
+      )
     return np.stack([_per_role(m[s], _join(path, s), spec) for s in spec.states])
   if isinstance(value, Mapping):
     for k in value:
       if k not in spec.roles:
-        raise ConfigError(_join(path, k), f"unknown role or state; roles are "
-                                          f"{', '.join(spec.roles)}, states are "
-                                          f"{', '.join(spec.states)}.")
+        raise ConfigError(
+          _join(path, k),
+          f"unknown role or state; roles are "
+          f"{', '.join(spec.roles)}, states are "
+          f"{', '.join(spec.states)}.",
+        )
   return np.broadcast_to(_per_role(value, path, spec), (spec.num_states, spec.num_roles)).copy()
 
 
@@ -851,8 +996,10 @@ def _distribution(value, path, controls) -> np.ndarray:
   else:
     v = _list(value, path)
     if len(v) != len(controls):
-      raise ConfigError(path, f"needs one weight per control ({len(controls)}: "
-                              f"{', '.join(controls)}); got {len(v)}.")
+      raise ConfigError(
+        path,
+        f"needs one weight per control ({len(controls)}: {', '.join(controls)}); got {len(v)}.",
+      )
     w = np.array([_number(x, f"{path}[{i}]", low=0.0, low_open=True) for i, x in enumerate(v)])
   return w / w.sum()
 
@@ -872,8 +1019,9 @@ def _reference(value, path, spec) -> Tuple[np.ndarray, ...]:
     elif isinstance(v, Mapping) and v and all(k in spec.states for k in v):
       missing = [s for s in spec.states if s not in v]
       if missing:
-        raise ConfigError(rp, f"missing states {missing} (name every state, or give one "
-                              "distribution for all).")
+        raise ConfigError(
+          rp, f"missing states {missing} (name every state, or give one distribution for all)."
+        )
       out.append(np.stack([_distribution(v[s], _join(rp, s), controls) for s in spec.states]))
     else:
       d = _distribution(v, rp, controls)

@@ -13,24 +13,84 @@
 This layer imports neither algorithm (:mod:`dice_jax.pc`, :mod:`dice_jax.ft`). Importing it
 loads JAX but not transformers or httpx.
 """
+
 from dice_jax.rollouts import checkers, payoffs, tasks, temperatures
-from dice_jax.rollouts.backends import (Backend, BackendError, CachedBackend, Completion,
-                                        LocalBackend, OpenAIBackend)
+from dice_jax.rollouts.backends import (
+  Backend,
+  BackendError,
+  CachedBackend,
+  Completion,
+  LocalBackend,
+  OpenAIBackend,
+)
 from dice_jax.rollouts.checkers import Verdict, check, check_number, check_order, check_text
 from dice_jax.rollouts.payoffs import charged_costs, token_cost_payoffs, token_costs
-from dice_jax.rollouts.sampler import (Batching, Candidate, Generated, SampledCandidates,
-                                       Sampling, generate_rows, sample_candidates, stop_ids_of)
-from dice_jax.rollouts.tasks import (Task, TaskFileError, arithmetic_task, assign_states,
-                                     load_jsonl, make_tasks, planning_task, split_tasks,
-                                     state_name, states_of)
-from dice_jax.rollouts.temperatures import (annealed_temperatures, role_state_temperatures,
-                                            state_temperatures)
+from dice_jax.rollouts.sampler import (
+  Batching,
+  Candidate,
+  Generated,
+  SampledCandidates,
+  Sampling,
+  generate_rows,
+  sample_candidates,
+  stop_ids_of,
+)
+from dice_jax.rollouts.tasks import (
+  Task,
+  TaskFileError,
+  arithmetic_task,
+  assign_states,
+  load_jsonl,
+  make_tasks,
+  planning_task,
+  split_tasks,
+  state_name,
+  states_of,
+)
+from dice_jax.rollouts.temperatures import (
+  annealed_temperatures,
+  role_state_temperatures,
+  state_temperatures,
+)
 
-__all__ = ["Backend", "BackendError", "Batching", "CachedBackend", "Candidate", "Completion",
-           "Generated", "LocalBackend", "OpenAIBackend", "SampledCandidates", "Sampling", "Task",
-           "TaskFileError", "Verdict", "annealed_temperatures", "arithmetic_task",
-           "assign_states", "charged_costs", "check", "check_number", "check_order",
-           "check_text", "checkers", "generate_rows", "load_jsonl", "make_tasks", "payoffs",
-           "planning_task", "role_state_temperatures", "sample_candidates", "split_tasks",
-           "state_name", "state_temperatures", "states_of", "stop_ids_of", "tasks",
-           "temperatures", "token_cost_payoffs", "token_costs"]
+__all__ = [
+  "Backend",
+  "BackendError",
+  "Batching",
+  "CachedBackend",
+  "Candidate",
+  "Completion",
+  "Generated",
+  "LocalBackend",
+  "OpenAIBackend",
+  "SampledCandidates",
+  "Sampling",
+  "Task",
+  "TaskFileError",
+  "Verdict",
+  "annealed_temperatures",
+  "arithmetic_task",
+  "assign_states",
+  "charged_costs",
+  "check",
+  "check_number",
+  "check_order",
+  "check_text",
+  "checkers",
+  "generate_rows",
+  "load_jsonl",
+  "make_tasks",
+  "payoffs",
+  "planning_task",
+  "role_state_temperatures",
+  "sample_candidates",
+  "split_tasks",
+  "state_name",
+  "state_temperatures",
+  "states_of",
+  "stop_ids_of",
+  "tasks",
+  "temperatures",
+  "token_cost_payoffs",
+  "token_costs",
+]

@@ -30,6 +30,7 @@ a letter or digit is a binary minus (``10-3`` reads 10 and 3). Currency signs, `
 trailing units are ignored. Numbers are compared exactly as decimals, so ``42.0 == 42``.
 Text with no number has no answer and is wrong.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -39,9 +40,20 @@ import string
 from decimal import Decimal, InvalidOperation
 from typing import Any, Optional, Sequence, Tuple
 
-__all__ = ["Verdict", "check", "check_number", "check_order", "check_text", "extract_number",
-           "extract_order", "extract_text", "format_number", "parse_number", "reference_number",
-           "satisfies"]
+__all__ = [
+  "Verdict",
+  "check",
+  "check_number",
+  "check_order",
+  "check_text",
+  "extract_number",
+  "extract_order",
+  "extract_text",
+  "format_number",
+  "parse_number",
+  "reference_number",
+  "satisfies",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -104,7 +116,7 @@ def _boxed_contents(text: str) -> list:
     while i < len(text) and depth:
       depth += {"{": 1, "}": -1}.get(text[i], 0)
       i += 1
-    out.append(text[m.end():i - 1] if depth == 0 else text[m.end():])
+    out.append(text[m.end() : i - 1] if depth == 0 else text[m.end() :])
   return out
 
 
@@ -115,13 +127,13 @@ def _answer_segment(text: str) -> Optional[Tuple[str, str]]:
   """
   hits = list(_GSM8K.finditer(text))
   if hits:
-    return text[hits[-1].end():], "####"
+    return text[hits[-1].end() :], "####"
   boxes = _boxed_contents(text)
   if boxes:
     return boxes[-1], "boxed"
   hits = list(_PHRASE.finditer(text))
   if hits:
-    return text[hits[-1].end():], "phrase"
+    return text[hits[-1].end() :], "phrase"
   return None
 
 
@@ -192,13 +204,17 @@ def check_number(text: str, reference: Any) -> Verdict:
   if got is None:
     return Verdict(False, None, "no number in the response")
   ok = got == ref
-  return Verdict(ok, format_number(got), "" if ok else f"{format_number(got)} != {format_number(ref)}")
+  return Verdict(
+    ok, format_number(got), "" if ok else f"{format_number(got)} != {format_number(ref)}"
+  )
 
 
 # --- orders (planning) --------------------------------------------------------------------------
 
 
-def satisfies(order: Sequence[str], items: Sequence[str], constraints: Sequence[Sequence[str]]) -> str:
+def satisfies(
+  order: Sequence[str], items: Sequence[str], constraints: Sequence[Sequence[str]]
+) -> str:
   """Why ``order`` is not a valid plan (empty string when it is).
 
   Valid means: every item exactly once, nothing else, and for each ``(a, b)`` in ``constraints``
@@ -248,7 +264,7 @@ def extract_order(text: str, items: Sequence[str]) -> Optional[list]:
         start = end
         while start > 0 and len(pat.findall(lines[start - 1])) == 1:
           start -= 1
-        found = [pat.findall(ln)[0] for ln in lines[start:end + 1]]
+        found = [pat.findall(ln)[0] for ln in lines[start : end + 1]]
       if found:
         break
   return [f.lower() for f in found] or None
@@ -350,7 +366,9 @@ def check(task, text: str) -> Verdict:
   if name == "order":
     for field in ("items", "constraints"):
       if field not in task.meta:
-        raise ValueError(f"an order task needs meta[{field!r}]; task {task.question[:40]!r} has none.")
+        raise ValueError(
+          f"an order task needs meta[{field!r}]; task {task.question[:40]!r} has none."
+        )
     return check_order(text, task.meta["items"], task.meta["constraints"])
   return check_text(text, task.answer)
 

@@ -12,6 +12,7 @@ The typed readers (:func:`mapping`, :func:`number`, :func:`integer`, :func:`text
 message starts with the field's path (``budget.rounds: must be an integer <= 10,000,000``); the
 DICE-PC and DICE-FT config readers map a file onto their settings types with them.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,12 +22,26 @@ from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
 from dice_jax.rollouts import fields
 
-__all__ = ["ConfigError", "MAX_BYTES", "MAX_DEPTH", "MAX_INTEGER", "boolean", "build", "integer",
-           "join", "listing", "mapping", "number", "read_config_file", "show", "text"]
+__all__ = [
+  "ConfigError",
+  "MAX_BYTES",
+  "MAX_DEPTH",
+  "MAX_INTEGER",
+  "boolean",
+  "build",
+  "integer",
+  "join",
+  "listing",
+  "mapping",
+  "number",
+  "read_config_file",
+  "show",
+  "text",
+]
 
-MAX_INTEGER = 2 ** 31 - 1   # any integer field (seeds, counts, sizes)
-MAX_DEPTH = 32              # nesting of mappings and lists
-MAX_BYTES = 10_000_000      # size of a config file
+MAX_INTEGER = 2**31 - 1  # any integer field (seeds, counts, sizes)
+MAX_DEPTH = 32  # nesting of mappings and lists
+MAX_BYTES = 10_000_000  # size of a config file
 
 
 class ConfigError(ValueError):
@@ -72,13 +87,21 @@ def _field(check, path: str, *args, **kwargs):
   try:
     return check(path or "value", *args, **kwargs)
   except ValueError as e:
-    raise ConfigError(path, str(e)[len(path or "value"):].strip()) from None
+    raise ConfigError(path, str(e)[len(path or "value") :].strip()) from None
 
 
-def number(value, path: str, *, low: Optional[float] = None, low_open: bool = False,
-           high: Optional[float] = None, high_open: bool = False) -> float:
-  return _field(fields.real, path, value, low=low, low_open=low_open, high=high,
-                high_open=high_open)
+def number(
+  value,
+  path: str,
+  *,
+  low: Optional[float] = None,
+  low_open: bool = False,
+  high: Optional[float] = None,
+  high_open: bool = False,
+) -> float:
+  return _field(
+    fields.real, path, value, low=low, low_open=low_open, high=high, high_open=high_open
+  )
 
 
 def integer(value, path: str, *, low: int = 0, high: int = MAX_INTEGER) -> int:
@@ -155,17 +178,24 @@ def _yaml_loader():
 
   drop = ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:float")
   Loader.yaml_implicit_resolvers = {
-      k: [(tag, rx) for tag, rx in v if tag not in drop]
-      for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()}
-  Loader.add_implicit_resolver("tag:yaml.org,2002:bool",
-                               re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+    k: [(tag, rx) for tag, rx in v if tag not in drop]
+    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+  }
   Loader.add_implicit_resolver(
-      "tag:yaml.org,2002:float",
-      re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+  )
+  Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+      r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
                   |[-+]?\.[0-9_]+(?:[eE][-+]?[0-9]+)?
                   |[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+
                   |[-+]?\.(?:inf|Inf|INF)
-                  |\.(?:nan|NaN|NAN))$""", re.X), list("-+0123456789."))
+                  |\.(?:nan|NaN|NAN))$""",
+      re.X,
+    ),
+    list("-+0123456789."),
+  )
 
   def construct_mapping(loader, node, deep=False):
     loader.flatten_mapping(node)
@@ -176,11 +206,15 @@ def _yaml_loader():
         hash(key)
       except TypeError:
         raise yaml.constructor.ConstructorError(
-            None, None, f"a mapping key must be text; got {key!r}", key_node.start_mark) from None
+          None, None, f"a mapping key must be text; got {key!r}", key_node.start_mark
+        ) from None
       if key in seen:
         raise yaml.constructor.ConstructorError(
-            None, None, f"duplicate key {key!r} (first at line {seen[key].line + 1})",
-            key_node.start_mark)
+          None,
+          None,
+          f"duplicate key {key!r} (first at line {seen[key].line + 1})",
+          key_node.start_mark,
+        )
       seen[key] = key_node.start_mark
     return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
 
@@ -210,16 +244,16 @@ def read_config_file(path: str | os.PathLike) -> Tuple[Any, str]:
     raise ConfigError("", f"{path}: no such config file.")
   size = os.path.getsize(path)
   if size > MAX_BYTES:
-    raise ConfigError("", f"{path}: {size:,} bytes; a config file may hold at most "
-                          f"{MAX_BYTES:,}.")
+    raise ConfigError("", f"{path}: {size:,} bytes; a config file may hold at most {MAX_BYTES:,}.")
   with open(path, "rb") as f:
     raw = f.read()
   try:
     text = raw.decode("utf-8")
   except UnicodeDecodeError as e:
-    line = raw[:e.start].count(b"\n") + 1
-    raise ConfigError("", f"{path}: line {line}: not UTF-8 text (byte {raw[e.start]:#04x} at "
-                          f"offset {e.start}).") from None
+    line = raw[: e.start].count(b"\n") + 1
+    raise ConfigError(
+      "", f"{path}: line {line}: not UTF-8 text (byte {raw[e.start]:#04x} at offset {e.start})."
+    ) from None
   if _bracket_depth(text) > MAX_DEPTH:
     raise ConfigError("", f"{path}: nested deeper than {MAX_DEPTH} levels.")
   try:
@@ -227,9 +261,10 @@ def read_config_file(path: str | os.PathLike) -> Tuple[Any, str]:
       try:
         data = json.loads(text, object_pairs_hook=_json_pairs)
       except json.JSONDecodeError as e:
-        raise ConfigError("", f"{path}: invalid JSON ({e.msg} at line {e.lineno}, column "
-                              f"{e.colno}).") from None
-      except ValueError as e:   # a duplicate key (the hook cannot know the line)
+        raise ConfigError(
+          "", f"{path}: invalid JSON ({e.msg} at line {e.lineno}, column {e.colno})."
+        ) from None
+      except ValueError as e:  # a duplicate key (the hook cannot know the line)
         raise ConfigError("", f"{path}: invalid JSON ({e}).") from None
     else:
       import yaml  # noqa: PLC0415
@@ -271,6 +306,5 @@ def build(cls, value: Any, path: str, **fixed):
     hit = _FIELD.match(msg)
     if hit and hit.group(1) in fields:
       field = hit.group(1) + hit.group(2)
-      raise ConfigError(join(path, field), msg[len(field):].strip().lstrip(":").strip()) \
-          from None
+      raise ConfigError(join(path, field), msg[len(field) :].strip().lstrip(":").strip()) from None
     raise ConfigError(path, msg) from None

@@ -5,6 +5,7 @@ A settings type calls these in its ``__post_init__`` so that it checks itself wh
 mapping onto the type and prefixes the message with the path of the mapping in the file. Types
 are checked before values: a string, a bool or a complex number is never read as a number.
 """
+
 from __future__ import annotations
 
 import math
@@ -20,11 +21,19 @@ def _show(v: Any) -> str:
   return text if len(text) <= 80 else text[:77] + "..."
 
 
-def real(name: str, value: Any, *, low: Optional[float] = None, low_open: bool = False,
-         high: Optional[float] = None, high_open: bool = False) -> float:
+def real(
+  name: str,
+  value: Any,
+  *,
+  low: Optional[float] = None,
+  low_open: bool = False,
+  high: Optional[float] = None,
+  high_open: bool = False,
+) -> float:
   """``value`` as a finite float in the given range."""
-  if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer,
-                                                                    np.floating)):
+  if isinstance(value, (bool, np.bool_)) or not isinstance(
+    value, (int, float, np.integer, np.floating)
+  ):
     raise ValueError(f"{name} must be a number; got {_show(value)}.")
   v = float(value)
   if not math.isfinite(v):
@@ -50,7 +59,7 @@ def numeric_array(name: str, value: Any, what: str) -> np.ndarray:
   return a.astype(np.float64)
 
 
-def integer(name: str, value: Any, *, low: int = 0, high: int = 2 ** 31 - 1) -> int:
+def integer(name: str, value: Any, *, low: int = 0, high: int = 2**31 - 1) -> int:
   """``value`` as an int in ``[low, high]`` (a float, even ``3.0``, is refused)."""
   if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
     raise ValueError(f"{name} must be an integer; got {_show(value)}.")

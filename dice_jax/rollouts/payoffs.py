@@ -8,6 +8,7 @@ with ``c_j`` agent ``j``'s cost per generated token and ``w_ij = [i = j]`` (``sh
 each agent pays for its own tokens; DICE-FT's candidates) or ``w_ij = 1`` (``sharing="team"``:
 every agent is charged the team's tokens, an identical-interest game; DICE-PC's default).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -49,8 +50,9 @@ def charged_costs(tokens: np.ndarray, token_cost: np.ndarray, sharing: str = "ow
   return cost
 
 
-def token_cost_payoffs(success: np.ndarray, tokens: np.ndarray, token_cost: np.ndarray,
-                       sharing: str = "team") -> np.ndarray:
+def token_cost_payoffs(
+  success: np.ndarray, tokens: np.ndarray, token_cost: np.ndarray, sharing: str = "team"
+) -> np.ndarray:
   """``[N, ...]`` payoff tensors ``U_i = success - charged cost_i``.
 
   Args:

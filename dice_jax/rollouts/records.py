@@ -1,4 +1,5 @@
 """Typed records written as JSON lines: the one conversion both algorithms' logs use."""
+
 from __future__ import annotations
 
 import dataclasses

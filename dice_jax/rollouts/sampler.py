@@ -20,6 +20,7 @@ Keys: with ``max_batch=None`` the rows go in one call, in the given order, with 
 :class:`Sampling`, :class:`Candidate` and :class:`SampledCandidates` are the settings and result
 of candidate sets (distinct responses per prompt, with their multiplicities).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -33,8 +34,17 @@ from dice_jax.llm.generate import generate
 from dice_jax.llm.tokenizer import left_pad
 from dice_jax.rollouts import fields
 
-__all__ = ["Batching", "Candidate", "GenerationCall", "Generated", "SampledCandidates",
-           "Sampling", "generate_rows", "sample_candidates", "stop_ids_of"]
+__all__ = [
+  "Batching",
+  "Candidate",
+  "GenerationCall",
+  "Generated",
+  "SampledCandidates",
+  "Sampling",
+  "generate_rows",
+  "sample_candidates",
+  "stop_ids_of",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,8 +70,9 @@ class Batching:
   def __post_init__(self):
     if self.max_batch is not None:
       object.__setattr__(self, "max_batch", fields.integer("max_batch", self.max_batch, low=1))
-    object.__setattr__(self, "prompt_bucket",
-                       fields.integer("prompt_bucket", self.prompt_bucket, low=1))
+    object.__setattr__(
+      self, "prompt_bucket", fields.integer("prompt_bucket", self.prompt_bucket, low=1)
+    )
     fields.flag("fixed_batch", self.fixed_batch)
     if self.fixed_batch and self.max_batch is None:
       raise ValueError("fixed_batch needs max_batch (the batch every call is padded to).")
@@ -115,10 +126,18 @@ def _pow2_at_least(k: int, cap: int) -> int:
   return min(b, cap)
 
 
-def generate_rows(model, rows: Sequence[Sequence[int]], *, max_new_tokens: int,
-                  temperature: float = 0.0, top_p: float = 1.0, stop_ids: Sequence[int] = (),
-                  pad_id: int = 0, key: Optional[jax.Array] = None,
-                  batching: Batching = Batching()) -> Generated:
+def generate_rows(
+  model,
+  rows: Sequence[Sequence[int]],
+  *,
+  max_new_tokens: int,
+  temperature: float = 0.0,
+  top_p: float = 1.0,
+  stop_ids: Sequence[int] = (),
+  pad_id: int = 0,
+  key: Optional[jax.Array] = None,
+  batching: Batching = Batching(),
+) -> Generated:
   """Generate up to ``max_new_tokens`` tokens after every row (see the module docstring).
 
   Args:
@@ -155,7 +174,7 @@ def generate_rows(model, rows: Sequence[Sequence[int]], *, max_new_tokens: int,
     chunks = [order]
   else:
     order.sort(key=lambda r: len(rows[r]))
-    chunks = [order[s:s + batching.max_batch] for s in range(0, len(order), batching.max_batch)]
+    chunks = [order[s : s + batching.max_batch] for s in range(0, len(order), batching.max_batch)]
   tokens: List[Optional[List[int]]] = [None] * len(rows)
   stopped = [False] * len(rows)
   calls: List[GenerationCall] = []
@@ -163,19 +182,36 @@ def generate_rows(model, rows: Sequence[Sequence[int]], *, max_new_tokens: int,
     if batching.max_batch is None:
       b, sub = len(chunk), key
     else:
-      b = batching.max_batch if batching.fixed_batch else _pow2_at_least(len(chunk),
-                                                                          batching.max_batch)
+      b = (
+        batching.max_batch
+        if batching.fixed_batch
+        else _pow2_at_least(len(chunk), batching.max_batch)
+      )
       sub = None if greedy else jax.random.fold_in(key, c)
     seqs = [list(rows[r]) for r in chunk] + [list(rows[chunk[0]])] * (b - len(chunk))  # fillers
     ids, mask = left_pad(seqs, pad_id, multiple=batching.prompt_bucket)
     t0 = time.perf_counter()
-    res = generate(model, ids, mask, max_new_tokens=max_new_tokens, greedy=greedy, key=sub,
-                   temperature=1.0 if greedy else float(temperature), top_p=float(top_p),
-                   stop_ids=tuple(int(s) for s in stop_ids), pad_id=int(pad_id))
+    res = generate(
+      model,
+      ids,
+      mask,
+      max_new_tokens=max_new_tokens,
+      greedy=greedy,
+      key=sub,
+      temperature=1.0 if greedy else float(temperature),
+      top_p=float(top_p),
+      stop_ids=tuple(int(s) for s in stop_ids),
+      pad_id=int(pad_id),
+    )
     seconds = time.perf_counter() - t0
-    calls.append(GenerationCall((b, int(ids.shape[1]), max_new_tokens, greedy),
-                                int(res.num_generated[:len(chunk)].sum()),
-                                int(res.num_generated.sum()), seconds))
+    calls.append(
+      GenerationCall(
+        (b, int(ids.shape[1]), max_new_tokens, greedy),
+        int(res.num_generated[: len(chunk)].sum()),
+        int(res.num_generated.sum()),
+        seconds,
+      )
+    )
     lists = res.token_lists()
     for k, r in enumerate(chunk):
       tokens[r], stopped[r] = lists[k], bool(res.stopped[k])
@@ -217,14 +253,19 @@ class Sampling:
   def __post_init__(self):
     for name in ("num_candidates", "max_new_tokens", "prompt_bucket"):
       object.__setattr__(self, name, fields.integer(name, getattr(self, name), low=1))
-    object.__setattr__(self, "temperature",
-                       fields.real("temperature", self.temperature, low=0.0, low_open=True))
-    object.__setattr__(self, "top_p", fields.real("top_p", self.top_p, low=0.0, low_open=True,
-                                                  high=1.0))
+    object.__setattr__(
+      self, "temperature", fields.real("temperature", self.temperature, low=0.0, low_open=True)
+    )
+    object.__setattr__(
+      self, "top_p", fields.real("top_p", self.top_p, low=0.0, low_open=True, high=1.0)
+    )
     if isinstance(self.stop_ids, (str, bytes)) or not isinstance(self.stop_ids, (list, tuple)):
       raise ValueError(f"stop_ids must be a list of token ids; got {self.stop_ids!r}.")
-    object.__setattr__(self, "stop_ids", tuple(fields.integer(f"stop_ids[{i}]", s)
-                                               for i, s in enumerate(self.stop_ids)))
+    object.__setattr__(
+      self,
+      "stop_ids",
+      tuple(fields.integer(f"stop_ids[{i}]", s) for i, s in enumerate(self.stop_ids)),
+    )
     object.__setattr__(self, "pad_id", fields.integer("pad_id", self.pad_id))
     fields.flag("dedupe", self.dedupe)
     Batching(max_batch=self.max_batch, prompt_bucket=self.prompt_bucket)  # checks max_batch
@@ -272,8 +313,9 @@ class SampledCandidates:
     return np.array([[j < len(cs) for j in range(k)] for cs in self.candidates], bool)
 
 
-def sample_candidates(model, prompts: Sequence[Sequence[int]], sampling: Sampling,
-                      key: jax.Array) -> SampledCandidates:
+def sample_candidates(
+  model, prompts: Sequence[Sequence[int]], sampling: Sampling, key: jax.Array
+) -> SampledCandidates:
   """Draw ``sampling.num_candidates`` responses to each prompt from ``model`` (its current
   adapters included) through :func:`generate_rows` (one jitted call of ``P*K`` rows unless
   ``sampling.max_batch`` cuts them).
@@ -297,10 +339,17 @@ def sample_candidates(model, prompts: Sequence[Sequence[int]], sampling: Samplin
     raise ValueError("key must be a jax.random key; got None.")
   k = sampling.num_candidates
   rows = [list(p) for p in prompts for _ in range(k)]
-  res = generate_rows(model, rows, max_new_tokens=sampling.max_new_tokens,
-                      temperature=sampling.temperature, top_p=sampling.top_p,
-                      stop_ids=sampling.stop_ids, pad_id=sampling.pad_id, key=key,
-                      batching=sampling.batching)
+  res = generate_rows(
+    model,
+    rows,
+    max_new_tokens=sampling.max_new_tokens,
+    temperature=sampling.temperature,
+    top_p=sampling.top_p,
+    stop_ids=sampling.stop_ids,
+    pad_id=sampling.pad_id,
+    key=key,
+    batching=sampling.batching,
+  )
   toks = res.tokens
   tok = sampling.tokenizer
   out = []

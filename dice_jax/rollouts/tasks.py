@@ -22,33 +22,95 @@ the line and the field.
 The state of a task is named :func:`state_name` (``"arithmetic/d2"``); :func:`assign_states`
 sets :attr:`Task.state` to indices into a list of such names.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import hashlib
 import json
 import os
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from dice_jax.rollouts.checkers import CHECKERS, count_orders, reference_number, satisfies
 
-__all__ = ["ARITHMETIC_DIFFICULTIES", "KINDS", "PLANNING_DIFFICULTIES", "Task", "TaskFileError",
-           "arithmetic_task", "assign_states", "load_jsonl", "make_tasks", "planning_task",
-           "split_of", "split_tasks", "state_name", "states_of"]
+__all__ = [
+  "ARITHMETIC_DIFFICULTIES",
+  "KINDS",
+  "PLANNING_DIFFICULTIES",
+  "Task",
+  "TaskFileError",
+  "arithmetic_task",
+  "assign_states",
+  "load_jsonl",
+  "make_tasks",
+  "planning_task",
+  "split_of",
+  "split_tasks",
+  "state_name",
+  "states_of",
+]
 
 KINDS = ("arithmetic", "planning")
 ARITHMETIC_DIFFICULTIES = (1, 2, 3, 4)
 PLANNING_DIFFICULTIES = (2, 3, 4)
 SPLITS = ("train", "test")
 
-_NAMES = ("Ava", "Ben", "Cara", "Dan", "Eli", "Fay", "Gus", "Hana", "Ivan", "Jo", "Kai", "Lena",
-          "Mia", "Nico", "Omar", "Pia", "Quinn", "Rosa", "Sam", "Tara")
-_ITEMS = ("apples", "marbles", "stickers", "pencils", "coins", "books", "shells", "cards",
-          "cookies", "stamps", "buttons", "beads")
-_JOBS = ("bake", "clean", "dust", "email", "feed", "garden", "iron", "jog", "knit", "mop",
-         "paint", "read", "sew", "shop", "vacuum", "wash")
+_NAMES = (
+  "Ava",
+  "Ben",
+  "Cara",
+  "Dan",
+  "Eli",
+  "Fay",
+  "Gus",
+  "Hana",
+  "Ivan",
+  "Jo",
+  "Kai",
+  "Lena",
+  "Mia",
+  "Nico",
+  "Omar",
+  "Pia",
+  "Quinn",
+  "Rosa",
+  "Sam",
+  "Tara",
+)
+_ITEMS = (
+  "apples",
+  "marbles",
+  "stickers",
+  "pencils",
+  "coins",
+  "books",
+  "shells",
+  "cards",
+  "cookies",
+  "stamps",
+  "buttons",
+  "beads",
+)
+_JOBS = (
+  "bake",
+  "clean",
+  "dust",
+  "email",
+  "feed",
+  "garden",
+  "iron",
+  "jog",
+  "knit",
+  "mop",
+  "paint",
+  "read",
+  "sew",
+  "shop",
+  "vacuum",
+  "wash",
+)
 _MAX_VALUE = 200
 
 
@@ -72,7 +134,6 @@ class Task:
   meta: Dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
-
 class TaskFileError(ValueError):
   """A JSONL task file that cannot be read; the message names the file, line and field."""
 
@@ -85,12 +146,15 @@ def split_of(question: str, *, test_fraction: float = 0.5, salt: str = "dice-pc"
   return "test" if int.from_bytes(h[:8], "big") / 2.0**64 < test_fraction else "train"
 
 
-def split_tasks(tasks: Iterable[Task], *, test_fraction: float = 0.5,
-                salt: str = "dice-pc") -> Tuple[List[Task], List[Task]]:
+def split_tasks(
+  tasks: Iterable[Task], *, test_fraction: float = 0.5, salt: str = "dice-pc"
+) -> Tuple[List[Task], List[Task]]:
   """``(train, test)``: tasks partitioned by :func:`split_of` of their question."""
   train, test = [], []
   for t in tasks:
-    (test if split_of(t.question, test_fraction=test_fraction, salt=salt) == "test" else train).append(t)
+    (
+      test if split_of(t.question, test_fraction=test_fraction, salt=salt) == "test" else train
+    ).append(t)
   return train, test
 
 
@@ -129,16 +193,30 @@ def arithmetic_task(rng: np.random.Generator, difficulty: int) -> Task:
     if op == "add":
       k = int(rng.integers(2, min(20, _MAX_VALUE - value) + 1))
       value += k
-      sentences.append(_pick(rng, [f"Then {name} gets {k} more {item}.",
-                                   f"A friend gives {name} {k} {item}.",
-                                   f"{name} finds {k} more {item}."]))
+      sentences.append(
+        _pick(
+          rng,
+          [
+            f"Then {name} gets {k} more {item}.",
+            f"A friend gives {name} {k} {item}.",
+            f"{name} finds {k} more {item}.",
+          ],
+        )
+      )
     elif op == "sub":
       k = int(rng.integers(1, min(value - 1, 15) + 1))
       value -= k
       noun = item if k > 1 else item[:-1]  # every item name is a plain "-s" plural
-      sentences.append(_pick(rng, [f"Then {name} gives away {k} {noun}.",
-                                   f"{name} loses {k} {noun}.",
-                                   f"{name} gives {k} {noun} to a friend."]))
+      sentences.append(
+        _pick(
+          rng,
+          [
+            f"Then {name} gives away {k} {noun}.",
+            f"{name} loses {k} {noun}.",
+            f"{name} gives {k} {noun} to a friend.",
+          ],
+        )
+      )
     elif op == "mul":
       k = 3 if value * 3 <= _MAX_VALUE and rng.random() < 0.3 else 2
       value *= k
@@ -150,8 +228,12 @@ def arithmetic_task(rng: np.random.Generator, difficulty: int) -> Task:
       sentences.append(f"{name} splits the {item} into {k} equal piles and keeps only one pile.")
     steps.append((op, k, value))
   question = " ".join(sentences) + f" How many {item} does {name} have now?"
-  return Task(question=question, answer=int(value), kind="arithmetic",
-              meta={"domain": "arithmetic", "difficulty": int(difficulty), "steps": steps})
+  return Task(
+    question=question,
+    answer=int(value),
+    kind="arithmetic",
+    meta={"domain": "arithmetic", "difficulty": int(difficulty), "steps": steps},
+  )
 
 
 def _pick(rng, options):
@@ -175,7 +257,9 @@ def planning_task(rng: np.random.Generator, difficulty: int) -> Task:
     raise ValueError(f"difficulty (the number of jobs) must lie in [2, 8]; got {difficulty}.")
   jobs = [str(j) for j in rng.choice(_JOBS, size=n, replace=False)]
   constraints = [(jobs[int(rng.integers(k))], jobs[k]) for k in range(1, n)]
-  constraints = [constraints[int(i)] for i in rng.permutation(n - 1)]  # present the rules in random order
+  constraints = [
+    constraints[int(i)] for i in rng.permutation(n - 1)
+  ]  # present the rules in random order
   listed = list(jobs)
   for _ in range(100):
     listed = [jobs[int(i)] for i in rng.permutation(n)]
@@ -184,22 +268,39 @@ def planning_task(rng: np.random.Generator, difficulty: int) -> Task:
   else:  # pragma: no cover - the reverse of the hidden order breaks every rule
     listed = jobs[::-1]
   rules = "\n".join(f"- {a} must come before {b}." for a, b in constraints)
-  question = (f"Put these {n} jobs in an order that obeys every rule.\n"
-              f"Jobs: {', '.join(listed)}.\nRules:\n{rules}\n"
-              f"List all {n} jobs in order, separated by commas.")
-  return Task(question=question, answer=", ".join(jobs), kind="planning",
-              meta={"domain": "planning", "difficulty": n, "items": sorted(jobs),
-                    "constraints": [list(c) for c in constraints],
-                    "num_solutions": count_orders(jobs, constraints)})
+  question = (
+    f"Put these {n} jobs in an order that obeys every rule.\n"
+    f"Jobs: {', '.join(listed)}.\nRules:\n{rules}\n"
+    f"List all {n} jobs in order, separated by commas."
+  )
+  return Task(
+    question=question,
+    answer=", ".join(jobs),
+    kind="planning",
+    meta={
+      "domain": "planning",
+      "difficulty": n,
+      "items": sorted(jobs),
+      "constraints": [list(c) for c in constraints],
+      "num_solutions": count_orders(jobs, constraints),
+    },
+  )
 
 
 _GENERATORS = {"arithmetic": arithmetic_task, "planning": planning_task}
 _DEFAULT_DIFFICULTIES = {"arithmetic": ARITHMETIC_DIFFICULTIES, "planning": PLANNING_DIFFICULTIES}
 
 
-def make_tasks(kind: str, n: int, *, split: str = "train", seed: int = 0,
-               difficulties: Optional[Sequence[int]] = None, test_fraction: float = 0.5,
-               salt: str = "dice-pc") -> List[Task]:
+def make_tasks(
+  kind: str,
+  n: int,
+  *,
+  split: str = "train",
+  seed: int = 0,
+  difficulties: Optional[Sequence[int]] = None,
+  test_fraction: float = 0.5,
+  salt: str = "dice-pc",
+) -> List[Task]:
   """``n`` distinct tasks of ``kind`` per difficulty, all in ``split``; reproducible from ``seed``.
 
   Candidates are drawn from ``np.random.default_rng([seed, kind index, difficulty])`` and kept
@@ -242,14 +343,20 @@ def make_tasks(kind: str, n: int, *, split: str = "train", seed: int = 0,
     while len(bucket) < n:
       tries += 1
       if tries > 200 * n + 1000:
-        raise ValueError(f"difficulty {d} of {kind!r} has too few distinct {split} questions for "
-                         f"n={n} (found {len(bucket)}).")
+        raise ValueError(
+          f"difficulty {d} of {kind!r} has too few distinct {split} questions for "
+          f"n={n} (found {len(bucket)})."
+        )
       t = gen(rng, d)
-      if t.question in seen or split_of(t.question, test_fraction=test_fraction, salt=salt) != split:
+      if (
+        t.question in seen or split_of(t.question, test_fraction=test_fraction, salt=salt) != split
+      ):
         continue
       seen.add(t.question)
       uid = hashlib.sha256(t.question.encode("utf-8")).hexdigest()[:16]
-      bucket.append(dataclasses.replace(t, meta={**t.meta, "split": split, "seed": int(seed), "uid": uid}))
+      bucket.append(
+        dataclasses.replace(t, meta={**t.meta, "split": split, "seed": int(seed), "uid": uid})
+      )
     out.extend(bucket)
   return out
 
@@ -342,30 +449,46 @@ def _task_from_record(obj: Dict, where: str, kind: str) -> Task:
   q, a = obj["question"], obj["answer"]
   if not isinstance(q, str) or not q.strip():
     raise TaskFileError(f"{where}: field 'question' must be non-empty text; got {q!r}.")
-  if isinstance(a, bool) or not isinstance(a, (int, float, str)) or (isinstance(a, str) and not a.strip()):
+  if (
+    isinstance(a, bool)
+    or not isinstance(a, (int, float, str))
+    or (isinstance(a, str) and not a.strip())
+  ):
     raise TaskFileError(f"{where}: field 'answer' must be a number or non-empty text; got {a!r}.")
   meta = {k: v for k, v in obj.items() if k not in ("question", "answer")}
   if "domain" in meta and (not isinstance(meta["domain"], str) or not meta["domain"].strip()):
     raise TaskFileError(f"{where}: field 'domain' must be non-empty text; got {meta['domain']!r}.")
-  if "difficulty" in meta and (isinstance(meta["difficulty"], bool)
-                               or not isinstance(meta["difficulty"], (int, float, str))):
-    raise TaskFileError(f"{where}: field 'difficulty' must be a number or text; got {meta['difficulty']!r}.")
+  if "difficulty" in meta and (
+    isinstance(meta["difficulty"], bool) or not isinstance(meta["difficulty"], (int, float, str))
+  ):
+    raise TaskFileError(
+      f"{where}: field 'difficulty' must be a number or text; got {meta['difficulty']!r}."
+    )
   if "checker" in meta and meta["checker"] not in CHECKERS:
-    raise TaskFileError(f"{where}: field 'checker' must be one of {list(CHECKERS)}; got {meta['checker']!r}.")
+    raise TaskFileError(
+      f"{where}: field 'checker' must be one of {list(CHECKERS)}; got {meta['checker']!r}."
+    )
   if meta.get("checker") == "order" or "items" in meta or "constraints" in meta:
     items, cons = meta.get("items"), meta.get("constraints")
     if not (isinstance(items, list) and items and all(isinstance(i, str) for i in items)):
-      raise TaskFileError(f"{where}: field 'items' must be a non-empty list of names; got {items!r}.")
-    if not (isinstance(cons, list) and all(isinstance(c, list) and len(c) == 2 and set(c) <= set(items)
-                                            for c in cons)):
-      raise TaskFileError(f"{where}: field 'constraints' must be a list of [before, after] item pairs; "
-                          f"got {cons!r}.")
+      raise TaskFileError(
+        f"{where}: field 'items' must be a non-empty list of names; got {items!r}."
+      )
+    if not (
+      isinstance(cons, list)
+      and all(isinstance(c, list) and len(c) == 2 and set(c) <= set(items) for c in cons)
+    ):
+      raise TaskFileError(
+        f"{where}: field 'constraints' must be a list of [before, after] item pairs; got {cons!r}."
+      )
     meta.setdefault("checker", "order")
   if meta.get("checker") == "number":
     try:
       reference_number(a)
     except ValueError:
-      raise TaskFileError(f"{where}: field 'answer' must hold a number for checker 'number'; got {a!r}.") from None
+      raise TaskFileError(
+        f"{where}: field 'answer' must hold a number for checker 'number'; got {a!r}."
+      ) from None
   meta.setdefault("domain", kind)
   meta["source"] = where
   return Task(question=q, answer=a, kind=kind, meta=meta)

@@ -13,6 +13,7 @@ into an array and say which entry is wrong:
   ``s``) and ``floor(s)`` a certified lower bound (e.g. ``(1 + margin) alpha_upper(s)``, which keeps
   every round's HQRE certified unique, DESIGN §4).
 """
+
 from __future__ import annotations
 
 from typing import Callable, Hashable, Mapping, Optional, Sequence, Union
@@ -22,8 +23,12 @@ import numpy as np
 from dice_jax import _validation
 from dice_jax.rollouts import fields
 
-__all__ = ["annealed_temperatures", "positive_array", "role_state_temperatures",
-           "state_temperatures"]
+__all__ = [
+  "annealed_temperatures",
+  "positive_array",
+  "role_state_temperatures",
+  "state_temperatures",
+]
 
 
 def positive_array(value, name: str) -> np.ndarray:
@@ -37,8 +42,9 @@ def positive_array(value, name: str) -> np.ndarray:
   return a
 
 
-def state_temperatures(value: Union[float, Mapping, Callable], states: Sequence[Hashable], *,
-                       name: str = "temperature") -> np.ndarray:
+def state_temperatures(
+  value: Union[float, Mapping, Callable], states: Sequence[Hashable], *, name: str = "temperature"
+) -> np.ndarray:
   """``[len(states)]`` temperatures ``tau(s)`` for the given state keys.
 
   Args:
@@ -54,8 +60,9 @@ def state_temperatures(value: Union[float, Mapping, Callable], states: Sequence[
   if isinstance(value, Mapping):
     missing = [s for s in dict.fromkeys(states) if s not in value]
     if missing:
-      raise ValueError(f"{name} gives no temperature for state(s) {missing[:5]!r}; it names "
-                       f"{list(value)[:10]!r}.")
+      raise ValueError(
+        f"{name} gives no temperature for state(s) {missing[:5]!r}; it names {list(value)[:10]!r}."
+      )
     out = [value[s] for s in states]
   elif callable(value):
     out = []
@@ -67,8 +74,10 @@ def state_temperatures(value: Union[float, Mapping, Callable], states: Sequence[
   else:
     tau = positive_array(value, name)
     if tau.ndim != 0:
-      raise ValueError(f"{name} must be a number, a mapping from states or a callable; got an "
-                       f"array of shape {tau.shape}.")
+      raise ValueError(
+        f"{name} must be a number, a mapping from states or a callable; got an "
+        f"array of shape {tau.shape}."
+      )
     return np.full(len(states), float(tau))
   taus = np.empty(len(states))
   for k, (s, t) in enumerate(zip(states, out)):
@@ -78,8 +87,9 @@ def state_temperatures(value: Union[float, Mapping, Callable], states: Sequence[
   return taus
 
 
-def role_state_temperatures(value, num_states: int, num_roles: int, *,
-                            name: str = "temperature") -> np.ndarray:
+def role_state_temperatures(
+  value, num_states: int, num_roles: int, *, name: str = "temperature"
+) -> np.ndarray:
   """``[S, N]`` temperatures from a scalar, one per role ``[N]`` or per state and role ``[S, N]``.
 
   Raises:
@@ -92,13 +102,16 @@ def role_state_temperatures(value, num_states: int, num_roles: int, *,
   if a.shape == (n,):
     return np.broadcast_to(a, (s, n)).copy()
   if a.shape != (s, n):
-    raise ValueError(f"{name} must be a scalar, one per role ({n},) or per state and role "
-                     f"({s}, {n}); got shape {a.shape}.")
+    raise ValueError(
+      f"{name} must be a scalar, one per role ({n},) or per state and role "
+      f"({s}, {n}); got shape {a.shape}."
+    )
   return a
 
 
-def annealed_temperatures(start: np.ndarray, end: np.ndarray, uncertainty: np.ndarray,
-                          floor: Optional[np.ndarray] = None) -> np.ndarray:
+def annealed_temperatures(
+  start: np.ndarray, end: np.ndarray, uncertainty: np.ndarray, floor: Optional[np.ndarray] = None
+) -> np.ndarray:
   """``max(floor, end + (start - end) * clip(uncertainty, 0, 1))``, broadcast per state.
 
   Args:

@@ -1,4 +1,5 @@
 """HQRE solvers on one loop engine, and the public ``solve`` entry points."""
+
 from dice_jax.solvers.anderson import Anderson
 from dice_jax.solvers.auto import Auto
 from dice_jax.solvers.continuation import Continuation
@@ -12,5 +13,22 @@ from dice_jax.solvers.solution import Solution
 from dice_jax.solvers._solve import METHODS, solve, solve_one
 from dice_jax.solvers.sharded import default_mesh, solve_sharded
 
-__all__ = ["Anderson", "Auto", "METHOD", "Continuation", "Damped", "Extragradient", "Mirror", "Optimistic", "RESULT",
-           "Solution", "METHODS", "default_mesh", "solve_sharded", "iterate", "mirror_update", "solve", "solve_one"]
+__all__ = [
+  "Anderson",
+  "Auto",
+  "METHOD",
+  "Continuation",
+  "Damped",
+  "Extragradient",
+  "Mirror",
+  "Optimistic",
+  "RESULT",
+  "Solution",
+  "METHODS",
+  "default_mesh",
+  "solve_sharded",
+  "iterate",
+  "mirror_update",
+  "solve",
+  "solve_one",
+]

@@ -1,4 +1,5 @@
 """Public entry points: :func:`solve` (validated, batched) and :func:`solve_one` (traceable)."""
+
 from __future__ import annotations
 
 import math
@@ -24,13 +25,13 @@ from dice_jax.solvers.solution import Solution
 
 #: The solver classes by the ``method`` names :func:`solve` accepts.
 METHODS = {
-    "auto": Auto,
-    "mirror": Mirror,
-    "optimistic": Optimistic,
-    "extragradient": Extragradient,
-    "damped": Damped,
-    "continuation": Continuation,
-    "anderson": Anderson,
+  "auto": Auto,
+  "mirror": Mirror,
+  "optimistic": Optimistic,
+  "extragradient": Extragradient,
+  "damped": Damped,
+  "continuation": Continuation,
+  "anderson": Anderson,
 }
 
 DEFAULT_MAX_STEPS = {Continuation: 2_000}
@@ -49,15 +50,25 @@ def get_solver(method: Union[str, Any], methods=None):
     if method not in methods:
       raise ValueError(f"method must be one of {sorted(methods)}; got {method!r}.")
     return methods[method]()
-  if not (hasattr(method, "check_every") and (hasattr(method, "solve") or
-                                              all(hasattr(method, a) for a in ("init", "step")))):
+  if not (
+    hasattr(method, "check_every")
+    and (hasattr(method, "solve") or all(hasattr(method, a) for a in ("init", "step")))
+  ):
     raise ValueError(f"method must be a method name or a solver object; got {method!r}.")
   return method
 
 
-def solve_one(game: Game, temperature, *, method: Any = "auto", log_reference=None,
-              logits=None, tol=None, max_steps=None, history_length: Optional[int] = None
-              ) -> Solution:
+def solve_one(
+  game: Game,
+  temperature,
+  *,
+  method: Any = "auto",
+  log_reference=None,
+  logits=None,
+  tol=None,
+  max_steps=None,
+  history_length: Optional[int] = None,
+) -> Solution:
   """Solve one (unbatched) game without host-side checks: jit- and vmap-safe.
 
   This is the building block :func:`solve` vmaps; use it inside your own ``jit``/``vmap``/
@@ -74,16 +85,31 @@ def solve_one(game: Game, temperature, *, method: Any = "auto", log_reference=No
   problem = HQREProblem(game=game, temperature=temperature, log_reference=tuple(log_reference))
   tol = default_tol(dtype) if tol is None else tol
   max_steps = DEFAULT_MAX_STEPS.get(type(solver), 10_000) if max_steps is None else max_steps
-  return iterate(solver, problem, normalize(tuple(logits)), tol=jnp.asarray(tol, dtype),
-                 max_steps=max_steps, history_length=history_length)
+  return iterate(
+    solver,
+    problem,
+    normalize(tuple(logits)),
+    tol=jnp.asarray(tol, dtype),
+    max_steps=max_steps,
+    history_length=history_length,
+  )
 
 
-def solve_batch(solver, game, temperature, log_reference, logits, tol, max_steps, *,
-                history_length, batch_shape):
+def solve_batch(
+  solver, game, temperature, log_reference, logits, tol, max_steps, *, history_length, batch_shape
+):
   """:func:`solve_one` over the batch axes (:func:`dice_jax.solvers.batching.map_batch`: cache-
   sized vmapped chunks). Traceable; :func:`solve` compiles it once per shape."""
-  fn = lambda g, t, lr, l: solve_one(g, t, method=solver, log_reference=lr, logits=l, tol=tol,
-                                     max_steps=max_steps, history_length=history_length)
+  fn = lambda g, t, lr, l: solve_one(
+    g,
+    t,
+    method=solver,
+    log_reference=lr,
+    logits=l,
+    tol=tol,
+    max_steps=max_steps,
+    history_length=history_length,
+  )
   return map_batch(fn, (game, temperature, log_reference, logits), batch_shape)
 
 
@@ -103,8 +129,9 @@ def budget(solver, tol, max_steps, history: bool, dtype):
   return tol, max_steps, history_length
 
 
-def log_distributions(name: str, value: Optional[Sequence], n_actions, leads, dtype,
-                      what: str = "agent"):
+def log_distributions(
+  name: str, value: Optional[Sequence], n_actions, leads, dtype, what: str = "agent"
+):
   """``log`` of one validated distribution array per agent (``_validation.distribution``: the
   last axis has ``n_actions[i]`` entries, leading axes broadcast to ``leads[i]``, entries > 0 in
   ``dtype``), or ``None`` for ``None``. Concrete inputs stay NumPy arrays."""
@@ -113,28 +140,48 @@ def log_distributions(name: str, value: Optional[Sequence], n_actions, leads, dt
   items = _validation.per_player(name, value, len(n_actions), what)
   out = []
   for i, (p, k, lead) in enumerate(zip(items, n_actions, leads)):
-    q = _validation.distribution(f"{name}[{i}]", p, k, lead, dtype=dtype,
-                                 meaning=f"actions of {what} {i}")
-    out.append(np.log(q).astype(dtype) if _validation.is_concrete(q) else
-               jnp.log(q).astype(dtype))
+    q = _validation.distribution(
+      f"{name}[{i}]", p, k, lead, dtype=dtype, meaning=f"actions of {what} {i}"
+    )
+    out.append(np.log(q).astype(dtype) if _validation.is_concrete(q) else jnp.log(q).astype(dtype))
   return tuple(out)
 
 
-def _solve_games(solver, game, logits, tol, max_steps, *, problem_type, options, history_length,
-                 batch_shape):
+def _solve_games(
+  solver, game, logits, tol, max_steps, *, problem_type, options, history_length, batch_shape
+):
   """One compiled solve of a batch of games of any family: ``problem_type(game=g, **options)``
   per game, :func:`iterate` from the normalised ``logits``, over the batch axes."""
-  fn = lambda g, l: iterate(solver, problem_type(game=g, **dict(options)), normalize(tuple(l)),
-                            tol=tol, max_steps=max_steps, history_length=history_length)
+  fn = lambda g, l: iterate(
+    solver,
+    problem_type(game=g, **dict(options)),
+    normalize(tuple(l)),
+    tol=tol,
+    max_steps=max_steps,
+    history_length=history_length,
+  )
   return map_batch(fn, (game, tuple(logits)), batch_shape)
 
 
-solve_games_jit = jax.jit(_solve_games, static_argnames=("problem_type", "options",
-                                                         "history_length", "batch_shape"))
+solve_games_jit = jax.jit(
+  _solve_games, static_argnames=("problem_type", "options", "history_length", "batch_shape")
+)
 
 
-def solve_games(problem_type, game, *, method, methods, batch_shape, dtype, logits,
-                options=(), tol=None, max_steps=None, history=False):
+def solve_games(
+  problem_type,
+  game,
+  *,
+  method,
+  methods,
+  batch_shape,
+  dtype,
+  logits,
+  options=(),
+  tol=None,
+  max_steps=None,
+  history=False,
+):
   """The shared host side of every family's ``solve_*``: solver, budget and the compiled call.
 
   Args:
@@ -148,14 +195,30 @@ def solve_games(problem_type, game, *, method, methods, batch_shape, dtype, logi
   """
   solver = get_solver(method, methods)
   tol, max_steps, history_length = budget(solver, tol, max_steps, history, dtype)
-  return solve_games_jit(solver, game, tuple(logits), np.asarray(tol, dtype), np.int32(max_steps),
-                         problem_type=problem_type, options=tuple(options),
-                         history_length=history_length, batch_shape=tuple(batch_shape))
+  return solve_games_jit(
+    solver,
+    game,
+    tuple(logits),
+    np.asarray(tol, dtype),
+    np.int32(max_steps),
+    problem_type=problem_type,
+    options=tuple(options),
+    history_length=history_length,
+    batch_shape=tuple(batch_shape),
+  )
 
 
-def solve(game: Game, temperature, *, method: Any = "auto", reference: Optional[Sequence] = None,
-          init: Optional[Sequence] = None, tol: Optional[float] = None,
-          max_steps: Optional[int] = None, history: bool = False) -> Solution:
+def solve(
+  game: Game,
+  temperature,
+  *,
+  method: Any = "auto",
+  reference: Optional[Sequence] = None,
+  init: Optional[Sequence] = None,
+  tol: Optional[float] = None,
+  max_steps: Optional[int] = None,
+  history: bool = False,
+) -> Solution:
   """Compute the HQRE ``x_i = softmax(log rho_i + v_i(x) / tau_i)`` of a game or a batch.
 
   With uniform ``reference`` and one temperature ``tau`` this is the logit QRE at
@@ -202,14 +265,30 @@ def solve(game: Game, temperature, *, method: Any = "auto", reference: Optional[
     >>> [p.round(3).tolist() for p in sol.probabilities], sol.result_names().item()
     ([[0.5, 0.5], [0.5, 0.5]], 'converged')
   """
-  args, static = prepare(game, temperature, method=method, reference=reference, init=init,
-                         tol=tol, max_steps=max_steps, history=history)
+  args, static = prepare(
+    game,
+    temperature,
+    method=method,
+    reference=reference,
+    init=init,
+    tol=tol,
+    max_steps=max_steps,
+    history=history,
+  )
   return _solve_jit(*args, **static)
 
 
-def prepare(game: Game, temperature, *, method: Any = "auto",
-            reference: Optional[Sequence] = None, init: Optional[Sequence] = None,
-            tol: Optional[float] = None, max_steps: Optional[int] = None, history: bool = False):
+def prepare(
+  game: Game,
+  temperature,
+  *,
+  method: Any = "auto",
+  reference: Optional[Sequence] = None,
+  init: Optional[Sequence] = None,
+  tol: Optional[float] = None,
+  max_steps: Optional[int] = None,
+  history: bool = False,
+):
   """Validate and broadcast :func:`solve`'s arguments on the host (no compilation).
 
   Returns ``(args, static)`` for ``_solve_jit(*args, **static)``: ``args`` are the solver, the
@@ -219,8 +298,9 @@ def prepare(game: Game, temperature, *, method: Any = "auto",
   n_actions, batch, dtype, temperature = _validation.game_and_temperature(game, temperature)
   solver = get_solver(method)
 
-  log_profile = lambda name, value: log_distributions(name, value, n_actions,
-                                                     [batch] * len(n_actions), dtype, "player")
+  log_profile = lambda name, value: log_distributions(
+    name, value, n_actions, [batch] * len(n_actions), dtype, "player"
+  )
 
   log_reference = log_profile("reference", reference)
   if log_reference is None:
@@ -229,5 +309,7 @@ def prepare(game: Game, temperature, *, method: Any = "auto",
   if logits is None:
     logits = log_reference
   tol, max_steps, history_length = budget(solver, tol, max_steps, history, dtype)
-  return ((solver, game, temperature, log_reference, logits, np.asarray(tol, dtype),
-           np.int32(max_steps)), dict(history_length=history_length, batch_shape=batch))
+  return (
+    (solver, game, temperature, log_reference, logits, np.asarray(tol, dtype), np.int32(max_steps)),
+    dict(history_length=history_length, batch_shape=batch),
+  )

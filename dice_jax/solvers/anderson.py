@@ -1,5 +1,6 @@
 """Safeguarded Anderson acceleration of the mirror (MMD) map, on any problem of
 :mod:`dice_jax.solvers.protocol`."""
+
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -11,8 +12,7 @@ from flax import struct
 from dice_jax.equilibrium.response import normalize
 from dice_jax.solvers.engine import Step
 from dice_jax.solvers.method_code import METHOD
-from dice_jax.solvers.mirror import (Mirror, MirrorState, evaluate, mirror_update,
-                                     proximal_weight)
+from dice_jax.solvers.mirror import Mirror, MirrorState, evaluate, mirror_update, proximal_weight
 from dice_jax.solvers.protocol import Problem, Profile
 
 
@@ -24,7 +24,7 @@ def _flat(logits: Profile) -> jax.Array:
 def _unflat(v: jax.Array, like: Profile) -> Profile:
   out, i = [], 0
   for l in like:
-    out.append(v[i:i + l.size].reshape(l.shape))
+    out.append(v[i : i + l.size].reshape(l.shape))
     i += l.size
   return tuple(out)
 
@@ -130,9 +130,17 @@ class Anderson:
     dtype = logits[0].dtype
     zeros = jnp.zeros((self.memory, dim), dtype)
     return AndersonState(
-        mirror=s, d_g=zeros, d_f=zeros, last_g=jnp.zeros((dim,), dtype), last_f=jnp.zeros((dim,), dtype),
-        count=jnp.int32(0), extrapolated=jnp.bool_(False), first_residual=s.prev_residual,
-        accepted=jnp.int32(0), rejected=jnp.int32(0))
+      mirror=s,
+      d_g=zeros,
+      d_f=zeros,
+      last_g=jnp.zeros((dim,), dtype),
+      last_f=jnp.zeros((dim,), dtype),
+      count=jnp.int32(0),
+      extrapolated=jnp.bool_(False),
+      first_residual=s.prev_residual,
+      accepted=jnp.int32(0),
+      rejected=jnp.int32(0),
+    )
 
   def step(self, problem: Problem, a: AndersonState) -> Step:
     s = a.mirror
@@ -167,10 +175,17 @@ class Anderson:
     new_probs = tuple(jnp.where(use, jnp.exp(a), p) for a, p in zip(aa, g_probs))
 
     state = AndersonState(
-        mirror=s._replace(logits=new, probs=new_probs, prev_logits=base, prev_z=base_z,
-                          prev_residual=base_r, eta=eta),
-        d_g=d_g, d_f=d_f, last_g=gv, last_f=f, count=count, extrapolated=use,
-        first_residual=a.first_residual,
-        accepted=a.accepted + (a.extrapolated & ~reject_aa).astype(jnp.int32),
-        rejected=a.rejected + reject_aa.astype(jnp.int32))
+      mirror=s._replace(
+        logits=new, probs=new_probs, prev_logits=base, prev_z=base_z, prev_residual=base_r, eta=eta
+      ),
+      d_g=d_g,
+      d_f=d_f,
+      last_g=gv,
+      last_f=f,
+      count=count,
+      extrapolated=use,
+      first_residual=a.first_residual,
+      accepted=a.accepted + (a.extrapolated & ~reject_aa).astype(jnp.int32),
+      rejected=a.rejected + reject_aa.astype(jnp.int32),
+    )
     return Step(state, s.logits, r, jnp.bool_(True), jnp.int32(self.code))

@@ -1,6 +1,7 @@
 """``method="auto"``: the canonical default -- a fast first-order method where a cheap rigorous
 bound certifies a unique HQRE, continuation along the principal branch otherwise.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -56,10 +57,24 @@ class Auto:
     """Both phases through :func:`dice_jax.solvers.engine.iterate`; returns the family's
     :class:`dice_jax.solvers.Solution`."""
     unique = jnp.asarray(problem.uniqueness_certified(), bool)
-    fast = iterate(self._first_order(), problem, logits, tol=tol, max_steps=max_steps,
-                   history_length=history_length, active=unique)
+    fast = iterate(
+      self._first_order(),
+      problem,
+      logits,
+      tol=tol,
+      max_steps=max_steps,
+      history_length=history_length,
+      active=unique,
+    )
     need = ~(unique & (fast.result == RESULT.CONVERGED))
-    path = iterate(self._continuation(), problem, logits, tol=tol, max_steps=max_steps,
-                   history_length=history_length, active=need)
+    path = iterate(
+      self._continuation(),
+      problem,
+      logits,
+      tol=tol,
+      max_steps=max_steps,
+      history_length=history_length,
+      active=need,
+    )
     sol = tree_where(need, path, fast)
     return sol.replace(steps=fast.steps + path.steps)

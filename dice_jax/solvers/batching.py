@@ -5,6 +5,7 @@ with :func:`map_batch`: the batch axes are flattened, the games run as one ``jax
 they fit in :data:`CHUNK_BYTES`, otherwise as a ``lax.map`` over vmapped chunks, and the axes
 are restored on every output leaf.
 """
+
 from __future__ import annotations
 
 import math
@@ -30,8 +31,9 @@ def chunk_size(tree, size: int) -> int:
   return min(size, 1 << (chunk.bit_length() - 1))
 
 
-def map_batch(fn: Callable[..., Any], args: Tuple, batch_shape: Tuple[int, ...],
-              chunk_of: Any = None):
+def map_batch(
+  fn: Callable[..., Any], args: Tuple, batch_shape: Tuple[int, ...], chunk_of: Any = None
+):
   """``fn(*args)`` for every game of a batch: flatten ``batch_shape``, map over cache-sized
   vmapped chunks (:func:`chunk_size` of ``chunk_of``, default ``args[0]``), restore the axes.
 
@@ -41,7 +43,7 @@ def map_batch(fn: Callable[..., Any], args: Tuple, batch_shape: Tuple[int, ...],
   if not batch_shape:
     return fn(*args)
   size = math.prod(batch_shape)
-  flat = lambda x: x.reshape((size, *x.shape[len(batch_shape):]))
+  flat = lambda x: x.reshape((size, *x.shape[len(batch_shape) :]))
   args = jax.tree_util.tree_map(flat, tuple(args))
   chunk = chunk_size(args[0] if chunk_of is None else jax.tree_util.tree_map(flat, chunk_of), size)
   if chunk >= size:

@@ -6,6 +6,7 @@ Written once over the problem protocol (:mod:`dice_jax.solvers.protocol`): the h
 parameter is the problem's ``scale_payoffs``, so it runs on normal-form, Markov, Bayesian and
 observation problems alike.
 """
+
 from __future__ import annotations
 
 from typing import Callable, NamedTuple
@@ -104,8 +105,7 @@ class Continuation:
     z0 = jnp.concatenate([y0, jnp.zeros((1,), dtype)])
     e_last = jnp.zeros_like(z0).at[-1].set(1.0)
     t0 = _unit_tangent(jax.jacfwd(homotopy(problem))(z0), e_last)
-    return ContinuationState(z0, t0, jnp.asarray(self.initial_step_length, dtype),
-                             jnp.bool_(False))
+    return ContinuationState(z0, t0, jnp.asarray(self.initial_step_length, dtype), jnp.bool_(False))
 
   def step(self, problem: Problem, state: ContinuationState) -> Step:
     z, tangent, h, done = state
@@ -117,7 +117,9 @@ class Continuation:
 
     remaining = 1.0 - z[-1]
     final = done | ((tangent[-1] > 0) & (h * tangent[-1] >= remaining))
-    h_eff = jnp.where(done, 0.0, jnp.where(final, remaining / jnp.where(tangent[-1] > 0, tangent[-1], 1.0), h))
+    h_eff = jnp.where(
+      done, 0.0, jnp.where(final, remaining / jnp.where(tangent[-1] > 0, tangent[-1], 1.0), h)
+    )
     z_pred = z + h_eff * tangent
     z_pred = z_pred.at[-1].set(jnp.where(final, 1.0, z_pred[-1]))
     row = jnp.where(final, e_last, tangent)
@@ -136,15 +138,19 @@ class Continuation:
     h_end = jnp.max(jnp.abs(homotopy_(zk)))
     h_start = jnp.max(jnp.abs(homotopy_(z)))
     finite = jnp.all(jnp.isfinite(zk)) & jnp.isfinite(h_end)
-    contracted = (norms[-1] <= 0.5 * norms[0]) | (norms[-1] <= corrector_tol) if len(norms) > 1 \
-        else jnp.bool_(True)
+    contracted = (
+      (norms[-1] <= 0.5 * norms[0]) | (norms[-1] <= corrector_tol)
+      if len(norms) > 1
+      else jnp.bool_(True)
+    )
     tracing_ok = finite & (h_end <= corrector_tol) & (norms[0] <= self.max_distance) & contracted
     polishing_ok = finite & (h_end <= jnp.maximum(h_start, corrector_tol))
     accept = jnp.where(done, polishing_ok, tracing_ok)
 
     easy = norms[0] <= 0.25 * self.max_distance
-    h_new = jnp.where(accept, jnp.where(easy, jnp.minimum(h * self.acceleration, self.max_step_length), h),
-                      h / 2)
+    h_new = jnp.where(
+      accept, jnp.where(easy, jnp.minimum(h * self.acceleration, self.max_step_length), h), h / 2
+    )
     z_new = jnp.where(accept, zk, z)
     t_new = jnp.where(accept & ~done, _unit_tangent(jp, tangent), tangent)
     done_new = done | (final & accept)
@@ -155,5 +161,10 @@ class Continuation:
     probs = tuple(jnp.exp(l) for l in logits)
     r = problem.residual(probs, problem.response_logits(logits, probs))
     r = jnp.where(finite | accept, r, jnp.nan)  # a NaN/inf Newton step: report NONFINITE
-    return Step(ContinuationState(z_new, t_new, h_new.astype(dtype), done_new), logits, r, ok,
-                jnp.int32(self.code))
+    return Step(
+      ContinuationState(z_new, t_new, h_new.astype(dtype), done_new),
+      logits,
+      r,
+      ok,
+      jnp.int32(self.code),
+    )

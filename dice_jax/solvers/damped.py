@@ -1,5 +1,6 @@
 """The damped logit iteration, the simple baseline: ``x+ = (1 - beta) x + beta b(x)``, on any
 problem of :mod:`dice_jax.solvers.protocol`."""
+
 from __future__ import annotations
 
 from typing import NamedTuple, Optional
@@ -53,12 +54,15 @@ class Damped:
   def step(self, problem: Problem, s: DampedState) -> Step:
     z = problem.response_logits(s.logits, s.probs)
     lb, b = zip(*(log_softmax_and_softmax(zi) for zi in z))
-    r = jnp.max(jnp.stack([jnp.max(jnp.sum(jnp.abs(x - bi), axis=-1))
-                           for x, bi in zip(s.probs, b)]))
+    r = jnp.max(
+      jnp.stack([jnp.max(jnp.sum(jnp.abs(x - bi), axis=-1)) for x, bi in zip(s.probs, b)])
+    )
     beta = s.beta
     # log-space form: beta == 1 gives log(0) = -inf in the first term, and logaddexp is exact.
-    new = tuple(jnp.logaddexp(jnp.log1p(-beta) + l, jnp.log(beta) + lbi)
-                for l, lbi in zip(s.logits, lb))
+    new = tuple(
+      jnp.logaddexp(jnp.log1p(-beta) + l, jnp.log(beta) + lbi) for l, lbi in zip(s.logits, lb)
+    )
     new_probs = tuple((1 - beta) * x + beta * bi for x, bi in zip(s.probs, b))
-    return Step(DampedState(new, new_probs, beta), s.logits, r, jnp.bool_(True),
-                jnp.int32(self.code))
+    return Step(
+      DampedState(new, new_probs, beta), s.logits, r, jnp.bool_(True), jnp.int32(self.code)
+    )

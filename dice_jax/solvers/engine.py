@@ -21,6 +21,7 @@ the family's :class:`Solution`. :func:`iterate` handles one game; ``jax.vmap`` o
 per-game step counts and result codes, and one game's NaN never touches another's carry
 (finished games are frozen by the batched loop's select).
 """
+
 from __future__ import annotations
 
 from typing import Any, NamedTuple, Optional
@@ -80,8 +81,16 @@ def tree_where(pred, a, b):
   return jax.tree_util.tree_map(lambda x, y: jnp.where(pred, x, y), a, b)
 
 
-def iterate(solver: Any, problem: Problem, logits: Profile, *, tol, max_steps,
-            history_length: Optional[int] = None, active=True):
+def iterate(
+  solver: Any,
+  problem: Problem,
+  logits: Profile,
+  *,
+  tol,
+  max_steps,
+  history_length: Optional[int] = None,
+  active=True,
+):
   """Run ``solver`` on one problem from normalised ``logits``; jit- and vmap-safe.
 
   Args:
@@ -104,16 +113,23 @@ def iterate(solver: Any, problem: Problem, logits: Profile, *, tol, max_steps,
     ``steps``, ``result`` and ``method``.
   """
   if hasattr(solver, "solve"):
-    return solver.solve(problem, logits, tol=tol, max_steps=max_steps,
-                        history_length=history_length)
+    return solver.solve(
+      problem, logits, tol=tol, max_steps=max_steps, history_length=history_length
+    )
   k = int(solver.check_every)
   dtype = logits[0].dtype
   state0 = solver.init(problem, logits)
   hist0 = None if history_length is None else jnp.full((history_length,), jnp.nan, dtype)
-  carry0 = Carry(state=state0, best=tuple(logits), best_residual=jnp.asarray(jnp.inf, dtype),
-                 best_method=jnp.int32(solver.code), steps=jnp.int32(0),
-                 result=jnp.where(active, RESULT.RUNNING, RESULT.MAX_STEPS).astype(jnp.int32),
-                 history=hist0, checks=jnp.int32(0))
+  carry0 = Carry(
+    state=state0,
+    best=tuple(logits),
+    best_residual=jnp.asarray(jnp.inf, dtype),
+    best_method=jnp.int32(solver.code),
+    steps=jnp.int32(0),
+    result=jnp.where(active, RESULT.RUNNING, RESULT.MAX_STEPS).astype(jnp.int32),
+    history=hist0,
+    checks=jnp.int32(0),
+  )
   max_steps = jnp.asarray(max_steps, jnp.int32)
 
   def cond(c: Carry):
@@ -129,21 +145,36 @@ def iterate(solver: Any, problem: Problem, logits: Profile, *, tol, max_steps,
     finite = jnp.isfinite(r)  # r is NaN/inf exactly when the evaluated profile overflowed
     converged = finite & (r <= tol)
     result = jnp.where(
-        converged, RESULT.CONVERGED,
-        jnp.where(~finite, RESULT.NONFINITE,
-                  jnp.where(~out.ok, RESULT.BREAKDOWN,
-                            jnp.where(steps >= max_steps, RESULT.MAX_STEPS, RESULT.RUNNING))))
+      converged,
+      RESULT.CONVERGED,
+      jnp.where(
+        ~finite,
+        RESULT.NONFINITE,
+        jnp.where(
+          ~out.ok, RESULT.BREAKDOWN, jnp.where(steps >= max_steps, RESULT.MAX_STEPS, RESULT.RUNNING)
+        ),
+      ),
+    )
     hist = c.history
     if hist is not None:
       hist = hist.at[jnp.minimum(c.checks, hist.shape[0] - 1)].set(r)
-    return Carry(state=out.state, best=tree_where(finite, tuple(out.evaluated), c.best),
-                 best_residual=jnp.where(finite, r, c.best_residual),
-                 best_method=jnp.where(finite, jnp.asarray(out.method, jnp.int32),
-                                       c.best_method),
-                 steps=steps, result=result.astype(jnp.int32), history=hist,
-                 checks=c.checks + 1)
+    return Carry(
+      state=out.state,
+      best=tree_where(finite, tuple(out.evaluated), c.best),
+      best_residual=jnp.where(finite, r, c.best_residual),
+      best_method=jnp.where(finite, jnp.asarray(out.method, jnp.int32), c.best_method),
+      steps=steps,
+      result=result.astype(jnp.int32),
+      history=hist,
+      checks=c.checks + 1,
+    )
 
   c = lax.while_loop(cond, body, carry0)
-  outcome = Outcome(residual=c.best_residual, steps=c.steps, result=c.result, history=c.history,
-                    method=c.best_method)
+  outcome = Outcome(
+    residual=c.best_residual,
+    steps=c.steps,
+    result=c.result,
+    history=c.history,
+    method=c.best_method,
+  )
   return problem.postprocess(c.best, outcome)

@@ -3,6 +3,7 @@
 An explicit method always records its own code; :class:`dice_jax.solvers.Auto` records the
 method that actually produced each game's answer (a first-order method, or continuation).
 """
+
 from __future__ import annotations
 
 from dice_jax.solvers.result import Codes
@@ -18,5 +19,11 @@ class METHOD(Codes):
   CONTINUATION = 4
   ANDERSON = 5
 
-  NAMES = {0: "mirror", 1: "optimistic", 2: "extragradient", 3: "damped", 4: "continuation",
-           5: "anderson"}
+  NAMES = {
+    0: "mirror",
+    1: "optimistic",
+    2: "extragradient",
+    3: "damped",
+    4: "continuation",
+    5: "anderson",
+  }

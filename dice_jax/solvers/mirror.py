@@ -1,5 +1,6 @@
 """Mirror descent with a magnet (MMD): the proximal entropy-regularised update of DESIGN §3,
 on any problem of :mod:`dice_jax.solvers.protocol`."""
+
 from __future__ import annotations
 
 from typing import NamedTuple, Optional, Sequence, Union
@@ -14,8 +15,9 @@ from dice_jax.solvers.method_code import METHOD
 from dice_jax.solvers.protocol import Problem, Profile
 
 
-def mirror_update(logits: Profile, response_logits: Profile,
-                  weight: Union[jax.Array, Sequence[jax.Array]]):
+def mirror_update(
+  logits: Profile, response_logits: Profile, weight: Union[jax.Array, Sequence[jax.Array]]
+):
   """``log x_r+ = log_softmax(w_r log x_r + (1 - w_r) z_r)`` for every agent and row.
 
   This *is* the proximal MMD step of DESIGN §3 with ``w = 1 / (1 + eta tau)`` and
@@ -39,8 +41,9 @@ def mirror_update(logits: Profile, response_logits: Profile,
     ws = [w[..., None] for w in weight]
   else:
     ws = [weight[..., i, None] for i in range(len(logits))]
-  out = [log_softmax_and_softmax(w * l + (1 - w) * z)
-         for w, l, z in zip(ws, logits, response_logits)]
+  out = [
+    log_softmax_and_softmax(w * l + (1 - w) * z) for w, l, z in zip(ws, logits, response_logits)
+  ]
   return tuple(o[0] for o in out), tuple(o[1] for o in out)
 
 
@@ -140,32 +143,50 @@ class Mirror:
     if self.step_size is not None:
       eta = jnp.broadcast_to(jnp.asarray(self.step_size, dtype), (n,))
     elif self.adaptive:
-      eta = jnp.maximum(jnp.broadcast_to(self.initial_scale / problem.min_temperature(), (n,)),
-                        safe)
+      eta = jnp.maximum(
+        jnp.broadcast_to(self.initial_scale / problem.min_temperature(), (n,)), safe
+      )
     else:
       eta = safe
     probs = tuple(jnp.exp(l) for l in logits)
     z, r = evaluate(problem, logits, probs)
     eta = eta.astype(dtype)
-    return MirrorState(logits=tuple(logits), probs=probs, prev_logits=tuple(logits), prev_z=z,
-                       prev_residual=r, eta=eta, safe=safe, ceiling=eta)
+    return MirrorState(
+      logits=tuple(logits),
+      probs=probs,
+      prev_logits=tuple(logits),
+      prev_z=z,
+      prev_residual=r,
+      eta=eta,
+      safe=safe,
+      ceiling=eta,
+    )
 
   def step(self, problem: Problem, s: MirrorState) -> Step:
     z, r = evaluate(problem, s.logits, s.probs)
     if not self.adaptive:
       new, new_probs = mirror_update(s.logits, z, proximal_weight(s.eta, problem))
-      state = s._replace(logits=new, probs=new_probs, prev_logits=s.logits, prev_z=z,
-                         prev_residual=r)
+      state = s._replace(
+        logits=new, probs=new_probs, prev_logits=s.logits, prev_z=z, prev_residual=r
+      )
       return Step(state, s.logits, r, jnp.bool_(True), jnp.int32(self.code))
     # Reject a step that raised the residual, unless the step is already the safe one (MMD's
     # guarantee is on KL to the equilibrium, not on the residual, which may rise temporarily).
     worse = (r > s.prev_residual) & jnp.any(s.eta > s.safe)
-    eta = jnp.where(worse, jnp.maximum(self.backoff * s.eta, s.safe),
-                    jnp.minimum(self.growth * s.eta, s.ceiling))
+    eta = jnp.where(
+      worse, jnp.maximum(self.backoff * s.eta, s.safe), jnp.minimum(self.growth * s.eta, s.ceiling)
+    )
     base = tuple(jnp.where(worse, p, l) for p, l in zip(s.prev_logits, s.logits))
     base_z = tuple(jnp.where(worse, pz, zz) for pz, zz in zip(s.prev_z, z))
     new, new_probs = mirror_update(base, base_z, proximal_weight(eta, problem))
-    state = MirrorState(logits=new, probs=new_probs, prev_logits=base, prev_z=base_z,
-                        prev_residual=jnp.where(worse, s.prev_residual, r), eta=eta,
-                        safe=s.safe, ceiling=s.ceiling)
+    state = MirrorState(
+      logits=new,
+      probs=new_probs,
+      prev_logits=base,
+      prev_z=base_z,
+      prev_residual=jnp.where(worse, s.prev_residual, r),
+      eta=eta,
+      safe=s.safe,
+      ceiling=s.ceiling,
+    )
     return Step(state, s.logits, r, jnp.bool_(True), jnp.int32(self.code))

@@ -1,5 +1,6 @@
 """Optimistic (OMWU) and extragradient mirror descent with entropy regularisation, on any
 problem of :mod:`dice_jax.solvers.protocol`."""
+
 from __future__ import annotations
 
 from typing import NamedTuple, Optional
@@ -85,8 +86,7 @@ class Optimistic:
     look, look_probs = mirror_update(s.logits, s.look_z, s.weight)
     z, r = evaluate(problem, look, look_probs)
     new, _ = mirror_update(s.logits, z, s.weight)
-    return Step(OptimisticState(new, z, s.weight), look, r, jnp.bool_(True),
-                jnp.int32(self.code))
+    return Step(OptimisticState(new, z, s.weight), look, r, jnp.bool_(True), jnp.int32(self.code))
 
 
 class ExtragradientState(NamedTuple):
@@ -135,5 +135,6 @@ class Extragradient:
       return new, jnp.where(k == 0, r_point, r)
 
     new, r = jax.lax.fori_loop(0, 2, half, (s.logits, jnp.asarray(jnp.inf, dtype)))
-    return Step(ExtragradientState(new, s.weight), s.logits, r, jnp.bool_(True),
-                jnp.int32(self.code))
+    return Step(
+      ExtragradientState(new, s.weight), s.logits, r, jnp.bool_(True), jnp.int32(self.code)
+    )

@@ -1,4 +1,5 @@
 """Result codes: how a solve ended, one per game (never an exception inside ``jit``)."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,5 @@
 """Solve a batch of games sharded over devices (``jax.sharding.Mesh`` + ``shard_map``)."""
+
 from __future__ import annotations
 
 import functools
@@ -19,17 +20,34 @@ def default_mesh(axis_name: str = "batch") -> Mesh:
 
 
 @functools.partial(jax.jit, static_argnames=("mesh", "axis_name", "history_length", "local"))
-def _sharded(solver, game, temperature, log_reference, logits, tol, max_steps, *, mesh, axis_name,
-             history_length, local):
+def _sharded(
+  solver,
+  game,
+  temperature,
+  log_reference,
+  logits,
+  tol,
+  max_steps,
+  *,
+  mesh,
+  axis_name,
+  history_length,
+  local,
+):
   batched = P(axis_name)
   fn = functools.partial(solve_batch, history_length=history_length, batch_shape=(local,))
-  return jax.shard_map(fn, mesh=mesh, in_specs=(P(), batched, batched, batched, batched, P(), P()),
-                       out_specs=batched, check_vma=False)(
-                           solver, game, temperature, log_reference, logits, tol, max_steps)
+  return jax.shard_map(
+    fn,
+    mesh=mesh,
+    in_specs=(P(), batched, batched, batched, batched, P(), P()),
+    out_specs=batched,
+    check_vma=False,
+  )(solver, game, temperature, log_reference, logits, tol, max_steps)
 
 
-def solve_sharded(game, temperature, *, mesh: Optional[Mesh] = None, axis_name: str = "batch",
-                  **kwargs) -> Solution:
+def solve_sharded(
+  game, temperature, *, mesh: Optional[Mesh] = None, axis_name: str = "batch", **kwargs
+) -> Solution:
   """:func:`dice_jax.solve` with the batch axis split over the devices of ``mesh``.
 
   Each device runs the same chunked, vmapped solver loop on its own slice of the batch
@@ -63,7 +81,17 @@ def solve_sharded(game, temperature, *, mesh: Optional[Mesh] = None, axis_name: 
   solver, g, t, lr, lg, tol, max_steps = args
   sharding = NamedSharding(mesh, P(axis_name))
   put = lambda tree: jax.tree_util.tree_map(lambda x: jax.device_put(pad(x), sharding), tree)
-  sol = _sharded(solver, put(g), put(t), put(lr), put(lg), tol, max_steps, mesh=mesh,
-                 axis_name=axis_name, history_length=static["history_length"],
-                 local=padded // devices)
+  sol = _sharded(
+    solver,
+    put(g),
+    put(t),
+    put(lr),
+    put(lg),
+    tol,
+    max_steps,
+    mesh=mesh,
+    axis_name=axis_name,
+    history_length=static["history_length"],
+    local=padded // devices,
+  )
   return jax.tree_util.tree_map(lambda x: x[:size], sol)

@@ -1,4 +1,5 @@
 """The result type every solver returns."""
+
 from __future__ import annotations
 
 from typing import Optional, Tuple
@@ -43,9 +44,17 @@ class Solution:
   def from_outcome(cls, logits, agent_gaps: jax.Array, outcome, **extra) -> "Solution":
     """The solution for ``logits`` from the engine's ``outcome``
     (:class:`dice_jax.solvers.protocol.Outcome`), per-agent gaps and a family's extra fields."""
-    return cls(logits=tuple(logits), residual=outcome.residual,
-               gap=jnp.sum(agent_gaps, axis=-1), agent_gaps=agent_gaps, steps=outcome.steps,
-               result=outcome.result, history=outcome.history, method=outcome.method, **extra)
+    return cls(
+      logits=tuple(logits),
+      residual=outcome.residual,
+      gap=jnp.sum(agent_gaps, axis=-1),
+      agent_gaps=agent_gaps,
+      steps=outcome.steps,
+      result=outcome.result,
+      history=outcome.history,
+      method=outcome.method,
+      **extra,
+    )
 
   @property
   def probabilities(self) -> Tuple[jax.Array, ...]:

@@ -1,4 +1,5 @@
 """Assertion helpers for HQRE tests, with messages that name the failing game."""
+
 from __future__ import annotations
 
 import math
@@ -13,30 +14,38 @@ def _profile(profile):
   return tuple(np.asarray(p, np.float64) for p in profile)
 
 
-def assert_is_hqre(game, temperature, profile, *, reference: Optional[Sequence] = None,
-                   atol: float = 1e-8) -> None:
+def assert_is_hqre(
+  game, temperature, profile, *, reference: Optional[Sequence] = None, atol: float = 1e-8
+) -> None:
   """Assert ``max_i ||x_i - b_i(x)||_1 <= atol`` for every game of a batch (DESIGN §3)."""
   x = _profile(profile)
   n = len(x)
   batch = x[0].shape[:-1]
   tau = np.broadcast_to(np.asarray(temperature, np.float64), (*batch, n))
-  lr = tuple(np.log(np.asarray(r, np.float64)) for r in reference) if reference is not None \
-      else tuple(np.full(p.shape[-1], -math.log(p.shape[-1])) for p in x)
+  lr = (
+    tuple(np.log(np.asarray(r, np.float64)) for r in reference)
+    if reference is not None
+    else tuple(np.full(p.shape[-1], -math.log(p.shape[-1])) for p in x)
+  )
   v = game.utilities(tuple(x))
   lb = log_logit_response(v, tau, lr)
-  res = np.max(np.stack([np.sum(np.abs(xi - np.exp(np.asarray(b))), -1) for xi, b in zip(x, lb)],
-                        -1), -1)
+  res = np.max(
+    np.stack([np.sum(np.abs(xi - np.exp(np.asarray(b))), -1) for xi, b in zip(x, lb)], -1), -1
+  )
   bad = np.argwhere(~(res <= atol))
   if bad.size:
     idx = tuple(int(i) for i in bad[0])
-    raise AssertionError(f"not an HQRE: fixed-point residual {np.asarray(res)[idx]:.3e} > "
-                         f"{atol:.1e} at batch index {idx} ({len(bad)} games fail).")
+    raise AssertionError(
+      f"not an HQRE: fixed-point residual {np.asarray(res)[idx]:.3e} > "
+      f"{atol:.1e} at batch index {idx} ({len(bad)} games fail)."
+    )
 
 
 def distance(profile, other) -> np.ndarray:
   """Euclidean distance ``||x - y||_2`` over all players, shape ``batch``."""
-  return np.sqrt(sum(np.sum(np.square(a - b), -1) for a, b in zip(_profile(profile),
-                                                                  _profile(other))))
+  return np.sqrt(
+    sum(np.sum(np.square(a - b), -1) for a, b in zip(_profile(profile), _profile(other)))
+  )
 
 
 def assert_certificate_sound(certificate, profile, equilibrium) -> int:
@@ -48,8 +57,10 @@ def assert_certificate_sound(certificate, profile, equilibrium) -> int:
   bad = np.argwhere(certified & ~(d <= bound))
   if bad.size:
     idx = tuple(int(i) for i in bad[0])
-    raise AssertionError(f"unsound certificate: distance {d[idx]:.6e} > error bound "
-                         f"{bound[idx]:.6e} at batch index {idx} ({len(bad)} violations).")
+    raise AssertionError(
+      f"unsound certificate: distance {d[idx]:.6e} > error bound "
+      f"{bound[idx]:.6e} at batch index {idx} ({len(bad)} violations)."
+    )
   return int(np.sum(certified))
 
 

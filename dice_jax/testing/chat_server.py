@@ -11,6 +11,7 @@ backends with it::
     ...                              # OpenAIBackend(server.base_url, "m").complete([...])
     server.close()
 """
+
 from __future__ import annotations
 
 import http.server
@@ -23,10 +24,16 @@ __all__ = ["ChatServer", "completion_body"]
 def completion_body(content: str, tokens: int | None = None) -> dict:
   """A well-formed chat-completions response."""
   tokens = len(content.split()) if tokens is None else tokens
-  return {"id": "chatcmpl-test", "object": "chat.completion", "created": 0, "model": "m",
-          "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
-                       "finish_reason": "stop"}],
-          "usage": {"prompt_tokens": 1, "completion_tokens": tokens, "total_tokens": tokens + 1}}
+  return {
+    "id": "chatcmpl-test",
+    "object": "chat.completion",
+    "created": 0,
+    "model": "m",
+    "choices": [
+      {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
+    ],
+    "usage": {"prompt_tokens": 1, "completion_tokens": tokens, "total_tokens": tokens + 1},
+  }
 
 
 class ChatServer:
@@ -67,7 +74,9 @@ class ChatServer:
 
     self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     self.httpd.daemon_threads = True
-    self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    self.thread = threading.Thread(
+      target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     self.thread.start()
     self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
 

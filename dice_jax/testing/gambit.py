@@ -3,6 +3,7 @@
 pygambit is a test/benchmark dependency (``pip install dice_jax[test]``); it is imported
 lazily so the package itself never needs it.
 """
+
 from __future__ import annotations
 
 from typing import List, Sequence

@@ -3,6 +3,7 @@ chat-completions server. Import them into a ``conftest.py``::
 
     from dice_jax.testing.llm_fixtures import chat_server, smollm2_backend, smollm2_path
 """
+
 from __future__ import annotations
 
 import pytest

@@ -3,6 +3,7 @@
 In CI (``CI`` set in the environment) a missing package is a failure, so a suite can never pass
 by silently skipping its real-model tests; elsewhere the test is skipped with the install hint.
 """
+
 from __future__ import annotations
 
 import os

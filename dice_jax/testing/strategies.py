@@ -13,6 +13,7 @@ Example::
     def test_something(game, tau):
         ...
 """
+
 from __future__ import annotations
 
 from typing import Optional, Sequence, Tuple
@@ -32,32 +33,48 @@ def seeds() -> st.SearchStrategy[int]:
   return st.integers(min_value=0, max_value=2**31 - 1)
 
 
-def num_actions(num_players: int = 2, min_actions: int = 2, max_actions: int = 4
-                ) -> st.SearchStrategy[Tuple[int, ...]]:
+def num_actions(
+  num_players: int = 2, min_actions: int = 2, max_actions: int = 4
+) -> st.SearchStrategy[Tuple[int, ...]]:
   """Action counts ``(n_1, ..., n_N)``."""
   return st.tuples(*[st.integers(min_actions, max_actions) for _ in range(num_players)])
 
 
-def temperatures(num_players: int, min_value: float = 0.05, max_value: float = 5.0,
-                 batch_shape: Tuple[int, ...] = ()) -> st.SearchStrategy[np.ndarray]:
+def temperatures(
+  num_players: int,
+  min_value: float = 0.05,
+  max_value: float = 5.0,
+  batch_shape: Tuple[int, ...] = (),
+) -> st.SearchStrategy[np.ndarray]:
   """Positive temperatures ``(*batch_shape, num_players)``, log-uniform in the range."""
   size = int(np.prod(batch_shape, dtype=int)) * num_players
   lo, hi = np.log(min_value), np.log(max_value)
   return st.lists(st.floats(lo, hi), min_size=size, max_size=size).map(
-      lambda v: np.exp(np.asarray(v, np.float64)).reshape(*batch_shape, num_players))
+    lambda v: np.exp(np.asarray(v, np.float64)).reshape(*batch_shape, num_players)
+  )
 
 
-def reference_policies(num_actions: Sequence[int], min_probability: float = 1e-3
-                       ) -> st.SearchStrategy[Tuple[np.ndarray, ...]]:
+def reference_policies(
+  num_actions: Sequence[int], min_probability: float = 1e-3
+) -> st.SearchStrategy[Tuple[np.ndarray, ...]]:
   """Strictly positive reference distributions, one per player."""
+
   def one(n):
     return st.lists(st.floats(min_probability, 1.0), min_size=n, max_size=n).map(
-        lambda v: np.asarray(v) / np.sum(v))
+      lambda v: np.asarray(v) / np.sum(v)
+    )
+
   return st.tuples(*[one(n) for n in num_actions])
 
 
-def make_game(family: str, seed: int, num_actions: Sequence[int], batch_shape=(),
-              epsilon: float = 0.1, dtype=None) -> NormalFormGame:
+def make_game(
+  family: str,
+  seed: int,
+  num_actions: Sequence[int],
+  batch_shape=(),
+  epsilon: float = 0.1,
+  dtype=None,
+) -> NormalFormGame:
   """The game of ``family`` drawn from ``PRNGKey(seed)`` (deterministic)."""
   key = jax.random.PRNGKey(seed)
   if family == "uniform":
@@ -74,8 +91,13 @@ def make_game(family: str, seed: int, num_actions: Sequence[int], batch_shape=()
 
 
 @st.composite
-def games(draw, family: Optional[str] = None, num_actions=(3, 3), batch_shape=(),
-          epsilon: Optional[float] = None) -> NormalFormGame:
+def games(
+  draw,
+  family: Optional[str] = None,
+  num_actions=(3, 3),
+  batch_shape=(),
+  epsilon: Optional[float] = None,
+) -> NormalFormGame:
   """A (batch of) normal-form game(s) of ``family`` (drawn from :data:`FAMILIES` if ``None``)
   with ``num_actions`` (a tuple, or a strategy of tuples)."""
   fam = draw(st.sampled_from(FAMILIES)) if family is None else family
@@ -86,8 +108,9 @@ def games(draw, family: Optional[str] = None, num_actions=(3, 3), batch_shape=()
   return make_game(fam, draw(seeds()), shape, tuple(batch_shape), eps)
 
 
-def perturbed_zero_sum_with_alpha(seed: int, num_actions: Sequence[int], alpha, batch_shape=(),
-                                  dtype=None) -> NormalFormGame:
+def perturbed_zero_sum_with_alpha(
+  seed: int, num_actions: Sequence[int], alpha, batch_shape=(), dtype=None
+) -> NormalFormGame:
   """Two-player ``U_1 = A + eps C``, ``U_2 = -A + eps C`` with ``eps`` chosen so that the
   monotonicity constant is exactly ``alpha`` (broadcastable to ``batch_shape``):
   ``U_1 + U_2 = 2 eps C`` gives ``alpha = eps sigma_max(P_1 C P_2)`` (DESIGN §4)."""
@@ -125,8 +148,9 @@ def certified_problems(draw, num_actions=(3, 4), batch_size: int = 16):
   return game, tau, seed
 
 
-def random_profiles(seed: int, num_actions: Sequence[int], batch_shape=(),
-                    concentration: float = 0.5) -> Tuple[np.ndarray, ...]:
+def random_profiles(
+  seed: int, num_actions: Sequence[int], batch_shape=(), concentration: float = 0.5
+) -> Tuple[np.ndarray, ...]:
   """Interior profiles drawn from Dirichlet(concentration) with NumPy (strictly positive)."""
   rng = np.random.default_rng(seed)
   out = []

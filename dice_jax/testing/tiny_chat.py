@@ -9,13 +9,16 @@ GGUF file takes tens of seconds on a small CPU, so pipelines whose subject is th
     tok = tiny_chat_tokenizer()
     model = tiny_chat_model(tok, seed=0)
 """
+
 from __future__ import annotations
 
 __all__ = ["CHAT_TEMPLATE", "tiny_chat_model", "tiny_chat_tokenizer"]
 
-CHAT_TEMPLATE = ("{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}"
-                 "<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n"
-                 "{% endif %}")
+CHAT_TEMPLATE = (
+  "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}"
+  "<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n"
+  "{% endif %}"
+)
 
 
 def tiny_chat_tokenizer():
@@ -30,8 +33,12 @@ def tiny_chat_tokenizer():
   tk = Tokenizer(models.BPE(vocab=vocab, merges=[]))
   tk.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
   tk.decoder = decoders.ByteLevel()
-  fast = PreTrainedTokenizerFast(tokenizer_object=tk, pad_token="<pad>", eos_token="<|im_end|>",
-                                 additional_special_tokens=["<|im_start|>"])
+  fast = PreTrainedTokenizerFast(
+    tokenizer_object=tk,
+    pad_token="<pad>",
+    eos_token="<|im_end|>",
+    additional_special_tokens=["<|im_start|>"],
+  )
   fast.chat_template = CHAT_TEMPLATE
   return fast
 
@@ -42,9 +49,19 @@ def tiny_chat_model(tokenizer, *, seed: int = 0, hidden_size: int = 16):
 
   from dice_jax.llm import LMConfig, RopeConfig, build_model  # noqa: PLC0415
 
-  cfg = LMConfig(family="llama", model_type="llama", vocab_size=len(tokenizer),
-                 hidden_size=hidden_size, intermediate_size=2 * hidden_size, num_layers=1,
-                 num_heads=2, num_kv_heads=1, head_dim=hidden_size // 2,
-                 max_position_embeddings=512, norm_eps=1e-5, rope=RopeConfig(),
-                 eos_token_ids=(int(tokenizer.eos_token_id),))
+  cfg = LMConfig(
+    family="llama",
+    model_type="llama",
+    vocab_size=len(tokenizer),
+    hidden_size=hidden_size,
+    intermediate_size=2 * hidden_size,
+    num_layers=1,
+    num_heads=2,
+    num_kv_heads=1,
+    head_dim=hidden_size // 2,
+    max_position_embeddings=512,
+    norm_eps=1e-5,
+    rope=RopeConfig(),
+    eos_token_ids=(int(tokenizer.eos_token_id),),
+  )
   return build_model(cfg, rngs=nnx.Rngs(seed))

@@ -7,6 +7,7 @@ exports it (packages are visited in the order of :func:`packages`); every other 
 (``dice_jax.solve`` for ``dice_jax.solvers.solve``) gets a short alias entry pointing there, so
 cross-references written either way resolve.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -41,8 +42,12 @@ ORDER = [
 def packages() -> list[str]:
   """Every public package: :data:`ORDER`, then the others by depth and name, then dice_jax."""
   import pkgutil
-  found = [info.name for info in pkgutil.walk_packages(dice_jax_path(), "dice_jax.")
-           if info.ispkg and not any(part.startswith("_") for part in info.name.split("."))]
+
+  found = [
+    info.name
+    for info in pkgutil.walk_packages(dice_jax_path(), "dice_jax.")
+    if info.ispkg and not any(part.startswith("_") for part in info.name.split("."))
+  ]
   rest = sorted((p for p in found if p not in ORDER), key=lambda p: (p.count("."), p))
   return [p for p in ORDER if p in found] + rest + ["dice_jax"]
 
@@ -94,6 +99,7 @@ def _data_doc(pkg_name: str, name: str, obj) -> list[str] | None:
   """Find the documentation of constant ``name`` where it is defined (the package itself or
   any of its modules that binds the same object under that name)."""
   import sys
+
   candidates = [pkg_name] + sorted(m for m in list(sys.modules) if m.startswith(pkg_name + "."))
   for modname in candidates:
     mod = sys.modules.get(modname)
@@ -124,6 +130,7 @@ def _defining_module(obj, fallback: str) -> str:
 def public_modules() -> list[str]:
   """Every importable module of the package whose dotted name has no ``_``-prefixed part."""
   import pkgutil
+
   out = []
   for info in pkgutil.walk_packages(dice_jax_path(), "dice_jax."):
     if info.ispkg or any(part.startswith("_") for part in info.name.split(".")):
@@ -134,18 +141,31 @@ def public_modules() -> list[str]:
 
 def dice_jax_path():
   import dice_jax
+
   return dice_jax.__path__
 
 
 def _module_page(modname: str, documented: dict, shadowed: set) -> str:
   """A module's docstring and the documented names it defines that no package page holds."""
   mod = importlib.import_module(modname)
-  own = [n for n, o in vars(mod).items()
-         if not n.startswith("_") and _kind(o) in ("class", "function", "exception")
-         and getattr(o, "__module__", None) == modname]
+  own = [
+    n
+    for n, o in vars(mod).items()
+    if not n.startswith("_")
+    and _kind(o) in ("class", "function", "exception")
+    and getattr(o, "__module__", None) == modname
+  ]
   elsewhere = [n for n in own if id(getattr(mod, n)) in documented]
-  lines = [modname, "=" * len(modname), "", f".. automodule:: {modname}", "   :members:",
-           "   :ignore-module-all:", "   :member-order: bysource", "   :show-inheritance:"]
+  lines = [
+    modname,
+    "=" * len(modname),
+    "",
+    f".. automodule:: {modname}",
+    "   :members:",
+    "   :ignore-module-all:",
+    "   :member-order: bysource",
+    "   :show-inheritance:",
+  ]
   if modname in shadowed:
     # the package exports a function of the module's own name (dice_jax.dice.mirror_target):
     # that name is the function's, so the module is described here without an index entry
@@ -154,9 +174,14 @@ def _module_page(modname: str, documented: dict, shadowed: set) -> str:
     lines.append("   :exclude-members: " + ", ".join(elsewhere))
   lines.append("")
   if elsewhere:
-    lines += ["Documented on the package page: " + ", ".join(
-      f":{_role(getattr(mod, n))}:`~{documented[id(getattr(mod, n))]}`" for n in elsewhere) + ".",
-      ""]
+    lines += [
+      "Documented on the package page: "
+      + ", ".join(
+        f":{_role(getattr(mod, n))}:`~{documented[id(getattr(mod, n))]}`" for n in elsewhere
+      )
+      + ".",
+      "",
+    ]
   return "\n".join(lines) + "\n"
 
 
@@ -167,7 +192,7 @@ def _role(obj) -> str:
 def generate(app) -> None:
   out = os.path.join(app.srcdir, "api")
   os.makedirs(out, exist_ok=True)
-  documented = DOCUMENTED   # id(object) -> full name where it is documented
+  documented = DOCUMENTED  # id(object) -> full name where it is documented
   documented.clear()
   pages: list[str] = []
   module_pages: dict[str, str] = {}  # module name -> page name
@@ -196,9 +221,15 @@ def generate(app) -> None:
         target = documented[key]
         role = {"class": "class", "exception": "exc", "function": "func"}.get(kind, "data")
         directive = {"class": "class", "exception": "exception", "function": "function"}.get(
-          kind, "data")
-        body += [f".. py:{directive}:: {name}", f"   :module: {pkg_name}", "",
-                 f"   Alias of :{role}:`{target}`.", ""]
+          kind, "data"
+        )
+        body += [
+          f".. py:{directive}:: {name}",
+          f"   :module: {pkg_name}",
+          "",
+          f"   Alias of :{role}:`{target}`.",
+          "",
+        ]
         summary.append(f"   * - :{role}:`{name} <{target}>`\n     - alias")
         continue
       data_doc = _data_doc(pkg_name, name, obj) if kind == "data" else None
@@ -206,11 +237,16 @@ def generate(app) -> None:
         app.emit("autodoc-process-docstring", "data", full, obj, {}, data_doc)
       if kind == "data":
         if not data_doc:
-          logger.warning("public name %s has no documentation (add a '#:' comment where it is "
-                         "defined)", full, type="dice_jax", subtype="docstring")
+          logger.warning(
+            "public name %s has no documentation (add a '#:' comment where it is defined)",
+            full,
+            type="dice_jax",
+            subtype="docstring",
+          )
       elif not _has_own_doc(obj):
-        logger.warning("public name %s has no docstring", full, type="dice_jax",
-                       subtype="docstring")
+        logger.warning(
+          "public name %s has no docstring", full, type="dice_jax", subtype="docstring"
+        )
       if key is not None:
         documented[key] = full
       role = {"class": "class", "exception": "exc", "function": "func"}.get(kind, "data")
@@ -245,15 +281,30 @@ def generate(app) -> None:
     module_pages.setdefault(modname, page_name(modname))
   for modname, page in sorted(module_pages.items()):
     _write(os.path.join(out, page + ".rst"), _module_page(modname, documented, shadowed))
-  index = ["API reference", "=============", "",
-           "Generated from the docstrings at every build: one page per public package, listing "
-           "every name in its ``__all__``.", "",
-           ".. toctree::", "   :maxdepth: 1", ""]
+  index = [
+    "API reference",
+    "=============",
+    "",
+    "Generated from the docstrings at every build: one page per public package, listing "
+    "every name in its ``__all__``.",
+    "",
+    ".. toctree::",
+    "   :maxdepth: 1",
+    "",
+  ]
   index += [f"   {p}" for p in ["dice_jax"] + [p for p in pages if p != "dice_jax"]]
-  index += ["", "Modules", "-------", "",
-            "Every public module (no leading underscore): its docstring, and the documented names "
-            "it defines that no package above re-exports.", "",
-            ".. toctree::", "   :maxdepth: 1", ""]
+  index += [
+    "",
+    "Modules",
+    "-------",
+    "",
+    "Every public module (no leading underscore): its docstring, and the documented names "
+    "it defines that no package above re-exports.",
+    "",
+    ".. toctree::",
+    "   :maxdepth: 1",
+    "",
+  ]
   index += [f"   {p}" for p in sorted(module_pages.values())]
   _write(os.path.join(out, "index.rst"), "\n".join(index) + "\n")
   # pages of modules that no longer exist go (the folder is generated, never edited)

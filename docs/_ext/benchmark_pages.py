@@ -13,6 +13,7 @@ docs build updates the site. The generator knows no record's schema: it lays out
 
 Deeper structures are listed by name with a link to the raw JSON, which is part of the site.
 """
+
 from __future__ import annotations
 
 import ast
@@ -37,9 +38,14 @@ def _is_scalar(v) -> bool:
 
 def _is_flat(v) -> bool:
   """A flat object: a dict whose values are scalars or short lists of scalars."""
-  return isinstance(v, dict) and bool(v) and all(
-    _is_scalar(x) or (isinstance(x, list) and len(x) <= 8 and all(_is_scalar(y) for y in x))
-    for x in v.values())
+  return (
+    isinstance(v, dict)
+    and bool(v)
+    and all(
+      _is_scalar(x) or (isinstance(x, list) and len(x) <= 8 and all(_is_scalar(y) for y in x))
+      for x in v.values()
+    )
+  )
 
 
 def fmt(v) -> str:
@@ -76,8 +82,13 @@ def _label_columns(columns, rows) -> list[str]:
   out = []
   for c in columns:
     vals = [r.get(c) for r in rows if r.get(c) is not None]
-    if vals and all(isinstance(v, (int, str, bool, list)) for v in vals) and not c.endswith("_s") \
-        and "steps" not in c and "count" not in c:
+    if (
+      vals
+      and all(isinstance(v, (int, str, bool, list)) for v in vals)
+      and not c.endswith("_s")
+      and "steps" not in c
+      and "count" not in c
+    ):
       out.append(c)
     elif c in ("lambda", "tau", "temperature", "margin", "eps") and vals:
       out.append(c)
@@ -93,7 +104,7 @@ def _table(title: str, rows: list[dict]) -> list[str]:
   labels = _label_columns(columns, rows)
   rest = [c for c in columns if c not in labels]
   width = max(1, MAX_COLUMNS - len(labels))
-  chunks = [rest[i:i + width] for i in range(0, len(rest), width)] or [[]]
+  chunks = [rest[i : i + width] for i in range(0, len(rest), width)] or [[]]
   out: list[str] = []
   for j, chunk in enumerate(chunks):
     cols = labels + chunk
@@ -111,12 +122,17 @@ def _plot(name: str, title: str, rows: list[dict], outdir: str) -> str | None:
   ratio_cols = []
   for r in rows:
     for k, v in r.items():
-      if k.startswith("ratio") and isinstance(v, (int, float)) and not isinstance(v, bool) \
-          and k not in ratio_cols:
+      if (
+        k.startswith("ratio")
+        and isinstance(v, (int, float))
+        and not isinstance(v, bool)
+        and k not in ratio_cols
+      ):
         ratio_cols.append(k)
   if not ratio_cols:
     return None
   import matplotlib
+
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt
 
@@ -127,8 +143,12 @@ def _plot(name: str, title: str, rows: list[dict], outdir: str) -> str | None:
   height = 0.8 / len(ratio_cols)
   for j, col in enumerate(ratio_cols):
     ys = [i + j * height for i in range(len(rows))]
-    vals = [r.get(col) if isinstance(r.get(col), (int, float)) and r.get(col) and r.get(col) > 0
-            else float("nan") for r in rows]
+    vals = [
+      r.get(col)
+      if isinstance(r.get(col), (int, float)) and r.get(col) and r.get(col) > 0
+      else float("nan")
+      for r in rows
+    ]
     ax.barh(ys, vals, height=height, label=col)
   ax.set_yticks([i + 0.4 - height / 2 for i in range(len(rows))])
   ax.set_yticklabels(names, fontsize=8)
@@ -197,8 +217,13 @@ def record_page(root: str, outdir: str, json_path: str) -> tuple[str, str]:
       out += [f".. image:: {png}", f"   :alt: ratios of {name} {k}", ""]
   for k, v in flats:
     out += [f"``{k}``", "-" * (len(k) + 4), ""]
-    out += [".. list-table::", "   :header-rows: 1", "   :class: bench-table", "",
-            "   * - field\n     - value"]
+    out += [
+      ".. list-table::",
+      "   :header-rows: 1",
+      "   :class: bench-table",
+      "",
+      "   * - field\n     - value",
+    ]
     out += [f"   * - ``{kk}``\n     - {_cell(vv)}" for kk, vv in v.items()] + [""]
   saved = sorted(glob.glob(os.path.join(os.path.dirname(json_path), name + "*.png")))
   if saved:
@@ -218,8 +243,9 @@ def generate(app) -> None:
   os.makedirs(outdir, exist_ok=True)
   paths = sorted(glob.glob(os.path.join(root, "benchmarks", "results", "*.json")))
   if not paths:
-    logger.warning("no benchmark records in benchmarks/results/", type="dice_jax",
-                   subtype="benchmarks")
+    logger.warning(
+      "no benchmark records in benchmarks/results/", type="dice_jax", subtype="benchmarks"
+    )
   names = []
   for path in paths:
     name, text = record_page(root, outdir, path)
@@ -228,12 +254,25 @@ def generate(app) -> None:
       f.write(text)
   # The headline: summary first, then the records in alphabetical order.
   names.sort(key=lambda n: (n != "summary", n))
-  index = ["Benchmark records", "=================", "",
-           "One page per JSON record in ``benchmarks/results/``, laid out at build time.", "",
-           ".. toctree::", "   :maxdepth: 1", ""] + [f"   {n}" for n in names] + [""]
+  index = (
+    [
+      "Benchmark records",
+      "=================",
+      "",
+      "One page per JSON record in ``benchmarks/results/``, laid out at build time.",
+      "",
+      ".. toctree::",
+      "   :maxdepth: 1",
+      "",
+    ]
+    + [f"   {n}" for n in names]
+    + [""]
+  )
   # modules without a record of their own (baselines, helpers): their docstrings, here
-  others = sorted(os.path.splitext(os.path.basename(p))[0]
-                  for p in glob.glob(os.path.join(root, "benchmarks", "*.py")))
+  others = sorted(
+    os.path.splitext(os.path.basename(p))[0]
+    for p in glob.glob(os.path.join(root, "benchmarks", "*.py"))
+  )
   others = [m for m in others if not m.startswith("_") and m not in names]
   if others:
     index += ["Other benchmark modules", "-----------------------", ""]
@@ -241,12 +280,14 @@ def generate(app) -> None:
       doc = _module_doc(root, m) or ""
       lines = doc.splitlines()
       docstring_refs.qualify_lines(lines, unknown_as_literal=True)
-      index += [f"``benchmarks.{m}``", "~" * (len(m) + 15), "", f".. py:module:: benchmarks.{m}",
-                ""] + ["   " + ln if ln else "" for ln in lines] + [""]
+      index += (
+        [f"``benchmarks.{m}``", "~" * (len(m) + 15), "", f".. py:module:: benchmarks.{m}", ""]
+        + ["   " + ln if ln else "" for ln in lines]
+        + [""]
+      )
   with open(os.path.join(outdir, "index.rst"), "w", encoding="utf-8") as f:
     f.write("\n".join(index) + "\n")
-  app.config.html_context = {**getattr(app.config, "html_context", {}),
-                             "benchmark_records": names}
+  app.config.html_context = {**getattr(app.config, "html_context", {}), "benchmark_records": names}
 
 
 def setup(app):

@@ -16,6 +16,7 @@ Rendered on a package page, such a short reference would be looked up in the pac
 A reference whose name the defining module does not know is left as written, so a genuinely
 broken reference still fails the build.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -50,8 +51,12 @@ def documented_name(obj, tail: str = "") -> str | None:
 
 def _real_name(obj, tail: str) -> str | None:
   mod, qual = getattr(obj, "__module__", None), getattr(obj, "__qualname__", None)
-  if isinstance(mod, str) and mod.startswith("dice_jax") and isinstance(qual, str) \
-      and "<" not in qual:
+  if (
+    isinstance(mod, str)
+    and mod.startswith("dice_jax")
+    and isinstance(qual, str)
+    and "<" not in qual
+  ):
     return documented_name(obj, tail) or f"{mod}.{qual}{tail}"
   return None
 
@@ -129,8 +134,9 @@ def missing_reference(app, env, node, contnode):
   domain = env.get_domain("py")
   if new and new != target:
     node["reftarget"] = new
-    found = domain.resolve_xref(env, node.get("refdoc"), app.builder, node.get("reftype"), new,
-                                node, contnode)
+    found = domain.resolve_xref(
+      env, node.get("refdoc"), app.builder, node.get("reftype"), new, node, contnode
+    )
     if found is not None:
       return found
   # A real object without a description of its own (a class attribute, an enumeration member,
@@ -143,8 +149,9 @@ def missing_reference(app, env, node, contnode):
     container, reftype = documented_name(owner) or _real_name(owner, ""), "class"
   if not container:
     return None
-  return domain.resolve_xref(env, node.get("refdoc"), app.builder, reftype, container, node,
-                             contnode)
+  return domain.resolve_xref(
+    env, node.get("refdoc"), app.builder, reftype, container, node, contnode
+  )
 
 
 def skip_fields(app, what, name, obj, skip, options):
@@ -188,8 +195,9 @@ def process(app, what, name, obj, options, lines) -> None:
   if what in ("data", "attribute") and lines and not isinstance(obj, (types.FunctionType, type)):
     doc = type(obj).__doc__
     inherited = doc.strip().splitlines() if isinstance(doc, str) else []
-    if inherited and [ln.strip() for ln in lines if ln.strip()] == \
-        [ln.strip() for ln in inherited if ln.strip()]:
+    if inherited and [ln.strip() for ln in lines if ln.strip()] == [
+      ln.strip() for ln in inherited if ln.strip()
+    ]:
       lines[:] = []
       return
   module = _defining_module(name, obj)
@@ -245,8 +253,9 @@ def literal_blocks(lines) -> None:
   lines[:] = out
 
 
-def qualify_lines(lines, module: str | None = None, owner: str | None = None, *,
-                  unknown_as_literal: bool = False) -> None:
+def qualify_lines(
+  lines, module: str | None = None, owner: str | None = None, *, unknown_as_literal: bool = False
+) -> None:
   """Qualify short references and escape pipes in ``lines`` (in place), as for a docstring of
   ``module`` (``None``: text outside the package, such as a benchmark's docstring, where a short
   name the package does not define is a helper of that script: ``unknown_as_literal`` shows it

@@ -6,6 +6,7 @@ fonts-mathjax``, or a copy named by ``DICE_JAX_MATHJAX_DIR``) that the TeX -> Co
 configuration loads (about 1.5 MB) into ``_static/mathjax`` and points ``mathjax_path`` there.
 Without a MathJax the build warns (an error under ``-W``).
 """
+
 from __future__ import annotations
 
 import os
@@ -15,11 +16,21 @@ from sphinx.util import logging
 
 logger = logging.getLogger(__name__)
 
-CANDIDATES = [os.environ.get("DICE_JAX_MATHJAX_DIR", ""), "/usr/share/javascript/mathjax",
-              "/usr/share/mathjax"]
+CANDIDATES = [
+  os.environ.get("DICE_JAX_MATHJAX_DIR", ""),
+  "/usr/share/javascript/mathjax",
+  "/usr/share/mathjax",
+]
 CONFIG = "TeX-AMS_CHTML-full"
-PARTS = ["MathJax.js", f"config/{CONFIG}.js", "extensions", "jax/output/CommonHTML",
-         "jax/element", "fonts/HTML-CSS/TeX/woff", "localization/en"]
+PARTS = [
+  "MathJax.js",
+  f"config/{CONFIG}.js",
+  "extensions",
+  "jax/output/CommonHTML",
+  "jax/element",
+  "fonts/HTML-CSS/TeX/woff",
+  "localization/en",
+]
 
 
 def _source() -> str | None:
@@ -32,9 +43,14 @@ def _source() -> str | None:
 def config_inited(app, config) -> None:
   config.mathjax_path = f"mathjax/MathJax.js?config={CONFIG}"
   # MathJax 2 reads TeX between \( \) and \[ \] (what sphinx.ext.mathjax writes)
-  config.mathjax2_config = {"tex2jax": {"inlineMath": [["\\(", "\\)"]],
-                                         "displayMath": [["\\[", "\\]"]],
-                                         "processRefs": False, "processEnvironments": False}}
+  config.mathjax2_config = {
+    "tex2jax": {
+      "inlineMath": [["\\(", "\\)"]],
+      "displayMath": [["\\[", "\\]"]],
+      "processRefs": False,
+      "processEnvironments": False,
+    }
+  }
 
 
 def copy(app, exception) -> None:
@@ -42,9 +58,12 @@ def copy(app, exception) -> None:
     return
   src = _source()
   if src is None:
-    logger.warning("no MathJax found (apt-get install libjs-mathjax fonts-mathjax, or set "
-                   "DICE_JAX_MATHJAX_DIR): the mathematics will not render offline",
-                   type="dice_jax", subtype="mathjax")
+    logger.warning(
+      "no MathJax found (apt-get install libjs-mathjax fonts-mathjax, or set "
+      "DICE_JAX_MATHJAX_DIR): the mathematics will not render offline",
+      type="dice_jax",
+      subtype="mathjax",
+    )
     return
   dst = os.path.join(app.outdir, "_static", "mathjax")
   for part in PARTS:

@@ -5,6 +5,7 @@ would describe the module a second time (it has its own API page), so this direc
 docstring's text only, after the same processing autodoc applies (``autodoc-process-docstring``:
 the reference qualification and escaping of :mod:`docstring_refs`).
 """
+
 from __future__ import annotations
 
 import importlib

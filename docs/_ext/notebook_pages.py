@@ -5,6 +5,7 @@ The notebooks live at the repository root (where users open them); Sphinx reads 
 stored outputs (``nb_execution_mode = "off"`` in ``conf.py``); a notebook that cannot be parsed is
 a build error.
 """
+
 from __future__ import annotations
 
 import glob

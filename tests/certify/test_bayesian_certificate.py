@@ -1,6 +1,7 @@
 """Certificates for Bayesian games through the agent form (issue 16, item 3): the agent form's
 utilities are the Bayesian game's interim utilities, and the error bound holds at perturbed
 strategies against a tight solve of the Bayesian game itself."""
+
 import jax
 import numpy as np
 import pytest
@@ -71,8 +72,14 @@ def test_high_temperature_certified_low_refuted_and_rate_at_its_step():
   assert bool(c.certified) and float(c.predicted_rate) < 1
   # the predicted KL factor holds for Mirror on the agent form at the certificate's steps
   af, temps, log_refs = agent_form(hot)
-  sol = dj.solve(af, temps, method=Mirror(step_size=np.asarray(c.step_sizes), adaptive=False),
-                 reference=tuple(np.exp(l) for l in log_refs), history=True, tol=1e-12)
+  sol = dj.solve(
+    af,
+    temps,
+    method=Mirror(step_size=np.asarray(c.step_sizes), adaptive=False),
+    reference=tuple(np.exp(l) for l in log_refs),
+    history=True,
+    tol=1e-12,
+  )
   obs = float(dj.certify.observed_rate(sol.history))
   assert obs <= float(c.predicted_rate) + 1e-9
   cold = _game(1, 0.01)

@@ -1,4 +1,5 @@
 """Certificates: soundness, uniqueness, rate, refutation, invariances, bad input (issue 3)."""
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -92,6 +93,7 @@ def test_uniqueness_solves_from_five_starts_agree_within_the_bound(problem):
 @jax.jit
 def _mirror_path(game, tau):
   """The iterates of Mirror(adaptive=False), i.e. eta = eta_safe, from the uniform profile."""
+
   def run(g, t):
     lr = tuple(jnp.full((k,), -jnp.log(k)) for k in g.num_actions)
     prob = HQREProblem(g, t, lr)
@@ -103,6 +105,7 @@ def _mirror_path(game, tau):
 
     _, (ls, rs) = jax.lax.scan(body, m.init(prob, lr), None, length=150)
     return tuple(jnp.concatenate([l0[None], l], 0) for l0, l in zip(lr, ls)), rs
+
   return jax.vmap(run)(game, tau)
 
 
@@ -155,8 +158,9 @@ def _coordination_with_several_qre(seed, shape, tau_max):
   tau = np.random.default_rng(seed).uniform(0.02, tau_max, (BATCH, 1)) * np.ones(len(shape))
   sols = []
   for k in range(2):  # start near convention k for every player
-    init = tuple(np.broadcast_to(np.where(np.arange(n) == k, 0.9, 0.1 / (n - 1)), (BATCH, n))
-                 for n in shape)
+    init = tuple(
+      np.broadcast_to(np.where(np.arange(n) == k, 0.9, 0.1 / (n - 1)), (BATCH, n)) for n in shape
+    )
     s = dj.solve(game, tau, init=init)
     assert np.all(s.converged)
     sols.append(s)
@@ -200,8 +204,13 @@ FIELDS = ("alpha_upper", "margin", "weighted_margin", "alpha_lower", "error_boun
 
 
 @_fewer(1 / 3)
-@given(dst.certified_problems(SHAPE, BATCH), st.permutations(range(3)),
-       st.permutations(range(4)), st.floats(-3, 3), st.floats(0.1, 10))
+@given(
+  dst.certified_problems(SHAPE, BATCH),
+  st.permutations(range(3)),
+  st.permutations(range(4)),
+  st.floats(-3, 3),
+  st.floats(0.1, 10),
+)
 def test_invariances(problem, p1, p2, shift, scale):
   game, tau, seed = problem
   sol = dj.solve(game, tau, max_steps=5)  # early-stopped: a non-trivial error bound
@@ -219,8 +228,9 @@ def test_invariances(problem, p1, p2, shift, scale):
     np.testing.assert_allclose(getattr(c_perm, f), getattr(base, f), rtol=1e-9, atol=1e-12)
 
   # relabelling players (swap, transposing the tensors) swaps the solution
-  g_swap = NormalFormGame((jnp.swapaxes(game.payoffs[1], -1, -2),
-                           jnp.swapaxes(game.payoffs[0], -1, -2)))
+  g_swap = NormalFormGame(
+    (jnp.swapaxes(game.payoffs[1], -1, -2), jnp.swapaxes(game.payoffs[0], -1, -2))
+  )
   tau_swap = tau[:, ::-1]
   s_swap = dj.solve(g_swap, tau_swap, max_steps=5)
   np.testing.assert_allclose(s_swap.probabilities[0], x[1], atol=1e-12)
@@ -246,8 +256,9 @@ def test_invariances(problem, p1, p2, shift, scale):
   c_scale = certify(g_scale, tau * scale, x)
   np.testing.assert_array_equal(c_scale.certified, base.certified)
   for f in ("alpha_upper", "margin", "alpha_lower"):
-    np.testing.assert_allclose(getattr(c_scale, f), scale * np.asarray(getattr(base, f)),
-                               rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(
+      getattr(c_scale, f), scale * np.asarray(getattr(base, f)), rtol=1e-9, atol=1e-12
+    )
   for f in ("weighted_margin", "error_bound", "contraction"):
     np.testing.assert_allclose(getattr(c_scale, f), getattr(base, f), rtol=1e-9, atol=1e-12)
 
@@ -257,21 +268,24 @@ def _bad_inputs():
   good = (np.array([0.5, 0.5]), np.array([0.5, 0.5]))
   nan_game = NormalFormGame((jnp.array([[1.0, jnp.nan], [0.0, 1.0]]), -jnp.eye(2)))
   return [
-      (dict(game=object(), temperature=1.0, solution=good), "game"),
-      (dict(game=nan_game, temperature=1.0, solution=good), "game"),
-      (dict(game=g, temperature=np.ones(3), solution=good), "temperature"),
-      (dict(game=g, temperature=-1.0, solution=good), "temperature"),
-      (dict(game=g, temperature=np.inf, solution=good), "temperature"),
-      (dict(game=g, temperature=np.nan, solution=good), "temperature"),
-      (dict(game=g, temperature=1.0, solution=good[:1]), "solution"),
-      (dict(game=g, temperature=1.0, solution=(np.ones(3) / 3, good[1])), r"solution\[0\]"),
-      (dict(game=g, temperature=1.0, solution=(np.array([np.nan, 1.0]), good[1])), r"solution\[0\]"),
-      (dict(game=g, temperature=1.0, solution=(np.array([0.7, 0.7]), good[1])), r"solution\[0\]"),
-      (dict(game=g, temperature=1.0, solution=good, reference=(np.ones(3) / 3, good[1])), "reference"),
-      (dict(game=g, temperature=1.0, solution=good, step_size=0.0), "step_size"),
-      (dict(game=g, temperature=1.0, solution=good, step_size=np.ones(2)), "step_size"),
-      (dict(game=g, temperature=1.0, solution=good, tol=-1.0), "tol"),
-      (dict(game=g, temperature=1.0, solution=good, num_samples=0), "num_samples"),
+    (dict(game=object(), temperature=1.0, solution=good), "game"),
+    (dict(game=nan_game, temperature=1.0, solution=good), "game"),
+    (dict(game=g, temperature=np.ones(3), solution=good), "temperature"),
+    (dict(game=g, temperature=-1.0, solution=good), "temperature"),
+    (dict(game=g, temperature=np.inf, solution=good), "temperature"),
+    (dict(game=g, temperature=np.nan, solution=good), "temperature"),
+    (dict(game=g, temperature=1.0, solution=good[:1]), "solution"),
+    (dict(game=g, temperature=1.0, solution=(np.ones(3) / 3, good[1])), r"solution\[0\]"),
+    (dict(game=g, temperature=1.0, solution=(np.array([np.nan, 1.0]), good[1])), r"solution\[0\]"),
+    (dict(game=g, temperature=1.0, solution=(np.array([0.7, 0.7]), good[1])), r"solution\[0\]"),
+    (
+      dict(game=g, temperature=1.0, solution=good, reference=(np.ones(3) / 3, good[1])),
+      "reference",
+    ),
+    (dict(game=g, temperature=1.0, solution=good, step_size=0.0), "step_size"),
+    (dict(game=g, temperature=1.0, solution=good, step_size=np.ones(2)), "step_size"),
+    (dict(game=g, temperature=1.0, solution=good, tol=-1.0), "tol"),
+    (dict(game=g, temperature=1.0, solution=good, num_samples=0), "num_samples"),
   ]
 
 
@@ -315,6 +329,7 @@ def _certified_by_tau_above_alpha(seed, shape=SHAPE):
 @jax.jit
 def _mirror_path_at(game, tau, eta):
   """Iterates of ``Mirror(step_size=eta, adaptive=False)`` (per-player ``eta``) from uniform."""
+
   def run(g, t, e):
     lr = tuple(jnp.full((k,), -jnp.log(k)) for k in g.num_actions)
     prob = HQREProblem(g, t, lr)
@@ -326,6 +341,7 @@ def _mirror_path_at(game, tau, eta):
 
     _, (ls, rs) = jax.lax.scan(body, m.init(prob, lr), None, length=300)
     return tuple(jnp.concatenate([l0[None], l], 0) for l0, l in zip(lr, ls)), rs
+
   return jax.vmap(run)(game, tau, eta)
 
 
@@ -371,8 +387,7 @@ def test_weighted_route_gives_per_player_steps():
   assert only_w.sum() >= 4
   steps = np.asarray(cert.step_sizes)[only_w]
   assert np.all(np.isnan(np.asarray(cert.step_size)[only_w]))
-  np.testing.assert_allclose(steps[:, 0] * tau[only_w, 0], steps[:, 1] * tau[only_w, 1],
-                             rtol=1e-12)
+  np.testing.assert_allclose(steps[:, 0] * tau[only_w, 0], steps[:, 1] * tau[only_w, 1], rtol=1e-12)
   assert np.all(np.asarray(cert.predicted_rate)[only_w] < 1)
 
 

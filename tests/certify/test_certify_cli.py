@@ -1,4 +1,5 @@
 """The ``certify`` command (through ``dice_jax.cli.main``) against the library call."""
+
 import json
 
 import numpy as np
@@ -8,8 +9,16 @@ import dice_jax as dj
 from dice_jax.certify import certify
 from dice_jax import cli
 
-KEYS = {"certified", "margin", "alpha_upper", "alpha_lower", "error_bound", "predicted_rate",
-        "observed_rate", "reason"}
+KEYS = {
+  "certified",
+  "margin",
+  "alpha_upper",
+  "alpha_lower",
+  "error_bound",
+  "predicted_rate",
+  "observed_rate",
+  "reason",
+}
 
 
 def _main(argv):
@@ -31,8 +40,14 @@ def test_json_for_a_certified_nfg_file(tmp_path, capsys):
   g = dj.read_nfg(path)
   sol = dj.solve(g, 0.5, history=True)
   ref = certify(g, 0.5, sol)
-  for k in ("margin", "alpha_upper", "alpha_lower", "error_bound", "predicted_rate",
-            "observed_rate"):
+  for k in (
+    "margin",
+    "alpha_upper",
+    "alpha_lower",
+    "error_bound",
+    "predicted_rate",
+    "observed_rate",
+  ):
     assert out[k] == pytest.approx(float(getattr(ref, k)), rel=1e-9)
   np.testing.assert_allclose(out["policies"][0], sol.probabilities[0], atol=1e-12)
 
@@ -50,12 +65,15 @@ def test_text_output_and_per_player_temperatures(capsys):
   assert "CERTIFIED" in text and "error bound" in text
 
 
-@pytest.mark.parametrize("argv,word", [
+@pytest.mark.parametrize(
+  "argv,word",
+  [
     (["--example", "matching-pennies", "-t", "-1"], "temperature"),
     (["--example", "matching-pennies", "-t", "1,2,3"], "--temperature"),
     (["-t", "1"], "GAME.nfg"),
     (["/nonexistent/game.nfg", "-t", "1"], "nonexistent"),
-])
+  ],
+)
 def test_bad_input_exit_code_2_with_message(capsys, argv, word):
   assert _main(argv) == 2
   assert word in capsys.readouterr().err
@@ -63,9 +81,11 @@ def test_bad_input_exit_code_2_with_message(capsys, argv, word):
 
 # --- Markov games: dice-jax certify MARKOV.json and solve-markov --certify -------------------
 
+
 def _markov_file(tmp_path, tau):
   from dice_jax.markov import MarkovGame
   from dice_jax.markov.io import write_game
+
   rng = np.random.default_rng(3)
   p = rng.dirichlet(np.ones(2), size=(2, 2, 2))
   r = [rng.normal(size=(2, 2, 2)) for _ in range(2)]
@@ -79,6 +99,7 @@ def _markov_file(tmp_path, tau):
 def test_certify_markov_json_matches_the_library(tmp_path, capsys, tau, code):
   from dice_jax.certify import certify_markov
   from dice_jax.markov import solve_markov
+
   path, game = _markov_file(tmp_path, tau)
   code_, out = _json(capsys, [path, "--json", "--tol", "1e-12"])
   assert code_ == code and out["certified"] is (code == 0)
@@ -103,8 +124,13 @@ def test_solve_markov_certify_flag(tmp_path, capsys):
   assert "CERTIFIED unique HQRE" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("extra,word", [(["-t", "1"], "--temperature applies to normal-form"),
-                                        (["--method", "newton"], "invalid choice: 'newton'")])
+@pytest.mark.parametrize(
+  "extra,word",
+  [
+    (["-t", "1"], "--temperature applies to normal-form"),
+    (["--method", "newton"], "invalid choice: 'newton'"),
+  ],
+)
 def test_certify_markov_options_that_do_not_apply(tmp_path, capsys, extra, word):
   path, _ = _markov_file(tmp_path, 20.0)
   assert _main([path, *extra]) == 2

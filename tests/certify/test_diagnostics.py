@@ -1,4 +1,5 @@
 """Rollout diagnostics: closed forms, the monotonicity inequality, bootstrap coverage."""
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -21,8 +22,9 @@ def test_noiseless_ratio_equals_bilinear_form_and_is_below_alpha():
     x, y = _profiles(rng, (3, 4)), _profiles(rng, (3, 4))
     vx = [a @ x[1], b.T @ x[0]]
     vy = [a @ y[1], b.T @ y[0]]
-    out = monotonicity_ratio([v[None] for v in vx], [v[None] for v in vy], x, y, 0.5,
-                             num_bootstrap=8)
+    out = monotonicity_ratio(
+      [v[None] for v in vx], [v[None] for v in vy], x, y, 0.5, num_bootstrap=8
+    )
     d1, d2 = x[0] - y[0], x[1] - y[1]
     exact = d1 @ (a + b) @ d2 / (d1 @ d1 + d2 @ d2)  # <V(x)-V(y), x-y> for a bimatrix game
     assert abs(float(out.estimate) - exact) < 1e-12
@@ -48,8 +50,13 @@ def test_bootstrap_interval_covers_the_truth():
   keys = jax.random.split(jax.random.PRNGKey(2), 5)
   ux = [noise(keys[0], vx[0]), noise(keys[1], vx[1])]
   uy = [noise(keys[2], vy[0]), noise(keys[3], vy[1])]
-  f = jax.jit(jax.vmap(lambda ux, uy, k: monotonicity_ratio(ux, uy, x, y, 1.0, key=k,
-                                                            num_bootstrap=200, confidence=0.9)))
+  f = jax.jit(
+    jax.vmap(
+      lambda ux, uy, k: monotonicity_ratio(
+        ux, uy, x, y, 1.0, key=k, num_bootstrap=200, confidence=0.9
+      )
+    )
+  )
   out = f(ux, uy, jax.random.split(keys[4], reps))
   covered = np.mean((np.asarray(out.lower) <= truth) & (truth <= np.asarray(out.upper)))
   assert covered >= 0.8

@@ -1,4 +1,5 @@
 """QRE estimation vs pygambit.qre.logit_estimate."""
+
 import jax
 import numpy as np
 import pytest
@@ -25,13 +26,17 @@ def test_same_lambda_as_gambit():
   lam0 = 2.0
   x = gambit_logit_qre(game, lam0)  # data generated at one lambda (Gambit's own QRE)
   rng = np.random.default_rng(0)
-  datasets = {"expected counts": [1000 * p for p in x],
-              "multinomial counts": [rng.multinomial(200, p).astype(float) for p in x]}
+  datasets = {
+    "expected counts": [1000 * p for p in x],
+    "multinomial counts": [rng.multinomial(200, p).astype(float) for p in x],
+  }
   for name, counts in datasets.items():
     ours = estimate(game, counts)
     lam_g, ll_g = _gambit_estimate(game, counts)
-    print(f"{name}: dice_jax lambda {float(ours.lam[0]):.10f}, Gambit {lam_g:.10f}, "
-          f"difference {abs(float(ours.lam[0]) - lam_g):.2e}")
+    print(
+      f"{name}: dice_jax lambda {float(ours.lam[0]):.10f}, Gambit {lam_g:.10f}, "
+      f"difference {abs(float(ours.lam[0]) - lam_g):.2e}"
+    )
     assert bool(ours.converged)
     assert abs(float(ours.lam[0]) - lam_g) <= 1e-4
     # Gambit's log-likelihood includes no multinomial constant either: the same number
@@ -39,14 +44,17 @@ def test_same_lambda_as_gambit():
   assert abs(float(estimate(game, datasets["expected counts"]).lam[0]) - lam0) <= 1e-6
 
 
-@pytest.mark.parametrize("kwargs,name", [
+@pytest.mark.parametrize(
+  "kwargs,name",
+  [
     (dict(counts=[np.ones(3)]), "counts"),
     (dict(counts=[np.ones(2), np.ones(3)]), r"counts\[0\]"),
     (dict(counts=[-np.ones(3), np.ones(3)]), r"counts\[0\]"),
     (dict(counts=[np.array([1.0, np.nan, 1.0]), np.ones(3)]), r"counts\[0\]"),
     (dict(counts=[np.zeros(3), np.zeros(3)]), "counts"),
     (dict(counts=[np.ones(3), np.ones(3)], temperature=0.0), "temperature"),
-])
+  ],
+)
 def test_bad_input(kwargs, name):
   game = dj.games.random.uniform(jax.random.PRNGKey(4), (3, 3))
   with pytest.raises(ValueError, match=name):

@@ -1,4 +1,5 @@
 """Implicit gradients of the HQRE vs central finite differences (float64)."""
+
 import jax
 import jax.flatten_util
 import jax.numpy as jnp
@@ -9,12 +10,11 @@ from dice_jax.certify import alpha_vertex_bound
 from dice_jax.certify.implicit import hqre_logits, hqre_probabilities, optimality
 from dice_jax.games import NormalFormGame
 from dice_jax.games import random as rg
-from dice_jax.testing import assert_is_hqre
 
 # One N-player case (J is not constant there, unlike two players); the 2x3 general-sum case
 # (relative errors ~1e-10, like this one) was dropped to keep the suite's compile time down.
 CASES = {
-    "2x2x2 three-player": (rg.uniform(jax.random.PRNGKey(1), (2, 2, 2)), [1.3, 1.0, 1.5]),
+  "2x2x2 three-player": (rg.uniform(jax.random.PRNGKey(1), (2, 2, 2)), [1.3, 1.0, 1.5]),
 }
 
 
@@ -24,11 +24,11 @@ def _pack(game, tau, lr):
 
 def _unpack(theta, shape, n):
   size = int(np.prod(shape))
-  us = [theta[k * size:(k + 1) * size].reshape(shape) for k in range(n)]
-  tau = theta[n * size:n * size + n]
+  us = [theta[k * size : (k + 1) * size].reshape(shape) for k in range(n)]
+  tau = theta[n * size : n * size + n]
   lr, o = [], n * size + n
   for k in shape:
-    lr.append(theta[o:o + k])
+    lr.append(theta[o : o + k])
     o += k
   return NormalFormGame(tuple(us)), tau, tuple(lr)
 
@@ -42,8 +42,10 @@ def test_implicit_gradient_matches_central_differences(name):
   lr = tuple(jnp.asarray(np.log(rng.dirichlet(np.ones(k)))) for k in shape)
   weights = [jnp.asarray(rng.normal(size=k)) for k in shape]
   # the test is meaningful only where the gradient is guaranteed: mu > 0 or mu_W > 0
-  assert (float(alpha_vertex_bound(game)) < float(jnp.min(tau))
-          or float(alpha_vertex_bound(game, 1.0 / tau)) < 1.0)
+  assert (
+    float(alpha_vertex_bound(game)) < float(jnp.min(tau))
+    or float(alpha_vertex_bound(game, 1.0 / tau)) < 1.0
+  )
 
   def loss(theta):
     g, t, l = _unpack(theta, shape, n)
@@ -60,8 +62,11 @@ def test_implicit_gradient_matches_central_differences(name):
   f = jax.jit(jax.vmap(loss))
   fd = (f(theta + h * eye) - f(theta - h * eye)) / (2 * h)
   size = int(np.prod(shape))
-  parts = {"payoffs": slice(0, n * size), "temperatures": slice(n * size, n * size + n),
-           "references": slice(n * size + n, theta.size)}
+  parts = {
+    "payoffs": slice(0, n * size),
+    "temperatures": slice(n * size, n * size + n),
+    "references": slice(n * size + n, theta.size),
+  }
   for part, sl in parts.items():
     err = float(jnp.linalg.norm(grad[sl] - fd[sl]) / jnp.linalg.norm(fd[sl]))
     print(f"{name} {part}: relative gradient error {err:.2e}")
@@ -79,7 +84,9 @@ def _directional_check(loss, params, rng, directions=3, h=1e-5, rtol=1e-6):
     ds = []
     for _ in range(directions):
       d = jax.tree_util.tree_map(jnp.zeros_like, params)
-      d[name] = jax.tree_util.tree_map(lambda x: jnp.asarray(rng.normal(size=x.shape)), params[name])
+      d[name] = jax.tree_util.tree_map(
+        lambda x: jnp.asarray(rng.normal(size=x.shape)), params[name]
+      )
       ds.append(jax.flatten_util.ravel_pytree(d)[0])
     ds = jnp.stack(ds)
     fd = (f(jax.vmap(unravel)(flat + h * ds)) - f(jax.vmap(unravel)(flat - h * ds))) / (2 * h)
@@ -100,13 +107,21 @@ def test_markov_implicit_gradient_matches_central_differences(convention):
   weights = [jnp.asarray(rng.normal(size=(2, k))) for k in (2, 3)]
 
   def loss(theta):
-    g = base.replace(rewards=theta["rewards"], transitions=theta["transitions"],
-                     temperature=theta["temperature"], log_reference=theta["log_reference"])
+    g = base.replace(
+      rewards=theta["rewards"],
+      transitions=theta["transitions"],
+      temperature=theta["temperature"],
+      log_reference=theta["log_reference"],
+    )
     x = markov_logits(g, convention=convention, tol=1e-13)
     return sum(jnp.sum(w * jnp.exp(l)) for w, l in zip(weights, x))
 
-  params = dict(rewards=base.rewards, transitions=base.transitions, temperature=base.temperature,
-                log_reference=base.log_reference)
+  params = dict(
+    rewards=base.rewards,
+    transitions=base.transitions,
+    temperature=base.temperature,
+    log_reference=base.log_reference,
+  )
   errors = _directional_check(loss, params, rng)
   print(convention, errors)
   assert max(errors.values()) <= 1e-6, errors
@@ -119,18 +134,29 @@ def test_bayesian_implicit_gradient_matches_central_differences():
   rng = np.random.default_rng(2)
   prior = rng.random((2, 2)) + 0.2
   prior /= prior.sum()
-  base = BayesianGame.from_arrays(prior, [rng.normal(size=(2, 2, 2, 3)) for _ in range(2)],
-                                  temperature=[np.array([0.6, 1.1]), np.array([0.9, 0.7])])
+  base = BayesianGame.from_arrays(
+    prior,
+    [rng.normal(size=(2, 2, 2, 3)) for _ in range(2)],
+    temperature=[np.array([0.6, 1.1]), np.array([0.9, 0.7])],
+  )
   weights = [jnp.asarray(rng.normal(size=(2, k))) for k in (2, 3)]
 
   def loss(theta):
-    g = base.replace(prior=theta["prior"], payoffs=theta["payoffs"],
-                     temperature=theta["temperature"], log_reference=theta["log_reference"])
+    g = base.replace(
+      prior=theta["prior"],
+      payoffs=theta["payoffs"],
+      temperature=theta["temperature"],
+      log_reference=theta["log_reference"],
+    )
     x = bayesian_logits(g, tol=1e-13)
     return sum(jnp.sum(w * jnp.exp(l)) for w, l in zip(weights, x))
 
-  params = dict(prior=base.prior, payoffs=base.payoffs, temperature=base.temperature,
-                log_reference=base.log_reference)
+  params = dict(
+    prior=base.prior,
+    payoffs=base.payoffs,
+    temperature=base.temperature,
+    log_reference=base.log_reference,
+  )
   errors = _directional_check(loss, params, rng)
   print(errors)
   assert max(errors.values()) <= 1e-6, errors

@@ -5,6 +5,7 @@ and the predicted rate against the solver it names (issue 16, items 3 and 5).
 
 Each hypothesis example is a batch of 16 games (one compilation per convention);
 ``HYPOTHESIS_PROFILE=thorough`` checks 500 x 16 = 8,000 games per convention."""
+
 import functools
 
 import jax
@@ -13,8 +14,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from dice_jax.certify import REASON, certify, certify_markov, observed_rate
-from dice_jax.certify import markov as cm
+from dice_jax.certify import certify, certify_markov, observed_rate
 from dice_jax.markov import MarkovGame, solve_markov
 from dice_jax.solvers import Mirror
 from dice_jax.markov import evaluation as ev
@@ -40,20 +40,22 @@ def _games(seed, convention, batch=BATCH, num_states=S, actions=ACTIONS):
   n = len(actions)
   p = rng.random((batch, num_states, *actions, num_states)) ** 3
   still = rng.random(batch) < 0.25
-  p[still] = p[still][:, :, :1, :1].repeat(actions[0], 2).repeat(actions[1], 3) if n == 2 else \
-      p[still]
+  p[still] = (
+    p[still][:, :, :1, :1].repeat(actions[0], 2).repeat(actions[1], 3) if n == 2 else p[still]
+  )
   p /= p.sum(-1, keepdims=True)
   scale = rng.uniform(0.1, 3.0, (batch,) + (1,) * (n + 1))
   r = [rng.normal(size=(batch, num_states, *actions)) * scale for _ in range(n)]
   sep = rng.random(batch) < 0.25
   if n == 2:
     for i in range(n):
-      r[i][sep] = (r[i][sep][:, :, :, :1] + r[i][sep][:, :, :1, :])
+      r[i][sep] = r[i][sep][:, :, :, :1] + r[i][sep][:, :, :1, :]
   if convention == "zero_sum":
     r = [r[0], -r[0]]
   gamma = rng.uniform(0.0, 0.9, batch)
-  osc = np.max([x.max(axis=tuple(range(1, n + 2))) - x.min(axis=tuple(range(1, n + 2)))
-                for x in r], axis=0)
+  osc = np.max(
+    [x.max(axis=tuple(range(1, n + 2))) - x.min(axis=tuple(range(1, n + 2))) for x in r], axis=0
+  )
   base = osc / (1 - gamma) ** 2 * np.exp(rng.uniform(np.log(0.05), np.log(30.0), batch))
   tau = base[:, None, None] * rng.uniform(1.0, 2.0, (batch, n, num_states))
   refs = []
@@ -66,11 +68,15 @@ def _games(seed, convention, batch=BATCH, num_states=S, actions=ACTIONS):
 @jax.jit
 def _response(game, probs, convention_code):
   """``T pi`` under each convention (selected by an integer so one compilation serves all)."""
+
   def one(g, pr):
     logits = tuple(jnp.log(x) for x in pr)
-    outs = [tuple(jax.nn.softmax(z, -1) for z in ev.response_logits(g, ev.q_values(g, logits, c)))
-            for c in ev.CONVENTIONS]
+    outs = [
+      tuple(jax.nn.softmax(z, -1) for z in ev.response_logits(g, ev.q_values(g, logits, c)))
+      for c in ev.CONVENTIONS
+    ]
     return tuple(jnp.stack([o[i] for o in outs])[convention_code] for i in range(len(pr)))
+
   return jax.vmap(one)(game, probs)
 
 
@@ -79,6 +85,7 @@ def _values(game, probs, convention_code):
   def one(g, pr):
     logits = tuple(jnp.log(x) for x in pr)
     return jnp.stack([ev.values(g, logits, c) for c in ev.CONVENTIONS])[convention_code]
+
   return jax.vmap(one)(game, probs)
 
 
@@ -86,8 +93,9 @@ def _values(game, probs, convention_code):
 def _solved(seed, convention="own"):
   """A batch of games and their soft-policy-iteration solve (one compilation per convention)."""
   game = _games(seed, convention)
-  return game, solve_markov(game, method=SOFT_PI, convention=convention, tol=1e-13,
-                            max_steps=600, history=True)
+  return game, solve_markov(
+    game, method=SOFT_PI, convention=convention, tol=1e-13, max_steps=600, history=True
+  )
 
 
 def _delta(a, b):
@@ -120,8 +128,9 @@ def test_every_inequality_of_the_proof_holds_on_generated_games(convention, seed
   ok = np.asarray(cs.certified)
   assert np.all(np.isfinite(q)) and np.all(q >= 0)
   # (1) the converged solve of a certified game is in D (osc log(pi*/rho) <= Lam)
-  own = np.stack([np.ptp(np.asarray(l - lr), -1)
-                  for l, lr in zip(star.logits, game.log_reference)], 1)
+  own = np.stack(
+    [np.ptp(np.asarray(l - lr), -1) for l, lr in zip(star.logits, game.log_reference)], 1
+  )
   done = ok & np.asarray(star.converged)
   assert np.all((own <= lam * (1 + 1e-9) + 1e-9)[done])
   # (2) the value-oscillation bound and (3) the Lipschitz bound of T, at pairs sampled in D
@@ -168,8 +177,9 @@ def test_response_map_matches_dense_numpy():
   tau = np.asarray(g.temperature)
   pk = [np.asarray(x[k]) for x in pol]
   lr = [np.asarray(l) for l in g.log_reference]
-  v = dense_values(np.asarray(g.transitions), [np.asarray(r) for r in g.rewards],
-                   float(g.gamma), tau, pk, lr)
+  v = dense_values(
+    np.asarray(g.transitions), [np.asarray(r) for r in g.rewards], float(g.gamma), tau, pk, lr
+  )
   q = dense_q(np.asarray(g.transitions), [np.asarray(r) for r in g.rewards], float(g.gamma), pk, v)
   for i in range(2):
     np.testing.assert_allclose(t[i][k], softmax(lr[i] + q[i] / tau[i][:, None]), atol=1e-12)
@@ -191,8 +201,7 @@ def test_predicted_rate_at_the_named_solver():
     hist = np.asarray(sol.history)
     t = np.arange(hist.shape[1])
     env = 2 * q[:, None] ** t * hist[:, :1]
-    assert np.all(np.where(np.isfinite(hist) & ok[:, None], hist <= env * (1 + 1e-9) + 1e-13,
-                           True))
+    assert np.all(np.where(np.isfinite(hist) & ok[:, None], hist <= env * (1 + 1e-9) + 1e-13, True))
     obs = np.asarray(observed_rate(np.where(hist > 1e-12, hist, np.nan)))
     fit = ok & np.isfinite(obs)
     fitted += fit.sum()
@@ -241,18 +250,23 @@ def test_dispatch_and_observation_games():
   assert to["certified"] and to["step_size"] == "inf"
 
 
-@pytest.mark.parametrize("call,name", [
+@pytest.mark.parametrize(
+  "call,name",
+  [
     (lambda g, s: certify_markov(object(), s), "game"),
     (lambda g, s: certify_markov(g, s.probabilities[:1]), "policy"),
-    (lambda g, s: certify_markov(g, (np.full((BATCH, S, 3), 1 / 3), s.probabilities[1])),
-     r"policy\[0\]"),
+    (
+      lambda g, s: certify_markov(g, (np.full((BATCH, S, 3), 1 / 3), s.probabilities[1])),
+      r"policy\[0\]",
+    ),
     (lambda g, s: certify_markov(g, s, convention="nash"), "convention"),
     (lambda g, s: certify_markov(g, s, convention="zero_sum"), "zero_sum"),
     (lambda g, s: certify_markov(g, s, tol=0.0), "tol"),
     (lambda g, s: certify(g, 1.0, s), "temperature"),
     (lambda g, s: certify(g, s, step_size=0.1), "step_size"),
     (lambda g, s: certify(g, s, reference=s.probabilities), "reference"),
-])
+  ],
+)
 def test_bad_input_names_the_argument(call, name):
   g, s = _solved(0)
   with pytest.raises(ValueError, match=name):

@@ -1,4 +1,5 @@
 """Monotonicity bounds against closed forms and brute force (DESIGN §4)."""
+
 import itertools
 
 import jax
@@ -6,10 +7,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from flax import struct
-from hypothesis import given, strategies as st
+from hypothesis import given
 
 from dice_jax.certify import monotonicity as mono
-from dice_jax.games import NormalFormGame, coordination_game
+from dice_jax.games import coordination_game
 from dice_jax.testing import strategies as dst
 
 
@@ -23,14 +24,17 @@ def _alpha_numpy(a, b, w=(1.0, 1.0)):
   return np.linalg.svd(m, compute_uv=False)[0] / 2
 
 
-@given(dst.games(family="zero_sum", num_actions=(3, 5), batch_shape=(3,)),
-       dst.temperatures(2, batch_shape=(3,)))
+@given(
+  dst.games(family="zero_sum", num_actions=(3, 5), batch_shape=(3,)),
+  dst.temperatures(2, batch_shape=(3,)),
+)
 def test_zero_sum_alpha_is_zero_and_margin_is_min_tau(game, tau):
   alpha = np.asarray(mono.alpha_vertex_bound(game))
   np.testing.assert_allclose(alpha, 0.0, atol=1e-12)
   np.testing.assert_allclose(mono.alpha_two_player(game), 0.0, atol=1e-12)
-  b = mono.monotonicity_bounds(game, jnp.asarray(tau),
-                               mono.sample_profiles(jax.random.PRNGKey(0), game.num_actions, 3))
+  b = mono.monotonicity_bounds(
+    game, jnp.asarray(tau), mono.sample_profiles(jax.random.PRNGKey(0), game.num_actions, 3)
+  )
   np.testing.assert_allclose(b.margin, tau.min(-1), atol=1e-12)
 
 
@@ -58,6 +62,7 @@ def test_jacfwd_jacobian_is_the_bimatrix_jacobian():
   x = (jnp.array([0.2, 0.3, 0.5]), jnp.array([0.6, 0.4]))
   s = np.asarray(mono.projected_symmetric_jacobian(game, x, jnp.array([2.0, 0.5])))
   from dice_jax.certify._tangent import block_basis
+
   j = np.block([[np.zeros((3, 3)), 2.0 * a], [0.5 * b.T, np.zeros((2, 2))]])
   q = np.asarray(block_basis((3, 2)))
   np.testing.assert_allclose(s, q.T @ (j + j.T) / 2 @ q, atol=1e-14)
@@ -91,12 +96,13 @@ def _brute_force_alpha_lower(game, rng, num):
       e[c] = h
       sp = np.split(flat + e, np.cumsum(shape)[:-1])
       sm = np.split(flat - e, np.cumsum(shape)[:-1])
-      jac[:, c] = (np.concatenate(_utilities_numpy(u, sp))
-                   - np.concatenate(_utilities_numpy(u, sm))) / (2 * h)
+      jac[:, c] = (
+        np.concatenate(_utilities_numpy(u, sp)) - np.concatenate(_utilities_numpy(u, sm))
+      ) / (2 * h)
     p = np.zeros((d, d))
     o = 0
     for n in shape:
-      p[o:o + n, o:o + n] = _proj(n)
+      p[o : o + n, o : o + n] = _proj(n)
       o += n
     ev = np.linalg.eigvalsh(p @ (jac + jac.T) / 2 @ p)
     best = max(best, ev[-1])
@@ -109,8 +115,9 @@ def test_vertex_bound_dominates_sampled_and_brute_force(shape):
   for seed in range(2):
     game = dst.make_game("uniform", seed, shape)
     upper = float(mono.alpha_vertex_bound(game))
-    lower, _ = mono.alpha_sampled(game, mono.sample_profiles(jax.random.PRNGKey(seed), shape, 64,
-                                                             concentration=0.3))
+    lower, _ = mono.alpha_sampled(
+      game, mono.sample_profiles(jax.random.PRNGKey(seed), shape, 64, concentration=0.3)
+    )
     brute = _brute_force_alpha_lower(game, rng, 10)
     assert float(lower) <= upper and brute <= upper + 1e-8
     assert float(lower) >= -1e-12  # multilinear: zero trace on T, so lambda_max >= 0
@@ -128,10 +135,12 @@ def test_vertex_bound_is_lambda_max_of_slice_norm_matrix():
       idx = [slice(None)] * 3
       idx[k] = ak
       m = (u[i] + u[j])[tuple(idx)]  # remaining axes in order (i, j) since i < j
-      c[i, j] = c[j, i] = max(c[i, j], np.linalg.svd(_proj(shape[i]) @ m @ _proj(shape[j]),
-                                                   compute_uv=False)[0])
-  assert float(mono.alpha_vertex_bound(game)) == pytest.approx(np.linalg.eigvalsh(c)[-1] / 2,
-                                                               rel=1e-12)
+      c[i, j] = c[j, i] = max(
+        c[i, j], np.linalg.svd(_proj(shape[i]) @ m @ _proj(shape[j]), compute_uv=False)[0]
+      )
+  assert float(mono.alpha_vertex_bound(game)) == pytest.approx(
+    np.linalg.eigvalsh(c)[-1] / 2, rel=1e-12
+  )
 
 
 def test_coordination_alpha_is_one():
@@ -144,6 +153,7 @@ def test_non_multilinear_game_gets_only_the_sampled_bound():
   @struct.dataclass
   class Concave:
     """v_1 = A y - 2x, v_2 = A^T x - 2y: own-action concave, not multilinear (alpha < 0)."""
+
     a: jax.Array
     num_actions = (2, 2)
 
@@ -154,8 +164,9 @@ def test_non_multilinear_game_gets_only_the_sampled_bound():
       return jnp.array([2.0, 2.0])
 
   g = Concave(jnp.array([[0.1, 0.0], [0.0, 0.1]]))
-  b = mono.monotonicity_bounds(g, jnp.array([0.5, 0.5]),
-                               mono.sample_profiles(jax.random.PRNGKey(0), (2, 2), 4))
+  b = mono.monotonicity_bounds(
+    g, jnp.array([0.5, 0.5]), mono.sample_profiles(jax.random.PRNGKey(0), (2, 2), 4)
+  )
   assert not bool(b.rigorous) and np.isinf(float(b.alpha_upper))
   # J = [[-2I, A], [A^T, -2I]]: on T, lambda_max = -2 + 0.1 (exactly, J constant)
   assert float(b.alpha_lower) == pytest.approx(-1.9, abs=1e-12)
@@ -163,6 +174,7 @@ def test_non_multilinear_game_gets_only_the_sampled_bound():
 
 def test_fast_sigma_bounds_bracket_the_svd():
   from dice_jax.certify import slices
+
   m = jax.random.uniform(jax.random.PRNGKey(0), (64, 9, 7), minval=-1, maxval=1)
   exact = np.asarray(jax.jit(lambda m: slices.projected_norms(m, exact=True))(m))
   lower, upper = map(np.asarray, jax.jit(slices.sigma_max_bounds)(m))

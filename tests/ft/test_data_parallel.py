@@ -7,6 +7,7 @@ relative), and the gradient is summed across devices in another order.
 Runs in a subprocess with ``XLA_FLAGS=--xla_force_host_platform_device_count=2`` (the device
 count is fixed when JAX starts; the rest of the suite runs on one device).
 """
+
 import json
 import os
 import subprocess
@@ -69,7 +70,9 @@ SCRIPT = textwrap.dedent("""
 def test_data_parallel_ft_step_equals_one_device():
   flags = (os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=2").strip()
   env = dict(os.environ, XLA_FLAGS=flags, JAX_PLATFORMS="cpu")
-  proc = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=env, timeout=900)
+  proc = subprocess.run(
+    [sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=env, timeout=900
+  )
   assert proc.returncode == 0, proc.stderr[-3000:]
   out = json.loads([ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")][0][7:])
   assert "do not split evenly" in out["error"] and "batch" in out["error"]

@@ -1,4 +1,5 @@
 """DICE-FT: the mirror target, the jitted LoRA training step, and the loop finding the HQRE."""
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -7,15 +8,33 @@ import pytest
 from flax import nnx
 
 import dice_jax as dj
-from dice_jax.ft import (DiceFT, FTAgent, candidate_log_policy, ft_step, ft_steps,
-                           make_candidate_batch,
-                           make_ft_optimizer, mirror_target)
+from dice_jax.ft import (
+  DiceFT,
+  FTAgent,
+  candidate_log_policy,
+  ft_step,
+  ft_steps,
+  make_candidate_batch,
+  make_ft_optimizer,
+  mirror_target,
+)
 from dice_jax.ft.target.advantages import normal_form_advantages
 from dice_jax.llm import BASE, LMConfig, RopeConfig, apply_lora, build_model
 
-CFG = LMConfig(family="llama", model_type="llama", vocab_size=32, hidden_size=16,
-               intermediate_size=32, num_layers=1, num_heads=2, num_kv_heads=1, head_dim=8,
-               max_position_embeddings=64, norm_eps=1e-5, rope=RopeConfig())
+CFG = LMConfig(
+  family="llama",
+  model_type="llama",
+  vocab_size=32,
+  hidden_size=16,
+  intermediate_size=32,
+  num_layers=1,
+  num_heads=2,
+  num_kv_heads=1,
+  head_dim=8,
+  max_position_embeddings=64,
+  norm_eps=1e-5,
+  rope=RopeConfig(),
+)
 TARGETS = ("q_proj", "v_proj", "o_proj", "down_proj")
 TX = {lr: optax.adam(lr) for lr in (0.03, 0.05)}  # one object per rate: no recompilation
 
@@ -65,40 +84,55 @@ def test_training_fits_the_target_and_leaves_the_base_bit_identical():
   assert float(metrics["loss"]) < 1e-5 and int(metrics["skipped"]) == 0
   np.testing.assert_allclose(float(metrics["temperature"]), 0.75)
   base_after = nnx.to_pure_dict(nnx.state(model, BASE))
-  jax.tree_util.tree_map(lambda a, b: np.testing.assert_array_equal(np.asarray(b), a),
-                         base_before, base_after)
+  jax.tree_util.tree_map(
+    lambda a, b: np.testing.assert_array_equal(np.asarray(b), a), base_before, base_after
+  )
 
 
 def test_nan_loss_skips_the_update_and_reports_it():
   model, opt, batch, base = tiny_agent(1, [[1, 2]], [[[3], [4], [5]]])
-  lora_before = jax.tree_util.tree_map(np.asarray, nnx.to_pure_dict(nnx.state(model, nnx.LoRAParam)))
+  lora_before = jax.tree_util.tree_map(
+    np.asarray, nnx.to_pure_dict(nnx.state(model, nnx.LoRAParam))
+  )
   bad_target = jnp.array([[jnp.nan, -1.0, -1.0]])
   m = ft_step(model, opt, batch, bad_target, base, jnp.array([1.0]))
   assert bool(m["skipped"])
   lora_after = nnx.to_pure_dict(nnx.state(model, nnx.LoRAParam))
-  jax.tree_util.tree_map(lambda a, b: np.testing.assert_array_equal(np.asarray(b), a),
-                         lora_before, lora_after)
+  jax.tree_util.tree_map(
+    lambda a, b: np.testing.assert_array_equal(np.asarray(b), a), lora_before, lora_after
+  )
 
 
-@pytest.mark.parametrize("kwargs,match", [
+@pytest.mark.parametrize(
+  "kwargs,match",
+  [
     (dict(advantages=np.array([[0.0, np.nan, 1.0]])), r"advantages must be finite"),
     (dict(temperature=np.array([0.0])), r"temperature must be > 0"),
     (dict(step_size=np.array([-1.0])), r"step_size must be > 0"),
     (dict(advantages=np.zeros((1, 2))), r"advantages has shape \(1, 2\)"),
-])
+  ],
+)
 def test_mirror_target_bad_input(kwargs, match):
-  args = dict(log_policy=np.zeros((1, 3)), log_reference=np.zeros((1, 3)),
-              advantages=np.zeros((1, 3)), temperature=np.array([1.0]), step_size=np.array([1.0]))
+  args = dict(
+    log_policy=np.zeros((1, 3)),
+    log_reference=np.zeros((1, 3)),
+    advantages=np.zeros((1, 3)),
+    temperature=np.array([1.0]),
+    step_size=np.array([1.0]),
+  )
   args.update(kwargs)
   with pytest.raises(ValueError, match=match):
     mirror_target(**args)
 
 
 def test_candidate_sets_of_different_sizes_need_a_mask():
-  with pytest.raises(ValueError, match=r"candidates: prompts have candidate sets of different sizes"):
+  with pytest.raises(
+    ValueError, match=r"candidates: prompts have candidate sets of different sizes"
+  ):
     make_candidate_batch([[1], [2]], [[[3], [4]], [[5]]])
-  b = make_candidate_batch([[1], [2]], [[[3], [4]], [[5]]],
-                           candidate_mask=np.array([[True, True], [True, False]]))
+  b = make_candidate_batch(
+    [[1], [2]], [[[3], [4]], [[5]]], candidate_mask=np.array([[True, True], [True, False]])
+  )
   assert b.shape == (2, 2) and not bool(b.candidate_mask[1, 1])
 
 
@@ -106,7 +140,9 @@ def game_agents(game, seed):
   """Two tiny LMs; agent i's candidates are player i's actions (single tokens)."""
   agents = []
   for i, n in enumerate(game.num_actions):
-    model, opt, batch, _ = tiny_agent(seed + i, [[1 + i, 2]], [[[10 + k] for k in range(n)]], lr=0.03)
+    model, opt, batch, _ = tiny_agent(
+      seed + i, [[1 + i, 2]], [[[10 + k] for k in range(n)]], lr=0.03
+    )
     agents.append(FTAgent(model, opt, batch, states=["s0"]))
   return agents
 
@@ -158,11 +194,14 @@ def test_settings_errors_name_the_state_and_the_agent_count():
   ft = DiceFT(agents, temperature={"s0": 0.5}, inner_steps=2)
   full = normal_form_advantages(game)
   before = [np.asarray(a.log_policy()) for a in agents]
-  with pytest.raises(ValueError, match=r"advantage_fn returned advantages for 1 agent\(s\); "
-                                       r"DiceFT has 2 agents"):
+  with pytest.raises(
+    ValueError,
+    match=r"advantage_fn returned advantages for 1 agent\(s\); "
+    r"DiceFT has 2 agents",
+  ):
     ft.step(lambda pis: full(pis)[:1])
   with pytest.raises(ValueError, match=r"advantages\[1\] of shape \(1, 3\)"):
     ft.step(lambda pis: [full(pis)[0], jnp.zeros((1, 3))])
-  assert ft.iteration == 0   # refused before any work: nothing trained, nothing logged
+  assert ft.iteration == 0  # refused before any work: nothing trained, nothing logged
   for a, b in zip(agents, before):
     np.testing.assert_array_equal(np.asarray(a.log_policy()), b)

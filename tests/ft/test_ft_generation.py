@@ -4,6 +4,7 @@ masks for unequal sets, agents sharing one frozen base, the SFT baseline step, b
 Every jitted program is compiled once: one config, one LoRA layout, prompts of one padded shape,
 one Sampling, one ``inner_steps`` and one module-level optax object (TX).
 """
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -11,16 +12,36 @@ import optax
 import pytest
 from flax import nnx
 
-from dice_jax.ft import (DiceFT, FTAgent, joint_advantages, log_policy, make_candidate_batch,
-                         make_ft_optimizer, sft_steps, shared_lora_agents, shares_base,
-                         split_adapters)
+from dice_jax.ft import (
+  DiceFT,
+  FTAgent,
+  joint_advantages,
+  log_policy,
+  make_candidate_batch,
+  make_ft_optimizer,
+  sft_steps,
+  shared_lora_agents,
+  shares_base,
+  split_adapters,
+)
 from dice_jax.rollouts.sampler import Sampling, sample_candidates
 from dice_jax.llm import LMConfig, RopeConfig, build_model, generate, score_candidates
 from dice_jax.llm.tokenizer import left_pad
 
-CFG = LMConfig(family="llama", model_type="llama", vocab_size=32, hidden_size=16,
-               intermediate_size=32, num_layers=1, num_heads=2, num_kv_heads=1, head_dim=8,
-               max_position_embeddings=64, norm_eps=1e-5, rope=RopeConfig())
+CFG = LMConfig(
+  family="llama",
+  model_type="llama",
+  vocab_size=32,
+  hidden_size=16,
+  intermediate_size=32,
+  num_layers=1,
+  num_heads=2,
+  num_kv_heads=1,
+  head_dim=8,
+  max_position_embeddings=64,
+  norm_eps=1e-5,
+  rope=RopeConfig(),
+)
 TARGETS = ("q_proj", "v_proj", "o_proj", "down_proj")
 TX = optax.adam(0.05)  # one object: the jitted steps compile once
 PROMPTS = [[1, 2, 3], [4, 5]]
@@ -32,18 +53,24 @@ INNER = 20
 
 
 def agents_on_one_base(n, seed=0):
-  models = shared_lora_agents(build_model(CFG, rngs=nnx.Rngs(seed)), n, rank=4, alpha=8.0,
-                              targets=TARGETS, seed=seed + 100)
-  return models, [FTAgent(m, make_ft_optimizer(m, TX), states=STATES, prompts=PROMPTS)
-                  for m in models]
+  models = shared_lora_agents(
+    build_model(CFG, rngs=nnx.Rngs(seed)), n, rank=4, alpha=8.0, targets=TARGETS, seed=seed + 100
+  )
+  return models, [
+    FTAgent(m, make_ft_optimizer(m, TX), states=STATES, prompts=PROMPTS) for m in models
+  ]
 
 
 def randomise_adapters(model, seed):
   g, lora, frozen = split_adapters(model)
   leaves, tdef = jax.tree_util.tree_flatten(lora)
   keys = jax.random.split(jax.random.key(seed), len(leaves))
-  nnx.update(model, jax.tree_util.tree_unflatten(
-      tdef, [0.5 * jax.random.normal(k, x.shape, x.dtype) for k, x in zip(keys, leaves)]))
+  nnx.update(
+    model,
+    jax.tree_util.tree_unflatten(
+      tdef, [0.5 * jax.random.normal(k, x.shape, x.dtype) for k, x in zip(keys, leaves)]
+    ),
+  )
 
 
 def frozen_leaves(model):
@@ -61,8 +88,9 @@ def test_candidates_are_sampled_from_the_current_adapters():
   base = sample_candidates(model, PROMPTS, sp, key)
   # the same draw as the bridge's jitted sampler on the P*K left-padded rows
   ids, mask = left_pad([p for p in PROMPTS for _ in range(6)], 0, multiple=sp.prompt_bucket)
-  direct = generate(model, ids, mask, max_new_tokens=2, greedy=False, key=key, temperature=0.7,
-                    stop_ids=(0,)).token_lists()
+  direct = generate(
+    model, ids, mask, max_new_tokens=2, greedy=False, key=key, temperature=0.7, stop_ids=(0,)
+  ).token_lists()
   assert [list(c.tokens) for cs in base.candidates for c in cs] == direct
   batch = make_candidate_batch(PROMPTS, base.token_lists())
   rho = log_policy(model, batch, adapters=False)
@@ -85,8 +113,9 @@ def test_rollout_advantages_are_baseline_subtracted_per_state_by_hand():
     seen[s] = (cs, np.exp(tot - np.logaddexp.reduce(tot)))
     return [even_first_token(cs)]
 
-  ft = DiceFT([agent], temperature=TAU, step_size=2.0, inner_steps=INNER, sampling=SAMPLING,
-              token_cost=0.1)
+  ft = DiceFT(
+    [agent], temperature=TAU, step_size=2.0, inner_steps=INNER, sampling=SAMPLING, token_cost=0.1
+  )
   rec = ft.rollout_step(payoff, key=jax.random.key(11))["agents"][0]
   sizes = [len(seen[s][0]) for s in range(2)]
   assert min(sizes) < 6 and sizes[0] != sizes[1], sizes  # deduplicated sets of different sizes
@@ -94,10 +123,10 @@ def test_rollout_advantages_are_baseline_subtracted_per_state_by_hand():
     cs, pi = seen[s]
     assert sum(c.count for c in cs) == 6
     v = even_first_token(cs) - 0.1 * np.array([len(c.tokens) for c in cs])
-    np.testing.assert_allclose(rec["advantages"][s][:len(cs)], v - pi @ v, atol=1e-5)
+    np.testing.assert_allclose(rec["advantages"][s][: len(cs)], v - pi @ v, atol=1e-5)
     assert rec["mask"][s] == [j < len(cs) for j in range(6)]
-    assert all(a == 0 for a in rec["advantages"][s][len(cs):])
-    assert all(p == 0 for p in rec["policy"][s][len(cs):])  # masked slots carry no probability
+    assert all(a == 0 for a in rec["advantages"][s][len(cs) :])
+    assert all(p == 0 for p in rec["policy"][s][len(cs) :])  # masked slots carry no probability
   assert rec["skipped_steps"] == 0 and rec["tv_to_target"] < 0.1
   mean_tokens = np.mean([sum(c.count * len(c.tokens) for c in seen[s][0]) / 6 for s in range(2)])
   assert rec["mean_tokens"] == pytest.approx(mean_tokens)
@@ -131,11 +160,21 @@ def test_two_agents_share_one_bit_identical_base_and_learn_from_the_joint_outcom
   def payoff(s, cands):  # agent 0 wants an even first token; agent 1 wants to match its parity
     p0 = np.array([c.tokens[0] % 2 for c in cands[0]])
     p1 = np.array([c.tokens[0] % 2 for c in cands[1]])
-    return [np.repeat((p0 == 0).astype(float)[:, None], len(p1), 1),
-            (p0[:, None] == p1[None, :]).astype(float)]
+    return [
+      np.repeat((p0 == 0).astype(float)[:, None], len(p1), 1),
+      (p0[:, None] == p1[None, :]).astype(float),
+    ]
 
-  ft = DiceFT(agents, temperature=TAU, step_size=2.0, inner_steps=INNER, sampling=SAMPLING,
-              token_cost=0.01, log_path=str(tmp_path / "log.jsonl"), save_dir=str(tmp_path))
+  ft = DiceFT(
+    agents,
+    temperature=TAU,
+    step_size=2.0,
+    inner_steps=INNER,
+    sampling=SAMPLING,
+    token_cost=0.01,
+    log_path=str(tmp_path / "log.jsonl"),
+    save_dir=str(tmp_path),
+  )
   recs = ft.run_rollouts(payoff, 6, key=jax.random.key(0))
   for m in models:  # the very same frozen arrays, bit-identical, no copy anywhere
     after = frozen_leaves(m)
@@ -148,10 +187,16 @@ def test_two_agents_share_one_bit_identical_base_and_learn_from_the_joint_outcom
   # A is baseline-subtracted under pi_k, so <pi_k, A> = 0; the fitted policy tilts toward the
   # better candidates: <pi_new, A> > 0 (exactly so at iteration 0, where pi_k = rho)
   for i in range(2):
-    gains = [[float(np.dot(p, a)) for p, a, m in zip(r["agents"][i]["policy"],
-                                                     r["agents"][i]["advantages"],
-                                                     r["agents"][i]["mask"]) if np.ptp(a) > 0]
-             for r in recs]
+    gains = [
+      [
+        float(np.dot(p, a))
+        for p, a, m in zip(
+          r["agents"][i]["policy"], r["agents"][i]["advantages"], r["agents"][i]["mask"]
+        )
+        if np.ptp(a) > 0
+      ]
+      for r in recs
+    ]
     assert min(gains[0]) > 0 and np.mean(np.concatenate(gains)) > 0, gains
     assert max(r["agents"][i]["tv_to_target"] for r in recs) < 0.1
   assert len((tmp_path / "log.jsonl").read_text().splitlines()) == 6
@@ -164,8 +209,9 @@ def test_no_signal_means_no_step():
   for tol, moves in ((1e-6, False), (0.0, True)):
     (model,), (agent,) = agents_on_one_base(1, seed=4)
     lora = [np.asarray(x).copy() for x in jax.tree_util.tree_leaves(split_adapters(model)[1])]
-    ft = DiceFT([agent], temperature=TAU, step_size=2.0, inner_steps=INNER, sampling=SAMPLING,
-                fit_tol=tol)
+    ft = DiceFT(
+      [agent], temperature=TAU, step_size=2.0, inner_steps=INNER, sampling=SAMPLING, fit_tol=tol
+    )
     rec = ft.rollout_step(lambda s, c: [np.zeros(len(c[0]))], key=jax.random.key(2))
     assert rec["agents"][0]["fitted"] is moves and rec["agents"][0]["target_kl"] < 1e-6
     after = jax.tree_util.tree_leaves(split_adapters(model)[1])
@@ -188,9 +234,12 @@ def test_sft_steps_raise_the_accepted_likelihood_and_leave_the_base():
 
 def test_bad_input_names_the_argument():
   models, (agent,) = agents_on_one_base(1)
-  for kwargs, match in [(dict(num_candidates=0), "num_candidates"),
-                        (dict(max_new_tokens=2.5), "max_new_tokens"),
-                        (dict(temperature=0.0), "temperature"), (dict(top_p=0.0), "top_p")]:
+  for kwargs, match in [
+    (dict(num_candidates=0), "num_candidates"),
+    (dict(max_new_tokens=2.5), "max_new_tokens"),
+    (dict(temperature=0.0), "temperature"),
+    (dict(top_p=0.0), "top_p"),
+  ]:
     with pytest.raises(ValueError, match=match):
       Sampling(**{**dict(num_candidates=2, max_new_tokens=2), **kwargs})
   with pytest.raises(ValueError, match="token_cost"):
@@ -221,7 +270,8 @@ def test_bad_input_names_the_argument():
   other = FTAgent(models[0], agent.optimizer, states=["easy"], prompts=PROMPTS[:1])
   with pytest.raises(ValueError, match="share their states"):
     DiceFT([agent, other], temperature=TAU, sampling=SAMPLING).rollout_step(
-        lambda s, c: None, key=jax.random.key(0))
+      lambda s, c: None, key=jax.random.key(0)
+    )
   with pytest.raises(ValueError, match="prompts"):
     sample_candidates(models[0], [], SAMPLING, jax.random.key(0))
   with pytest.raises(ValueError, match="num_candidates"):

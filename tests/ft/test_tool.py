@@ -1,6 +1,7 @@
 """DICE-FT as a tool: the config maps onto self-checking settings (errors name the field), the
 CLI refuses bad configs with exit 2 and writes nothing, and a run interrupted after an iteration
 resumes to exactly the uninterrupted result."""
+
 import copy
 import json
 import pathlib
@@ -14,15 +15,31 @@ from dice_jax.ft.harness.runner import completed_iterations, run_settings
 
 EXAMPLE = pathlib.Path(__file__).resolve().parents[2] / "examples" / "ft" / "arithmetic.yaml"
 
-TINY = {"name": "tiny", "seed": 3,
-        "model": {"lora_rank": 2, "lora_alpha": 4, "lora_targets": ["q_proj", "v_proj"],
-                  "learning_rate": 0.05},
-        "tasks": {"kind": "arithmetic", "train": 2, "test": 1, "difficulties": [1]},
-        "sampling": {"num_candidates": 3, "max_new_tokens": 4, "temperature": 1.0,
-                     "prompt_bucket": 256},   # one prompt shape: few compilations
-        "loop": {"iterations": 2, "prompts_per_iteration": 2, "step_size": 5.0,
-                 "temperature": {"arithmetic/d1": 0.5}, "inner_steps": 2},
-        "evaluation": {"max_new_tokens": 4, "batch": 2}}
+TINY = {
+  "name": "tiny",
+  "seed": 3,
+  "model": {
+    "lora_rank": 2,
+    "lora_alpha": 4,
+    "lora_targets": ["q_proj", "v_proj"],
+    "learning_rate": 0.05,
+  },
+  "tasks": {"kind": "arithmetic", "train": 2, "test": 1, "difficulties": [1]},
+  "sampling": {
+    "num_candidates": 3,
+    "max_new_tokens": 4,
+    "temperature": 1.0,
+    "prompt_bucket": 256,
+  },  # one prompt shape: few compilations
+  "loop": {
+    "iterations": 2,
+    "prompts_per_iteration": 2,
+    "step_size": 5.0,
+    "temperature": {"arithmetic/d1": 0.5},
+    "inner_steps": 2,
+  },
+  "evaluation": {"max_new_tokens": 4, "batch": 2},
+}
 
 
 def _with(path, value):
@@ -39,30 +56,34 @@ def _with(path, value):
 
 
 BAD = [
-    ("colour", "red", "colour", "unknown key"),
-    ("loop.step_size", -1.0, "loop.step_size", "> 0"),
-    ("loop.iterations", 1e30, "loop.iterations", "integer"),
-    ("loop.iterations", 10 ** 30, "loop.iterations", "<= 100,000"),
-    ("loop.temperature", {"arithmetic/d2": 0.5}, "loop.temperature",
-     "no temperature for state(s) ['arithmetic/d1']"),
-    ("loop.temperature", {"arithmetic/d1": 0.0}, "loop.temperature['arithmetic/d1']", "> 0"),
-    ("loop.agents", "solver", "loop.agents", "list of names"),
-    ("loop.agents", ["a", "a"], "loop.agents", "distinct"),
-    ("loop.learning_rate", 0.1, "loop.learning_rate", "unknown key"),
-    ("model.lora_rank", 0, "model.lora_rank", ">= 1"),
-    ("model.lora_targets", "q_proj", "model.lora_targets", "list of names"),
-    ("model.path", "no/such/model.gguf", "model.path", "no such file"),
-    ("tasks.kind", "chess", "tasks.kind", "one of arithmetic, planning, jsonl"),
-    ("tasks.difficulties", 1, "tasks.difficulties", "list of integers"),
-    ("tasks.train", 2.0, "tasks.train", "integer"),
-    ("sampling", ..., "sampling", "missing"),
-    ("sampling.num_candidates", 1e30, "sampling.num_candidates", "integer"),
-    ("sampling.temperature", "hot", "sampling.temperature", "number"),
-    ("sampling.top_p", 1.5, "sampling.top_p", "<= 1"),
-    ("sampling.stop_ids", [0], "sampling.stop_ids", "unknown key"),
-    ("sampling.prompt_bucket", 0, "sampling.prompt_bucket", ">= 1"),
-    ("evaluation.batch", True, "evaluation.batch", "integer"),
-    ("seed", -1, "seed", ">= 0"),
+  ("colour", "red", "colour", "unknown key"),
+  ("loop.step_size", -1.0, "loop.step_size", "> 0"),
+  ("loop.iterations", 1e30, "loop.iterations", "integer"),
+  ("loop.iterations", 10**30, "loop.iterations", "<= 100,000"),
+  (
+    "loop.temperature",
+    {"arithmetic/d2": 0.5},
+    "loop.temperature",
+    "no temperature for state(s) ['arithmetic/d1']",
+  ),
+  ("loop.temperature", {"arithmetic/d1": 0.0}, "loop.temperature['arithmetic/d1']", "> 0"),
+  ("loop.agents", "solver", "loop.agents", "list of names"),
+  ("loop.agents", ["a", "a"], "loop.agents", "distinct"),
+  ("loop.learning_rate", 0.1, "loop.learning_rate", "unknown key"),
+  ("model.lora_rank", 0, "model.lora_rank", ">= 1"),
+  ("model.lora_targets", "q_proj", "model.lora_targets", "list of names"),
+  ("model.path", "no/such/model.gguf", "model.path", "no such file"),
+  ("tasks.kind", "chess", "tasks.kind", "one of arithmetic, planning, jsonl"),
+  ("tasks.difficulties", 1, "tasks.difficulties", "list of integers"),
+  ("tasks.train", 2.0, "tasks.train", "integer"),
+  ("sampling", ..., "sampling", "missing"),
+  ("sampling.num_candidates", 1e30, "sampling.num_candidates", "integer"),
+  ("sampling.temperature", "hot", "sampling.temperature", "number"),
+  ("sampling.top_p", 1.5, "sampling.top_p", "<= 1"),
+  ("sampling.stop_ids", [0], "sampling.stop_ids", "unknown key"),
+  ("sampling.prompt_bucket", 0, "sampling.prompt_bucket", ">= 1"),
+  ("evaluation.batch", True, "evaluation.batch", "integer"),
+  ("seed", -1, "seed", ">= 0"),
 ]
 
 
@@ -103,34 +124,36 @@ def test_interrupted_run_resumes_to_the_uninterrupted_result(tmp_path, capsys):
 
   tok = tiny_chat_tokenizer()
   settings = parse_config(TINY)
-  score = lambda task, text: float(bool(text) and ord(text[0]) % 2 == 0)   # a learnable signal
+  score = lambda task, text: float(bool(text) and ord(text[0]) % 2 == 0)  # a learnable signal
   full, cut = tmp_path / "full", tmp_path / "cut"
-  run_settings(settings, str(full), model=tiny_chat_model(tok, seed=1), tokenizer=tok,
-               score=score)
-  part = run_settings(settings, str(cut), model=tiny_chat_model(tok, seed=1), tokenizer=tok,
-                      score=score, stop_after=1)
+  run_settings(settings, str(full), model=tiny_chat_model(tok, seed=1), tokenizer=tok, score=score)
+  part = run_settings(
+    settings, str(cut), model=tiny_chat_model(tok, seed=1), tokenizer=tok, score=score, stop_after=1
+  )
   assert completed_iterations(str(cut)) == 1 and "final" not in part
   assert not (cut / "summary.json").exists() and (cut / "adapters" / "iter_0" / "agent_0").is_dir()
   # a torn record line of an unfinished iteration is dropped on resume
   with open(cut / "records.jsonl", "a") as f:
     f.write('{"iteration": 1, "agents": [')
-  done = run_settings(settings, str(cut), model=tiny_chat_model(tok, seed=1), tokenizer=tok,
-                      score=score)
+  done = run_settings(
+    settings, str(cut), model=tiny_chat_model(tok, seed=1), tokenizer=tok, score=score
+  )
   assert done["completed_iterations"] == 2 and "final" in done
   rec_full = [json.loads(x) for x in (full / "records.jsonl").read_text().splitlines()]
   rec_cut = [json.loads(x) for x in (cut / "records.jsonl").read_text().splitlines()]
   assert [r["iteration"] for r in rec_cut] == [0, 1]
-  assert any(a["fitted"] for r in rec_full for a in r["agents"])   # the adapters did move
+  assert any(a["fitted"] for r in rec_full for a in r["agents"])  # the adapters did move
   for a, b in zip(rec_full, rec_cut):
     assert a["agents"][0]["policy"] == b["agents"][0]["policy"]
     assert a["agents"][0]["advantages"] == b["agents"][0]["advantages"]
   for a, b in zip(_state(full), _state(cut)):
-    np.testing.assert_array_equal(a, b)                    # adapters and Adam states
+    np.testing.assert_array_equal(a, b)  # adapters and Adam states
   for k in (0, 1):
     assert (full / "adapters" / f"iter_{k}" / "agent_0" / "adapter_config.json").is_file()
   with pytest.raises(ValueError, match="holds a run of other settings"):
-    run_settings(parse_config(_with("seed", 4)), str(full), model=tiny_chat_model(tok),
-                 tokenizer=tok)
+    run_settings(
+      parse_config(_with("seed", 4)), str(full), model=tiny_chat_model(tok), tokenizer=tok
+    )
   assert cli_main(["ft", "report", str(full)]) == 0
   assert "held-out after 2 iteration(s)" in capsys.readouterr().out
   assert (full / "training.png").stat().st_size > 10_000

@@ -5,6 +5,7 @@ counters that the thorough run prints at the end (tests/fuzz/conftest.py).
 Profiles (registered in tests/conftest.py): ``ci`` (default) keeps the whole fuzz suite within
 about a minute; ``HYPOTHESIS_PROFILE=thorough`` runs >= 10,000 cases in all.
 """
+
 from __future__ import annotations
 
 import collections
@@ -34,8 +35,10 @@ class Hang(Exception):
 @contextlib.contextmanager
 def time_limit(seconds: float, what: str = "case"):
   """Raise :class:`Hang` if the body runs longer than ``seconds`` (SIGALRM; main thread)."""
+
   def alarm(signum, frame):
     raise Hang(f"{what} ran longer than {seconds} s")
+
   old = signal.signal(signal.SIGALRM, alarm)
   signal.setitimer(signal.ITIMER_REAL, seconds)
   start = time.perf_counter()
@@ -44,8 +47,9 @@ def time_limit(seconds: float, what: str = "case"):
   finally:
     signal.setitimer(signal.ITIMER_REAL, 0)
     signal.signal(signal.SIGALRM, old)
-    STATS["max seconds per case"] = max(STATS["max seconds per case"],
-                                        round(time.perf_counter() - start, 3))
+    STATS["max seconds per case"] = max(
+      STATS["max seconds per case"], round(time.perf_counter() - start, 3)
+    )
 
 
 def call(fn, *args, **kwargs):
@@ -67,6 +71,7 @@ def temp_file(raw: bytes, suffix: str = ".json"):
   """A temporary file holding ``raw``, removed afterwards (hypothesis runs many cases per test,
   so pytest's per-test ``tmp_path`` does not fit)."""
   import tempfile  # noqa: PLC0415
+
   fd, path = tempfile.mkstemp(suffix=suffix)
   with os.fdopen(fd, "wb") as f:
     f.write(raw)

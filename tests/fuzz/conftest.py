@@ -1,6 +1,7 @@
 """Print the fuzz counters at the end of a session that ran fuzz tests; with
 ``DICE_JAX_FUZZ_STATS=path`` also write them (as JSON) after every test, so a long thorough run
 that is stopped early still leaves its figures."""
+
 import json
 import os
 

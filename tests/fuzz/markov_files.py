@@ -1,4 +1,5 @@
 """A valid Markov game file and a strategy that mutates it (shared by the JSON and CLI fuzzers)."""
+
 from __future__ import annotations
 
 import copy
@@ -8,10 +9,15 @@ from hypothesis import strategies as st
 
 from tests.fuzz.values import json_values
 
-VALID = {"gamma": 0.5, "transitions": np.full((2, 2, 3, 2), 0.5).tolist(),
-         "rewards": [np.arange(12.0).reshape(2, 2, 3).tolist(), np.ones((2, 2, 3)).tolist()],
-         "temperatures": [0.5, 1.0], "initial": [0.25, 0.75],
-         "reference": [[[0.5, 0.5]] * 2, [[0.2, 0.3, 0.5]] * 2], "convention": "own"}
+VALID = {
+  "gamma": 0.5,
+  "transitions": np.full((2, 2, 3, 2), 0.5).tolist(),
+  "rewards": [np.arange(12.0).reshape(2, 2, 3).tolist(), np.ones((2, 2, 3)).tolist()],
+  "temperatures": [0.5, 1.0],
+  "initial": [0.25, 0.75],
+  "reference": [[[0.5, 0.5]] * 2, [[0.2, 0.3, 0.5]] * 2],
+  "convention": "own",
+}
 
 
 def _paths(x, prefix=()):

@@ -1,11 +1,11 @@
 """The Python API under malformed arguments: a result or a ValueError/TypeError naming the
 argument, never another exception type, never a hang, never NaN in a returned profile."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 import dice_jax as dj
 from tests.fuzz.budget import STATS, call, examples, time_limit
@@ -27,8 +27,9 @@ def test_solve_argument(argument, value):
   game = dj.games.matching_pennies()
   kwargs = {"temperature": 0.5, argument: value}
   with time_limit(60, f"solve({argument}=...)"):
-    sol, err = call(dj.solve, game, kwargs.pop("temperature"), max_steps=kwargs.pop("max_steps", 200),
-                    **kwargs)
+    sol, err = call(
+      dj.solve, game, kwargs.pop("temperature"), max_steps=kwargs.pop("max_steps", 200), **kwargs
+    )
   if err is not None:
     assert argument.split("_")[0] in str(err), f"message does not name {argument}: {err}"
   else:
@@ -54,12 +55,23 @@ MARKOV_ARGUMENTS = ("transitions", "rewards", "gamma", "temperature", "initial",
 @settings(max_examples=examples(20, 400))
 @given(value=junk)
 def test_markov_game_from_arrays(argument, value):
-  args = dict(transitions=np.full((2, 2, 3, 2), 0.5), rewards=[np.zeros((2, 2, 3))] * 2,
-              gamma=0.9, temperature=1.0, initial=None, reference=None)
+  args = dict(
+    transitions=np.full((2, 2, 3, 2), 0.5),
+    rewards=[np.zeros((2, 2, 3))] * 2,
+    gamma=0.9,
+    temperature=1.0,
+    initial=None,
+    reference=None,
+  )
   args[argument] = value
   with time_limit(10, f"MarkovGame.from_arrays({argument}=...)"):
-    game, err = call(dj.markov.MarkovGame.from_arrays, args.pop("transitions"),
-                     args.pop("rewards"), args.pop("gamma"), **args)
+    game, err = call(
+      dj.markov.MarkovGame.from_arrays,
+      args.pop("transitions"),
+      args.pop("rewards"),
+      args.pop("gamma"),
+      **args,
+    )
   if err is not None:
     assert argument in str(err) or argument.rstrip("s") in str(err), str(err)
   else:
@@ -70,8 +82,9 @@ def test_markov_game_from_arrays(argument, value):
 @settings(max_examples=examples(6, 300))
 @given(value=junk)
 def test_solve_markov_argument(argument, value):
-  game = dj.markov.MarkovGame.from_arrays(np.full((2, 2, 3, 2), 0.5), [np.eye(2, 3)[None].repeat(2, 0)] * 2,
-                                          0.5, temperature=1.0)
+  game = dj.markov.MarkovGame.from_arrays(
+    np.full((2, 2, 3, 2), 0.5), [np.eye(2, 3)[None].repeat(2, 0)] * 2, 0.5, temperature=1.0
+  )
   kwargs = {"max_steps": 200, argument: value}
   with time_limit(60, f"solve_markov({argument}=...)"):
     sol, err = call(dj.markov.solve_markov, game, **kwargs)

@@ -1,5 +1,6 @@
 """The command line under random arguments and files: exit 0/1 with output, or exit 2 with one
 line on stderr -- never a traceback, never exit 3 (an internal error), never a hang."""
+
 from __future__ import annotations
 
 import json
@@ -49,16 +50,21 @@ def _check(capsys, argv):
     assert out.out.strip()
 
 
-@settings(max_examples=examples(8, 600), suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(command=st.sampled_from(["solve", "certify"]), example=st.sampled_from(EXAMPLES),
-       argv=options())
+@settings(
+  max_examples=examples(8, 600), suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+  command=st.sampled_from(["solve", "certify"]), example=st.sampled_from(EXAMPLES), argv=options()
+)
 def test_solve_and_certify_arguments(capsys, command, example, argv):
   if "-t" not in argv:
     argv = argv + ["-t", "1"]
   _check(capsys, [command, "--example", example, *argv])
 
 
-@settings(max_examples=examples(8, 600), suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+  max_examples=examples(8, 600), suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(data=mutated(), argv=options())
 def test_solve_markov_files(capsys, data, argv):
   kept = [a for i, a in enumerate(argv) if a != "-t" and (i == 0 or argv[i - 1] != "-t")]
@@ -66,9 +72,14 @@ def test_solve_markov_files(capsys, data, argv):
     _check(capsys, ["solve-markov", path, *kept])
 
 
-@settings(max_examples=examples(8, 300), suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(raw=st.binary(max_size=64), suffix=st.sampled_from([".json", ".nfg"]),
-       command=st.sampled_from(["solve", "certify", "solve-markov", "llm"]))
+@settings(
+  max_examples=examples(8, 300), suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+  raw=st.binary(max_size=64),
+  suffix=st.sampled_from([".json", ".nfg"]),
+  command=st.sampled_from(["solve", "certify", "solve-markov", "llm"]),
+)
 def test_garbage_files(capsys, raw, suffix, command):
   with temp_file(raw, suffix) as path:
     if command == "llm":

@@ -1,4 +1,4 @@
-""""converged" means it: on random games across dtypes, methods, payoff scales 1e-6...1e6 and
+""" "converged" means it: on random games across dtypes, methods, payoff scales 1e-6...1e6 and
 temperatures 1e-4...1e4, every game reported converged has, re-computed independently in NumPy
 (float64), a fixed-point residual <= tol (up to the rounding the game's dtype allows at that
 scale), and no returned profile holds NaN. A batch mixing good and overflowing games gives the
@@ -10,6 +10,7 @@ Rounding: an error of eps relative in x or U moves v_i / tau_i by about 2 N eps 
 (H = max |U|) and the softmax by at most that in l1, so the check allows
 tol + 16 N eps (1 + H / tau) where eps is the game dtype's machine epsilon.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -49,14 +50,18 @@ def batches(draw):
   rng = np.random.default_rng(seed)
   scale = 10.0 ** rng.uniform(-6, 6, size=batch)
   tau = 10.0 ** rng.uniform(-4, 4, size=(batch, 1))
-  payoffs = [rng.uniform(-1, 1, size=(batch, *shape)) * scale.reshape(-1, *(1,) * len(shape))
-             for _ in shape]
+  payoffs = [
+    rng.uniform(-1, 1, size=(batch, *shape)) * scale.reshape(-1, *(1,) * len(shape)) for _ in shape
+  ]
   return shape, payoffs, tau
 
 
 @settings(max_examples=examples(4, 1000))
-@given(method=st.sampled_from(sorted(METHODS)), dtype=st.sampled_from(["float32", "float64"]),
-       case=batches())
+@given(
+  method=st.sampled_from(sorted(METHODS)),
+  dtype=st.sampled_from(["float32", "float64"]),
+  case=batches(),
+)
 def test_converged_means_residual_at_most_tol(method, dtype, case):
   """Each case: one batch (8 games of 3x3 or 4 of 2x2x2), one method and dtype; every (shape,
   method, dtype) compiles once, so the ci budget draws 4 cases and the thorough one 1,000."""

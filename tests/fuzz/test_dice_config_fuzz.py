@@ -5,6 +5,7 @@ exception, never a hang. Mutations start from valid configs: a leaf replaced by 
 key deleted or added; and raw YAML/JSON text with duplicate keys, deep nesting and bad bytes.
 
 ``HYPOTHESIS_PROFILE=thorough`` runs many more cases (tests/conftest.py)."""
+
 import copy
 import time
 
@@ -17,38 +18,66 @@ from dice_jax.pc import config as pc_config
 from dice_jax.rollouts.config_files import ConfigError
 
 PC = {
-    "name": "fuzz", "seeds": [0, 1],
-    "budget": {"rounds": 5, "batch_size": 8},
-    "environment": {"kind": "synthetic", "suite": "oscillation", "off": [0.3, 0.2],
-                    "single_success": [0.6, 0.45]},
-    "roles": {"planner": ["c0", "c1", "c2"], "solver": {"controls": ["c0", "c1", "c2"],
-                                                        "token_cost": 2e-4}},
-    "token_cost": 1e-4, "states": ["easy", "hard"],
-    "methods": {"dice-pc": {"temperature": 0.7, "final_temperature": 0.7, "magnet": 0.5,
-                            "reference": {"planner": {"c0": 0.6, "c1": 0.2, "c2": 0.2}},
-                            "prior": {"alpha0": 1, "beta0": 1}},
-                "best-response": {"forgetting": 0.9}, "exp3": {"gamma": 0.1},
-                "best-of-n": {"match": "dice-pc"}},
-    "evaluation": {"temperature": {"easy": 0.7, "hard": [0.7, 0.8]}, "num_bootstrap": 10},
+  "name": "fuzz",
+  "seeds": [0, 1],
+  "budget": {"rounds": 5, "batch_size": 8},
+  "environment": {
+    "kind": "synthetic",
+    "suite": "oscillation",
+    "off": [0.3, 0.2],
+    "single_success": [0.6, 0.45],
+  },
+  "roles": {
+    "planner": ["c0", "c1", "c2"],
+    "solver": {"controls": ["c0", "c1", "c2"], "token_cost": 2e-4},
+  },
+  "token_cost": 1e-4,
+  "states": ["easy", "hard"],
+  "methods": {
+    "dice-pc": {
+      "temperature": 0.7,
+      "final_temperature": 0.7,
+      "magnet": 0.5,
+      "reference": {"planner": {"c0": 0.6, "c1": 0.2, "c2": 0.2}},
+      "prior": {"alpha0": 1, "beta0": 1},
+    },
+    "best-response": {"forgetting": 0.9},
+    "exp3": {"gamma": 0.1},
+    "best-of-n": {"match": "dice-pc"},
+  },
+  "evaluation": {"temperature": {"easy": 0.7, "hard": [0.7, 0.8]}, "num_bootstrap": 10},
 }
 FT = {
-    "name": "fuzz", "seed": 0,
-    "model": {"lora_rank": 2, "lora_alpha": 4, "lora_targets": ["q_proj"], "learning_rate": 0.01},
-    "tasks": {"kind": "arithmetic", "train": 2, "test": 1, "difficulties": [1, 2]},
-    "sampling": {"num_candidates": 2, "max_new_tokens": 4, "temperature": 0.7, "top_p": 0.9},
-    "loop": {"iterations": 2, "prompts_per_iteration": 2, "step_size": 1.0,
-             "temperature": {"arithmetic/d1": 0.1, "arithmetic/d2": 0.2}, "agents": ["solver"]},
-    "evaluation": {"max_new_tokens": 4, "batch": 2, "every": 0},
+  "name": "fuzz",
+  "seed": 0,
+  "model": {"lora_rank": 2, "lora_alpha": 4, "lora_targets": ["q_proj"], "learning_rate": 0.01},
+  "tasks": {"kind": "arithmetic", "train": 2, "test": 1, "difficulties": [1, 2]},
+  "sampling": {"num_candidates": 2, "max_new_tokens": 4, "temperature": 0.7, "top_p": 0.9},
+  "loop": {
+    "iterations": 2,
+    "prompts_per_iteration": 2,
+    "step_size": 1.0,
+    "temperature": {"arithmetic/d1": 0.1, "arithmetic/d2": 0.2},
+    "agents": ["solver"],
+  },
+  "evaluation": {"max_new_tokens": 4, "batch": 2, "every": 0},
 }
 
 HOSTILE = st.one_of(
-    st.none(), st.booleans(), st.integers(-2 ** 70, 2 ** 70),
-    st.floats(allow_nan=True, allow_infinity=True), st.sampled_from([1e30, -0.0, 1e-320, 2 ** 31]),
-    st.text(max_size=8), st.sampled_from(["0.7", "nan", "team", "c0", "easy", "dice-pc"]),
-    st.lists(st.floats(-2, 2, allow_nan=False), max_size=4),
-    st.dictionaries(st.sampled_from(["c0", "easy", "planner", "x", "kind"]),
-                    st.floats(-1, 2, allow_nan=False), max_size=3),
-    st.integers(1, 200).map(lambda d: [[0.5]] if d < 3 else eval("[" * d + "1" + "]" * d)),
+  st.none(),
+  st.booleans(),
+  st.integers(-(2**70), 2**70),
+  st.floats(allow_nan=True, allow_infinity=True),
+  st.sampled_from([1e30, -0.0, 1e-320, 2**31]),
+  st.text(max_size=8),
+  st.sampled_from(["0.7", "nan", "team", "c0", "easy", "dice-pc"]),
+  st.lists(st.floats(-2, 2, allow_nan=False), max_size=4),
+  st.dictionaries(
+    st.sampled_from(["c0", "easy", "planner", "x", "kind"]),
+    st.floats(-1, 2, allow_nan=False),
+    max_size=3,
+  ),
+  st.integers(1, 200).map(lambda d: [[0.5]] if d < 3 else eval("[" * d + "1" + "]" * d)),
 )
 
 
@@ -91,11 +120,12 @@ def _check(parse, cfg):
   except ConfigError as e:
     assert e.field == "" or str(e).startswith(f"{e.field}: "), str(e)
     assert "Traceback" not in str(e)
-  assert time.perf_counter() - t < 5.0   # no hang (generous: a loaded 2-core machine)
+  assert time.perf_counter() - t < 5.0  # no hang (generous: a loaded 2-core machine)
 
 
-FUZZ = settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-                deadline=None)
+FUZZ = settings(
+  suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large], deadline=None
+)
 
 
 @FUZZ
@@ -110,18 +140,36 @@ def test_ft_config_mutations_give_settings_or_a_config_error(cfg):
   _check(ft_config.parse_config, cfg)
 
 
-@pytest.mark.parametrize("reader", [pc_config.load_config, ft_config.load_config],
-                         ids=["pc", "ft"])
+@pytest.mark.parametrize("reader", [pc_config.load_config, ft_config.load_config], ids=["pc", "ft"])
 @FUZZ
-@given(text=st.one_of(
+@given(
+  text=st.one_of(
     st.text(max_size=200),
-    st.lists(st.sampled_from(["name: a\n", "name: b\n", "seed: 1\n", "budget: {rounds: 1}\n",
-                              "loop:\n  iterations: 1\n  iterations: 2\n", "[[[[", "{a: [", "- 1\n",
-                              "\t", "\x00", "key: \"\\x\"\n", "seeds: &a [1]\nruns: *a\n"]),
-             max_size=8).map("".join)),
-       suffix=st.sampled_from([".yaml", ".json"]))
+    st.lists(
+      st.sampled_from(
+        [
+          "name: a\n",
+          "name: b\n",
+          "seed: 1\n",
+          "budget: {rounds: 1}\n",
+          "loop:\n  iterations: 1\n  iterations: 2\n",
+          "[[[[",
+          "{a: [",
+          "- 1\n",
+          "\t",
+          "\x00",
+          'key: "\\x"\n',
+          "seeds: &a [1]\nruns: *a\n",
+        ]
+      ),
+      max_size=8,
+    ).map("".join),
+  ),
+  suffix=st.sampled_from([".yaml", ".json"]),
+)
 def test_config_files_give_settings_or_a_config_error(tmp_path_factory, reader, text, suffix):
   path = tmp_path_factory.mktemp("cfg") / f"c{suffix}"
-  path.write_text(text, encoding="utf-8", errors="surrogatepass") if "\ud800" not in text \
-      else path.write_bytes(text.encode("utf-8", "replace"))
+  path.write_text(
+    text, encoding="utf-8", errors="surrogatepass"
+  ) if "\ud800" not in text else path.write_bytes(text.encode("utf-8", "replace"))
   _check(lambda _: reader(path), None)

@@ -1,6 +1,7 @@
 """config.json under mutation: an LMConfig whose fields are in range, or a CheckpointError (a
 ValueError) naming the source and the key -- never ZeroDivisionError, TypeError from inside the
 reader, or a silently truncated value."""
+
 from __future__ import annotations
 
 import copy
@@ -15,24 +16,63 @@ from tests.fuzz.budget import STATS, examples, time_limit
 from tests.fuzz.values import json_values
 
 BASES = {
-    "llama": {"model_type": "llama", "vocab_size": 32, "hidden_size": 16, "intermediate_size": 24,
-              "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
-              "head_dim": 4, "max_position_embeddings": 64, "rms_norm_eps": 1e-5,
-              "rope_theta": 10000.0, "rope_scaling": {"rope_type": "llama3", "factor": 8.0,
-                                                      "low_freq_factor": 1.0, "high_freq_factor": 4.0,
-                                                      "original_max_position_embeddings": 32},
-              "tie_word_embeddings": False, "attention_bias": False, "eos_token_id": [2, 3],
-              "bos_token_id": 1},
-    "qwen2": {"model_type": "qwen2", "vocab_size": 32, "hidden_size": 16, "intermediate_size": 24,
-              "num_hidden_layers": 1, "num_attention_heads": 2, "num_key_value_heads": 1,
-              "rope_parameters": {"rope_type": "default", "rope_theta": 1e6},
-              "use_sliding_window": False},
-    "gpt2": {"model_type": "gpt2", "vocab_size": 32, "n_embd": 16, "n_head": 4, "n_layer": 2,
-             "n_positions": 64, "layer_norm_epsilon": 1e-5, "activation_function": "gelu_new"},
+  "llama": {
+    "model_type": "llama",
+    "vocab_size": 32,
+    "hidden_size": 16,
+    "intermediate_size": 24,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+    "head_dim": 4,
+    "max_position_embeddings": 64,
+    "rms_norm_eps": 1e-5,
+    "rope_theta": 10000.0,
+    "rope_scaling": {
+      "rope_type": "llama3",
+      "factor": 8.0,
+      "low_freq_factor": 1.0,
+      "high_freq_factor": 4.0,
+      "original_max_position_embeddings": 32,
+    },
+    "tie_word_embeddings": False,
+    "attention_bias": False,
+    "eos_token_id": [2, 3],
+    "bos_token_id": 1,
+  },
+  "qwen2": {
+    "model_type": "qwen2",
+    "vocab_size": 32,
+    "hidden_size": 16,
+    "intermediate_size": 24,
+    "num_hidden_layers": 1,
+    "num_attention_heads": 2,
+    "num_key_value_heads": 1,
+    "rope_parameters": {"rope_type": "default", "rope_theta": 1e6},
+    "use_sliding_window": False,
+  },
+  "gpt2": {
+    "model_type": "gpt2",
+    "vocab_size": 32,
+    "n_embd": 16,
+    "n_head": 4,
+    "n_layer": 2,
+    "n_positions": 64,
+    "layer_norm_epsilon": 1e-5,
+    "activation_function": "gelu_new",
+  },
 }
 KEYS = sorted({k for base in BASES.values() for k in base} | {"head_dim", "n_inner", "factor"})
-INTEGER_FIELDS = ("vocab_size", "hidden_size", "intermediate_size", "num_layers", "num_heads",
-                  "num_kv_heads", "head_dim", "max_position_embeddings")
+INTEGER_FIELDS = (
+  "vocab_size",
+  "hidden_size",
+  "intermediate_size",
+  "num_layers",
+  "num_heads",
+  "num_kv_heads",
+  "head_dim",
+  "max_position_embeddings",
+)
 
 
 @st.composite
@@ -45,14 +85,27 @@ def configs(draw):
     if op == "value":
       d[key] = draw(json_values)
     elif op == "number":
-      d[key] = draw(st.one_of(st.integers(-3, 3), st.floats(-3, 100),
-                              st.sampled_from([float("nan"), float("inf")])))
+      d[key] = draw(
+        st.one_of(
+          st.integers(-3, 3), st.floats(-3, 100), st.sampled_from([float("nan"), float("inf")])
+        )
+      )
     elif op == "delete":
       d.pop(key, None)
     elif isinstance(d.get("rope_scaling"), dict):
-      d["rope_scaling"][draw(st.sampled_from(["factor", "low_freq_factor", "high_freq_factor",
-                                              "original_max_position_embeddings", "rope_type"]))] \
-          = draw(json_values | st.sampled_from([float("nan"), float("inf"), -1.0, 0.0]))
+      d["rope_scaling"][
+        draw(
+          st.sampled_from(
+            [
+              "factor",
+              "low_freq_factor",
+              "high_freq_factor",
+              "original_max_position_embeddings",
+              "rope_type",
+            ]
+          )
+        )
+      ] = draw(json_values | st.sampled_from([float("nan"), float("inf"), -1.0, 0.0]))
   return d
 
 

@@ -1,5 +1,6 @@
 """Markov game files under mutation: every file is a game or a ValueError/TypeError that names
 the file, read within the documented limits; no input of <= 1 MB takes a second to reject."""
+
 from __future__ import annotations
 
 import json
@@ -26,8 +27,14 @@ def test_mutated_game_files(data):
     game, convention = result
     STATS["mutated Markov files accepted"] += 1
     assert convention in ("own", "zero_sum", "logit")
-    for leaf in (game.transitions, game.gamma, game.temperature, game.initial, *game.rewards,
-                 *game.log_reference):
+    for leaf in (
+      game.transitions,
+      game.gamma,
+      game.temperature,
+      game.initial,
+      *game.rewards,
+      *game.log_reference,
+    ):
       assert np.all(np.isfinite(np.asarray(leaf)))
 
 
@@ -47,14 +54,14 @@ def test_arbitrary_bytes(raw):
 
 
 PATHOLOGICAL = {
-    "deep nesting": b"[" * 1_000_000,
-    "deep objects": b'{"a":' * 200_000,
-    "unterminated escapes": b'"' + b'\\"' * 499_999,
-    "many quotes": b'"a",' * 250_000,
-    "huge exponent": b'{"gamma": 1e999999999' + b"9" * 999_000 + b"}",
-    "long integer": b'{"gamma": ' + b"9" * 999_000 + b"}",
-    "many numbers": b'{"gamma": [' + b"1.5," * 249_000 + b"1]}",
-    "wide transitions": b'{"gamma": 0.5, "transitions": [' + b"[1.0]," * 160_000 + b"[1.0]]}",
+  "deep nesting": b"[" * 1_000_000,
+  "deep objects": b'{"a":' * 200_000,
+  "unterminated escapes": b'"' + b'\\"' * 499_999,
+  "many quotes": b'"a",' * 250_000,
+  "huge exponent": b'{"gamma": 1e999999999' + b"9" * 999_000 + b"}",
+  "long integer": b'{"gamma": ' + b"9" * 999_000 + b"}",
+  "many numbers": b'{"gamma": [' + b"1.5," * 249_000 + b"1]}",
+  "wide transitions": b'{"gamma": 0.5, "transitions": [' + b"[1.0]," * 160_000 + b"[1.0]]}",
 }
 
 
@@ -68,4 +75,5 @@ def test_pathological_megabyte_files_are_rejected_within_a_second():
     assert err is not None and path in str(err), name
     assert seconds < 1.0, f"{name}: {seconds:.2f} s"
     STATS["max CPU seconds to reject a 1 MB Markov file"] = max(
-        STATS["max CPU seconds to reject a 1 MB Markov file"], round(seconds, 3))
+      STATS["max CPU seconds to reject a 1 MB Markov file"], round(seconds, 3)
+    )

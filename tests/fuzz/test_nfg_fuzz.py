@@ -1,6 +1,7 @@
 """Fuzzing the .nfg reader: random and mutated files never escape as anything but ValueError,
 never take a second, and whenever pygambit reads a file whose game dice_jax can hold, dice_jax
 reads the same game (payoffs entry by entry, labels)."""
+
 import io
 import re
 import time
@@ -18,15 +19,51 @@ from dice_jax.testing import gambit_payoffs
 from tests.fuzz.budget import STATS, examples, temp_file, time_limit
 
 SEEDS = [
-    'NFG 1 R "Selten" { "Player 1" "Player 2" } { 3 2 }\n1 1 0 2 0 2 1 1 0 3 2 0\n',
-    'NFG 1 R "c" { "1" "2" }\n{ { "a" "b" }\n{ "c" "d" }\n}\n\n3 2 0 0 0 0 2 2\n',
-    'NFG 1 D "o" { "A" "B" } { { "x" "y" } { "z" } } "note"\n{ { "" 1, 2 } { "q" 3/4 -1.5e2 } }\n2 0\n',
-    'NFG 1 R "3p" { "A" "B" "C" } { 2 1 2 } "" 1 2 3 4 5 6 7 8 9 10 11 12',
-    'NFG 1 R "e" { "\\"q\\"" "" } { { "a" "a" } { "b" } } .5 - 1e-3 2E2 1/3 -0',
+  'NFG 1 R "Selten" { "Player 1" "Player 2" } { 3 2 }\n1 1 0 2 0 2 1 1 0 3 2 0\n',
+  'NFG 1 R "c" { "1" "2" }\n{ { "a" "b" }\n{ "c" "d" }\n}\n\n3 2 0 0 0 0 2 2\n',
+  'NFG 1 D "o" { "A" "B" } { { "x" "y" } { "z" } } "note"\n{ { "" 1, 2 } { "q" 3/4 -1.5e2 } }\n2 0\n',
+  'NFG 1 R "3p" { "A" "B" "C" } { 2 1 2 } "" 1 2 3 4 5 6 7 8 9 10 11 12',
+  'NFG 1 R "e" { "\\"q\\"" "" } { { "a" "a" } { "b" } } .5 - 1e-3 2E2 1/3 -0',
 ]
-TOKENS = ["NFG", "1", "R", "D", '"x"', '""', '"\\""', "{", "}", ",", "2", "0", "-", ".", "1e",
-          "1e-", "1/0", "1/", "+3", "3.5", "-2/3", "1e308", "9e999", '"', "\\", " ", "\n", "\t",
-          "\r", "\v", "\x00", "é", "e", "/", "{ 2 2 }", '{ "a" "b" }', '{ "" 1, 2 }']
+TOKENS = [
+  "NFG",
+  "1",
+  "R",
+  "D",
+  '"x"',
+  '""',
+  '"\\""',
+  "{",
+  "}",
+  ",",
+  "2",
+  "0",
+  "-",
+  ".",
+  "1e",
+  "1e-",
+  "1/0",
+  "1/",
+  "+3",
+  "3.5",
+  "-2/3",
+  "1e308",
+  "9e999",
+  '"',
+  "\\",
+  " ",
+  "\n",
+  "\t",
+  "\r",
+  "\v",
+  "\x00",
+  "é",
+  "e",
+  "/",
+  "{ 2 2 }",
+  '{ "a" "b" }',
+  '{ "" 1, 2 }',
+]
 WS = [" ", "\n", "\t", "\r\n", "\f", ""]
 
 
@@ -53,9 +90,16 @@ def mutated(draw):
 
 
 token_soup = st.lists(st.tuples(st.sampled_from(WS), st.sampled_from(TOKENS)), max_size=40).map(
-    lambda parts: "".join(w + t for w, t in parts))
-files = st.one_of(mutated(), mutated(), mutated(), token_soup, st.text(max_size=200),
-                  st.just("NFG 1 R ").flatmap(lambda h: token_soup.map(lambda t: h + t)))
+  lambda parts: "".join(w + t for w, t in parts)
+)
+files = st.one_of(
+  mutated(),
+  mutated(),
+  mutated(),
+  token_soup,
+  st.text(max_size=200),
+  st.just("NFG 1 R ").flatmap(lambda h: token_soup.map(lambda t: h + t)),
+)
 
 
 def read(text):
@@ -69,8 +113,9 @@ def read(text):
     STATS[".nfg texts refused with file and line"] += 1
     result = None
   seconds = time.process_time() - start
-  STATS["max CPU seconds per .nfg text"] = max(STATS["max CPU seconds per .nfg text"],
-                                               round(seconds, 3))
+  STATS["max CPU seconds per .nfg text"] = max(
+    STATS["max CPU seconds per .nfg text"], round(seconds, 3)
+  )
   assert seconds < 1.0, f"{seconds:.2f} s CPU for {text[:200]!r}"
   return result
 
@@ -123,6 +168,7 @@ def test_any_text_is_a_game_or_a_value_error_within_a_second(text):
 @given(st.binary(max_size=200), st.sampled_from(SEEDS))
 def test_any_bytes_in_a_file_are_a_game_or_a_value_error(data, seed):
   from dice_jax import read_nfg
+
   with temp_file(seed.encode()[: len(seed) // 2] + data, suffix=".nfg") as path:
     start = time.process_time()
     try:
@@ -171,15 +217,21 @@ label = st.from_regex(r"[!-~]([!-~]| [!-~]){0,6}", fullmatch=True)  # pygambit's
 
 
 @settings(max_examples=examples(20, 1000))
-@given(st.lists(st.integers(1, 3), min_size=2, max_size=3), st.data(),
-       st.sampled_from(["payoff", "outcome"]))
+@given(
+  st.lists(st.integers(1, 3), min_size=2, max_size=3),
+  st.data(),
+  st.sampled_from(["payoff", "outcome"]),
+)
 def test_written_files_are_read_back_by_pygambit_bit_for_bit(shape, data, version):
   """Any float64 payoffs (subnormal, huge, negative zero) and any labels the writer accepts:
   pygambit reads the file back to the same game."""
   n = len(shape)
-  payoffs = [np.array(data.draw(st.lists(finite, min_size=int(np.prod(shape)),
-                                         max_size=int(np.prod(shape))))).reshape(shape)
-             for _ in range(n)]
+  payoffs = [
+    np.array(
+      data.draw(st.lists(finite, min_size=int(np.prod(shape)), max_size=int(np.prod(shape))))
+    ).reshape(shape)
+    for _ in range(n)
+  ]
   game = NormalFormGame.from_arrays(payoffs, dtype=jnp.float64)
   players = data.draw(st.lists(label, min_size=n, max_size=n, unique=True))
   strategies = [data.draw(st.lists(label, min_size=c, max_size=c, unique=True)) for c in shape]

@@ -13,30 +13,30 @@ import dice_jax.llm as llm
 
 @pytest.mark.parametrize("name", llm.__all__)
 def test_exported_and_documented(name):
-    obj = getattr(llm, name)
-    if inspect.isclass(obj) or inspect.isfunction(obj):
-        assert inspect.getdoc(obj), f"{name} has no docstring"
+  obj = getattr(llm, name)
+  if inspect.isclass(obj) or inspect.isfunction(obj):
+    assert inspect.getdoc(obj), f"{name} has no docstring"
 
 
 def _documented_args(doc: str) -> list[str]:
-    m = re.search(r"^\s*Args:\n((?:\s{2,}.*\n?|\n)*)", doc, flags=re.M)
-    if not m:
-        return []
-    names = []
-    for line in m.group(1).splitlines():
-        hit = re.match(r"^\s{2,}([a-z_][a-z0-9_, ]*):", line)
-        if hit and line.startswith("      ") and not line.startswith("        "):
-            names += [n.strip() for n in hit.group(1).split(",")]
-    return names
+  m = re.search(r"^\s*Args:\n((?:\s{2,}.*\n?|\n)*)", doc, flags=re.M)
+  if not m:
+    return []
+  names = []
+  for line in m.group(1).splitlines():
+    hit = re.match(r"^\s{2,}([a-z_][a-z0-9_, ]*):", line)
+    if hit and line.startswith("      ") and not line.startswith("        "):
+      names += [n.strip() for n in hit.group(1).split(",")]
+  return names
 
 
 @pytest.mark.parametrize("name", [n for n in llm.__all__ if inspect.isfunction(getattr(llm, n))])
 def test_documented_arguments_exist(name):
-    fn = getattr(llm, name)
-    params = set(inspect.signature(fn).parameters)
-    for arg in _documented_args(inspect.getdoc(fn) and fn.__doc__ or ""):
-        assert arg in params, f"{name}: docstring documents {arg!r}, signature has {sorted(params)}"
+  fn = getattr(llm, name)
+  params = set(inspect.signature(fn).parameters)
+  for arg in _documented_args(inspect.getdoc(fn) and fn.__doc__ or ""):
+    assert arg in params, f"{name}: docstring documents {arg!r}, signature has {sorted(params)}"
 
 
 def test_documented_argument_parser_sees_args():
-    assert _documented_args(llm.generate.__doc__)[:3] == ["model", "ids", "mask"]
+  assert _documented_args(llm.generate.__doc__)[:3] == ["model", "ids", "mask"]

@@ -1,4 +1,5 @@
 """Independent dense NumPy references for Markov games (loops over joint actions, no JAX)."""
+
 from __future__ import annotations
 
 import itertools
@@ -6,8 +7,9 @@ import itertools
 import numpy as np
 
 
-def random_game_arrays(seed, num_states, num_actions, *, gamma=0.9, zero_sum=False,
-                       temperature_range=(0.3, 0.8)):
+def random_game_arrays(
+  seed, num_states, num_actions, *, gamma=0.9, zero_sum=False, temperature_range=(0.3, 0.8)
+):
   """Random transitions (peaked), normal rewards, per-agent-and-state temperatures."""
   rng = np.random.default_rng(seed)
   n = len(num_actions)
@@ -40,8 +42,12 @@ def dense_values(p, r, gamma, tau, policies, log_ref=None, convention="own"):
       p_pi[s] += w * p[(s, *a)]
       for i in range(n):
         r_pi[i, s] += w * r[i][(s, *a)]
-  kl = np.array([[np.sum(policies[i][s] * (np.log(policies[i][s]) - log_ref[i][s]))
-                  for s in range(num_states)] for i in range(n)])
+  kl = np.array(
+    [
+      [np.sum(policies[i][s] * (np.log(policies[i][s]) - log_ref[i][s])) for s in range(num_states)]
+      for i in range(n)
+    ]
+  )
   if convention == "own":
     c = r_pi - tau * kl
   elif convention == "logit":
@@ -81,5 +87,7 @@ def hqre_violation(p, r, gamma, tau, policies, convention="own", log_ref=None):
   rr = r if convention != "zero_sum" else [r[0], -r[0]]
   v = dense_values(p, rr, gamma, tau, policies, log_ref, convention)
   q = dense_q(p, rr, gamma, policies, v)
-  return max(np.max(np.abs(policies[i] - softmax(log_ref[i] + q[i] / tau[i][:, None])).sum(-1))
-             for i in range(len(r)))
+  return max(
+    np.max(np.abs(policies[i] - softmax(log_ref[i] + q[i] / tau[i][:, None])).sum(-1))
+    for i in range(len(r))
+  )

@@ -1,4 +1,5 @@
 """Bayesian games against the normal-form solver and Gambit on the explicit agent form."""
+
 import itertools
 
 import numpy as np
@@ -65,12 +66,15 @@ def test_two_types_equal_gambit_on_the_agent_form():
   assert np.all(np.asarray(sol.agent_gaps) >= -1e-15)
 
 
-@pytest.mark.parametrize("kw,name", [
+@pytest.mark.parametrize(
+  "kw,name",
+  [
     (dict(prior=np.array([[0.5, 0.6], [0.0, 0.0]])), "prior"),
     (dict(prior=np.array([[0.5, 0.5], [0.0, 0.0]])), "prior"),
     (dict(temperature=[np.array([1.0, -1.0]), np.array([1.0, 1.0])]), "temperature"),
     (dict(payoffs=[np.zeros((2, 2, 2, 2)), np.zeros((2, 2, 2))]), "payoffs"),
-])
+  ],
+)
 def test_bad_input(kw, name):
   args = dict(prior=np.full((2, 2), 0.25), payoffs=[np.zeros((2, 2, 2, 2))] * 2, temperature=1.0)
   args.update(kw)

@@ -1,10 +1,10 @@
 """The JSON game format and ``dice-jax solve-markov``."""
+
 import json
 
 import numpy as np
 import pytest
 
-from dice_jax.markov import MarkovGame
 from dice_jax import cli
 from dice_jax.markov.io import game_from_dict, read_game, write_game
 
@@ -19,8 +19,13 @@ def _write(tmp_path, data):
 
 def _data(seed=70):
   p, r, gamma, tau = random_game_arrays(seed, 3, (2, 3))
-  return {"gamma": gamma, "transitions": p.tolist(), "rewards": [x.tolist() for x in r],
-          "temperatures": tau.tolist(), "initial": [0.2, 0.3, 0.5]}, (p, r, gamma, tau)
+  return {
+    "gamma": gamma,
+    "transitions": p.tolist(),
+    "rewards": [x.tolist() for x in r],
+    "temperatures": tau.tolist(),
+    "initial": [0.2, 0.3, 0.5],
+  }, (p, r, gamma, tau)
 
 
 def test_solve_markov_json_output_is_the_hqre(tmp_path, capsys):
@@ -29,8 +34,11 @@ def test_solve_markov_json_output_is_the_hqre(tmp_path, capsys):
   out = json.loads(capsys.readouterr().out)
   assert code == 0 and out["result"] == "converged" and out["convention"] == "own"
   assert {"policies", "values", "residual", "steps", "result"} <= set(out)
-  assert out["method"] == "auto" and out["method_ran"] in {"mirror", "extragradient",
-                                                           "continuation"}
+  assert out["method"] == "auto" and out["method_ran"] in {
+    "mirror",
+    "extragradient",
+    "continuation",
+  }
   pol = [np.array(x) for x in out["policies"]]
   assert [x.shape for x in pol] == [(3, 2), (3, 3)]
   assert np.array(out["values"]).shape == (2, 3)
@@ -51,14 +59,17 @@ def test_per_agent_temperatures_and_file_convention(tmp_path, capsys):
   assert hqre_violation(p, r, gamma, tau, pol, "logit") <= 1e-8
 
 
-@pytest.mark.parametrize("edit,needle", [
+@pytest.mark.parametrize(
+  "edit,needle",
+  [
     (lambda d: d.pop("gamma"), "gamma"),
     (lambda d: d.update(gamma=1.0), "gamma"),
     (lambda d: d.update(temperature=1.0), "temperature"),
     (lambda d: d.update(transitions=(np.array(d["transitions"]) * 2).tolist()), "transitions"),
     (lambda d: d.update(temperatures=[-1.0, 1.0]), "temperature"),
     (lambda d: d.update(convention="nash"), "convention"),
-])
+  ],
+)
 def test_bad_files_exit_2_with_the_key_named(tmp_path, capsys, edit, needle):
   data, _ = _data()
   edit(data)
@@ -86,6 +97,7 @@ def test_round_trip(tmp_path):
 
 def jax_leaves(x):
   import jax
+
   return jax.tree_util.tree_leaves(x)
 
 
@@ -101,6 +113,7 @@ def test_float32_flag(tmp_path, capsys):
 
 # --- Issue #12: every bad file exits 2 with one line naming the file and field. ----------------
 
+
 def _one_line_error(capsys, argv):
   code = cli.main(argv)
   err = capsys.readouterr().err
@@ -109,19 +122,28 @@ def _one_line_error(capsys, argv):
   return err
 
 
-@pytest.mark.parametrize("edit,needle", [
+@pytest.mark.parametrize(
+  "edit,needle",
+  [
     (lambda d: d.update(rewards=5), "rewards must be a list with one entry per agent"),
     (lambda d: d.update(reference=0.5), "reference must be a list with one entry per agent"),
     (lambda d: d.update(gamma="0.9"), "gamma must be a real number; got str '0.9'"),
     (lambda d: d.update(gamma=True), "gamma must be a real number; got bool"),
     (lambda d: d.update(temperatures=[0.5, "1"]), "temperatures[1] must be a number; got str"),
     (lambda d: d.update(temperatures=None), "temperatures must be real numbers"),
-    (lambda d: d["rewards"][1][0].__setitem__(0, [None, 1, 2]), "rewards[1][0][0][0] must be a number"),
+    (
+      lambda d: d["rewards"][1][0].__setitem__(0, [None, 1, 2]),
+      "rewards[1][0][0][0] must be a number",
+    ),
     (lambda d: d.update(initial=[1.0]), "initial must be a distribution over 3 states"),
-    (lambda d: d.update(reference=[[1.0], [1.0]]), "reference[0] must be a distribution over 2 actions"),
+    (
+      lambda d: d.update(reference=[[1.0], [1.0]]),
+      "reference[0] must be a distribution over 2 actions",
+    ),
     (lambda d: d.update(convention=["own"]), "convention must be text"),
     (lambda d: d.update(transitions=[]), "transitions has shape (0,)"),
-])
+  ],
+)
 def test_bad_values_exit_2_naming_file_and_field(tmp_path, capsys, edit, needle):
   data, _ = _data()
   edit(data)
@@ -152,6 +174,7 @@ def test_duplicate_keys_are_rejected(tmp_path, capsys):
 def test_deep_nesting_is_rejected_quickly(tmp_path, capsys):
   """Before: RecursionError (a traceback). 1 MB of '[' is rejected in well under a second."""
   import time
+
   for depth in (40, 500_000):
     path = tmp_path / f"deep{depth}.json"
     path.write_text('{"gamma": 0.5, "rewards": ' + "[" * depth + "1" + "]" * depth + "}")
@@ -178,6 +201,7 @@ def test_file_size_limit(tmp_path):
 def test_max_steps_beyond_int32_is_a_usage_error(tmp_path, capsys):
   """Before: ``--max-steps 3000000000`` raised OverflowError (a traceback, exit 1)."""
   data, _ = _data()
-  err = _one_line_error(capsys, ["solve-markov", _write(tmp_path, data), "--max-steps",
-                                 "3000000000"])
+  err = _one_line_error(
+    capsys, ["solve-markov", _write(tmp_path, data), "--max-steps", "3000000000"]
+  )
   assert "--max-steps" in err and "2147483647" in err

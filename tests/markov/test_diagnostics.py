@@ -1,4 +1,5 @@
 """Stage-game monotonicity diagnostic against a NumPy SVD of the projected stage payoffs."""
+
 import numpy as np
 
 from dice_jax.markov import MarkovGame, solve_markov
@@ -25,8 +26,9 @@ def test_stage_alpha_matches_numpy_and_zero_sum_is_zero():
     alpha = np.linalg.svd(m, compute_uv=False)[0] / 2
     np.testing.assert_allclose(d.alpha[s], alpha, atol=1e-10)
     mw = _projector(2) @ (a / tau[0, s] + b / tau[1, s]) @ _projector(3)
-    np.testing.assert_allclose(d.weighted_margin[s], 1 - np.linalg.svd(mw, compute_uv=False)[0] / 2,
-                               atol=1e-10)
+    np.testing.assert_allclose(
+      d.weighted_margin[s], 1 - np.linalg.svd(mw, compute_uv=False)[0] / 2, atol=1e-10
+    )
     np.testing.assert_allclose(d.margin[s], tau[:, s].min() - alpha, atol=1e-10)
   assert not d.certified and np.all(d.alpha > 1e-3)
   zs = MarkovGame.from_arrays(p, [r[0], -r[0]], gamma, temperature=tau)

@@ -4,6 +4,7 @@ Each case solves a batch of two small games (batching, per-game result codes and
 come with it) and checks the returned profiles against an independent dense NumPy evaluation
 of the family's fixed-point condition, then warm-starts from the answer and reads the history.
 """
+
 import itertools
 import os
 
@@ -12,9 +13,15 @@ import numpy as np
 import pytest
 
 import dice_jax as dj
-from dice_jax.markov import (BayesianGame, MarkovGame, ObservationGame, solve_bayesian,
-                             solve_markov, solve_observation)
-from dice_jax.solvers import METHOD, RESULT
+from dice_jax.markov import (
+  BayesianGame,
+  MarkovGame,
+  ObservationGame,
+  solve_bayesian,
+  solve_markov,
+  solve_observation,
+)
+from dice_jax.solvers import RESULT
 
 from tests.markov.reference import hqre_violation, random_game_arrays, softmax
 
@@ -33,19 +40,25 @@ def normal_form(dtype):
   def violation(b, probs):
     x, y = probs
     v = [u[0][b] @ y, u[1][b].T @ x]
-    return max(np.abs(x - softmax(v[0] / tau[b, 0])).sum(), np.abs(y - softmax(v[1] / tau[b, 1])).sum())
+    return max(
+      np.abs(x - softmax(v[0] / tau[b, 0])).sum(), np.abs(y - softmax(v[1] / tau[b, 1])).sum()
+    )
 
   def solve(**kw):
     return dj.solve(game, tau, **kw)
+
   return solve, violation, [(2,), (3,)]
 
 
 def markov(dtype):
   games = [random_game_arrays(s, 2, (2, 2), gamma=0.7) for s in SEEDS]
-  game = MarkovGame.from_arrays(np.stack([g[0] for g in games]),
-                                [np.stack([g[1][i] for g in games]) for i in range(2)],
-                                [g[2] for g in games], temperature=np.stack([g[3] for g in games]),
-                                dtype=dtype)
+  game = MarkovGame.from_arrays(
+    np.stack([g[0] for g in games]),
+    [np.stack([g[1][i] for g in games]) for i in range(2)],
+    [g[2] for g in games],
+    temperature=np.stack([g[3] for g in games]),
+    dtype=dtype,
+  )
 
   def violation(b, probs):
     p, r, gamma, tau = games[b]
@@ -53,16 +66,20 @@ def markov(dtype):
 
   def solve(**kw):
     return solve_markov(game, **kw)
+
   return solve, violation, [(2, 2), (2, 2)]
 
 
 def observation(dtype):
   # full observability with a permuted labelling: the Markov HQRE, relabelled
   games = [random_game_arrays(s, 2, (2, 2), gamma=0.7) for s in SEEDS]
-  game = MarkovGame.from_arrays(np.stack([g[0] for g in games]),
-                                [np.stack([g[1][i] for g in games]) for i in range(2)],
-                                [g[2] for g in games], temperature=np.stack([g[3] for g in games]),
-                                dtype=dtype)
+  game = MarkovGame.from_arrays(
+    np.stack([g[0] for g in games]),
+    [np.stack([g[1][i] for g in games]) for i in range(2)],
+    [g[2] for g in games],
+    temperature=np.stack([g[3] for g in games]),
+    dtype=dtype,
+  )
   og = ObservationGame.create(game, [np.array([1, 0]), np.array([0, 1])])
 
   def violation(b, probs):
@@ -71,6 +88,7 @@ def observation(dtype):
 
   def solve(**kw):
     return solve_observation(og, **kw)
+
   return solve, violation, [(2, 2), (2, 2)]
 
 
@@ -101,18 +119,28 @@ def bayesian(dtype):
 
   def solve(**kw):
     return solve_bayesian(game, **kw)
+
   return solve, violation, [(2, 2), (2, 2)]
 
 
-FAMILIES = {"normal_form": normal_form, "markov": markov, "observation": observation,
-            "bayesian": bayesian}
+FAMILIES = {
+  "normal_form": normal_form,
+  "markov": markov,
+  "observation": observation,
+  "bayesian": bayesian,
+}
 
 
 # Observation problems compile slowly (a reverse-mode Jacobian of J inside every step): the CI
 # profile runs their default methods only; HYPOTHESIS_PROFILE=thorough runs the whole table.
 THOROUGH = os.environ.get("HYPOTHESIS_PROFILE") == "thorough"
-CASES = [(m, f, d) for m in METHODS for f in sorted(FAMILIES) for d in sorted(DTYPES)
-         if THOROUGH or f != "observation" or m in ("extragradient", "auto")]
+CASES = [
+  (m, f, d)
+  for m in METHODS
+  for f in sorted(FAMILIES)
+  for d in sorted(DTYPES)
+  if THOROUGH or f != "observation" or m in ("extragradient", "auto")
+]
 
 
 @pytest.mark.parametrize("method,family,dtype", CASES)

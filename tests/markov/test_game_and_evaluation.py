@@ -1,4 +1,5 @@
 """MarkovGame validation and exact evaluation against dense NumPy references."""
+
 import jax
 import numpy as np
 import pytest
@@ -40,9 +41,16 @@ def test_values_and_q_match_dense_numpy(num_states, num_actions):
     # The Bellman equation by truncated value iteration (another algorithm, same fixed point).
     vi = np.zeros_like(v)
     for _ in range(400):
-      vi = np.stack([np.einsum("sa,sa->s", _joint(pol).reshape(num_states, -1),
-                               (r[i] + gamma * p @ vi[i]).reshape(num_states, -1))
-                     for i in range(len(r))]) - _reg(tau, pol, ref, convention)
+      vi = np.stack(
+        [
+          np.einsum(
+            "sa,sa->s",
+            _joint(pol).reshape(num_states, -1),
+            (r[i] + gamma * p @ vi[i]).reshape(num_states, -1),
+          )
+          for i in range(len(r))
+        ]
+      ) - _reg(tau, pol, ref, convention)
     np.testing.assert_allclose(vi, v, atol=1e-10)
 
 
@@ -91,10 +99,12 @@ def test_zero_sum_values_are_antisymmetric_and_differ_from_own():
 
 def test_batched_evaluation_equals_loop():
   games = [random_game_arrays(s, 3, (2, 3)) for s in range(3)]
-  batch = MarkovGame.from_arrays(np.stack([g[0] for g in games]),
-                                 [np.stack([g[1][i] for g in games]) for i in range(2)],
-                                 [g[2] for g in games],
-                                 temperature=np.stack([g[3] for g in games]))
+  batch = MarkovGame.from_arrays(
+    np.stack([g[0] for g in games]),
+    [np.stack([g[1][i] for g in games]) for i in range(2)],
+    [g[2] for g in games],
+    temperature=np.stack([g[3] for g in games]),
+  )
   rng = np.random.default_rng(6)
   pols = [_random_policies(rng, 3, (2, 3)) for _ in games]
   lg = tuple(np.log(np.stack([p[i] for p in pols])) for i in range(2))
@@ -109,10 +119,16 @@ def _good():
   return dict(transitions=p, rewards=r, gamma=gamma, temperature=tau)
 
 
-@pytest.mark.parametrize("change,name", [
+@pytest.mark.parametrize(
+  "change,name",
+  [
     (lambda a: a.update(transitions=a["transitions"] * 1.1), "transitions"),
-    (lambda a: a.update(transitions=np.where(np.arange(2) == 0, -0.5, 1.5) * np.ones((2, 2, 2, 2))),
-     "transitions"),
+    (
+      lambda a: a.update(
+        transitions=np.where(np.arange(2) == 0, -0.5, 1.5) * np.ones((2, 2, 2, 2))
+      ),
+      "transitions",
+    ),
     (lambda a: a.update(gamma=1.0), "gamma"),
     (lambda a: a.update(gamma=-0.1), "gamma"),
     (lambda a: a.update(temperature=-a["temperature"]), "temperature"),
@@ -124,7 +140,8 @@ def _good():
     (lambda a: a.update(temperature=np.ones((3, 2))), "temperature"),
     (lambda a: a.update(initial=[0.5, 0.6]), "initial"),
     (lambda a: a.update(reference=[np.array([0.2, 0.9]), np.array([0.5, 0.5])]), "reference"),
-])
+  ],
+)
 def test_bad_input_raises_value_error_naming_argument(change, name):
   args = _good()
   change(args)

@@ -1,5 +1,6 @@
 """Observation-conditioned policies: full observability equals the Markov solve; aliased
 states satisfy stationarity of J_i, checked by finite differences of a dense NumPy J_i."""
+
 import numpy as np
 
 from dice_jax.markov import MarkovGame, solve_markov
@@ -44,6 +45,7 @@ def test_aliased_states_are_stationary_points_of_j():
       plus[i] += h * d
       minus[i] -= h * d
       return (j(i, plus) - j(i, minus)) / (2 * h)
+
     return (4 * central(h / 2) - central(h)) / 3
 
   worst = 0.0
@@ -65,6 +67,7 @@ def test_aliased_states_are_stationary_points_of_j():
 
 def test_bad_observation_input():
   import pytest
+
   _, game = _game()
   with pytest.raises(ValueError, match="observations"):
     ObservationGame.create(game, [np.arange(3)])

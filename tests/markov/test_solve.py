@@ -1,5 +1,6 @@
 """Markov HQRE solvers against independent references (normal-form solver, dense NumPy,
 entropy-regularised Shapley value iteration)."""
+
 import math
 
 import numpy as np
@@ -16,10 +17,12 @@ from tests.markov.reference import hqre_violation, random_game_arrays
 def _batch(arrays):
   """One batched MarkovGame from a list of (p, r, gamma, tau)."""
   n = len(arrays[0][1])
-  return MarkovGame.from_arrays(np.stack([a[0] for a in arrays]),
-                                [np.stack([a[1][i] for a in arrays]) for i in range(n)],
-                                [a[2] for a in arrays],
-                                temperature=np.stack([a[3] for a in arrays]))
+  return MarkovGame.from_arrays(
+    np.stack([a[0] for a in arrays]),
+    [np.stack([a[1][i] for a in arrays]) for i in range(n)],
+    [a[2] for a in arrays],
+    temperature=np.stack([a[3] for a in arrays]),
+  )
 
 
 def test_one_state_gamma_zero_equals_normal_form_hqre():
@@ -27,8 +30,9 @@ def test_one_state_gamma_zero_equals_normal_form_hqre():
   games = [random_game_arrays(s, 1, (2, 3), gamma=0.0) for s in range(4)]
   sol = solve_markov(_batch(games), tol=1e-13)
   assert np.all(sol.result == RESULT.CONVERGED)
-  nf = dice_jax.NormalFormGame.from_arrays([np.stack([g[1][i][0] for g in games])
-                                            for i in range(2)])
+  nf = dice_jax.NormalFormGame.from_arrays(
+    [np.stack([g[1][i][0] for g in games]) for i in range(2)]
+  )
   tau = np.stack([g[3][:, 0] for g in games])
   ref = dice_jax.solve(nf, tau, tol=1e-13)
   for i in range(2):
@@ -113,14 +117,15 @@ def test_state_temperature_changes_that_state_and_its_predecessors_only():
   tau2[:, 1] = 2.0  # change only state 1
   gamma = 0.9
   # (the third game only keeps the batch shape shared with the other tests: one compilation)
-  sol = solve_markov(_batch([(p, r, gamma, tau), (p, r, gamma, tau2), (p, r, gamma, tau)]),
-                     tol=1e-11)
+  sol = solve_markov(
+    _batch([(p, r, gamma, tau), (p, r, gamma, tau2), (p, r, gamma, tau)]), tol=1e-11
+  )
   x = [np.asarray(q) for q in sol.probabilities]
   for b, t in enumerate((tau, tau2)):
     assert hqre_violation(p, r, gamma, t, [x[0][b], x[1][b]]) <= 1e-8
   change = [np.max(np.abs(q[0] - q[1]), axis=-1) for q in x]  # per agent and state
-  assert change[0][1] > 1e-3 and change[1][1] > 1e-3   # the state itself
-  assert change[0][0] > 1e-3                            # its predecessor, through V(1)
+  assert change[0][1] > 1e-3 and change[1][1] > 1e-3  # the state itself
+  assert change[0][0] > 1e-3  # its predecessor, through V(1)
   assert change[0][2] <= 1e-10 and change[1][2] <= 1e-10  # unreachable from state 1: unchanged
 
 

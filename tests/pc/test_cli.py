@@ -4,6 +4,7 @@ an OpenAI-compatible server, and the package surface.
 
 Shapes are shared on purpose (2 roles x 3 controls, 2 states, float64) so DICE-PC's solver
 compiles once for the whole module."""
+
 import json
 import math
 import pathlib
@@ -19,9 +20,19 @@ import yaml
 from dice_jax.cli import main
 
 EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "examples" / "pc"
-RUN_KEYS = {"round", "method", "accuracy", "tokens_per_task", "tokens_per_role",
-            "equilibrium_regret", "cumulative_equilibrium_regret", "oscillation", "policy",
-            "num_failed", "seconds"}
+RUN_KEYS = {
+  "round",
+  "method",
+  "accuracy",
+  "tokens_per_task",
+  "tokens_per_role",
+  "equilibrium_regret",
+  "cumulative_equilibrium_regret",
+  "oscillation",
+  "policy",
+  "num_failed",
+  "seconds",
+}
 PLOTS = ("frontier.png", "regret.png", "oscillation.png")
 
 
@@ -32,8 +43,10 @@ def _tiny_oscillation(tmp_path, **changes):
   cfg = yaml.safe_load(re.sub(r"(?m)^(\s+)(on|off):", r"\1'\2':", text))
   cfg["budget"] = {"rounds": 12, "batch_size": 16}
   cfg["seeds"] = [0, 1]
-  cfg["methods"] = {k: cfg["methods"][k] for k in ("dice-pc", "dice-pc-uniform", "best-response",
-                                                   "best-of-n", "uniform")}
+  cfg["methods"] = {
+    k: cfg["methods"][k]
+    for k in ("dice-pc", "dice-pc-uniform", "best-response", "best-of-n", "uniform")
+  }
   cfg.update(changes)
   path = tmp_path / "osc.yaml"
   path.write_text(yaml.safe_dump(cfg, sort_keys=False))
@@ -45,7 +58,7 @@ def _assert_plot(path):
 
   assert path.is_file() and path.stat().st_size > 10_000, path
   img = mpimg.imread(path)[..., :3]
-  inked = np.mean(np.abs(img - 1.0).sum(-1) > 0.3)   # pixels far from white
+  inked = np.mean(np.abs(img - 1.0).sum(-1) > 0.3)  # pixels far from white
   assert 0.01 < inked < 0.9, (path, inked)
 
 
@@ -74,8 +87,19 @@ def test_run_writes_a_well_formed_results_folder(oscillation_folder):
       assert s["rounds"] == 12 and s["batch_size"] == 16 and s["seed"] == seed
       per_run[label, seed] = (records, s)
   top = json.loads((out / "summary.json").read_text())
-  assert {"name", "seeds", "rounds", "batch_size", "environment", "spec", "config", "resolved",
-          "metrics", "methods", "runs"} <= set(top)
+  assert {
+    "name",
+    "seeds",
+    "rounds",
+    "batch_size",
+    "environment",
+    "spec",
+    "config",
+    "resolved",
+    "metrics",
+    "methods",
+    "runs",
+  } <= set(top)
   assert top["seeds"] == [0, 1] and top["environment"] == "synthetic/oscillation"
   assert top["spec"]["roles"] == ["planner", "solver"] and top["spec"]["states"] == ["easy", "hard"]
   assert top["config"]["budget"] == {"rounds": 12, "batch_size": 16}
@@ -91,8 +115,15 @@ def test_run_writes_a_well_formed_results_folder(oscillation_folder):
     assert m["tokens_per_task"]["n"] == 2
   dice = top["methods"]["dice-pc"]
   assert dice["method"] == "dice-pc" and dice["certified_fraction"] is not None
-  er = [np.nanmean([np.nan if r["equilibrium_regret"] is None else r["equilibrium_regret"]
-                    for r in per_run["dice-pc", s][0][-3:]]) for s in (0, 1)]
+  er = [
+    np.nanmean(
+      [
+        np.nan if r["equilibrium_regret"] is None else r["equilibrium_regret"]
+        for r in per_run["dice-pc", s][0][-3:]
+      ]
+    )
+    for s in (0, 1)
+  ]
   assert dice["final_equilibrium_regret"]["values"] == pytest.approx(er)
   assert top["methods"]["dice-pc-uniform"]["method"] == "dice-pc"
   assert top["methods"]["best-response"]["certified_fraction"] is None
@@ -132,34 +163,48 @@ def test_report_regenerates_plots_and_prints_the_table(oscillation_folder, capsy
 def test_report_reads_a_harness_compare_folder(tmp_path, capsys):
   from dice_jax.pc import compare, oscillation_suite
 
-  compare(oscillation_suite(), {"uniform": "uniform", "best-response": "best-response"},
-          rounds=4, batch_size=8, out_dir=str(tmp_path))
+  compare(
+    oscillation_suite(),
+    {"uniform": "uniform", "best-response": "best-response"},
+    rounds=4,
+    batch_size=8,
+    out_dir=str(tmp_path),
+  )
   assert main(["pc", "report", str(tmp_path)]) == 0
   assert "best-response" in capsys.readouterr().out
   _assert_plot(tmp_path / "frontier.png")
 
 
-@pytest.mark.parametrize("change,field", [
+@pytest.mark.parametrize(
+  "change,field",
+  [
     ({"budget": {"rounds": 0, "batch_size": 4}}, "budget.rounds"),
     ({"roles": {"planner": [], "solver": ["a"]}}, "roles.planner"),
     ({"methods": {"dice-pc": {"temperature": -1}}}, "methods.dice-pc.temperature"),
     ({"methods": {"gradient-descent": {}}}, "methods.gradient-descent"),
     ({"token_cost": -1}, "token_cost"),
-])
+  ],
+)
 def test_bad_config_exits_2_naming_the_field(tmp_path, capsys, change, field):
   cfg = _tiny_oscillation(tmp_path, **change)
   assert main(["pc", "run", str(cfg), "--out", str(tmp_path / "out"), "--quiet"]) == 2
   err = capsys.readouterr().err
   assert f"error: {field}: " in err
-  assert not (tmp_path / "out").exists()          # refused before any work
+  assert not (tmp_path / "out").exists()  # refused before any work
 
 
 def test_missing_dataset_and_missing_output_exit_2(tmp_path, capsys):
   cfg = tmp_path / "c.json"
-  cfg.write_text(json.dumps({"budget": {"rounds": 1, "batch_size": 2},
-                             "environment": {"kind": "llm"},
-                             "tasks": {"kind": "jsonl", "path": "nowhere.jsonl"},
-                             "methods": {"uniform": {}}}))
+  cfg.write_text(
+    json.dumps(
+      {
+        "budget": {"rounds": 1, "batch_size": 2},
+        "environment": {"kind": "llm"},
+        "tasks": {"kind": "jsonl", "path": "nowhere.jsonl"},
+        "methods": {"uniform": {}},
+      }
+    )
+  )
   assert main(["pc", "run", str(cfg), "--out", str(tmp_path / "o")]) == 2
   assert "error: tasks.path: no such dataset file" in capsys.readouterr().err
   assert main(["pc", "run", str(_tiny_oscillation(tmp_path, output=None)), "--quiet"]) == 2
@@ -171,10 +216,14 @@ def test_jsonl_dataset_on_a_chat_completions_server(tmp_path, chat_server, capsy
   """A user dataset through the OpenAI-compatible backend (a real loopback HTTP server): the
   server answers easy questions right and hard ones wrong, so a task's verdict does not depend
   on the controls and every method, seeing the same tasks per round, scores the same."""
-  rows = [{"question": f"EASY task {i}: reply {i}", "answer": i, "domain": "toy",
-           "difficulty": 1} for i in range(4)]
-  rows += [{"question": f"HARD task {i}: reply {i}", "answer": i + 1, "domain": "toy",
-            "difficulty": 2} for i in range(4)]
+  rows = [
+    {"question": f"EASY task {i}: reply {i}", "answer": i, "domain": "toy", "difficulty": 1}
+    for i in range(4)
+  ]
+  rows += [
+    {"question": f"HARD task {i}: reply {i}", "answer": i + 1, "domain": "toy", "difficulty": 2}
+    for i in range(4)
+  ]
   (tmp_path / "toy.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
 
   def respond(body):
@@ -183,32 +232,49 @@ def test_jsonl_dataset_on_a_chat_completions_server(tmp_path, chat_server, capsy
     return 200, chat_server.ok(f"Answer: {number}")
 
   chat_server.respond = respond
-  cfg = {"name": "toy", "seeds": [0], "budget": {"rounds": 3, "batch_size": 6},
-         "environment": {"kind": "llm", "max_tokens_cap": 8},
-         "roles": {"solver": ["direct", "step_by_step", "self_check"],
-                   "aggregator": ["first", "vote", "rewrite"]},
-         "token_cost": 1e-3,
-         "tasks": {"kind": "jsonl", "path": "toy.jsonl"},
-         "backend": {"kind": "openai", "base_url": chat_server.base_url, "model": "toy-model",
-                     "timeout": 5, "retries": 0},
-         "methods": {"dice-pc": {"temperature": 0.7}, "uniform": {}, "best-of-n": {"n": 1}},
-         "evaluation": {"monotonicity": False}}
+  cfg = {
+    "name": "toy",
+    "seeds": [0],
+    "budget": {"rounds": 3, "batch_size": 6},
+    "environment": {"kind": "llm", "max_tokens_cap": 8},
+    "roles": {
+      "solver": ["direct", "step_by_step", "self_check"],
+      "aggregator": ["first", "vote", "rewrite"],
+    },
+    "token_cost": 1e-3,
+    "tasks": {"kind": "jsonl", "path": "toy.jsonl"},
+    "backend": {
+      "kind": "openai",
+      "base_url": chat_server.base_url,
+      "model": "toy-model",
+      "timeout": 5,
+      "retries": 0,
+    },
+    "methods": {"dice-pc": {"temperature": 0.7}, "uniform": {}, "best-of-n": {"n": 1}},
+    "evaluation": {"monotonicity": False},
+  }
   path = tmp_path / "toy.json"
   path.write_text(json.dumps(cfg))
   out = tmp_path / "out"
   assert main(["pc", "run", str(path), "--out", str(out)]) == 0
   captured = capsys.readouterr()
-  assert "[1/3] dice-pc seed 0" in captured.err                 # progress without --quiet
+  assert "[1/3] dice-pc seed 0" in captured.err  # progress without --quiet
   top = json.loads((out / "summary.json").read_text())
   assert top["environment"] == "llm" and top["spec"]["states"] == ["toy/d1", "toy/d2"]
-  acc = {k: [r["accuracy"] for r in map(json.loads, (out / k / "seed0" / "records.jsonl")
-                                        .read_text().splitlines())] for k in cfg["methods"]}
+  acc = {
+    k: [
+      r["accuracy"]
+      for r in map(json.loads, (out / k / "seed0" / "records.jsonl").read_text().splitlines())
+    ]
+    for k in cfg["methods"]
+  }
   assert acc["dice-pc"] == acc["uniform"] == acc["best-of-n"]
   assert 0 < np.mean(acc["dice-pc"]) < 1
-  records = [json.loads(x) for x in (out / "dice-pc" / "seed0" / "records.jsonl").read_text()
-             .splitlines()]
+  records = [
+    json.loads(x) for x in (out / "dice-pc" / "seed0" / "records.jsonl").read_text().splitlines()
+  ]
   assert all(r["num_failed"] == 0 and r["tokens_per_role"][0] == 2.0 for r in records)
-  assert all(r["equilibrium_regret"] is None for r in records)   # no true payoffs
+  assert all(r["equilibrium_regret"] is None for r in records)  # no true payoffs
   assert top["methods"]["dice-pc"]["hindsight_regret"] is not None  # estimated from rollouts
   assert all(req[2]["model"] == "toy-model" for req in chat_server.requests)
   for name in PLOTS:
@@ -216,25 +282,62 @@ def test_jsonl_dataset_on_a_chat_completions_server(tmp_path, chat_server, capsy
 
 
 def test_import_is_cheap_and_exports_the_public_names():
-  code = ("import sys, dice_jax.pc as pc, dice_jax.rollouts as ro, dice_jax.ft as ft; "
-          "print(sorted(m for m in ('transformers', 'torch', 'httpx') if m in sys.modules)); "
-          "print(all(hasattr(m, n) for m in (pc, ro, ft) for n in m.__all__))")
+  code = (
+    "import sys, dice_jax.pc as pc, dice_jax.rollouts as ro, dice_jax.ft as ft; "
+    "print(sorted(m for m in ('transformers', 'torch', 'httpx') if m in sys.modules)); "
+    "print(all(hasattr(m, n) for m in (pc, ro, ft) for n in m.__all__))"
+  )
   out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
   assert out.returncode == 0, out.stderr
   assert out.stdout.split("\n")[:2] == ["[]", "True"]
   import dice_jax.ft as ft
   import dice_jax.pc as pc
   import dice_jax.rollouts as ro
-  expected = {"PayoffPosterior", "DICEPC", "UniformPolicy", "IndependentLearners",
-              "FictitiousPlay", "BestResponseDynamics", "BestOfN", "Policy", "Decision",
-              "POLICIES", "make_policy", "run", "compare", "load_results", "Results", "report",
-              "SyntheticEnvironment", "oscillation_suite", "drift_suite", "metrics",
-              "CoordinationSpec", "Environment", "Outcome", "payoffs", "LLMEnvironment",
-              "load_config", "ConfigError"}
+
+  expected = {
+    "PayoffPosterior",
+    "DICEPC",
+    "UniformPolicy",
+    "IndependentLearners",
+    "FictitiousPlay",
+    "BestResponseDynamics",
+    "BestOfN",
+    "Policy",
+    "Decision",
+    "POLICIES",
+    "make_policy",
+    "run",
+    "compare",
+    "load_results",
+    "Results",
+    "report",
+    "SyntheticEnvironment",
+    "oscillation_suite",
+    "drift_suite",
+    "metrics",
+    "CoordinationSpec",
+    "Environment",
+    "Outcome",
+    "payoffs",
+    "LLMEnvironment",
+    "load_config",
+    "ConfigError",
+  }
   assert expected <= set(pc.__all__)
-  shared = {"Task", "LocalBackend", "OpenAIBackend", "CachedBackend", "make_tasks", "load_jsonl",
-            "check", "generate_rows", "sample_candidates", "Sampling", "state_temperatures",
-            "token_cost_payoffs"}
+  shared = {
+    "Task",
+    "LocalBackend",
+    "OpenAIBackend",
+    "CachedBackend",
+    "make_tasks",
+    "load_jsonl",
+    "check",
+    "generate_rows",
+    "sample_candidates",
+    "Sampling",
+    "state_temperatures",
+    "token_cost_payoffs",
+  }
   assert shared <= set(ro.__all__)
   assert {"DiceFT", "FTAgent", "mirror_target", "joint_advantages"} <= set(ft.__all__)
   assert pc.metrics.equilibrium_regret is not None and pc.run is pc.harness.run

@@ -1,5 +1,6 @@
 """LLMEnvironment: the spec it builds, its protocol on a scripted loopback server, and a
 real-model smoke test with SmolLM2-135M-Instruct through the local backend."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -13,12 +14,14 @@ from dice_jax.rollouts.tasks import make_tasks, state_name
 httpx = pytest.importorskip("httpx")
 from dice_jax.rollouts.backends import OpenAIBackend  # noqa: E402
 
-POOL = make_tasks("arithmetic", 2, difficulties=[1, 3], split="train", seed=2) + \
-       make_tasks("planning", 2, difficulties=[3], split="train", seed=2)
+POOL = make_tasks("arithmetic", 2, difficulties=[1, 3], split="train", seed=2) + make_tasks(
+  "planning", 2, difficulties=[3], split="train", seed=2
+)
 
 
 class _Unused:
   """A backend that must not be called (spec-only tests)."""
+
   name = "unused"
 
   def complete(self, prompts, **kw):
@@ -59,29 +62,44 @@ def test_fewshot_examples_by_checker():
 
   arith, plan = POOL[0], POOL[-1]
   a = render("fewshot", arith)
-  assert a.endswith(f"Question: {arith.question}\nReply with only the final answer, as 'Answer: ...'.")
+  assert a.endswith(
+    f"Question: {arith.question}\nReply with only the final answer, as 'Answer: ...'."
+  )
   assert "Answer: 8" in a and "Answer: 16" in a and "cook, nap" not in a
   assert "Answer: cook, nap" in render("fewshot", plan)
-  assert render("fewshot", Task("Capital of France?", "Paris", kind="jsonl")).startswith("Question: Capital")
+  assert render("fewshot", Task("Capital of France?", "Paris", kind="jsonl")).startswith(
+    "Question: Capital"
+  )
   assert "Question:" not in render("direct", arith)
 
 
 def test_roles_order_and_subset():
-  env = LLMEnvironment(_Unused(), POOL, roles={"aggregator": ("vote",), "solver": ("direct", "vote3")})
+  env = LLMEnvironment(
+    _Unused(), POOL, roles={"aggregator": ("vote",), "solver": ("direct", "vote3")}
+  )
   assert env.spec.roles == ("solver", "aggregator")  # protocol order, not dict order
   assert env.spec.num_actions == (2, 1)
 
 
-@pytest.mark.parametrize("kwargs,match", [
+@pytest.mark.parametrize(
+  "kwargs,match",
+  [
     ({"roles": {"solver": ("direct",), "critic": ("x",)}}, "unknown role 'critic'"),
     ({"roles": {"verifier": ("none",)}}, "'solver'"),
-    ({"roles": {"solver": ("direct", "chain_of_thought")}}, "unknown control 'chain_of_thought' for role 'solver'"),
-    ({"roles": {"solver": ("direct",), "verifier": ("vote",)}}, "unknown control 'vote' for role 'verifier'"),
+    (
+      {"roles": {"solver": ("direct", "chain_of_thought")}},
+      "unknown control 'chain_of_thought' for role 'solver'",
+    ),
+    (
+      {"roles": {"solver": ("direct",), "verifier": ("vote",)}},
+      "unknown control 'vote' for role 'verifier'",
+    ),
     ({"roles": {"solver": ("direct@big",)}}, "model 'big'"),
     ({"roles": {"solver": ()}}, "role 'solver' needs at least one control"),
     ({"extra_controls": {"critic": {}}}, "unknown role 'critic'"),
     ({"max_tokens_cap": 0}, "max_tokens_cap"),
-])
+  ],
+)
 def test_spec_errors_name_the_culprit(kwargs, match):
   with pytest.raises(ValueError, match=match):
     LLMEnvironment(_Unused(), POOL, **kwargs)
@@ -133,25 +151,37 @@ def _scripted(server, tasks, *, wrong_seed_offsets=(0,), judge_rejects_wrong=Tru
       return 200, server.ok(f"Answer: {right}", tokens=20)
     first = base.setdefault((t.question, body["temperature"]), body["seed"])
     off = body["seed"] - first
-    return 200, server.ok(f"Steps...\nAnswer: {wrong if off in wrong_seed_offsets else right}", tokens=10)
+    return 200, server.ok(
+      f"Steps...\nAnswer: {wrong if off in wrong_seed_offsets else right}", tokens=10
+    )
 
   server.respond = respond
 
 
-ROLES = {"solver": ("direct", "vote3"), "verifier": ("none", "judge", "resolve"),
-         "aggregator": ("first", "vote", "rewrite")}
+ROLES = {
+  "solver": ("direct", "vote3"),
+  "verifier": ("none", "judge", "resolve"),
+  "aggregator": ("first", "vote", "rewrite"),
+}
 
 
-@pytest.mark.parametrize("action,correct,tokens", [
+@pytest.mark.parametrize(
+  "action,correct,tokens",
+  [
     # solver vote3 samples: wrong, right, right
-    ((1, 0, 0), 0.0, (30, 0, 0)),    # first candidate, unverified: wrong
-    ((1, 0, 1), 1.0, (30, 0, 0)),    # majority vote: right (self-consistency)
-    ((1, 1, 0), 1.0, (30, 3, 0)),    # judge rejects the wrong first candidate
-    ((0, 0, 0), 0.0, (10, 0, 0)),    # direct: its single sample is wrong
-    ((0, 2, 1), 0.0, (10, 20, 0)),   # resolve adds a right candidate; 1-1 tie goes to the earliest (wrong)
-    ((0, 1, 1), 0.0, (10, 1, 0)),    # the only candidate rejected still wins the vote (weight 0.25)
-    ((0, 0, 2), 1.0, (10, 0, 5)),    # rewrite: the aggregator model answers
-])
+    ((1, 0, 0), 0.0, (30, 0, 0)),  # first candidate, unverified: wrong
+    ((1, 0, 1), 1.0, (30, 0, 0)),  # majority vote: right (self-consistency)
+    ((1, 1, 0), 1.0, (30, 3, 0)),  # judge rejects the wrong first candidate
+    ((0, 0, 0), 0.0, (10, 0, 0)),  # direct: its single sample is wrong
+    (
+      (0, 2, 1),
+      0.0,
+      (10, 20, 0),
+    ),  # resolve adds a right candidate; 1-1 tie goes to the earliest (wrong)
+    ((0, 1, 1), 0.0, (10, 1, 0)),  # the only candidate rejected still wins the vote (weight 0.25)
+    ((0, 0, 2), 1.0, (10, 0, 5)),  # rewrite: the aggregator model answers
+  ],
+)
 def test_protocol_actions(chat_server, action, correct, tokens):
   tasks = POOL
   _scripted(chat_server, tasks)
@@ -199,9 +229,9 @@ def test_best_of_n_majority_vote(chat_server):
   _scripted(chat_server, POOL, wrong_seed_offsets=(0, 1))
   with OpenAIBackend(chat_server.base_url, "m", timeout=5, retries=0, max_concurrency=1) as b:
     env = LLMEnvironment(b, POOL)
-    lose = env.best_of_n(POOL, 3, round=0)   # wrong, wrong, right -> wrong
+    lose = env.best_of_n(POOL, 3, round=0)  # wrong, wrong, right -> wrong
     _scripted(chat_server, POOL, wrong_seed_offsets=(0,))
-    win = env.best_of_n(POOL, 3, round=0)    # wrong, right, right -> right
+    win = env.best_of_n(POOL, 3, round=0)  # wrong, right, right -> right
   assert lose.correct.tolist() == [0.0] * len(POOL) and win.correct.tolist() == [1.0] * len(POOL)
   assert win.tokens[:, 0].tolist() == [30.0] * len(POOL) and not win.tokens[:, 1:].any()
   temps = {body["temperature"] for _, _, body in chat_server.requests}
@@ -210,10 +240,13 @@ def test_best_of_n_majority_vote(chat_server):
 
 def test_which_model_control(chat_server):
   _scripted(chat_server, POOL)
-  with OpenAIBackend(chat_server.base_url, "small", timeout=5, retries=0, max_concurrency=1) as small, \
-       OpenAIBackend(chat_server.base_url, "big", timeout=5, retries=0, max_concurrency=1) as big:
-    env = LLMEnvironment({"default": small, "big": big}, POOL,
-                         roles={"solver": ("direct", "direct@big")})
+  with (
+    OpenAIBackend(chat_server.base_url, "small", timeout=5, retries=0, max_concurrency=1) as small,
+    OpenAIBackend(chat_server.base_url, "big", timeout=5, retries=0, max_concurrency=1) as big,
+  ):
+    env = LLMEnvironment(
+      {"default": small, "big": big}, POOL, roles={"solver": ("direct", "direct@big")}
+    )
     assert env.spec.controls == (("direct", "direct@big"),)
     env.play(POOL[:2], np.array([[0], [1]]), round=0)
   models = sorted(body["model"] for _, _, body in chat_server.requests)
@@ -222,8 +255,10 @@ def test_which_model_control(chat_server):
 
 def test_stop_strings_cut_the_text_not_the_cost(chat_server):
   t = POOL[0]
-  chat_server.respond = lambda body: (200, chat_server.ok(f"Answer: {t.answer}\nQuestion: ?\nAnswer: {t.answer + 1}",
-                                                                  tokens=9))
+  chat_server.respond = lambda body: (
+    200,
+    chat_server.ok(f"Answer: {t.answer}\nQuestion: ?\nAnswer: {t.answer + 1}", tokens=9),
+  )
   with OpenAIBackend(chat_server.base_url, "m", timeout=5, retries=0) as b:
     env = LLMEnvironment(b, POOL, roles={"solver": ("fewshot", "direct")})
     out = env.play([t, t], np.array([[0], [1]]), round=0)
@@ -235,11 +270,18 @@ def test_stop_strings_cut_the_text_not_the_cost(chat_server):
 def test_extra_controls_and_cap(chat_server):
   _scripted(chat_server, POOL)
   with OpenAIBackend(chat_server.base_url, "m", timeout=5, retries=0, max_concurrency=1) as b:
-    env = LLMEnvironment(b, POOL, roles={"solver": ("terse",)}, max_tokens_cap=8,
-                         extra_controls={"solver": {"terse": Control("direct", max_tokens=12, n=2, temperature=0.3)}})
+    env = LLMEnvironment(
+      b,
+      POOL,
+      roles={"solver": ("terse",)},
+      max_tokens_cap=8,
+      extra_controls={"solver": {"terse": Control("direct", max_tokens=12, n=2, temperature=0.3)}},
+    )
     out = env.play(POOL[:1], np.zeros((1, 1), int), round=0)
   assert out.tokens[0, 0] == 20.0
-  assert {(body["max_tokens"], body["temperature"]) for _, _, body in chat_server.requests} == {(8, 0.3)}
+  assert {(body["max_tokens"], body["temperature"]) for _, _, body in chat_server.requests} == {
+    (8, 0.3)
+  }
 
 
 # --- real model ----------------------------------------------------------------------------------
@@ -248,11 +290,19 @@ def test_extra_controls_and_cap(chat_server):
 def test_smollm2_smoke(smollm2_backend):
   """A few rounds of play with SmolLM2-135M on arithmetic and planning tasks: well-formed outcomes,
   tokens > 0 where a role generates, verdicts equal to the checker's on the returned answers."""
-  pool = make_tasks("arithmetic", 2, difficulties=[1, 2], split="test", seed=0) + \
-      make_tasks("planning", 2, difficulties=[3], split="test", seed=0)
-  env = LLMEnvironment(smollm2_backend, pool, max_tokens_cap=16,
-                       roles={"solver": ("direct", "step_by_step"), "verifier": ("none", "resolve"),
-                              "aggregator": ("first", "vote")})
+  pool = make_tasks("arithmetic", 2, difficulties=[1, 2], split="test", seed=0) + make_tasks(
+    "planning", 2, difficulties=[3], split="test", seed=0
+  )
+  env = LLMEnvironment(
+    smollm2_backend,
+    pool,
+    max_tokens_cap=16,
+    roles={
+      "solver": ("direct", "step_by_step"),
+      "verifier": ("none", "resolve"),
+      "aggregator": ("first", "vote"),
+    },
+  )
   rng = np.random.default_rng(0)
   before = smollm2_backend.generated_tokens
   for rnd in range(2):
@@ -260,9 +310,13 @@ def test_smollm2_smoke(smollm2_backend):
     actions = np.stack([rng.integers(k, size=4) for k in env.spec.num_actions], axis=1)
     actions[0] = (1, 1, 1)
     out = env.play(tasks, actions, round=rnd)
-    assert out.correct.shape == (4,) and out.tokens.shape == (4, 3) and not out.failed.any(), out.errors
+    assert out.correct.shape == (4,) and out.tokens.shape == (4, 3) and not out.failed.any(), (
+      out.errors
+    )
     assert (out.tokens[:, 0] > 0).all() and (out.tokens <= 16).all()
-    assert ((out.tokens[:, 1] > 0) == (actions[:, 1] == 1)).all()  # resolve generates, none does not
+    assert (
+      (out.tokens[:, 1] > 0) == (actions[:, 1] == 1)
+    ).all()  # resolve generates, none does not
     assert not out.tokens[:, 2].any()  # first / vote generate nothing
     for t, a, c in zip(tasks, out.answers, out.correct):
       if a is None:
@@ -271,4 +325,6 @@ def test_smollm2_smoke(smollm2_backend):
         text = f"Answer: {a}"
         assert float(check(t, text).correct) == c
   assert smollm2_backend.generated_tokens > before
-  assert len({s for s in smollm2_backend.shapes if s[2] == 16}) == 1  # one compiled shape served every call
+  assert (
+    len({s for s in smollm2_backend.shapes if s[2] == 16}) == 1
+  )  # one compiled shape served every call

@@ -1,5 +1,6 @@
 """Metrics against closed forms and brute force: equilibrium regret, hindsight regret,
 importance-weighted utilities, slope ratio."""
+
 import itertools
 
 import numpy as np
@@ -28,15 +29,18 @@ def test_equilibrium_regret_is_zero_at_the_true_hqre_and_positive_elsewhere():
   for _ in range(5):
     y = [rng.dirichlet(np.ones(3), 2) for _ in range(2)]
     assert np.all(M.equilibrium_regret(game, y, tau, ref) > 1e-6)
-  pure = [np.eye(3)[[0, 1]], np.eye(3)[[0, 2]]]              # zero entries: 0 log 0 = 0
+  pure = [np.eye(3)[[0, 1]], np.eye(3)[[0, 2]]]  # zero entries: 0 log 0 = 0
   gaps = M.equilibrium_regret(game, pure, tau, ref)
   assert np.all(np.isfinite(gaps)) and np.all(gaps > 0.05)
   # the regret is the regularised best-response gain, summed over roles (Gibbs variational
   # principle): check it against a direct evaluation for role 0 of state 0
   v = np.asarray(game.utilities(tuple(np.asarray(p) for p in y))[0])[0]
+
   def reg(p):
     return p @ v - tau[0, 0] * np.sum(p * np.log(p / ref[0]))
-  b = ref[0] * np.exp(v / tau[0, 0]); b /= b.sum()
+
+  b = ref[0] * np.exp(v / tau[0, 0])
+  b /= b.sum()
   g0 = M.equilibrium_gaps(game, y, tau, [np.broadcast_to(ref[0], (2, 3)), ref[1]])[0, 0]
   assert g0 == pytest.approx(reg(b) - reg(y[0][0]), abs=1e-12)
 
@@ -53,10 +57,15 @@ def test_hindsight_regret_matches_brute_force():
   brute = np.zeros((t_count, 2))
   for s in range(2):
     for t in range(t_count):
-      earned = sum(profiles[0][k, s, a] * profiles[1][k, s, b] * team[k, s, a, b]
-                   for k in range(t + 1) for a, b in itertools.product(range(3), repeat=2))
-      best = max(sum(team[k, s, a, b] for k in range(t + 1))
-                 for a, b in itertools.product(range(3), repeat=2))
+      earned = sum(
+        profiles[0][k, s, a] * profiles[1][k, s, b] * team[k, s, a, b]
+        for k in range(t + 1)
+        for a, b in itertools.product(range(3), repeat=2)
+      )
+      best = max(
+        sum(team[k, s, a, b] for k in range(t + 1))
+        for a, b in itertools.product(range(3), repeat=2)
+      )
       brute[t, s] = best - earned
   np.testing.assert_allclose(fast, brute, atol=1e-12)
   np.testing.assert_allclose(online, brute, atol=1e-12)
@@ -74,6 +83,7 @@ def test_importance_weighted_utilities_are_unbiased_at_behaviour_and_target():
   b = 200_000
   states = rng.integers(0, 2, b)
   from dice_jax.pc.policies.policies import sample_actions
+
   actions = sample_actions(x, states, rng)
   correct = (rng.random(b) < success[states, actions[:, 0], actions[:, 1]]).astype(float)
   tok = rng.poisson(tokens[states, actions[:, 0], actions[:, 1]])
@@ -96,8 +106,10 @@ def test_slope_ratio_linear_vs_flattening():
 
 
 def test_oscillation_index_reuses_the_certify_diagnostic():
-  traj = [np.array([[[1.0, 0, 0]], [[0, 1.0, 0]], [[1.0, 0, 0]]]),
-          np.array([[[0, 1.0, 0]], [[1.0, 0, 0]], [[0, 1.0, 0]]])]     # [T=3, S=1, 3]
+  traj = [
+    np.array([[[1.0, 0, 0]], [[0, 1.0, 0]], [[1.0, 0, 0]]]),
+    np.array([[[0, 1.0, 0]], [[1.0, 0, 0]], [[0, 1.0, 0]]]),
+  ]  # [T=3, S=1, 3]
   assert M.oscillation_index(traj) == pytest.approx([4.0])
   osc, dr = M.step_metrics([t[1] for t in traj], [t[2] for t in traj], [t[0] for t in traj])
   assert osc == pytest.approx([4.0]) and dr == pytest.approx([0.0])

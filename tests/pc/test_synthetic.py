@@ -1,5 +1,6 @@
 """Synthetic suites: the protocol, payoffs as documented, noise as declared, the levers' closed
 forms (uniform-reference HQRE is the uniform mixture; the reference shifts it)."""
+
 import numpy as np
 import pytest
 
@@ -57,9 +58,9 @@ def test_oscillation_suite_alpha_and_uniform_reference_hqre_are_as_documented():
   np.testing.assert_allclose(np.asarray(alpha_two_player(game)), [0.51, 0.61], atol=1e-9)
   sol = dj.solve(game, 0.7)
   for p in sol.probabilities:
-    np.testing.assert_allclose(np.asarray(p), 1 / 3, atol=1e-9)   # mixture: miscoordinated
+    np.testing.assert_allclose(np.asarray(p), 1 / 3, atol=1e-9)  # mixture: miscoordinated
   cert = dj.certify.certify(game, 0.7, sol)
-  assert np.all(np.asarray(cert.certified))                        # ... but unique and stable
+  assert np.all(np.asarray(cert.certified))  # ... but unique and stable
 
 
 def test_reference_lever_shifts_the_hqre_toward_its_convention():
@@ -69,7 +70,7 @@ def test_reference_lever_shifts_the_hqre_toward_its_convention():
   uni = [np.asarray(p) for p in dj.solve(game, 0.7).probabilities]
   ref = [np.array([0.6, 0.2, 0.2])] * 2
   led = [np.asarray(p) for p in dj.solve(game, 0.7, reference=ref).probabilities]
-  assert np.all(led[0][:, 0] > 0.65) and np.all(led[1][:, 0] > 0.65)   # from 1/3
+  assert np.all(led[0][:, 0] > 0.65) and np.all(led[1][:, 0] > 0.65)  # from 1/3
   # the tilt is larger than the reference's own: the game amplifies it (0.6 -> ~0.7)
   assert np.all(led[0][:, 0] > 0.6)
   gain = M.expected_team_payoff(team, led) - M.expected_team_payoff(team, uni)

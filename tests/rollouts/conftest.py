@@ -1,2 +1,3 @@
 """Fixtures: the real SmolLM2 backend and a loopback chat-completions server."""
+
 from dice_jax.testing.llm_fixtures import chat_server, smollm2_backend, smollm2_path  # noqa: F401

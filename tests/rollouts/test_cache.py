@@ -1,5 +1,6 @@
 """CachedBackend: hits return the stored completions and charge the same tokens; other requests
 miss; failures are not cached."""
+
 import pytest
 
 from dice_jax.rollouts.backends import BackendError, Completion
@@ -34,7 +35,7 @@ def test_hits_return_identical_completions_and_charge_the_same_tokens():
   fake = Counting()
   b = CachedBackend(fake)
   first = b.complete(["aa", "bbb"], max_tokens=8)
-  again = b.complete(["bbb", "aa"], max_tokens=8, seed=123)   # greedy: the seed is not read
+  again = b.complete(["bbb", "aa"], max_tokens=8, seed=123)  # greedy: the seed is not read
   assert fake.calls == 1
   assert again == [first[1], first[0]]
   assert [c.tokens for c in again] == [3, 2]
@@ -48,16 +49,23 @@ def test_different_requests_miss():
   fake = Counting()
   b = CachedBackend(fake)
   base = b.complete(["q"], max_tokens=8, temperature=0.7, n=2, seed=1)
-  assert b.complete(["q"], max_tokens=8, temperature=0.7, n=2, seed=1) == base   # same seed: CRN
-  for kw in (dict(max_tokens=9, temperature=0.7, n=2, seed=1),
-             dict(max_tokens=8, temperature=0.5, n=2, seed=1),
-             dict(max_tokens=8, temperature=0.7, n=3, seed=1),
-             dict(max_tokens=8, temperature=0.7, n=2, seed=2)):
+  assert b.complete(["q"], max_tokens=8, temperature=0.7, n=2, seed=1) == base  # same seed: CRN
+  for kw in (
+    dict(max_tokens=9, temperature=0.7, n=2, seed=1),
+    dict(max_tokens=8, temperature=0.5, n=2, seed=1),
+    dict(max_tokens=8, temperature=0.7, n=3, seed=1),
+    dict(max_tokens=8, temperature=0.7, n=2, seed=2),
+  ):
     calls = fake.calls
     b.complete(["q"], **kw)
     assert fake.calls == calls + 1, kw
-  b.complete([[{"role": "system", "content": "s"}, {"role": "user", "content": "q"}]], max_tokens=8,
-             temperature=0.7, n=2, seed=1)
+  b.complete(
+    [[{"role": "system", "content": "s"}, {"role": "user", "content": "q"}]],
+    max_tokens=8,
+    temperature=0.7,
+    n=2,
+    seed=1,
+  )
   assert fake.calls == 6
 
 
@@ -69,8 +77,8 @@ def test_failures_are_not_cached():
     b.complete(["ok", "bad", "new"], max_tokens=4, n=2)
   assert sorted(e.value.failures) == [2, 3]
   assert e.value.partial[2] is None and e.value.partial[4] is not None
-  assert fake.prompts[-1] == ["ok", "bad", "new"]                   # n=2: a new request for "ok"
+  assert fake.prompts[-1] == ["ok", "bad", "new"]  # n=2: a new request for "ok"
   fake.fail.clear()
-  got = b.complete(["bad", "new"], max_tokens=4, n=2)               # asked again, then stored
+  got = b.complete(["bad", "new"], max_tokens=4, n=2)  # asked again, then stored
   assert fake.prompts[-1] == ["bad"] and got[0].text.startswith("bad|0")
   assert b.complete(["bad"], max_tokens=4, n=2) == got[:2]

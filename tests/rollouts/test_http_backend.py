@@ -5,6 +5,7 @@ malformed bodies, hangs past the timeout, retries, partial failures, and the env
 recording failed tasks; (b) the real llama.cpp server (``-m server``), skipped unless
 ``llama_cpp`` is importable.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -19,7 +20,12 @@ import pytest
 
 httpx = pytest.importorskip("httpx")
 
-from dice_jax.rollouts.backends import BackendError, Completion, OpenAIBackend, parse_chat_completion  # noqa: E402
+from dice_jax.rollouts.backends import (  # noqa: E402
+  BackendError,
+  Completion,
+  OpenAIBackend,
+  parse_chat_completion,
+)
 from dice_jax.pc.environments.llm import LLMEnvironment  # noqa: E402
 from dice_jax.rollouts.tasks import make_tasks  # noqa: E402
 
@@ -34,24 +40,46 @@ def _backend(server, **kw):
 def test_request_conforms_to_chat_completions(chat_server):
   chat_server.respond = lambda body: (200, chat_server.ok(f"Answer: {body['seed']}", tokens=7))
   with _backend(chat_server, api_key="sk-test", top_p=0.9) as b:
-    out = b.complete(["What is 2+2?", [{"role": "system", "content": "Be brief."},
-                                       {"role": "user", "content": "3+3?"}]],
-                     max_tokens=16, temperature=0.5, n=2, seed=100)
-  assert out == [Completion("Answer: 100", 7), Completion("Answer: 101", 7),
-                 Completion("Answer: 100", 7), Completion("Answer: 101", 7)]  # prompt-major, seed + j
+    out = b.complete(
+      [
+        "What is 2+2?",
+        [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "3+3?"}],
+      ],
+      max_tokens=16,
+      temperature=0.5,
+      n=2,
+      seed=100,
+    )
+  assert out == [
+    Completion("Answer: 100", 7),
+    Completion("Answer: 101", 7),
+    Completion("Answer: 100", 7),
+    Completion("Answer: 101", 7),
+  ]  # prompt-major, seed + j
   assert len(chat_server.requests) == 4
   for path, headers, body in chat_server.requests:
     assert path == "/v1/chat/completions"
     assert headers["content-type"] == "application/json"
     assert headers["authorization"] == "Bearer sk-test"
-    assert set(body) == {"model", "messages", "max_tokens", "temperature", "n", "seed", "stream", "top_p"}
+    assert set(body) == {
+      "model",
+      "messages",
+      "max_tokens",
+      "temperature",
+      "n",
+      "seed",
+      "stream",
+      "top_p",
+    }
     assert body["model"] == "test-model" and body["n"] == 1 and body["stream"] is False
     assert body["max_tokens"] == 16 and body["temperature"] == 0.5 and body["top_p"] == 0.9
     assert isinstance(body["messages"], list)
     for m in body["messages"]:
       assert set(m) == {"role", "content"} and m["role"] in ("system", "user", "assistant")
       assert isinstance(m["content"], str)
-  messages = sorted((tuple(m["role"] for m in body["messages"]) for _, _, body in chat_server.requests))
+  messages = sorted(
+    (tuple(m["role"] for m in body["messages"]) for _, _, body in chat_server.requests)
+  )
   assert messages == [("system", "user"), ("system", "user"), ("user",), ("user",)]
 
 
@@ -69,7 +97,9 @@ def test_http_500_retried_then_error_names_url(chat_server):
       b.complete(["q"], max_tokens=4)
     assert time.monotonic() - t < 5
   msg = str(e.value)
-  assert f"{chat_server.base_url}/chat/completions" in msg and "HTTP 500" in msg and "3 attempt" in msg
+  assert (
+    f"{chat_server.base_url}/chat/completions" in msg and "HTTP 500" in msg and "3 attempt" in msg
+  )
   assert len(chat_server.requests) == 3  # 1 + 2 retries
   assert e.value.failures.keys() == {0} and e.value.partial == [None]
 
@@ -87,7 +117,9 @@ def test_transient_failure_recovers_on_retry(chat_server):
 
   def respond(body):
     calls.append(1)
-    return (503, {"error": "busy"}) if len(calls) < 3 else (200, chat_server.ok("Answer: 5", tokens=3))
+    return (
+      (503, {"error": "busy"}) if len(calls) < 3 else (200, chat_server.ok("Answer: 5", tokens=3))
+    )
 
   chat_server.respond = respond
   with _backend(chat_server, retries=2) as b:
@@ -95,20 +127,31 @@ def test_transient_failure_recovers_on_retry(chat_server):
   assert len(chat_server.requests) == 3
 
 
-@pytest.mark.parametrize("payload,what", [
+@pytest.mark.parametrize(
+  "payload,what",
+  [
     (b"this is not json", "not JSON"),
     ({"choices": []}, "'choices'"),
-    ({"choices": [{"message": {"role": "assistant"}}], "usage": {"completion_tokens": 1}}, "content"),
+    (
+      {"choices": [{"message": {"role": "assistant"}}], "usage": {"completion_tokens": 1}},
+      "content",
+    ),
     ({"choices": [{"message": {"content": "hi"}}]}, "usage.completion_tokens"),
-    ({"choices": [{"message": {"content": "hi"}}], "usage": {"completion_tokens": -1}}, "usage.completion_tokens"),
+    (
+      {"choices": [{"message": {"content": "hi"}}], "usage": {"completion_tokens": -1}},
+      "usage.completion_tokens",
+    ),
     ([1, 2], "JSON object"),
-])
+  ],
+)
 def test_malformed_response(chat_server, payload, what):
   chat_server.respond = lambda body: (200, payload)
   with _backend(chat_server, retries=1) as b:
     with pytest.raises(BackendError) as e:
       b.complete(["q"], max_tokens=4)
-  assert "malformed" in str(e.value) and what in str(e.value) and chat_server.base_url in str(e.value)
+  assert (
+    "malformed" in str(e.value) and what in str(e.value) and chat_server.base_url in str(e.value)
+  )
   assert len(chat_server.requests) == 2
 
 
@@ -185,7 +228,11 @@ def test_environment_records_failed_tasks(chat_server):
   assert out.correct.tolist() == [1.0, 0.0, 1.0]
   assert out.tokens[:, 0].tolist() == [4.0, 0.0, 4.0]
   assert out.errors[0] is None and out.errors[2] is None
-  assert "HTTP 500" in out.errors[1] and chat_server.base_url in out.errors[1] and "solver/direct" in out.errors[1]
+  assert (
+    "HTTP 500" in out.errors[1]
+    and chat_server.base_url in out.errors[1]
+    and "solver/direct" in out.errors[1]
+  )
   assert out.answers[1] is None and out.answers[0] == str(pool[0].answer)
 
 
@@ -225,15 +272,34 @@ def llama_server(smollm2_path):
     msg = f"{missing} not installed (pip install 'llama-cpp-python[server]')"
     pytest.fail(msg) if os.environ.get("CI") else pytest.skip(msg)
   port = _free_port()
-  proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", smollm2_path, "--host", "127.0.0.1",
-                           "--port", str(port), "--n_ctx", "2048", "--verbose", "False"],
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ})
+  proc = subprocess.Popen(
+    [
+      sys.executable,
+      "-m",
+      "llama_cpp.server",
+      "--model",
+      smollm2_path,
+      "--host",
+      "127.0.0.1",
+      "--port",
+      str(port),
+      "--n_ctx",
+      "2048",
+      "--verbose",
+      "False",
+    ],
+    stdout=subprocess.DEVNULL,
+    stderr=subprocess.PIPE,
+    env={**os.environ},
+  )
   base = f"http://127.0.0.1:{port}/v1"
   try:
     deadline = time.monotonic() + 120
     while True:  # bounded: at most 120 s of polling
       if proc.poll() is not None:
-        pytest.fail(f"llama_cpp.server exited with {proc.returncode}: {proc.stderr.read().decode()[-2000:]}")
+        pytest.fail(
+          f"llama_cpp.server exited with {proc.returncode}: {proc.stderr.read().decode()[-2000:]}"
+        )
       try:
         if httpx.get(f"{base}/models", timeout=2.0).status_code == 200:
           break
@@ -254,8 +320,12 @@ def llama_server(smollm2_path):
 
 @pytest.mark.server
 def test_llama_cpp_server(llama_server):
-  with OpenAIBackend(llama_server, "smollm2", timeout=120, retries=1, backoff=0.5, max_concurrency=2) as b:
-    out = b.complete(["What is 2 + 3?", "Name a colour."], max_tokens=16, temperature=0.0, n=1, seed=1)
+  with OpenAIBackend(
+    llama_server, "smollm2", timeout=120, retries=1, backoff=0.5, max_concurrency=2
+  ) as b:
+    out = b.complete(
+      ["What is 2 + 3?", "Name a colour."], max_tokens=16, temperature=0.0, n=1, seed=1
+    )
     assert len(out) == 2
     for text, tokens in out:
       assert isinstance(text, str) and text.strip()
@@ -263,10 +333,13 @@ def test_llama_cpp_server(llama_server):
     again = b.complete(["What is 2 + 3?"], max_tokens=16, temperature=0.0, seed=1)
     assert again[0] == out[0]  # greedy decoding is deterministic
     pool = make_tasks("arithmetic", 2, difficulties=[1], split="test", seed=1)
-    env = LLMEnvironment(b, pool, roles={"solver": ("direct",), "verifier": ("none", "judge")}, max_tokens_cap=24)
+    env = LLMEnvironment(
+      b, pool, roles={"solver": ("direct",), "verifier": ("none", "judge")}, max_tokens_cap=24
+    )
     res = env.play(pool, np.array([[0, 1], [0, 0]]), round=0)
   assert not res.failed.any(), res.errors
   assert (res.tokens[:, 0] > 0).all() and res.tokens[0, 1] > 0 and res.tokens[1, 1] == 0
   from dice_jax.rollouts.checkers import check
+
   for t, a, c in zip(pool, res.answers, res.correct):
     assert c == float(a is not None and check(t, f"Answer: {a}").correct)

@@ -1,4 +1,5 @@
 """Task generators (reproducible, held-out splits disjoint), states, and the JSONL loader."""
+
 import json
 
 import numpy as np
@@ -6,9 +7,19 @@ import pytest
 
 from dice_jax.rollouts.checkers import check, check_order, satisfies
 from dice_jax.rollouts.tasks import Task
-from dice_jax.rollouts.tasks import (ARITHMETIC_DIFFICULTIES, TaskFileError, arithmetic_task, assign_states,
-                               load_jsonl, make_tasks, planning_task, split_of, split_tasks, state_name,
-                               states_of)
+from dice_jax.rollouts.tasks import (
+  ARITHMETIC_DIFFICULTIES,
+  TaskFileError,
+  arithmetic_task,
+  assign_states,
+  load_jsonl,
+  make_tasks,
+  planning_task,
+  split_of,
+  split_tasks,
+  state_name,
+  states_of,
+)
 
 
 def _replay(steps, start):
@@ -61,10 +72,14 @@ def test_make_tasks_reproducible_and_splits_disjoint(kind):
   assert [t.answer for t in a] == [t.answer for t in b]
   c = make_tasks(kind, 30, split="train", seed=8)
   assert [t.question for t in a] != [t.question for t in c]
-  test_tasks = make_tasks(kind, 30, split="test", seed=7) + make_tasks(kind, 30, split="test", seed=8)
+  test_tasks = make_tasks(kind, 30, split="test", seed=7) + make_tasks(
+    kind, 30, split="test", seed=8
+  )
   train_q = {t.question for t in a + c}
   assert not train_q & {t.question for t in test_tasks}
-  assert all(t.meta["split"] == "train" for t in a) and all(t.meta["split"] == "test" for t in test_tasks)
+  assert all(t.meta["split"] == "train" for t in a) and all(
+    t.meta["split"] == "test" for t in test_tasks
+  )
   assert len({t.question for t in a}) == len(a)  # distinct within a call
   diffs = [t.meta["difficulty"] for t in a]
   assert diffs == sorted(diffs) and len(set(diffs)) == len(diffs) // 30
@@ -77,7 +92,9 @@ def test_split_of_is_a_function_of_the_question():
   assert split_of("abc", salt="x") == split_of("abc", salt="x")
   tasks = [Task(q, 1) for q in qs[:100]]
   train, test = split_tasks(tasks, test_fraction=0.3)
-  assert len(train) + len(test) == 100 and not {t.question for t in train} & {t.question for t in test}
+  assert len(train) + len(test) == 100 and not {t.question for t in train} & {
+    t.question for t in test
+  }
   with pytest.raises(ValueError, match="test_fraction"):
     split_of("q", test_fraction=1.0)
 
@@ -96,7 +113,9 @@ def test_make_tasks_errors():
 
 
 def test_states():
-  tasks = make_tasks("planning", 2, difficulties=[3, 4]) + make_tasks("arithmetic", 2, difficulties=[10, 2])
+  tasks = make_tasks("planning", 2, difficulties=[3, 4]) + make_tasks(
+    "arithmetic", 2, difficulties=[10, 2]
+  )
   states = states_of(tasks)
   assert states == ("arithmetic/d2", "arithmetic/d10", "planning/d3", "planning/d4")
   placed = assign_states(tasks, states)
@@ -113,14 +132,23 @@ def _write(tmp_path, lines, name="data.jsonl"):
 
 
 def test_load_jsonl(tmp_path):
-  p = _write(tmp_path, [
+  p = _write(
+    tmp_path,
+    [
       json.dumps({"question": "2+2?", "answer": 4, "domain": "math", "difficulty": 1}),
       "",
       json.dumps({"question": "Natalia ...", "answer": "She sold 72.\n#### 72", "id": "g1"}),
       json.dumps({"question": "Capital of France?", "answer": "Paris", "domain": "geo"}),
-      json.dumps({"question": "Order a, b", "answer": "a, b", "items": ["a", "b"],
-                  "constraints": [["a", "b"]]}),
-  ])
+      json.dumps(
+        {
+          "question": "Order a, b",
+          "answer": "a, b",
+          "items": ["a", "b"],
+          "constraints": [["a", "b"]],
+        }
+      ),
+    ],
+  )
   tasks = load_jsonl(p)
   assert len(tasks) == 4
   assert [state_name(t) for t in tasks] == ["math/d1", "jsonl", "geo", "jsonl"]
@@ -137,9 +165,11 @@ def test_load_jsonl_missing_file(tmp_path):
     load_jsonl(missing)
 
 
-@pytest.mark.parametrize("bad,field", [
+@pytest.mark.parametrize(
+  "bad,field",
+  [
     ('{"question": "q", "answer": 1', "invalid JSON"),
-    ('[1, 2]', "JSON object"),
+    ("[1, 2]", "JSON object"),
     ('{"answer": 1}', "'question'"),
     ('{"question": "q"}', "'answer'"),
     ('{"question": "", "answer": 1}', "'question'"),
@@ -148,9 +178,13 @@ def test_load_jsonl_missing_file(tmp_path):
     ('{"question": "q", "answer": 1, "difficulty": [1]}', "'difficulty'"),
     ('{"question": "q", "answer": 1, "checker": "regex"}', "'checker'"),
     ('{"question": "q", "answer": "x", "checker": "number"}', "'answer'"),
-    ('{"question": "q", "answer": "a", "items": ["a"], "constraints": [["a", "z"]]}', "'constraints'"),
+    (
+      '{"question": "q", "answer": "a", "items": ["a"], "constraints": [["a", "z"]]}',
+      "'constraints'",
+    ),
     ('{"question": "q", "answer": "a", "constraints": []}', "'items'"),
-])
+  ],
+)
 def test_load_jsonl_errors_name_file_line_field(tmp_path, bad, field):
   p = _write(tmp_path, [json.dumps({"question": "ok", "answer": 1}), bad])
   with pytest.raises(TaskFileError) as e:

@@ -1,17 +1,22 @@
 """The shared per-state temperatures and token-cost payoffs (dice_jax.rollouts)."""
+
 import numpy as np
 import pytest
 
 from dice_jax.rollouts.payoffs import charged_costs, token_cost_payoffs, token_costs
-from dice_jax.rollouts.temperatures import (annealed_temperatures, role_state_temperatures,
-                                            state_temperatures)
+from dice_jax.rollouts.temperatures import (
+  annealed_temperatures,
+  role_state_temperatures,
+  state_temperatures,
+)
 
 
 def test_state_temperatures_forms_and_errors_name_the_state():
   states = ["easy", "hard", "easy"]
   np.testing.assert_array_equal(state_temperatures(0.5, states), [0.5, 0.5, 0.5])
-  np.testing.assert_array_equal(state_temperatures({"easy": 1.0, "hard": 2.0}, states),
-                                [1.0, 2.0, 1.0])
+  np.testing.assert_array_equal(
+    state_temperatures({"easy": 1.0, "hard": 2.0}, states), [1.0, 2.0, 1.0]
+  )
   np.testing.assert_array_equal(state_temperatures(lambda s: len(s) / 4, states), [1.0, 1.0, 1.0])
   with pytest.raises(ValueError, match=r"tau gives no temperature for state\(s\) \['hard'\]"):
     state_temperatures({"easy": 1.0}, states, name="tau")
@@ -46,7 +51,7 @@ def test_annealed_temperatures_is_the_documented_schedule():
 
 
 def test_token_cost_payoffs_team_and_own_by_hand():
-  success = np.array([[0.5, 1.0]])                 # [1 state, 2 joint actions] (one role axis)
+  success = np.array([[0.5, 1.0]])  # [1 state, 2 joint actions] (one role axis)
   tokens = np.array([[[10.0, 20.0], [0.0, 4.0]]])  # [..., N=2]
   cost = token_costs([0.01, 0.1], 2)
   team = token_cost_payoffs(success, tokens, cost, "team")
@@ -56,9 +61,13 @@ def test_token_cost_payoffs_team_and_own_by_hand():
   np.testing.assert_allclose(own, [[[0.5 - 0.1, 1.0]], [[0.5 - 2.0, 1.0 - 0.4]]])
   np.testing.assert_allclose(charged_costs(tokens, cost, "own"), [[[0.1, 2.0], [0.0, 0.4]]])
   np.testing.assert_array_equal(token_costs(0.5, 3), [0.5, 0.5, 0.5])
-  for bad, match in [(-1.0, r"token_cost\[0\] must be a finite number >= 0"),
-                     ([0.1, float("nan")], r"token_cost\[1\]"), ([0.1], "one cost per agent"),
-                     ("0.1", "token_cost must be a number"), (None, "token_cost")]:
+  for bad, match in [
+    (-1.0, r"token_cost\[0\] must be a finite number >= 0"),
+    ([0.1, float("nan")], r"token_cost\[1\]"),
+    ([0.1], "one cost per agent"),
+    ("0.1", "token_cost must be a number"),
+    (None, "token_cost"),
+  ]:
     with pytest.raises(ValueError, match=match):
       token_costs(bad, 2)
   with pytest.raises(ValueError, match="sharing"):

@@ -1,4 +1,5 @@
 """The DICE-FT loop: mirror iterations of LoRA agents toward the HQRE (DESIGN §7)."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -73,8 +74,9 @@ class FTAgent:
     if len(prompts) == 0 or any(len(p) == 0 for p in prompts):
       raise ValueError("prompts must be a non-empty list of non-empty token-id lists.")
     if len(states) != len(prompts):
-      raise ValueError(f"states must give one state per prompt ({len(prompts)}); "
-                       f"got {len(states)}.")
+      raise ValueError(
+        f"states must give one state per prompt ({len(prompts)}); got {len(states)}."
+      )
     self.prompts, self.states = [list(map(int, p)) for p in prompts], list(states)
     self.batch, self.log_reference = None, None
 
@@ -135,12 +137,21 @@ class DiceFT:
       ``token_cost``, a ``sampling`` that is not a :class:`Sampling`.
   """
 
-  def __init__(self, agents: Sequence[FTAgent], *,
-               temperature: Union[Callable, Mapping], step_size: float = 1.0,
-               inner_steps: int = 50, sampling: Optional[Sampling] = None,
-               token_cost: Union[float, Sequence[float]] = 0.0,
-               log_path: Optional[str] = None, save_dir: Optional[str] = None,
-               progress: bool = False, fit_tol: float = 1e-6, share_prompts: bool = True):
+  def __init__(
+    self,
+    agents: Sequence[FTAgent],
+    *,
+    temperature: Union[Callable, Mapping],
+    step_size: float = 1.0,
+    inner_steps: int = 50,
+    sampling: Optional[Sampling] = None,
+    token_cost: Union[float, Sequence[float]] = 0.0,
+    log_path: Optional[str] = None,
+    save_dir: Optional[str] = None,
+    progress: bool = False,
+    fit_tol: float = 1e-6,
+    share_prompts: bool = True,
+  ):
     _validation.require_positive("step_size", step_size)
     if isinstance(inner_steps, bool) or int(inner_steps) != inner_steps or inner_steps < 1:
       raise ValueError(f"inner_steps must be a positive integer; got {inner_steps!r}.")
@@ -173,40 +184,74 @@ class DiceFT:
   # -- the shared half of both paths: target, fit, log, save --------------------------------
   def _fit(self, i: int, agent: FTAgent, log_pi, adv, mask, keep=None) -> AgentRecord:
     tau = self._taus[i]
-    target = mirror_target(log_pi, agent.log_reference, np.asarray(adv, np.float32), tau,
-                           np.full(tau.shape, self.step_size, np.float32), mask=mask)
+    target = mirror_target(
+      log_pi,
+      agent.log_reference,
+      np.asarray(adv, np.float32),
+      tau,
+      np.full(tau.shape, self.step_size, np.float32),
+      mask=mask,
+    )
     if keep is not None:  # states without an outcome keep pi_k as their target
       target = jnp.where(jnp.asarray(keep)[:, None], target, masked_log_softmax(log_pi, mask))
     # KL(pi+ || pi_k) per state: how far this iteration asks the policy to move
     log_pk = masked_log_softmax(log_pi, mask)
     pt = jnp.exp(target)
-    gap = float(jnp.max(jnp.sum(jnp.where(mask, pt * (target - jnp.where(mask, log_pk, 0.0)),
-                                          0.0), -1)))
+    gap = float(
+      jnp.max(jnp.sum(jnp.where(mask, pt * (target - jnp.where(mask, log_pk, 0.0)), 0.0), -1))
+    )
     t = time.perf_counter()
     if gap > self.fit_tol:
-      m = ft_steps(agent.model, agent.optimizer, agent.batch, target, agent.log_reference, tau,
-                   num_steps=self.inner_steps)
+      m = ft_steps(
+        agent.model,
+        agent.optimizer,
+        agent.batch,
+        target,
+        agent.log_reference,
+        tau,
+        num_steps=self.inner_steps,
+      )
       loss = float(m["loss"])  # blocks until the steps are done
     else:  # nothing to fit: Adam would turn the round-off gradient into lr-sized steps
-      m = {"loss": gap, "kl_to_reference": float(jnp.mean(jnp.sum(jnp.where(
-               mask, jnp.exp(log_pk) * (log_pk - masked_log_softmax(agent.log_reference, mask)),
-               0.0), -1))),
-           "entropy": float(jnp.mean(-jnp.sum(jnp.where(mask, jnp.exp(log_pk) * log_pk, 0.0), -1))),
-           "temperature": float(jnp.mean(tau)), "skipped": 0}
+      m = {
+        "loss": gap,
+        "kl_to_reference": float(
+          jnp.mean(
+            jnp.sum(
+              jnp.where(
+                mask,
+                jnp.exp(log_pk) * (log_pk - masked_log_softmax(agent.log_reference, mask)),
+                0.0,
+              ),
+              -1,
+            )
+          )
+        ),
+        "entropy": float(jnp.mean(-jnp.sum(jnp.where(mask, jnp.exp(log_pk) * log_pk, 0.0), -1))),
+        "temperature": float(jnp.mean(tau)),
+        "skipped": 0,
+      }
       loss = gap
     train_s = time.perf_counter() - t
     new = jnp.exp(agent.log_policy())
     if self.save_dir:
       from dice_jax.llm.lora import save_lora_adapter  # noqa: PLC0415
-      save_lora_adapter(agent.model, os.path.join(self.save_dir, f"iter_{self.iteration}",
-                                                  f"agent_{i}"))
-    return AgentRecord(loss=loss, kl_to_reference=float(m["kl_to_reference"]),
-                       entropy=float(m["entropy"]), temperature=float(m["temperature"]),
-                       skipped_steps=int(m["skipped"]), train_seconds=train_s, target_kl=gap,
-                       fitted=gap > self.fit_tol,
-                       tv_to_target=float(0.5 * jnp.max(jnp.sum(jnp.abs(new - jnp.exp(target)),
-                                                                -1))),
-                       policy=np.asarray(new).tolist())
+
+      save_lora_adapter(
+        agent.model, os.path.join(self.save_dir, f"iter_{self.iteration}", f"agent_{i}")
+      )
+    return AgentRecord(
+      loss=loss,
+      kl_to_reference=float(m["kl_to_reference"]),
+      entropy=float(m["entropy"]),
+      temperature=float(m["temperature"]),
+      skipped_steps=int(m["skipped"]),
+      train_seconds=train_s,
+      target_kl=gap,
+      fitted=gap > self.fit_tol,
+      tv_to_target=float(0.5 * jnp.max(jnp.sum(jnp.abs(new - jnp.exp(target)), -1))),
+      policy=np.asarray(new).tolist(),
+    )
 
   def _finish(self, record: IterationRecord) -> Dict:
     """Log the record (one JSON line) and return it as that JSON object."""
@@ -228,13 +273,17 @@ class DiceFT:
     log_pis = [a.log_policy() for a in self.agents]
     advantages = list(advantage_fn([jnp.exp(l) for l in log_pis]))
     if len(advantages) != len(self.agents):
-      raise ValueError(f"advantage_fn returned advantages for {len(advantages)} agent(s); "
-                       f"DiceFT has {len(self.agents)} agents (one [P, K] array each).")
+      raise ValueError(
+        f"advantage_fn returned advantages for {len(advantages)} agent(s); "
+        f"DiceFT has {len(self.agents)} agents (one [P, K] array each)."
+      )
     for i, (a, adv) in enumerate(zip(self.agents, advantages)):
       if tuple(np.shape(adv)) != tuple(a.batch.candidate_mask.shape):
-        raise ValueError(f"advantage_fn returned advantages[{i}] of shape {np.shape(adv)}; "
-                         f"agents[{i}] has candidates of shape "
-                         f"{tuple(a.batch.candidate_mask.shape)}.")
+        raise ValueError(
+          f"advantage_fn returned advantages[{i}] of shape {np.shape(adv)}; "
+          f"agents[{i}] has candidates of shape "
+          f"{tuple(a.batch.candidate_mask.shape)}."
+        )
     record = IterationRecord(self.iteration, [])
     for i, (agent, log_pi, adv) in enumerate(zip(self.agents, log_pis, advantages)):
       record.agents.append(self._fit(i, agent, log_pi, adv, agent.batch.candidate_mask))
@@ -284,7 +333,9 @@ class DiceFT:
         no ``key``; after sampling, payoffs of the wrong shape.
     """
     self._check_rollouts(payoff_fn, key)
-    self._taus = [self._temperatures(i, a) for i, a in enumerate(self.agents)]  # states may have changed
+    self._taus = [
+      self._temperatures(i, a) for i, a in enumerate(self.agents)
+    ]  # states may have changed
     sp = self.sampling
     k = sp.num_candidates
     n_agents, n_states = len(self.agents), len(self.agents[0].prompts)
@@ -298,10 +349,16 @@ class DiceFT:
     for agent, smp in zip(self.agents, samples):
       t = time.perf_counter()
       plen = -(-max(len(p) for p in agent.prompts) // sp.prompt_bucket) * sp.prompt_bucket
-      agent.batch = make_candidate_batch(agent.prompts, smp.token_lists(), pad_id=sp.pad_id,
-                                         candidate_mask=smp.mask(k), num_candidates=k,
-                                         length=plen + sp.max_new_tokens,
-                                         window=sp.max_new_tokens, share_prompts=self.share_prompts)
+      agent.batch = make_candidate_batch(
+        agent.prompts,
+        smp.token_lists(),
+        pad_id=sp.pad_id,
+        candidate_mask=smp.mask(k),
+        num_candidates=k,
+        length=plen + sp.max_new_tokens,
+        window=sp.max_new_tokens,
+        share_prompts=self.share_prompts,
+      )
       agent.log_reference = log_policy(agent.model, agent.batch, adapters=False)
       log_pis.append(jax.block_until_ready(agent.log_policy()))
       jax.block_until_ready(agent.log_reference)  # time the scoring, not its dispatch
@@ -319,27 +376,39 @@ class DiceFT:
       if n_agents == 1 and np.ndim(pay) == 1:
         pay = [pay]
       if len(pay) != n_agents or any(np.shape(u) != sizes for u in pay):
-        raise ValueError(f"payoffs for state {s} must be {n_agents} array(s) of shape {sizes} "
-                         f"(one axis per agent's candidates); got "
-                         f"{[np.shape(u) for u in pay]}.")
-      costs = [self.token_cost[i] * np.array([c.num_tokens for c in cs], np.float64)
-               for i, cs in enumerate(cands)]
-      a_s, v_s, valid = joint_advantages(pay, [pis[i][s, :sizes[i]] for i in range(n_agents)],
-                                         costs)
+        raise ValueError(
+          f"payoffs for state {s} must be {n_agents} array(s) of shape {sizes} "
+          f"(one axis per agent's candidates); got "
+          f"{[np.shape(u) for u in pay]}."
+        )
+      costs = [
+        self.token_cost[i] * np.array([c.num_tokens for c in cs], np.float64)
+        for i, cs in enumerate(cands)
+      ]
+      a_s, v_s, valid = joint_advantages(
+        pay, [pis[i][s, : sizes[i]] for i in range(n_agents)], costs
+      )
       counts = [np.array([c.count for c in cs], np.float64) / k for cs in cands]
       for i in range(n_agents):
-        adv[i][s, :sizes[i]] = a_s[i]
+        adv[i][s, : sizes[i]] = a_s[i]
         values[i, s] = v_s[i]
         u = np.asarray(pay[i], np.float64)
-        w = counts[0] if n_agents == 1 else np.einsum(
-            ",".join(chr(97 + j) for j in range(n_agents)) + "->" +
-            "".join(chr(97 + j) for j in range(n_agents)), *counts)
+        w = (
+          counts[0]
+          if n_agents == 1
+          else np.einsum(
+            ",".join(chr(97 + j) for j in range(n_agents))
+            + "->"
+            + "".join(chr(97 + j) for j in range(n_agents)),
+            *counts,
+          )
+        )
         sample_payoff[i, s] = float(np.sum(np.where(w > 0, np.nan_to_num(u), 0.0) * w))
       if not all(v.any() for v in valid):
         keep[s] = False
       else:
         for i in range(n_agents):
-          mask[i][s, :sizes[i]] = valid[i]
+          mask[i][s, : sizes[i]] = valid[i]
     record = IterationRecord(self.iteration, [])
     for i, (agent, smp) in enumerate(zip(self.agents, samples)):
       full_mask = np.array(agent.batch.candidate_mask)
@@ -347,24 +416,29 @@ class DiceFT:
       agent.batch = agent.batch.replace(candidate_mask=final_mask)
       rec = self._fit(i, agent, log_pis[i], adv[i], final_mask, keep=keep)
       rec = dataclasses.replace(
-          rec, advantages=adv[i].tolist(), mask=final_mask.tolist(),
-          value=float(values[i][keep].mean()) if keep.any() else None,
-          sample_payoff=float(sample_payoff[i].mean()), mean_tokens=smp.mean_tokens,
-          unique=float(np.mean([len(c) for c in smp.candidates])),
-          failed=int((full_mask & ~final_mask).sum()), states_without_outcome=int((~keep).sum()))
+        rec,
+        advantages=adv[i].tolist(),
+        mask=final_mask.tolist(),
+        value=float(values[i][keep].mean()) if keep.any() else None,
+        sample_payoff=float(sample_payoff[i].mean()),
+        mean_tokens=smp.mean_tokens,
+        unique=float(np.mean([len(c) for c in smp.candidates])),
+        failed=int((full_mask & ~final_mask).sum()),
+        states_without_outcome=int((~keep).sum()),
+      )
       record.agents.append(rec)
     record.sample_seconds, record.score_seconds = seconds["sample"], seconds["score"]
     record.train_seconds = sum(a.train_seconds for a in record.agents)
     record.seconds = time.perf_counter() - t0
     return self._finish(record)
 
-  def run_rollouts(self, payoff_fn: Callable, iterations: int, *, key: jax.Array,
-                   progress: Optional[bool] = None) -> List[Dict]:
+  def run_rollouts(
+    self, payoff_fn: Callable, iterations: int, *, key: jax.Array, progress: Optional[bool] = None
+  ) -> List[Dict]:
     """``iterations`` calls of :meth:`rollout_step` with keys split from ``key``."""
     self._check_rollouts(payoff_fn, key)
     keys = jax.random.split(key, max(int(iterations), 1))
-    return [self.rollout_step(payoff_fn, key=keys[t])
-            for t in self._range(iterations, progress)]
+    return [self.rollout_step(payoff_fn, key=keys[t]) for t in self._range(iterations, progress)]
 
   def _range(self, iterations, progress):
     if isinstance(iterations, bool) or int(iterations) != iterations or iterations < 0:
@@ -372,5 +446,6 @@ class DiceFT:
     it = range(int(iterations))
     if self.progress if progress is None else progress:
       from tqdm import tqdm  # noqa: PLC0415
+
       it = tqdm(it, desc="DICE-FT")
     return it

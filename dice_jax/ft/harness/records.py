@@ -1,4 +1,5 @@
 """The typed per-iteration record of the DICE-FT loop (one line of its JSON-lines log)."""
+
 from __future__ import annotations
 
 import dataclasses

@@ -32,6 +32,7 @@ and Adam states are restored, and since iteration ``k``'s key depends only on ``
 resumed run reproduces the uninterrupted one. A folder that holds a run of other settings is
 refused (``ValueError``) before anything is written.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -54,6 +55,7 @@ ADAPTERS, CHECKPOINT = "adapters", "checkpoint"
 
 def _json_settings(settings: RunSettings) -> Dict[str, Any]:
   from dice_jax.ft.config import to_dict  # noqa: PLC0415
+
   return json.loads(json.dumps(to_dict(settings), default=str))
 
 
@@ -99,8 +101,9 @@ def _save_checkpoint(out_dir: str, agents, optimizers, completed: int) -> None:
   tmp = final + ".tmp"
   os.makedirs(tmp, exist_ok=True)
   for i, (m, opt) in enumerate(zip(agents, optimizers)):
-    leaves = jax.tree_util.tree_leaves(nnx.state(m, ADAPTER)) + \
-        jax.tree_util.tree_leaves(nnx.state(opt))
+    leaves = jax.tree_util.tree_leaves(nnx.state(m, ADAPTER)) + jax.tree_util.tree_leaves(
+      nnx.state(opt)
+    )
     np.savez(os.path.join(tmp, f"agent_{i}.npz"), *[np.asarray(x) for x in leaves])
   with open(os.path.join(tmp, "state.json"), "w", encoding="utf-8") as f:
     json.dump({"completed": completed}, f)
@@ -110,6 +113,7 @@ def _save_checkpoint(out_dir: str, agents, optimizers, completed: int) -> None:
   os.replace(tmp, final)
   if os.path.isdir(old):
     import shutil  # noqa: PLC0415
+
     shutil.rmtree(old)
 
 
@@ -125,13 +129,17 @@ def _load_checkpoint(out_dir: str, agents, optimizers) -> None:
     lm, tm = jax.tree_util.tree_flatten(ms)
     lo, to = jax.tree_util.tree_flatten(os_)
     if len(saved) != len(lm) + len(lo):
-      raise ValueError(f"{out_dir}/{CHECKPOINT}/agent_{i}.npz holds {len(saved)} arrays; these "
-                       f"settings need {len(lm) + len(lo)} (a run of other settings?).")
+      raise ValueError(
+        f"{out_dir}/{CHECKPOINT}/agent_{i}.npz holds {len(saved)} arrays; these "
+        f"settings need {len(lm) + len(lo)} (a run of other settings?)."
+      )
     cast = lambda new, old: jax.numpy.asarray(new, dtype=np.asarray(old).dtype)
-    nnx.update(m, jax.tree_util.tree_unflatten(tm, [cast(a, b) for a, b in
-                                                    zip(saved[:len(lm)], lm)]))
-    nnx.update(opt, jax.tree_util.tree_unflatten(to, [cast(a, b) for a, b in
-                                                      zip(saved[len(lm):], lo)]))
+    nnx.update(
+      m, jax.tree_util.tree_unflatten(tm, [cast(a, b) for a, b in zip(saved[: len(lm)], lm)])
+    )
+    nnx.update(
+      opt, jax.tree_util.tree_unflatten(to, [cast(a, b) for a, b in zip(saved[len(lm) :], lo)])
+    )
 
 
 def _tasks(settings: RunSettings):
@@ -140,38 +148,62 @@ def _tasks(settings: RunSettings):
   t = settings.tasks
   if t.kind == "jsonl":
     train, test = split_tasks(load_jsonl(t.path))
-    train, test = train[:t.train], test[:t.test]
+    train, test = train[: t.train], test[: t.test]
   else:
     train = make_tasks(t.kind, t.train, split="train", seed=t.seed, difficulties=t.difficulties)
     test = make_tasks(t.kind, t.test, split="test", seed=t.seed, difficulties=t.difficulties)
   if not train or not test:
-    raise ValueError(f"tasks: the source gives {len(train)} training and {len(test)} held-out "
-                     "tasks; both must be at least 1.")
+    raise ValueError(
+      f"tasks: the source gives {len(train)} training and {len(test)} held-out "
+      "tasks; both must be at least 1."
+    )
   order = np.random.default_rng([settings.seed, 0xF7]).permutation(len(train))
   return [train[i] for i in order], test
 
 
 def _encode(tokenizer, task, instruction: str) -> List[int]:
   from dice_jax.llm.tokenizer import format_chat  # noqa: PLC0415
+
   text = format_chat(tokenizer, f"{task.question}\n{instruction}".strip())
   return list(tokenizer(text, add_special_tokens=False)["input_ids"])
 
 
-def evaluate(model, tokenizer, tasks, prompts, *, max_new_tokens: int, batch: int,
-             stop_ids, pad_id: int, score: Callable, prompt_bucket: int = 16) -> Dict[str, Any]:
+def evaluate(
+  model,
+  tokenizer,
+  tasks,
+  prompts,
+  *,
+  max_new_tokens: int,
+  batch: int,
+  stop_ids,
+  pad_id: int,
+  score: Callable,
+  prompt_bucket: int = 16,
+) -> Dict[str, Any]:
   """Greedy answers of ``model`` on ``tasks``: accuracy (``score`` per answer) and tokens."""
   from dice_jax.rollouts.sampler import Batching, generate_rows  # noqa: PLC0415
 
-  res = generate_rows(model, prompts, max_new_tokens=max_new_tokens, temperature=0.0,
-                      stop_ids=stop_ids, pad_id=pad_id,
-                      batching=Batching(max_batch=batch, prompt_bucket=prompt_bucket))
+  res = generate_rows(
+    model,
+    prompts,
+    max_new_tokens=max_new_tokens,
+    temperature=0.0,
+    stop_ids=stop_ids,
+    pad_id=pad_id,
+    batching=Batching(max_batch=batch, prompt_bucket=prompt_bucket),
+  )
   scores, tokens = [], []
   for task, toks, stopped in zip(tasks, res.tokens, res.stopped):
-    text = tokenizer.decode(toks[:len(toks) - (1 if stopped else 0)], skip_special_tokens=True)
+    text = tokenizer.decode(toks[: len(toks) - (1 if stopped else 0)], skip_special_tokens=True)
     scores.append(float(score(task, text)))
     tokens.append(len(toks))
-  return {"accuracy": float(np.mean(scores)), "correct": float(np.sum(scores)),
-          "n": len(tasks), "tokens_per_answer": float(np.mean(tokens))}
+  return {
+    "accuracy": float(np.mean(scores)),
+    "correct": float(np.sum(scores)),
+    "n": len(tasks),
+    "tokens_per_answer": float(np.mean(tokens)),
+  }
 
 
 @functools.lru_cache(maxsize=None)
@@ -179,18 +211,28 @@ def _adam(learning_rate: float):
   """One optimizer object per rate: the transformation is static in the jitted steps, so a new
   object per run would compile them again."""
   import optax  # noqa: PLC0415
+
   return optax.adam(learning_rate)
 
 
 def _verdict(task, text: str) -> float:
   from dice_jax.rollouts.checkers import check  # noqa: PLC0415
+
   return float(check(task, text).correct)
 
 
-def run_settings(settings: RunSettings, out_dir: str, *, config_path: Optional[str] = None,
-                 model=None, tokenizer=None, score: Optional[Callable] = None,
-                 progress: bool = False, stop_after: Optional[int] = None,
-                 log: Callable[[str], None] = lambda s: None) -> Dict[str, Any]:
+def run_settings(
+  settings: RunSettings,
+  out_dir: str,
+  *,
+  config_path: Optional[str] = None,
+  model=None,
+  tokenizer=None,
+  score: Optional[Callable] = None,
+  progress: bool = False,
+  stop_after: Optional[int] = None,
+  log: Callable[[str], None] = lambda s: None,
+) -> Dict[str, Any]:
   """Run (or resume) ``settings`` into ``out_dir`` (module docstring).
 
   Args:
@@ -225,13 +267,16 @@ def run_settings(settings: RunSettings, out_dir: str, *, config_path: Optional[s
       before = json.load(f)
     if before != resolved:
       diff = sorted(k for k in resolved if before.get(k) != resolved[k])
-      raise ValueError(f"{out_dir} holds a run of other settings (differing: {', '.join(diff)}); "
-                       "choose another folder.")
+      raise ValueError(
+        f"{out_dir} holds a run of other settings (differing: {', '.join(diff)}); "
+        "choose another folder."
+      )
   start_time = time.perf_counter()
   score = score or _verdict
   if model is None:
     from dice_jax.llm import load_model  # noqa: PLC0415
     from dice_jax.llm.bundled import smollm2_gguf_path  # noqa: PLC0415
+
     path = settings.model.path or smollm2_gguf_path()
     log(f"loading {path}")
     model, _, tokenizer = load_model(path, with_tokenizer=True)
@@ -239,27 +284,43 @@ def run_settings(settings: RunSettings, out_dir: str, *, config_path: Optional[s
   if not os.path.isfile(spath):
     if config_path is not None:
       import shutil  # noqa: PLC0415
+
       ext = os.path.splitext(config_path)[1] or ".yaml"
       shutil.copyfile(config_path, os.path.join(out_dir, "config" + ext))
     with open(spath, "w", encoding="utf-8") as f:
       json.dump(resolved, f, indent=1)
 
   loop, m = settings.loop, settings.model
-  models = shared_lora_agents(model, len(loop.agents), rank=m.lora_rank, alpha=m.lora_alpha,
-                              targets=m.lora_targets, seed=settings.seed)
+  models = shared_lora_agents(
+    model,
+    len(loop.agents),
+    rank=m.lora_rank,
+    alpha=m.lora_alpha,
+    targets=m.lora_targets,
+    seed=settings.seed,
+  )
   tx = _adam(m.learning_rate)
   optimizers = [make_ft_optimizer(x, tx) for x in models]
   stop_ids, pad = stop_ids_of(model, tokenizer), int(pad_of(tokenizer))
-  sampling = dataclasses.replace(settings.sampling, stop_ids=stop_ids, pad_id=pad,
-                                 tokenizer=tokenizer)
+  sampling = dataclasses.replace(
+    settings.sampling, stop_ids=stop_ids, pad_id=pad, tokenizer=tokenizer
+  )
   train, test = _tasks(settings)
   instr = settings.tasks.instruction
   test_prompts = [_encode(tokenizer, t, instr) for t in test]
   ev = settings.evaluation
-  evaluate_now = lambda: evaluate(models[0], tokenizer, test, test_prompts,
-                                  max_new_tokens=ev.max_new_tokens, batch=ev.batch,
-                                  stop_ids=stop_ids, pad_id=pad, score=score,
-                                  prompt_bucket=sampling.prompt_bucket)
+  evaluate_now = lambda: evaluate(
+    models[0],
+    tokenizer,
+    test,
+    test_prompts,
+    max_new_tokens=ev.max_new_tokens,
+    batch=ev.batch,
+    stop_ids=stop_ids,
+    pad_id=pad,
+    score=score,
+    prompt_bucket=sampling.prompt_bucket,
+  )
 
   done = completed_iterations(out_dir)
   rec_path, eval_path = os.path.join(out_dir, RECORDS), os.path.join(out_dir, EVAL)
@@ -279,19 +340,33 @@ def run_settings(settings: RunSettings, out_dir: str, *, config_path: Optional[s
 
   p = loop.prompts_per_iteration
   first = [train[j % len(train)] for j in range(p)]
-  agents = [FTAgent(x, o, states=[state_name(t) for t in first],
-                    prompts=[_encode(tokenizer, t, instr) for t in first])
-            for x, o in zip(models, optimizers)]
-  ft = DiceFT(agents, temperature=loop.temperature, step_size=loop.step_size,
-              inner_steps=loop.inner_steps, sampling=sampling, token_cost=loop.token_cost,
-              log_path=rec_path, save_dir=os.path.join(out_dir, ADAPTERS),
-              fit_tol=loop.fit_tol)
+  agents = [
+    FTAgent(
+      x,
+      o,
+      states=[state_name(t) for t in first],
+      prompts=[_encode(tokenizer, t, instr) for t in first],
+    )
+    for x, o in zip(models, optimizers)
+  ]
+  ft = DiceFT(
+    agents,
+    temperature=loop.temperature,
+    step_size=loop.step_size,
+    inner_steps=loop.inner_steps,
+    sampling=sampling,
+    token_cost=loop.token_cost,
+    log_path=rec_path,
+    save_dir=os.path.join(out_dir, ADAPTERS),
+    fit_tol=loop.fit_tol,
+  )
   ft.iteration = done
   key = jax.random.key(settings.seed)
   n = len(agents)
   iterations = range(done, loop.iterations)
   if progress:
     from tqdm.auto import tqdm  # noqa: PLC0415
+
     iterations = tqdm(iterations, desc="DICE-FT", initial=done, total=loop.iterations)
   for k in iterations:
     if stop_after is not None and k >= stop_after:
@@ -302,25 +377,35 @@ def run_settings(settings: RunSettings, out_dir: str, *, config_path: Optional[s
       a.set_prompts(prompts, [state_name(t) for t in batch])
 
     def payoff(s, cands, batch=batch):
-      own = [np.array([score(batch[s], c.text if c.text is not None else "") for c in cs])
-             for cs in cands]
+      own = [
+        np.array([score(batch[s], c.text if c.text is not None else "") for c in cs])
+        for cs in cands
+      ]
       shape = tuple(len(cs) for cs in cands)
-      return [np.broadcast_to(own[i].reshape([-1 if j == i else 1 for j in range(n)]),
-                              shape).copy() for i in range(n)]
+      return [
+        np.broadcast_to(own[i].reshape([-1 if j == i else 1 for j in range(n)]), shape).copy()
+        for i in range(n)
+      ]
 
     rec = ft.rollout_step(payoff, key=jax.random.fold_in(key, k))
     _save_checkpoint(out_dir, models, optimizers, k + 1)
-    log(f"iteration {k + 1}/{loop.iterations}: sampled accuracy "
-        f"{np.mean([a['sample_payoff'] for a in rec['agents']]):.3f}, "
-        f"{rec['seconds']:.1f} s")
+    log(
+      f"iteration {k + 1}/{loop.iterations}: sampled accuracy "
+      f"{np.mean([a['sample_payoff'] for a in rec['agents']]):.3f}, "
+      f"{rec['seconds']:.1f} s"
+    )
     if ev.every and (k + 1) % ev.every == 0 and k + 1 < loop.iterations:
       row = {"iteration": k + 1, **evaluate_now()}
       evals.append(row)
       with open(eval_path, "a", encoding="utf-8") as f:
         f.write(json.dumps(row) + "\n")
   done = completed_iterations(out_dir)
-  summary = {"name": settings.name, "completed_iterations": done,
-             "iterations": loop.iterations, "base": evals[0]}
+  summary = {
+    "name": settings.name,
+    "completed_iterations": done,
+    "iterations": loop.iterations,
+    "base": evals[0],
+  }
   if done == loop.iterations:
     if not any(e["iteration"] == done for e in evals):
       final = {"iteration": done, **evaluate_now()}
@@ -331,6 +416,7 @@ def run_settings(settings: RunSettings, out_dir: str, *, config_path: Optional[s
     summary["seconds_this_session"] = time.perf_counter() - start_time
     with open(os.path.join(out_dir, SUMMARY), "w", encoding="utf-8") as f:
       json.dump(summary, f, indent=1)
-    log(f"final: accuracy {summary['final']['accuracy']:.3f} "
-        f"(base {summary['base']['accuracy']:.3f})")
+    log(
+      f"final: accuracy {summary['final']['accuracy']:.3f} (base {summary['base']['accuracy']:.3f})"
+    )
   return summary

@@ -11,6 +11,7 @@ Each agent's adapters are initialised as LoRA prescribes (Hu et al. 2021, arXiv:
 ``A`` random (He-uniform, an independent key per agent), ``B = 0``, so every agent starts as the
 base model.
 """
+
 from __future__ import annotations
 
 from typing import List, Sequence, Union
@@ -38,9 +39,16 @@ def _fresh_adapters(lora, key):
   return jax.tree_util.tree_unflatten(treedef, out)
 
 
-def shared_lora_agents(model, num_agents: int, *, rank: int = 8, alpha: float = 16.0,
-                       targets: Union[Sequence[str], str] = ("q_proj", "v_proj"), seed: int = 0,
-                       use_rslora: bool = False) -> List[nnx.Module]:
+def shared_lora_agents(
+  model,
+  num_agents: int,
+  *,
+  rank: int = 8,
+  alpha: float = 16.0,
+  targets: Union[Sequence[str], str] = ("q_proj", "v_proj"),
+  seed: int = 0,
+  use_rslora: bool = False,
+) -> List[nnx.Module]:
   """``num_agents`` models with their own LoRA adapters around ``model``'s frozen weights.
 
   Args:
@@ -63,8 +71,9 @@ def shared_lora_agents(model, num_agents: int, *, rank: int = 8, alpha: float = 
   if isinstance(num_agents, bool) or int(num_agents) != num_agents or num_agents < 1:
     raise ValueError(f"num_agents must be a positive integer; got {num_agents!r}.")
   if not lora_modules(model):
-    apply_lora(model, rank=rank, alpha=alpha, targets=targets, rngs=nnx.Rngs(seed),
-               use_rslora=use_rslora)
+    apply_lora(
+      model, rank=rank, alpha=alpha, targets=targets, rngs=nnx.Rngs(seed), use_rslora=use_rslora
+    )
   graphdef, lora, frozen = split_adapters(model)
   agents = [model]
   for i in range(1, int(num_agents)):

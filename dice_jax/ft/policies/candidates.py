@@ -1,4 +1,5 @@
 """Candidate responses per prompt as one padded token batch for scoring and training."""
+
 from __future__ import annotations
 
 from typing import Optional, Sequence
@@ -37,11 +38,17 @@ class CandidateBatch:
     return self.candidate_mask.shape
 
 
-def make_candidate_batch(prompts: Sequence[Sequence[int]],
-                         candidates: Sequence[Sequence[Sequence[int]]], *, pad_id: int = 0,
-                         candidate_mask: Optional[np.ndarray] = None,
-                         num_candidates: Optional[int] = None, length: Optional[int] = None,
-                         window: Optional[int] = None, share_prompts: bool = True) -> CandidateBatch:
+def make_candidate_batch(
+  prompts: Sequence[Sequence[int]],
+  candidates: Sequence[Sequence[Sequence[int]]],
+  *,
+  pad_id: int = 0,
+  candidate_mask: Optional[np.ndarray] = None,
+  num_candidates: Optional[int] = None,
+  length: Optional[int] = None,
+  window: Optional[int] = None,
+  share_prompts: bool = True,
+) -> CandidateBatch:
   """Pack token ids: ``prompts[p]`` with candidates ``candidates[p][k]``.
 
   Prompts with fewer candidates than the largest set need ``candidate_mask`` (``[P, K]``, True
@@ -64,28 +71,38 @@ def make_candidate_batch(prompts: Sequence[Sequence[int]],
       for the data.
   """
   if len(prompts) != len(candidates) or not prompts:
-    raise ValueError(f"candidates must hold one list per prompt ({len(prompts)} prompts); "
-                     f"got {len(candidates)}.")
+    raise ValueError(
+      f"candidates must hold one list per prompt ({len(prompts)} prompts); got {len(candidates)}."
+    )
   sizes = [len(c) for c in candidates]
   k = max(sizes)
   if min(sizes) < 1:
     raise ValueError(f"candidates: every prompt needs at least one candidate; sizes {sizes}.")
   if num_candidates is not None:
     if int(num_candidates) != num_candidates or num_candidates < k:
-      raise ValueError(f"num_candidates must be an integer >= the largest candidate set ({k}); "
-                       f"got {num_candidates!r}.")
+      raise ValueError(
+        f"num_candidates must be an integer >= the largest candidate set ({k}); "
+        f"got {num_candidates!r}."
+      )
     k = int(num_candidates)
   if candidate_mask is None:
     if len(set(sizes)) != 1 or sizes[0] != k:
-      raise ValueError(f"candidates: prompts have candidate sets of different sizes {sizes}; "
-                       "pass candidate_mask ([P, K] booleans) to mark the real ones.")
+      raise ValueError(
+        f"candidates: prompts have candidate sets of different sizes {sizes}; "
+        "pass candidate_mask ([P, K] booleans) to mark the real ones."
+      )
     cmask = np.ones((len(prompts), k), bool)
   else:
     cmask = np.asarray(candidate_mask, bool)
-    if cmask.shape != (len(prompts), k) or list(cmask.sum(1)) != sizes or \
-        not all(cmask[p, :s].all() for p, s in enumerate(sizes)):
-      raise ValueError(f"candidate_mask must be [P, K] = {(len(prompts), k)} with the first "
-                       f"len(candidates[p]) entries True (sizes {sizes}); got shape {cmask.shape}.")
+    if (
+      cmask.shape != (len(prompts), k)
+      or list(cmask.sum(1)) != sizes
+      or not all(cmask[p, :s].all() for p, s in enumerate(sizes))
+    ):
+      raise ValueError(
+        f"candidate_mask must be [P, K] = {(len(prompts), k)} with the first "
+        f"len(candidates[p]) entries True (sizes {sizes}); got shape {cmask.shape}."
+      )
   rows = []
   for p, (prompt, cands) in enumerate(zip(prompts, candidates)):
     if len(prompt) < 1:
@@ -99,18 +116,25 @@ def make_candidate_batch(prompts: Sequence[Sequence[int]],
   need_win = max(len(b) for _, b in rows)
   for name, value, need in (("length", length, need_len), ("window", window, need_win)):
     if value is not None and (int(value) != value or value < need):
-      raise ValueError(f"{name} must be an integer >= {need} (the longest "
-                       f"{'prompt + candidate' if name == 'length' else 'candidate'}); "
-                       f"got {value!r}.")
+      raise ValueError(
+        f"{name} must be an integer >= {need} (the longest "
+        f"{'prompt + candidate' if name == 'length' else 'candidate'}); "
+        f"got {value!r}."
+      )
   length = need_len if length is None else int(length)
   ids = np.full((len(rows), length), pad_id, np.int32)
   mask = np.zeros((len(rows), length), bool)
   for r, (a, b) in enumerate(rows):
-    ids[r, :len(a) + len(b)] = a + b
-    mask[r, :len(a) + len(b)] = True
+    ids[r, : len(a) + len(b)] = a + b
+    mask[r, : len(a) + len(b)] = True
   window = need_win if window is None else int(window)
   prompt_len = max(max(len(a) for a, _ in rows), length - window) if share_prompts and k > 1 else 0
-  return CandidateBatch(ids=ids, mask=mask,
-                        starts=np.array([len(a) - 1 for a, _ in rows], np.int32),
-                        lengths=np.array([len(b) for _, b in rows], np.int32),
-                        candidate_mask=cmask, window=window, prompt_len=prompt_len)
+  return CandidateBatch(
+    ids=ids,
+    mask=mask,
+    starts=np.array([len(a) - 1 for a, _ in rows], np.int32),
+    lengths=np.array([len(b) for _, b in rows], np.int32),
+    candidate_mask=cmask,
+    window=window,
+    prompt_len=prompt_len,
+  )

@@ -8,6 +8,7 @@ state)`` that return only the new adapters and optimizer state: the frozen base 
 output, so its arrays are never copied or rewritten (with ``nnx.jit`` every call would return a
 fresh, bit-identical copy of the whole base).
 """
+
 from __future__ import annotations
 
 import functools
@@ -29,8 +30,16 @@ def candidate_log_policy(model, batch: CandidateBatch) -> jax.Array:
   ``log pi(c_k | s) - log sum_j pi(c_j | s)`` from the summed token log-probabilities (each
   prompt run once for its ``K`` candidates when ``batch.prompt_len`` is set)."""
   if batch.prompt_len:
-    lp = grouped_candidate_logprobs(model, batch.ids, batch.mask, batch.starts, batch.lengths,
-                                    batch.window, group=batch.shape[1], prompt_len=batch.prompt_len)
+    lp = grouped_candidate_logprobs(
+      model,
+      batch.ids,
+      batch.mask,
+      batch.starts,
+      batch.lengths,
+      batch.window,
+      group=batch.shape[1],
+      prompt_len=batch.prompt_len,
+    )
   else:
     lp = candidate_logprobs(model, batch.ids, batch.mask, batch.starts, batch.lengths, batch.window)
   return masked_log_softmax(lp.sum(-1).reshape(batch.shape), batch.candidate_mask)
@@ -57,8 +66,14 @@ def make_ft_optimizer(model, tx: optax.GradientTransformation) -> nnx.Optimizer:
   return lora_optimizer(model, _skip_nonfinite(tx))
 
 
-def _ft_step(model, optimizer: nnx.Optimizer, batch: CandidateBatch, log_target: jax.Array,
-             log_reference: jax.Array, temperature: jax.Array):
+def _ft_step(
+  model,
+  optimizer: nnx.Optimizer,
+  batch: CandidateBatch,
+  log_target: jax.Array,
+  log_reference: jax.Array,
+  temperature: jax.Array,
+):
   """Minimise ``mean_prompts KL(pi+ || pi_theta)`` over the candidates with one optimizer step on
   the LoRA parameters (the base weights are not differentiated, so they never change).
 
@@ -73,17 +88,21 @@ def _ft_step(model, optimizer: nnx.Optimizer, batch: CandidateBatch, log_target:
     log_q = candidate_log_policy(m, batch)
     return jnp.mean(_kl(log_target, log_q, cmask)), log_q
 
-  (loss, log_q), grads = nnx.value_and_grad(loss_fn, argnums=nnx.DiffState(0, ADAPTER),
-                                            has_aux=True)(model)
-  finite = jnp.isfinite(loss) & jnp.all(jnp.stack(
-      [jnp.all(jnp.isfinite(g)) for g in jax.tree_util.tree_leaves(grads)]))
+  (loss, log_q), grads = nnx.value_and_grad(
+    loss_fn, argnums=nnx.DiffState(0, ADAPTER), has_aux=True
+  )(model)
+  finite = jnp.isfinite(loss) & jnp.all(
+    jnp.stack([jnp.all(jnp.isfinite(g)) for g in jax.tree_util.tree_leaves(grads)])
+  )
   optimizer.update(model, grads)
   q = jnp.exp(log_q)
-  return {"loss": loss,
-          "kl_to_reference": jnp.mean(_kl(log_q, log_reference, cmask)),
-          "entropy": jnp.mean(-jnp.sum(jnp.where(cmask, q * log_q, 0.0), axis=-1)),
-          "temperature": jnp.mean(temperature),
-          "skipped": ~finite}
+  return {
+    "loss": loss,
+    "kl_to_reference": jnp.mean(_kl(log_q, log_reference, cmask)),
+    "entropy": jnp.mean(-jnp.sum(jnp.where(cmask, q * log_q, 0.0), axis=-1)),
+    "temperature": jnp.mean(temperature),
+    "skipped": ~finite,
+  }
 
 
 def split_adapters(model):
@@ -110,8 +129,19 @@ def log_policy(model, batch: CandidateBatch, *, adapters: bool = True) -> jax.Ar
 
 
 @functools.partial(jax.jit, static_argnames=("graphdef", "opt_graphdef", "num_steps"))
-def _ft_steps_pure(graphdef, opt_graphdef, adapters, frozen, opt_state, batch, log_target,
-                   log_reference, temperature, *, num_steps):
+def _ft_steps_pure(
+  graphdef,
+  opt_graphdef,
+  adapters,
+  frozen,
+  opt_state,
+  batch,
+  log_target,
+  log_reference,
+  temperature,
+  *,
+  num_steps,
+):
   model = nnx.merge(graphdef, adapters, frozen)
   optimizer = nnx.merge(opt_graphdef, opt_state)
 
@@ -137,9 +167,17 @@ def replicate_model(model, mesh: Mesh) -> None:
   nnx.update(model, jax.device_put(nnx.state(model), NamedSharding(mesh, PartitionSpec())))
 
 
-def ft_steps(model, optimizer: nnx.Optimizer, batch: CandidateBatch, log_target: jax.Array,
-             log_reference: jax.Array, temperature: jax.Array, *, num_steps: int,
-             mesh: Mesh | None = None):
+def ft_steps(
+  model,
+  optimizer: nnx.Optimizer,
+  batch: CandidateBatch,
+  log_target: jax.Array,
+  log_reference: jax.Array,
+  temperature: jax.Array,
+  *,
+  num_steps: int,
+  mesh: Mesh | None = None,
+):
   """``num_steps`` :func:`ft_step` updates in one compiled ``nnx.fori_loop``; returns the last
   step's metrics with ``skipped`` counting the skipped steps.
 
@@ -166,23 +204,41 @@ def ft_steps(model, optimizer: nnx.Optimizer, batch: CandidateBatch, log_target:
   opt_graphdef, opt_state = nnx.split(optimizer)
   if mesh is not None:
     if batch.shape[0] % mesh.size:
-      raise ValueError(f"batch: {batch.shape[0]} prompts do not split evenly over the mesh's "
-                       f"{mesh.size} devices.")
-    lora, frozen, opt_state = jax.device_put((lora, frozen, opt_state),
-                                             NamedSharding(mesh, PartitionSpec()))
+      raise ValueError(
+        f"batch: {batch.shape[0]} prompts do not split evenly over the mesh's {mesh.size} devices."
+      )
+    lora, frozen, opt_state = jax.device_put(
+      (lora, frozen, opt_state), NamedSharding(mesh, PartitionSpec())
+    )
     batch, log_target, log_reference, temperature = jax.device_put(
-        (batch, jnp.asarray(log_target), jnp.asarray(log_reference), jnp.asarray(temperature)),
-        NamedSharding(mesh, PartitionSpec(mesh.axis_names)))
+      (batch, jnp.asarray(log_target), jnp.asarray(log_reference), jnp.asarray(temperature)),
+      NamedSharding(mesh, PartitionSpec(mesh.axis_names)),
+    )
   new_lora, new_opt, metrics = _ft_steps_pure(
-      graphdef, opt_graphdef, lora, frozen, opt_state, batch, jnp.asarray(log_target),
-      jnp.asarray(log_reference), jnp.asarray(temperature), num_steps=int(num_steps))
+    graphdef,
+    opt_graphdef,
+    lora,
+    frozen,
+    opt_state,
+    batch,
+    jnp.asarray(log_target),
+    jnp.asarray(log_reference),
+    jnp.asarray(temperature),
+    num_steps=int(num_steps),
+  )
   nnx.update(model, new_lora)
   nnx.update(optimizer, new_opt)
   return metrics
 
 
-def ft_step(model, optimizer: nnx.Optimizer, batch: CandidateBatch, log_target: jax.Array,
-            log_reference: jax.Array, temperature: jax.Array):
+def ft_step(
+  model,
+  optimizer: nnx.Optimizer,
+  batch: CandidateBatch,
+  log_target: jax.Array,
+  log_reference: jax.Array,
+  temperature: jax.Array,
+):
   """One jitted training step on the adapters: minimise ``mean_prompts KL(pi+ || pi_theta)``.
 
   Returns metrics from before the update: ``loss`` (the mean KL to the target),

@@ -13,6 +13,7 @@ DICE-FT loss it raises the *absolute* probability of the accepted responses, wit
 to the reference model. It is the baseline DICE-FT is compared with at equal compute
 (``benchmarks/dice_ft_real.py``).
 """
+
 from __future__ import annotations
 
 import functools
@@ -37,16 +38,19 @@ def _sft_loss(model, batch: CandidateBatch, weights):
 
 
 @functools.partial(jax.jit, static_argnames=("graphdef", "opt_graphdef", "num_steps"))
-def _sft_steps_pure(graphdef, opt_graphdef, adapters, frozen, opt_state, batch, weights, *,
-                    num_steps):
+def _sft_steps_pure(
+  graphdef, opt_graphdef, adapters, frozen, opt_state, batch, weights, *, num_steps
+):
   model = nnx.merge(graphdef, adapters, frozen)
   optimizer = nnx.merge(opt_graphdef, opt_state)
 
   def one(m, o):
-    loss, grads = nnx.value_and_grad(_sft_loss, argnums=nnx.DiffState(0, ADAPTER))(m, batch,
-                                                                                  weights)
-    finite = jnp.isfinite(loss) & jnp.all(jnp.stack(
-        [jnp.all(jnp.isfinite(g)) for g in jax.tree_util.tree_leaves(grads)]))
+    loss, grads = nnx.value_and_grad(_sft_loss, argnums=nnx.DiffState(0, ADAPTER))(
+      m, batch, weights
+    )
+    finite = jnp.isfinite(loss) & jnp.all(
+      jnp.stack([jnp.all(jnp.isfinite(g)) for g in jax.tree_util.tree_leaves(grads)])
+    )
     o.update(m, grads)
     return loss, ~finite
 
@@ -59,12 +63,14 @@ def _sft_steps_pure(graphdef, opt_graphdef, adapters, frozen, opt_state, batch, 
   if num_steps > 1:
     _, _, skipped = nnx.fori_loop(0, num_steps - 1, body, (model, optimizer, skipped))
   loss, bad = one(model, optimizer)
-  return (nnx.state(model, ADAPTER), nnx.state(optimizer),
-          {"loss": loss, "skipped": skipped + bad.astype(jnp.int32)})
+  return (
+    nnx.state(model, ADAPTER),
+    nnx.state(optimizer),
+    {"loss": loss, "skipped": skipped + bad.astype(jnp.int32)},
+  )
 
 
-def sft_steps(model, optimizer: nnx.Optimizer, batch: CandidateBatch, weights, *,
-              num_steps: int):
+def sft_steps(model, optimizer: nnx.Optimizer, batch: CandidateBatch, weights, *, num_steps: int):
   """``num_steps`` maximum-likelihood steps on the candidates with ``weights > 0``.
 
   Args:
@@ -92,8 +98,9 @@ def sft_steps(model, optimizer: nnx.Optimizer, batch: CandidateBatch, weights, *
     raise ValueError(f"num_steps must be a positive integer; got {num_steps!r}.")
   graphdef, lora, frozen = split_adapters(model)
   opt_graphdef, opt_state = nnx.split(optimizer)
-  new_lora, new_opt, metrics = _sft_steps_pure(graphdef, opt_graphdef, lora, frozen, opt_state,
-                                               batch, jnp.asarray(w), num_steps=int(num_steps))
+  new_lora, new_opt, metrics = _sft_steps_pure(
+    graphdef, opt_graphdef, lora, frozen, opt_state, batch, jnp.asarray(w), num_steps=int(num_steps)
+  )
   nnx.update(model, new_lora)
   nnx.update(optimizer, new_opt)
   return metrics

@@ -5,6 +5,7 @@ iteration and agent the sampled accuracy (mean payoff of the ``K`` samples), the
 the KL of the mirror target to the current policy, the KL to the base reference, and the tokens
 per sample; plus the held-out accuracy of every evaluation. It returns the table it prints.
 """
+
 from __future__ import annotations
 
 import os
@@ -39,12 +40,16 @@ def format_table(run: FTRun) -> str:
   lines = ["iter  agent  sampled_acc  target_kl     loss  kl_to_ref  tokens  fitted"]
   for r in run.records:
     for i, a in enumerate(r["agents"]):
-      lines.append(f"{r['iteration'] + 1:4d}  {i:5d}  {a.get('sample_payoff', float('nan')):11.3f}"
-                   f"  {a['target_kl']:9.2e}  {a['loss']:7.3g}  {a['kl_to_reference']:9.2e}"
-                   f"  {a.get('mean_tokens', float('nan')):6.1f}  {str(a['fitted']):>6s}")
+      lines.append(
+        f"{r['iteration'] + 1:4d}  {i:5d}  {a.get('sample_payoff', float('nan')):11.3f}"
+        f"  {a['target_kl']:9.2e}  {a['loss']:7.3g}  {a['kl_to_reference']:9.2e}"
+        f"  {a.get('mean_tokens', float('nan')):6.1f}  {str(a['fitted']):>6s}"
+      )
   for e in run.evals:
-    lines.append(f"held-out after {e['iteration']} iteration(s): accuracy {e['accuracy']:.3f} "
-                 f"({e['correct']:g}/{e['n']}), {e['tokens_per_answer']:.1f} tokens per answer")
+    lines.append(
+      f"held-out after {e['iteration']} iteration(s): accuracy {e['accuracy']:.3f} "
+      f"({e['correct']:g}/{e['n']}), {e['tokens_per_answer']:.1f} tokens per answer"
+    )
   return "\n".join(lines)
 
 
@@ -56,6 +61,7 @@ def report(folder: str, *, out_dir: str | None = None) -> str:
     ValueError: ``folder`` holds no run.
   """
   import matplotlib  # noqa: PLC0415
+
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt  # noqa: PLC0415
 
@@ -64,16 +70,24 @@ def report(folder: str, *, out_dir: str | None = None) -> str:
   fig, axes = plt.subplots(1, 4, figsize=(16, 3.6))
   its = [r["iteration"] + 1 for r in run.records]
   n = len(run.records[0]["agents"]) if run.records else 0
-  series = (("sample_payoff", "sampled accuracy"), ("target_kl", "KL(target || pi_k)"),
-            ("kl_to_reference", "KL(pi || rho)"), ("mean_tokens", "tokens per sample"))
+  series = (
+    ("sample_payoff", "sampled accuracy"),
+    ("target_kl", "KL(target || pi_k)"),
+    ("kl_to_reference", "KL(pi || rho)"),
+    ("mean_tokens", "tokens per sample"),
+  )
   for ax, (key, title) in zip(axes, series):
     for i in range(n):
       ax.plot(its, [r["agents"][i].get(key) for r in run.records], "o-", label=f"agent {i}")
     ax.set_title(title)
     ax.set_xlabel("iteration")
   if run.evals:
-    axes[0].plot([e["iteration"] for e in run.evals], [e["accuracy"] for e in run.evals], "ks--",
-                 label="held-out (greedy)")
+    axes[0].plot(
+      [e["iteration"] for e in run.evals],
+      [e["accuracy"] for e in run.evals],
+      "ks--",
+      label="held-out (greedy)",
+    )
   axes[0].legend(fontsize=8)
   fig.tight_layout()
   path = os.path.join(out_dir, "training.png")

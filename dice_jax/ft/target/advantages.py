@@ -17,6 +17,7 @@ payoff entries are not finite (a failed rollout or checker) is dropped from its 
 References: Sokota et al., "A Unified Approach to Reinforcement Learning, Quantal Response
 Equilibria, and Two-Player Zero-Sum Games" (MMD), ICLR 2023; the DICE paper (DESIGN §7).
 """
+
 from __future__ import annotations
 
 from typing import Callable, List, Optional, Sequence
@@ -28,8 +29,11 @@ import numpy as np
 __all__ = ["joint_advantages", "normal_form_advantages"]
 
 
-def joint_advantages(payoffs: Sequence[np.ndarray], policies: Sequence[np.ndarray],
-                     costs: Optional[Sequence[np.ndarray]] = None):
+def joint_advantages(
+  payoffs: Sequence[np.ndarray],
+  policies: Sequence[np.ndarray],
+  costs: Optional[Sequence[np.ndarray]] = None,
+):
   """Advantages of every agent's candidates in one state from the joint payoff.
 
   Args:
@@ -67,8 +71,10 @@ def joint_advantages(payoffs: Sequence[np.ndarray], policies: Sequence[np.ndarra
     if c.shape != (shape[i],) or not np.all(np.isfinite(c)):
       raise ValueError(f"costs[{i}] must be finite with shape {(shape[i],)}; got {c.shape}.")
   # a candidate fails when its own payoff row holds a non-finite entry
-  valid = [np.all(np.isfinite(np.moveaxis(u, i, 0).reshape(shape[i], -1)), axis=1)
-           for i, u in enumerate(us)]
+  valid = [
+    np.all(np.isfinite(np.moveaxis(u, i, 0).reshape(shape[i], -1)), axis=1)
+    for i, u in enumerate(us)
+  ]
   w = [np.where(v, p, 0.0) for v, p in zip(valid, pis)]
   if any(wi.sum() <= 0 for wi in w):
     return ([np.zeros(s) for s in shape], [0.0] * n, [np.zeros(s, bool) for s in shape])
@@ -94,8 +100,10 @@ def normal_form_advantages(game) -> Callable[[List[jax.Array]], List[jax.Array]]
   """Advantages for agents that are the players of a normal-form game, each with one prompt
   whose candidates are that player's actions: ``A_i = v_i(pi) - <pi_i, v_i(pi)>`` (the utility
   vector at the agents' current candidate distributions, baseline-subtracted)."""
+
   def advantages(policies):
     profile = tuple(p[0] for p in policies)
     v = game.utilities(profile)
     return [(vi - jnp.sum(x * vi))[None, :] for x, vi in zip(profile, v)]
+
   return advantages

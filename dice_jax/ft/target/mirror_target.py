@@ -1,4 +1,5 @@
 """The DICE-FT mirror target over a candidate set (DESIGN §7)."""
+
 from __future__ import annotations
 
 from typing import Optional
@@ -18,8 +19,9 @@ def masked_log_softmax(x: jax.Array, mask: Optional[jax.Array]) -> jax.Array:
   return jax.nn.log_softmax(x, axis=-1)
 
 
-def mirror_target(log_policy, log_reference, advantages, temperature, step_size,
-                  mask: Optional[jax.Array] = None) -> jax.Array:
+def mirror_target(
+  log_policy, log_reference, advantages, temperature, step_size, mask: Optional[jax.Array] = None
+) -> jax.Array:
   """``log pi+`` for K candidate responses per prompt (state).
 
       log pi+(c) = [log pi_k(c) + eta A(c) + eta tau log rho(c)] / (1 + eta tau) - logsumexp(.)

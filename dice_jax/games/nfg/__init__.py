@@ -5,9 +5,24 @@
 * :mod:`~dice_jax.games.nfg.reader`: the grammar (both versions), resource limits, errors;
 * :mod:`~dice_jax.games.nfg.writer`: both versions, read back by pygambit to the same game.
 """
-from dice_jax.games.nfg.reader import (MAX_FILE_BYTES, MAX_PAYOFF_ENTRIES, MAX_PLAYERS, NfgInfo,
-                                       parse_nfg, read_nfg)
+
+from dice_jax.games.nfg.reader import (
+  MAX_FILE_BYTES,
+  MAX_PAYOFF_ENTRIES,
+  MAX_PLAYERS,
+  NfgInfo,
+  parse_nfg,
+  read_nfg,
+)
 from dice_jax.games.nfg.writer import to_nfg, write_nfg
 
-__all__ = ["MAX_FILE_BYTES", "MAX_PAYOFF_ENTRIES", "MAX_PLAYERS", "NfgInfo", "parse_nfg",
-           "read_nfg", "to_nfg", "write_nfg"]
+__all__ = [
+  "MAX_FILE_BYTES",
+  "MAX_PAYOFF_ENTRIES",
+  "MAX_PLAYERS",
+  "NfgInfo",
+  "parse_nfg",
+  "read_nfg",
+  "to_nfg",
+  "write_nfg",
+]

@@ -1,4 +1,5 @@
 """Gambit's rule for player, strategy and outcome labels: unique and nonempty within a scope."""
+
 from __future__ import annotations
 
 import collections

@@ -28,6 +28,7 @@ A number token then has two readings, both Gambit's:
   ignored (so ``2.0`` and ``2/3`` count as 2); no leading digits, or a value outside a 32-bit int,
   is rejected.
 """
+
 from __future__ import annotations
 
 import re
@@ -38,16 +39,19 @@ WHITESPACE = " \t\n\v\f\r"
 _WS = r"[ \t\n\v\f\r]"
 
 # One number token, exactly as the lexer cuts it (atomic: no backtracking into a shorter token).
-NUMBER = (r"(?>[0-9+\-][0-9]*(?:\.[0-9]*(?:[eE][+\-0-9]?[0-9]*)?|/[0-9]*|[eE][+\-0-9]?[0-9]*)?"
-          r"|\.[0-9]*)")
+NUMBER = (
+  r"(?>[0-9+\-][0-9]*(?:\.[0-9]*(?:[eE][+\-0-9]?[0-9]*)?|/[0-9]*|[eE][+\-0-9]?[0-9]*)?"
+  r"|\.[0-9]*)"
+)
 
 # One quoted string: it ends at the first '"' not preceded by a backslash (possessive: no
 # backtracking, so an unclosed string costs one scan).
 STRING = r'"(?:[^"\\]++|(?>\\+)[\s\S])*+"'
 
 _TOKEN = re.compile(
-    _WS + r"*(?:(?P<lbrace>\{)|(?P<rbrace>\})|(?P<comma>,)|(?P<number>" + NUMBER + r")"
-    r"|(?P<text>" + STRING + r')|(?P<open>")|(?P<symbol>[^ \t\n\v\f\r]+))')
+  _WS + r"*(?:(?P<lbrace>\{)|(?P<rbrace>\})|(?P<comma>,)|(?P<number>" + NUMBER + r")"
+  r"|(?P<text>" + STRING + r')|(?P<open>")|(?P<symbol>[^ \t\n\v\f\r]+))'
+)
 
 # The value grammar of lexical_cast<Rational> (after the lexer has cut the token).
 _VALUE = re.compile(r"(-?)([0-9]*)(?:/([0-9]*)|\.([0-9]*)(?:[eE](-?)([0-9]*))?|[eE](-?)([0-9]*))?")
@@ -132,8 +136,10 @@ def number_value(word: str) -> Optional[float]:
   sign, whole, den, frac, esign1, exp1, esign2, exp2 = m.groups()
   if den is not None:
     if max(len(whole), len(den)) > MAX_RATIONAL_DIGITS:
-      raise OverflowError(f"a rational with more than {MAX_RATIONAL_DIGITS} digits in its "
-                          "numerator or denominator (the reader's limit)")
+      raise OverflowError(
+        f"a rational with more than {MAX_RATIONAL_DIGITS} digits in its "
+        "numerator or denominator (the reader's limit)"
+      )
     if not den.strip("0"):
       return None
     return float(Fraction(int(sign + (whole or "0")), int(den))) + 0.0

@@ -42,6 +42,7 @@ refusal is a ``ValueError`` naming the file and line. dice_jax reads some files 
 (its ``IsValidLabel``), and number texts its C++ reader accepts but its Python layer cannot
 convert (``.``, ``-``, ``1e-``: the C++ values 0, 0, 1).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -55,7 +56,16 @@ import jax.numpy as jnp
 import numpy as np
 
 from dice_jax.games.nfg.labels import normalize_labels
-from dice_jax.games.nfg.lexer import NUMBER, STRING, Lexer, Token, describe, number_value, stoi, unescape
+from dice_jax.games.nfg.lexer import (
+  NUMBER,
+  STRING,
+  Lexer,
+  Token,
+  describe,
+  number_value,
+  stoi,
+  unescape,
+)
 from dice_jax.games.normal_form import NormalFormGame
 
 #: Largest file :func:`read_nfg` opens (bytes).
@@ -79,8 +89,22 @@ _BLOCK = 1 << 16
 @functools.lru_cache(maxsize=64)
 def _outcome(n: int) -> str:
   """One well-formed outcome ``{ "name" u_1 [,] ... u_n [,] }`` of an ``n``-player game."""
-  return (_WS + r"\{" + _WS + STRING + r"(?:" + _WS + NUMBER + r"(?:" + _WS + r",)?){" + str(n)
-          + "}" + _WS + r"\}")
+  return (
+    _WS
+    + r"\{"
+    + _WS
+    + STRING
+    + r"(?:"
+    + _WS
+    + NUMBER
+    + r"(?:"
+    + _WS
+    + r",)?){"
+    + str(n)
+    + "}"
+    + _WS
+    + r"\}"
+  )
 
 
 @functools.lru_cache(maxsize=64)
@@ -94,7 +118,7 @@ class _Payoffs:
   def __init__(self, dtype: np.dtype):
     info = jnp.finfo(dtype)
     # |x| < limit  <=>  x rounds to a finite value of dtype (halfway above max rounds to inf).
-    self.limit = float(info.max) + 0.5 * float(info.eps) * 2.0**(int(info.maxexp) - 1)
+    self.limit = float(info.max) + 0.5 * float(info.eps) * 2.0 ** (int(info.maxexp) - 1)
     self.dtype = dtype
     self.exact = functools.lru_cache(maxsize=4096)(self._exact)
 
@@ -247,14 +271,18 @@ class _Parser:
           self.fail(f"{what(k + j)} is {describe(Token('number', word, 0))}, {reason}", offset(j))
         vals.append(x)
     if take < len(words):
-      self.fail(f"found {describe(Token('number', words[take], 0))} after the {count} entries "
-                "of the body, where the file should end", offset(take))
+      self.fail(
+        f"found {describe(Token('number', words[take], 0))} after the {count} entries "
+        "of the body, where the file should end",
+        offset(take),
+      )
     self.lx.pos = stop
     tok = self.advance()
     if tok.kind != "eof" and tok.start < end:
       if k + take == count:
-        self.fail(f"found {describe(tok)} after the {count} entries of the body, where the file "
-                  "should end")
+        self.fail(
+          f"found {describe(tok)} after the {count} entries of the body, where the file should end"
+        )
       self.unexpected(what(k + take))
     return np.asarray(vals)
 
@@ -279,8 +307,10 @@ class _Parser:
     if n < 2:
       self.fail(f"the file names {n} player{'s' * (n != 1)}; dice_jax games have at least 2")
     if n > MAX_PLAYERS:
-      self.fail(f"the file names {n} players; a dice_jax payoff tensor has one axis per player "
-                f"and arrays have at most {MAX_PLAYERS} axes")
+      self.fail(
+        f"the file names {n} players; a dice_jax payoff tensor has one axis per player "
+        f"and arrays have at most {MAX_PLAYERS} axes"
+      )
     self.advance()
     self.expect("lbrace", "'{' opening the strategy counts or the strategy name lists")
     if self.advance().kind == "lbrace":
@@ -300,8 +330,10 @@ class _Parser:
         tok = self.expect("number", f"the strategy count of player {i + 1}")
         c = stoi(tok.text)
         if c is None:
-          self.fail(f"the strategy count of player {i + 1} is {describe(tok)}, not an integer "
-                    "Gambit reads (a 32-bit int)")
+          self.fail(
+            f"the strategy count of player {i + 1} is {describe(tok)}, not an integer "
+            "Gambit reads (a 32-bit int)"
+          )
         if c < 1:
           self.fail(f"player {i + 1} has no strategies (count {tok.text})")
         counts.append(c)
@@ -327,11 +359,15 @@ class _Parser:
     shape = " x ".join(map(str, counts)) if len(counts) <= 8 else f"{len(counts)} players'"
     if need > room:
       kind = "payoffs" if per_profile > 1 else "outcome indices"
-      self.fail(f"the strategy counts ({shape}) call for at least {need} {kind} "
-                f"but only {room} characters follow; counts that large cannot be right")
+      self.fail(
+        f"the strategy counts ({shape}) call for at least {need} {kind} "
+        f"but only {room} characters follow; counts that large cannot be right"
+      )
     if size * len(counts) > MAX_PAYOFF_ENTRIES:
-      self.fail(f"the strategy counts ({shape}) make more than {MAX_PAYOFF_ENTRIES} payoff "
-                "entries, the reader's limit")
+      self.fail(
+        f"the strategy counts ({shape}) make more than {MAX_PAYOFF_ENTRIES} payoff "
+        "entries, the reader's limit"
+      )
     return size
 
   def payoff_body(self, n: int, size: int) -> np.ndarray:
@@ -412,14 +448,19 @@ class _Parser:
     if strategies is None:
       strategies = [[str(k + 1) for k in range(c)] for c in counts]
     payoffs = self.outcome_body(n, size) if self.tok.kind == "lbrace" else self.payoff_body(n, size)
-    info = NfgInfo(title, tuple(normalize_labels(players)),
-                   tuple(tuple(normalize_labels(s)) for s in strategies), comment)
+    info = NfgInfo(
+      title,
+      tuple(normalize_labels(players)),
+      tuple(tuple(normalize_labels(s)) for s in strategies),
+      comment,
+    )
     # Player 1 varies fastest: Fortran order over (n_1, ..., n_N).
     return [payoffs[i].reshape(counts, order="F") for i in range(n)], info
 
 
-def parse_nfg(text: str, *, dtype=None, source: str = "<string>", with_info: bool = False
-              ) -> Union[NormalFormGame, Tuple[NormalFormGame, NfgInfo]]:
+def parse_nfg(
+  text: str, *, dtype=None, source: str = "<string>", with_info: bool = False
+) -> Union[NormalFormGame, Tuple[NormalFormGame, NfgInfo]]:
   """Parse the text of an ``.nfg`` file, as Gambit does (see the module docstring).
 
   Args:
@@ -445,8 +486,10 @@ def parse_nfg(text: str, *, dtype=None, source: str = "<string>", with_info: boo
   if not isinstance(text, str):
     raise TypeError(f"text must be a str; got {type(text).__name__}.")
   if len(text) > MAX_FILE_BYTES:
-    raise ValueError(f"{source}: .nfg text of {len(text)} characters is over the reader's limit "
-                     f"of {MAX_FILE_BYTES}.")
+    raise ValueError(
+      f"{source}: .nfg text of {len(text)} characters is over the reader's limit "
+      f"of {MAX_FILE_BYTES}."
+    )
   arrays, info = _Parser(text, source, _float_dtype(dtype)).parse()
   game = NormalFormGame.from_arrays(arrays, dtype=dtype)
   return (game, info) if with_info else game
@@ -464,8 +507,9 @@ def read_nfg(path: Union[str, os.PathLike], *, dtype=None, with_info: bool = Fal
     raise ValueError(f"path {path!r} is not a file.")
   size = os.path.getsize(path)
   if size > MAX_FILE_BYTES:
-    raise ValueError(f"{path}: the file has {size} bytes, over the .nfg reader's limit of "
-                     f"{MAX_FILE_BYTES}.")
+    raise ValueError(
+      f"{path}: the file has {size} bytes, over the .nfg reader's limit of {MAX_FILE_BYTES}."
+    )
   try:
     with open(path, "rb") as f:
       data = f.read(MAX_FILE_BYTES + 1)
@@ -475,6 +519,8 @@ def read_nfg(path: Union[str, os.PathLike], *, dtype=None, with_info: bool = Fal
     text = data.decode("utf-8")
   except UnicodeDecodeError as e:
     line = data.count(b"\n", 0, e.start) + 1
-    raise ValueError(f"{path}: malformed .nfg at line {line}: byte {data[e.start]:#04x} at "
-                     f"offset {e.start} is not UTF-8 text.") from None
+    raise ValueError(
+      f"{path}: malformed .nfg at line {line}: byte {data[e.start]:#04x} at "
+      f"offset {e.start} is not UTF-8 text."
+    ) from None
   return parse_nfg(text, dtype=dtype, source=path, with_info=with_info)

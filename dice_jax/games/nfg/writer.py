@@ -18,6 +18,7 @@ quoting (title and comment too, which must also be ASCII), in which ``\\"`` is a
 other character stands for itself -- so a label may not end with a backslash, hold two in a row,
 or a backslash before a quote.
 """
+
 from __future__ import annotations
 
 import os
@@ -38,12 +39,15 @@ def _quote(text: str, what: str) -> str:
   if not isinstance(text, str):
     raise TypeError(f"{what} must be a str; got {type(text).__name__}.")
   if not text.isascii():
-    raise ValueError(f"{what} {text!r} is not ASCII; pygambit 16.7 gives its labels and titles "
-                     "as ASCII only.")
+    raise ValueError(
+      f"{what} {text!r} is not ASCII; pygambit 16.7 gives its labels and titles as ASCII only."
+    )
   body = text.replace('"', '\\"')
   if body.endswith("\\") or unescape(body) != text:
-    raise ValueError(f"{what} {text!r} cannot be written in Gambit's quoting (a backslash at the "
-                     "end, two in a row, or one before a quote).")
+    raise ValueError(
+      f"{what} {text!r} cannot be written in Gambit's quoting (a backslash at the "
+      "end, two in a row, or one before a quote)."
+    )
   return f'"{body}"'
 
 
@@ -56,13 +60,17 @@ def _labels(names: Sequence[str], count: int, what: str) -> list:
     if not isinstance(name, str):
       raise TypeError(f"{what}[{k}] must be a str; got {type(name).__name__}.")
     if name in seen or not _VALID_LABEL.fullmatch(name):
-      raise ValueError(f"{what}[{k}] is {name!r}: labels must be unique within their list, "
-                       "nonempty, printable ASCII, with single spaces and none at either end "
-                       "(else pygambit renames or refuses them).")
+      raise ValueError(
+        f"{what}[{k}] is {name!r}: labels must be unique within their list, "
+        "nonempty, printable ASCII, with single spaces and none at either end "
+        "(else pygambit renames or refuses them)."
+      )
     if name.isdigit() and str(int(name)) == name and k + 1 < int(name) <= count:
-      raise ValueError(f"{what}[{k}] is {name!r}, the number of a later entry: pygambit 16.7 "
-                       "relabels the entries in order from '1', '2', ... and refuses a label "
-                       "still held by a later entry.")
+      raise ValueError(
+        f"{what}[{k}] is {name!r}, the number of a later entry: pygambit 16.7 "
+        "relabels the entries in order from '1', '2', ... and refuses a label "
+        "still held by a later entry."
+      )
     seen.add(name)
   return [_quote(name, f"{what}[{k}]") for k, name in enumerate(names)]
 
@@ -71,10 +79,15 @@ def _number(x: float) -> str:
   return repr(float(x)).replace("e+", "e")
 
 
-def to_nfg(game: NormalFormGame, *, title: str = "dice_jax game",
-           players: Optional[Sequence[str]] = None,
-           strategies: Optional[Sequence[Sequence[str]]] = None, comment: str = "",
-           version: str = "payoff") -> str:
+def to_nfg(
+  game: NormalFormGame,
+  *,
+  title: str = "dice_jax game",
+  players: Optional[Sequence[str]] = None,
+  strategies: Optional[Sequence[Sequence[str]]] = None,
+  comment: str = "",
+  version: str = "payoff",
+) -> str:
   """The ``.nfg`` text of one (unbatched) game.
 
   Args:
@@ -94,8 +107,9 @@ def to_nfg(game: NormalFormGame, *, title: str = "dice_jax game",
       Gambit would not keep (see the module docstring).
   """
   if game.batch_shape:
-    raise ValueError(f"game must be a single game to write as .nfg; it has batch shape "
-                     f"{game.batch_shape}.")
+    raise ValueError(
+      f"game must be a single game to write as .nfg; it has batch shape {game.batch_shape}."
+    )
   if version not in ("payoff", "outcome"):
     raise ValueError(f"version must be 'payoff' or 'outcome'; got {version!r}.")
   n, counts = game.num_players, tuple(game.num_actions)
@@ -107,16 +121,22 @@ def to_nfg(game: NormalFormGame, *, title: str = "dice_jax game",
   else:
     if len(strategies) != n:
       raise ValueError(f"strategies must hold one list per player ({n}); got {len(strategies)}.")
-    block = "{ " + "\n".join(
+    block = (
+      "{ "
+      + "\n".join(
         "{ " + " ".join(_labels(s, c, f"strategies[{i}]")) + " }"
-        for i, (s, c) in enumerate(zip(strategies, counts))) + "\n}"
+        for i, (s, c) in enumerate(zip(strategies, counts))
+      )
+      + "\n}"
+    )
   lines = [f"NFG 1 R {_quote(title, 'title')} {{ {' '.join(players)} }}", "", block]
   if comment:
     lines.append(_quote(comment, "comment"))
   lines.append("")
   # One row per pure profile, player 1 varying fastest (Fortran order over the action axes).
-  rows = np.stack([np.asarray(u, dtype=np.float64).reshape(-1, order="F") for u in game.payoffs],
-                  axis=1)
+  rows = np.stack(
+    [np.asarray(u, dtype=np.float64).reshape(-1, order="F") for u in game.payoffs], axis=1
+  )
   if not np.all(np.isfinite(rows)):
     raise ValueError("game has non-finite payoffs, which .nfg cannot hold.")
   if version == "payoff":

@@ -1,9 +1,20 @@
 """Where DICE-PC's roles act: the game's description, the synthetic suites, the LLM protocol."""
+
 from dice_jax.pc.environments.llm import CONTROLS, DEFAULT_ROLES, ROLES, Control, LLMEnvironment
 from dice_jax.pc.environments.spec import CoordinationSpec, Environment, Outcome, payoffs
-from dice_jax.pc.environments.synthetic import (SyntheticEnvironment, drift_suite,
-                                                oscillation_suite)
+from dice_jax.pc.environments.synthetic import SyntheticEnvironment, drift_suite, oscillation_suite
 
-__all__ = ["CONTROLS", "Control", "CoordinationSpec", "DEFAULT_ROLES", "Environment",
-           "LLMEnvironment", "Outcome", "ROLES", "SyntheticEnvironment", "drift_suite",
-           "oscillation_suite", "payoffs"]
+__all__ = [
+  "CONTROLS",
+  "Control",
+  "CoordinationSpec",
+  "DEFAULT_ROLES",
+  "Environment",
+  "LLMEnvironment",
+  "Outcome",
+  "ROLES",
+  "SyntheticEnvironment",
+  "drift_suite",
+  "oscillation_suite",
+  "payoffs",
+]

@@ -35,6 +35,7 @@ far more than the accuracy.
 ``n`` times at temperature 0.7 on the default model, majority vote over extracted answers (Wang
 et al. 2023); tokens in column 0.
 """
+
 from __future__ import annotations
 
 import collections
@@ -58,33 +59,47 @@ ROLES = ("solver", "verifier", "aggregator")
 
 _FORMAT = "Write the final answer on the last line as 'Answer: ...'."
 INSTRUCTIONS = {
-    "direct": "{question}\n\nReply with only the final answer, as 'Answer: ...'. Do not explain.",
-    "step_by_step": "{question}\n\nThink step by step. " + _FORMAT,
-    "self_check": "{question}\n\nSolve it step by step, then check each step again. " + _FORMAT,
-    "resolve": "Solve this problem carefully and independently.\n\n{question}\n\nThink step by step. " + _FORMAT,
-    "judge": ("Question: {question}\n\nProposed solution:\n{solution}\n\nIs the proposed final answer "
-              "({answer}) correct? Reply with only yes or no."),
-    "rewrite": ("Question: {question}\n\nOther solvers proposed these final answers:\n{candidates}\n\n"
-                "Which answer is correct? " + _FORMAT),
-    "fewshot": "{examples}Question: {question}\nReply with only the final answer, as 'Answer: ...'.",
-    "": "",
+  "direct": "{question}\n\nReply with only the final answer, as 'Answer: ...'. Do not explain.",
+  "step_by_step": "{question}\n\nThink step by step. " + _FORMAT,
+  "self_check": "{question}\n\nSolve it step by step, then check each step again. " + _FORMAT,
+  "resolve": "Solve this problem carefully and independently.\n\n{question}\n\nThink step by step. "
+  + _FORMAT,
+  "judge": (
+    "Question: {question}\n\nProposed solution:\n{solution}\n\nIs the proposed final answer "
+    "({answer}) correct? Reply with only yes or no."
+  ),
+  "rewrite": (
+    "Question: {question}\n\nOther solvers proposed these final answers:\n{candidates}\n\n"
+    "Which answer is correct? " + _FORMAT
+  ),
+  "fewshot": "{examples}Question: {question}\nReply with only the final answer, as 'Answer: ...'.",
+  "": "",
 }
 """Prompt templates; ``{question}`` is the task, ``{examples}`` the worked examples of
 :data:`FEWSHOT` for the task's checker (none for free-text tasks)."""
 
 FEWSHOT = {
-    "number": (
-        ("Ann has 5 pens. Then Ann gets 3 more pens. How many pens does Ann have now?", "8"),
-        ("Bo has 12 cups. Bo gives away 4 cups. Then Bo doubles the number of cups. How many cups does "
-         "Bo have now?", "16"),
+  "number": (
+    ("Ann has 5 pens. Then Ann gets 3 more pens. How many pens does Ann have now?", "8"),
+    (
+      "Bo has 12 cups. Bo gives away 4 cups. Then Bo doubles the number of cups. How many cups does "
+      "Bo have now?",
+      "16",
     ),
-    "order": (
-        ("Put these 2 jobs in an order that obeys every rule.\nJobs: nap, cook.\nRules:\n- cook must "
-         "come before nap.\nList all 2 jobs in order, separated by commas.", "cook, nap"),
-        ("Put these 3 jobs in an order that obeys every rule.\nJobs: swim, eat, rest.\nRules:\n- rest "
-         "must come before swim.\n- eat must come before rest.\nList all 3 jobs in order, separated by "
-         "commas.", "eat, rest, swim"),
+  ),
+  "order": (
+    (
+      "Put these 2 jobs in an order that obeys every rule.\nJobs: nap, cook.\nRules:\n- cook must "
+      "come before nap.\nList all 2 jobs in order, separated by commas.",
+      "cook, nap",
     ),
+    (
+      "Put these 3 jobs in an order that obeys every rule.\nJobs: swim, eat, rest.\nRules:\n- rest "
+      "must come before swim.\n- eat must come before rest.\nList all 3 jobs in order, separated by "
+      "commas.",
+      "eat, rest, swim",
+    ),
+  ),
 }
 """Hand-written worked examples for the ``fewshot`` instruction (Brown et al. 2020, in-context
 examples), by checker; their names and jobs are outside the generators' pools."""
@@ -92,7 +107,9 @@ examples), by checker; their names and jobs are outside the generators' pools.""
 
 def render(instruction: str, task: Task, **fields) -> str:
   """The prompt of ``instruction`` for ``task`` (``fields`` fill the template's other slots)."""
-  examples = "".join(f"Question: {q}\nAnswer: {a}\n\n" for q, a in FEWSHOT.get(checker_of(task), ()))
+  examples = "".join(
+    f"Question: {q}\nAnswer: {a}\n\n" for q, a in FEWSHOT.get(checker_of(task), ())
+  )
   return INSTRUCTIONS[instruction].format(question=task.question, examples=examples, **fields)
 
 
@@ -120,7 +137,9 @@ class Control:
 
   def __post_init__(self):
     if self.instruction not in INSTRUCTIONS:
-      raise ValueError(f"Control.instruction must be one of {sorted(INSTRUCTIONS)}; got {self.instruction!r}.")
+      raise ValueError(
+        f"Control.instruction must be one of {sorted(INSTRUCTIONS)}; got {self.instruction!r}."
+      )
     if int(self.n) < 1:
       raise ValueError(f"Control.n must be >= 1; got {self.n}.")
     if not self.temperature >= 0:
@@ -142,32 +161,32 @@ class Control:
 
 
 CONTROLS: Dict[str, Dict[str, Control]] = {
-    "solver": {
-        "direct": Control("direct", max_tokens=24),
-        "fewshot": Control("fewshot", max_tokens=24, stop=("\nQuestion:",)),
-        "step_by_step": Control("step_by_step", max_tokens=128),
-        "self_check": Control("self_check", max_tokens=160),
-        "vote3": Control("step_by_step", n=3, temperature=0.7, max_tokens=128),
-    },
-    "verifier": {
-        "none": Control(""),
-        "judge": Control("judge", max_tokens=4),
-        "resolve": Control("resolve", max_tokens=128),
-    },
-    "aggregator": {
-        "first": Control(""),
-        "vote": Control(""),
-        "rewrite": Control("rewrite", max_tokens=32),
-    },
+  "solver": {
+    "direct": Control("direct", max_tokens=24),
+    "fewshot": Control("fewshot", max_tokens=24, stop=("\nQuestion:",)),
+    "step_by_step": Control("step_by_step", max_tokens=128),
+    "self_check": Control("self_check", max_tokens=160),
+    "vote3": Control("step_by_step", n=3, temperature=0.7, max_tokens=128),
+  },
+  "verifier": {
+    "none": Control(""),
+    "judge": Control("judge", max_tokens=4),
+    "resolve": Control("resolve", max_tokens=128),
+  },
+  "aggregator": {
+    "first": Control(""),
+    "vote": Control(""),
+    "rewrite": Control("rewrite", max_tokens=32),
+  },
 }
 """The actions each role knows. A name ``"<control>@<model>"`` runs ``<control>`` on the backend
 ``<model>`` (the "which model" control)."""
 
 #: The control set each role offers when a config does not name one.
 DEFAULT_ROLES: Dict[str, Tuple[str, ...]] = {
-    "solver": ("direct", "step_by_step", "vote3"),
-    "verifier": ("none", "judge"),
-    "aggregator": ("first", "vote"),
+  "solver": ("direct", "step_by_step", "vote3"),
+  "verifier": ("none", "judge"),
+  "aggregator": ("first", "vote"),
 }
 
 _REJECTED_WEIGHT = 0.25
@@ -214,11 +233,22 @@ class LLMEnvironment:
       out = env.play(tasks, np.zeros((8, 3), int), round=0)
   """
 
-  def __init__(self, backends, tasks: Sequence[Task], *, roles: Optional[Mapping[str, Sequence[str]]] = None,
-               token_cost=5e-4, cost_sharing: str = "team",
-               extra_controls: Optional[Mapping[str, Mapping[str, Control]]] = None,
-               max_tokens_cap: Optional[int] = None, seed: int = 0, best_of_n_control: str = "step_by_step"):
-    self.backends: Dict[str, Backend] = dict(backends) if isinstance(backends, Mapping) else {"default": backends}
+  def __init__(
+    self,
+    backends,
+    tasks: Sequence[Task],
+    *,
+    roles: Optional[Mapping[str, Sequence[str]]] = None,
+    token_cost=5e-4,
+    cost_sharing: str = "team",
+    extra_controls: Optional[Mapping[str, Mapping[str, Control]]] = None,
+    max_tokens_cap: Optional[int] = None,
+    seed: int = 0,
+    best_of_n_control: str = "step_by_step",
+  ):
+    self.backends: Dict[str, Backend] = (
+      dict(backends) if isinstance(backends, Mapping) else {"default": backends}
+    )
     if "default" not in self.backends:
       raise ValueError(f"backends must include a 'default' entry; got {sorted(self.backends)}.")
     roles = dict(DEFAULT_ROLES if roles is None else roles)
@@ -234,7 +264,9 @@ class LLMEnvironment:
         raise ValueError(f"extra_controls: unknown role {r!r}; roles are {list(ROLES)}.")
       for name, c in extra.items():
         if not isinstance(c, Control):
-          raise ValueError(f"extra_controls[{r!r}][{name!r}] must be a Control; got {type(c).__name__}.")
+          raise ValueError(
+            f"extra_controls[{r!r}][{name!r}] must be a Control; got {type(c).__name__}."
+          )
         known[r][name] = c
     if max_tokens_cap is not None and int(max_tokens_cap) < 1:
       raise ValueError(f"max_tokens_cap must be >= 1; got {max_tokens_cap}.")
@@ -252,8 +284,13 @@ class LLMEnvironment:
     self._set_pool(pool, states)
     n_roles = len(self.role_names)
     cost = (float(token_cost),) * n_roles if np.ndim(token_cost) == 0 else tuple(token_cost)
-    self.spec = CoordinationSpec(roles=self.role_names, controls=tuple(tuple(self.controls[r]) for r in self.role_names),
-                                 states=states, token_cost=cost, cost_sharing=cost_sharing)
+    self.spec = CoordinationSpec(
+      roles=self.role_names,
+      controls=tuple(tuple(self.controls[r]) for r in self.role_names),
+      states=states,
+      token_cost=cost,
+      cost_sharing=cost_sharing,
+    )
     self.seed = int(seed)
 
   def _resolve(self, known, role, name, cap) -> Control:
@@ -263,12 +300,16 @@ class LLMEnvironment:
     c = known[role][base]
     if model:
       if model not in self.backends:
-        raise ValueError(f"control {name!r} of role {role!r} names model {model!r}, which is not among "
-                         f"the backends {sorted(self.backends)}.")
+        raise ValueError(
+          f"control {name!r} of role {role!r} names model {model!r}, which is not among "
+          f"the backends {sorted(self.backends)}."
+        )
       c = dataclasses.replace(c, model=model)
     elif c.model not in self.backends:
-      raise ValueError(f"control {name!r} of role {role!r} runs on model {c.model!r}, which is not among "
-                       f"the backends {sorted(self.backends)}.")
+      raise ValueError(
+        f"control {name!r} of role {role!r} runs on model {c.model!r}, which is not among "
+        f"the backends {sorted(self.backends)}."
+      )
     if cap is not None:
       c = dataclasses.replace(c, max_tokens=min(c.max_tokens, int(cap)))
     return c
@@ -318,13 +359,19 @@ class LLMEnvironment:
     tasks = list(tasks)
     b_total, n_roles = len(tasks), len(self.role_names)
     actions = np.asarray(actions)
-    if actions.shape != (b_total, n_roles) or (actions.size and not np.issubdtype(actions.dtype, np.integer)):
-      raise ValueError(f"actions must be integers of shape [{b_total}, {n_roles}] (tasks x roles "
-                       f"{list(self.role_names)}); got {actions.dtype} {actions.shape}.")
+    if actions.shape != (b_total, n_roles) or (
+      actions.size and not np.issubdtype(actions.dtype, np.integer)
+    ):
+      raise ValueError(
+        f"actions must be integers of shape [{b_total}, {n_roles}] (tasks x roles "
+        f"{list(self.role_names)}); got {actions.dtype} {actions.shape}."
+      )
     for i, r in enumerate(self.role_names):
       k = len(self.controls[r])
       if actions.size and (actions[:, i].min() < 0 or actions[:, i].max() >= k):
-        raise ValueError(f"actions[:, {i}] (role {r!r}) must lie in [0, {k}); got {actions[:, i].tolist()}.")
+        raise ValueError(
+          f"actions[:, {i}] (role {r!r}) must lie in [0, {k}); got {actions[:, i].tolist()}."
+        )
     run = _Round(self, tasks, round)
     names = {r: list(self.controls[r]) for r in self.role_names}
     chosen = {r: [names[r][int(a)] for a in actions[:, i]] for i, r in enumerate(self.role_names)}
@@ -375,8 +422,13 @@ class _Round:
     backend = self.env.backends[c.model]
     expected = len(live) * c.n
     try:
-      flat = backend.complete([items[k][1] for k in live], max_tokens=c.max_tokens, temperature=c.temperature,
-                              n=c.n, seed=seed)
+      flat = backend.complete(
+        [items[k][1] for k in live],
+        max_tokens=c.max_tokens,
+        temperature=c.temperature,
+        n=c.n,
+        seed=seed,
+      )
       errs, default = {}, f"the backend returned {len(flat)} completions, expected {expected}"
       if len(flat) != expected:
         flat = [None] * expected
@@ -385,7 +437,7 @@ class _Round:
       errs, default = e.failures, str(e)
     for pos, k in enumerate(live):
       b = items[k][0]
-      got = flat[pos * c.n:(pos + 1) * c.n]
+      got = flat[pos * c.n : (pos + 1) * c.n]
       for comp in got:
         if comp is not None:
           self.tokens[b, col] += comp.tokens
@@ -424,8 +476,17 @@ class _Round:
         for b in idx:
           for cand in self.cands[b]:
             sol = cand.text.strip()[-600:] or "(empty)"
-            items.append((b, render("judge", self.tasks[b], solution=sol,
-                                                          answer=cand.key if cand.key is not None else "none")))
+            items.append(
+              (
+                b,
+                render(
+                  "judge",
+                  self.tasks[b],
+                  solution=sol,
+                  answer=cand.key if cand.key is not None else "none",
+                ),
+              )
+            )
             owners.append(cand)
         for cand, texts in zip(owners, self._call("verifier", name, c, items)):
           if texts is not None:
@@ -445,10 +506,13 @@ class _Round:
         for b in idx:
           lines = []
           for k, cand in enumerate(self.cands[b], start=1):
-            verdict = {True: " (a verifier says: correct)", False: " (a verifier says: wrong)"}.get(cand.accepted, "")
+            verdict = {True: " (a verifier says: correct)", False: " (a verifier says: wrong)"}.get(
+              cand.accepted, ""
+            )
             lines.append(f"{k}. {cand.key if cand.key is not None else '(no answer)'}{verdict}")
-          items.append((b, render(c.instruction, self.tasks[b],
-                                                              candidates="\n".join(lines) or "(none)")))
+          items.append(
+            (b, render(c.instruction, self.tasks[b], candidates="\n".join(lines) or "(none)"))
+          )
         for b, texts in zip(idx, self._call("aggregator", name, c, items)):
           if texts is not None:
             self.final[b] = texts[0]
@@ -471,7 +535,9 @@ class _Round:
       v = check(self.tasks[b], self.final[b])
       correct[b], answers[b] = float(v.correct), v.answer
     failed = np.array([e is not None for e in self.errors], bool)
-    return Outcome(correct=correct, tokens=self.tokens, failed=failed, answers=answers, errors=self.errors)
+    return Outcome(
+      correct=correct, tokens=self.tokens, failed=failed, answers=answers, errors=self.errors
+    )
 
 
 def _first(cands: List[_Candidate]) -> _Candidate:

@@ -15,6 +15,7 @@ is charged the team's tokens, an identical-interest game) or ``w_ij = [i = j]``
 Every environment -- the synthetic suites with known payoffs and the LLM protocol on real tasks
 -- implements :class:`Environment`; the DICE-PC loop and its baselines see nothing else.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -58,8 +59,10 @@ class CoordinationSpec:
       raise ValueError(f"roles must be unique; got {list(roles)}.")
     controls = tuple(tuple(str(c) for c in cs) for cs in self.controls)
     if len(controls) != len(roles):
-      raise ValueError(f"controls must give one action list per role ({len(roles)} roles: "
-                       f"{list(roles)}); got {len(controls)}.")
+      raise ValueError(
+        f"controls must give one action list per role ({len(roles)} roles: "
+        f"{list(roles)}); got {len(controls)}."
+      )
     for r, cs in zip(roles, controls):
       if not cs:
         raise ValueError(f"controls[{r!r}] is empty: every role needs at least one action.")
@@ -90,9 +93,13 @@ class CoordinationSpec:
     return len(self.states)
 
   def to_dict(self) -> Dict[str, Any]:
-    return {"roles": list(self.roles), "controls": [list(c) for c in self.controls],
-            "states": list(self.states), "token_cost": list(self.token_cost),
-            "cost_sharing": self.cost_sharing}
+    return {
+      "roles": list(self.roles),
+      "controls": [list(c) for c in self.controls],
+      "states": list(self.states),
+      "token_cost": list(self.token_cost),
+      "cost_sharing": self.cost_sharing,
+    }
 
 
 @dataclasses.dataclass
@@ -121,8 +128,10 @@ class Outcome:
     self.failed = np.asarray(self.failed, bool)
     b = self.correct.shape[0]
     if self.tokens.ndim != 2 or self.tokens.shape[0] != b or self.failed.shape != (b,):
-      raise ValueError(f"Outcome: correct [B], tokens [B, N] and failed [B] must agree; got "
-                       f"{self.correct.shape}, {self.tokens.shape}, {self.failed.shape}.")
+      raise ValueError(
+        f"Outcome: correct [B], tokens [B, N] and failed [B] must agree; got "
+        f"{self.correct.shape}, {self.tokens.shape}, {self.failed.shape}."
+      )
     self.answers = list(self.answers) or [None] * b
     self.errors = list(self.errors) or [None] * b
 

@@ -22,6 +22,7 @@ majority answer wins (ties broken uniformly at random); it uses ``n * k_single(s
 Both are cheap (NumPy, vectorised over the batch): 2,000 rounds of 32 tasks take well under a
 second of environment time.
 """
+
 from __future__ import annotations
 
 from typing import Callable, Sequence, Tuple
@@ -50,10 +51,20 @@ class SyntheticEnvironment:
     seed: the seed of the rollout noise.
   """
 
-  def __init__(self, spec: CoordinationSpec, success: Callable[[int], np.ndarray],
-               tokens: Callable[[int], np.ndarray], *, single_success, single_tokens,
-               num_wrong: int = 4, state_probs=None, failure_rate: float = 0.0,
-               static: bool = False, seed: int = 0):
+  def __init__(
+    self,
+    spec: CoordinationSpec,
+    success: Callable[[int], np.ndarray],
+    tokens: Callable[[int], np.ndarray],
+    *,
+    single_success,
+    single_tokens,
+    num_wrong: int = 4,
+    state_probs=None,
+    failure_rate: float = 0.0,
+    static: bool = False,
+    seed: int = 0,
+  ):
     self.spec = spec
     self._success, self._tokens = success, tokens
     s = spec.num_states
@@ -81,15 +92,21 @@ class SyntheticEnvironment:
     if key not in self._cache:
       if len(self._cache) > 4096:
         self._cache.clear()
-      self._cache[key] = (np.asarray(self._success(key), np.float64),
-                          np.asarray(self._tokens(key), np.float64))
+      self._cache[key] = (
+        np.asarray(self._success(key), np.float64),
+        np.asarray(self._tokens(key), np.float64),
+      )
     return self._cache[key]
 
   def tasks(self, rng: np.random.Generator, n: int, *, round: int) -> Sequence[Task]:
     """``n`` tasks with states drawn from ``state_probs``."""
     states = rng.choice(self.spec.num_states, size=int(n), p=self.state_probs)
-    return [Task(question=f"synthetic round {round} task {b}", answer=None, state=int(s),
-                 kind="synthetic") for b, s in enumerate(states)]
+    return [
+      Task(
+        question=f"synthetic round {round} task {b}", answer=None, state=int(s), kind="synthetic"
+      )
+      for b, s in enumerate(states)
+    ]
 
   def _rng(self, round: int, stream: int) -> np.random.Generator:
     # a distinct non-zero last word: SeedSequence treats trailing zeros as absent, so [s, 0, 0]
@@ -110,8 +127,12 @@ class SyntheticEnvironment:
     failed = rng.random(b) < self.failure_rate
     correct[failed] = 0.0
     tok[failed] = 0.0
-    return Outcome(correct=correct, tokens=tok, failed=failed,
-                   errors=["synthetic failure" if f else None for f in failed])
+    return Outcome(
+      correct=correct,
+      tokens=tok,
+      failed=failed,
+      errors=["synthetic failure" if f else None for f in failed],
+    )
 
   def best_of_n(self, tasks: Sequence[Task], n: int, *, round: int) -> Outcome:
     """Majority vote of ``n`` single-model samples per task; tokens in column 0."""
@@ -139,8 +160,7 @@ def _convention_tensors(num_roles, num_actions, on, off, tokens_on, tokens_off):
   on = np.asarray(on, np.float64)
   s = on.shape[0]
   shape = (s, *(num_actions,) * num_roles)
-  success = np.broadcast_to(np.asarray(off, np.float64).reshape(s, *(1,) * num_roles),
-                            shape).copy()
+  success = np.broadcast_to(np.asarray(off, np.float64).reshape(s, *(1,) * num_roles), shape).copy()
   diag = np.zeros(shape[1:], bool)
   for k in range(num_actions):
     success[(slice(None), *(k,) * num_roles)] = on[:, k]
@@ -151,20 +171,36 @@ def _convention_tensors(num_roles, num_actions, on, off, tokens_on, tokens_off):
 
 
 def _spec(num_roles, num_actions, num_states, token_cost, state_names=None):
-  roles = ("planner", "solver", "verifier", "critic")[:num_roles] if num_roles <= 4 else \
-      tuple(f"role{i}" for i in range(num_roles))
+  roles = (
+    ("planner", "solver", "verifier", "critic")[:num_roles]
+    if num_roles <= 4
+    else tuple(f"role{i}" for i in range(num_roles))
+  )
   styles = tuple(f"convention{k}" for k in range(num_actions))
   states = state_names or tuple(f"state{s}" for s in range(num_states))
-  return CoordinationSpec(roles=roles, controls=(styles,) * num_roles, states=states,
-                          token_cost=(token_cost,) * num_roles, cost_sharing="team")
+  return CoordinationSpec(
+    roles=roles,
+    controls=(styles,) * num_roles,
+    states=states,
+    token_cost=(token_cost,) * num_roles,
+    cost_sharing="team",
+  )
 
 
-def oscillation_suite(*, num_roles: int = 2, num_actions: int = 3, on: float = 0.8,
-                      off: Sequence[float] = (0.3, 0.2), tokens_on: float = 100.0,
-                      tokens_off: float = 150.0, token_cost: float = 1e-4,
-                      single_success: Sequence[float] = (0.6, 0.45),
-                      single_tokens: float = 120.0, failure_rate: float = 0.0,
-                      seed: int = 0) -> SyntheticEnvironment:
+def oscillation_suite(
+  *,
+  num_roles: int = 2,
+  num_actions: int = 3,
+  on: float = 0.8,
+  off: Sequence[float] = (0.3, 0.2),
+  tokens_on: float = 100.0,
+  tokens_off: float = 150.0,
+  token_cost: float = 1e-4,
+  single_success: Sequence[float] = (0.6, 0.45),
+  single_tokens: float = 120.0,
+  failure_rate: float = 0.0,
+  seed: int = 0,
+) -> SyntheticEnvironment:
   """``K`` equally good conventions: success ``on`` when all roles pick the same control.
 
   Off the conventions the success is ``off[s]`` (one state per entry of ``off``; default two
@@ -179,19 +215,37 @@ def oscillation_suite(*, num_roles: int = 2, num_actions: int = 3, on: float = 0
   off = np.asarray(off, np.float64)
   s = off.shape[0]
   spec = _spec(num_roles, num_actions, s, token_cost, tuple(f"difficulty{i}" for i in range(s)))
-  succ, tok = _convention_tensors(num_roles, num_actions, np.full((s, num_actions), on), off,
-                                  tokens_on, tokens_off)
-  return SyntheticEnvironment(spec, lambda t: succ, lambda t: tok, single_success=single_success,
-                              single_tokens=single_tokens, failure_rate=failure_rate,
-                              static=True, seed=seed)
+  succ, tok = _convention_tensors(
+    num_roles, num_actions, np.full((s, num_actions), on), off, tokens_on, tokens_off
+  )
+  return SyntheticEnvironment(
+    spec,
+    lambda t: succ,
+    lambda t: tok,
+    single_success=single_success,
+    single_tokens=single_tokens,
+    failure_rate=failure_rate,
+    static=True,
+    seed=seed,
+  )
 
 
-def drift_suite(*, num_roles: int = 2, num_actions: int = 3, base: float = 0.5,
-                amplitude: float = 0.3, period: float = 500.0,
-                off: Sequence[float] = (0.1, 0.05), tokens_on: float = 100.0,
-                tokens_off: float = 150.0, token_cost: float = 1e-4,
-                single_success: Sequence[float] = (0.55, 0.45), single_tokens: float = 120.0,
-                failure_rate: float = 0.0, seed: int = 0) -> SyntheticEnvironment:
+def drift_suite(
+  *,
+  num_roles: int = 2,
+  num_actions: int = 3,
+  base: float = 0.5,
+  amplitude: float = 0.3,
+  period: float = 500.0,
+  off: Sequence[float] = (0.1, 0.05),
+  tokens_on: float = 100.0,
+  tokens_off: float = 150.0,
+  token_cost: float = 1e-4,
+  single_success: Sequence[float] = (0.55, 0.45),
+  single_tokens: float = 120.0,
+  failure_rate: float = 0.0,
+  seed: int = 0,
+) -> SyntheticEnvironment:
   """Conventions whose value moves: ``p_t(s, (k..k)) = base + amplitude cos(2 pi t / period -
   2 pi k / K + pi s / S)``; off-convention success ``off[s]``. The best convention changes
   every ``period / K`` rounds, the state phase shift makes the states disagree.
@@ -205,13 +259,21 @@ def drift_suite(*, num_roles: int = 2, num_actions: int = 3, base: float = 0.5,
   phase = np.pi * np.arange(s)[:, None] / s
 
   def on(t):
-    return base + amplitude * np.cos(2 * np.pi * t / period - 2 * np.pi * k[None] / num_actions
-                                     + phase)
+    return base + amplitude * np.cos(
+      2 * np.pi * t / period - 2 * np.pi * k[None] / num_actions + phase
+    )
 
   def success(t):
     return _convention_tensors(num_roles, num_actions, on(t), off, tokens_on, tokens_off)[0]
 
   _, tok = _convention_tensors(num_roles, num_actions, on(0), off, tokens_on, tokens_off)
-  return SyntheticEnvironment(spec, success, lambda t: tok, single_success=single_success,
-                              single_tokens=single_tokens, failure_rate=failure_rate,
-                              static=False, seed=seed)
+  return SyntheticEnvironment(
+    spec,
+    success,
+    lambda t: tok,
+    single_success=single_success,
+    single_tokens=single_tokens,
+    failure_rate=failure_rate,
+    static=False,
+    seed=seed,
+  )

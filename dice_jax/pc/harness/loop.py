@@ -56,6 +56,7 @@ it comes from the final posterior; then ``hindsight_regret_curve`` holds the cum
 ``monotonicity_refuted_fraction`` (over rounds and states with a defined diagnostic),
 ``seconds``.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -113,9 +114,11 @@ class _GameCache:
       return None
     success, tokens = tp
     key = (id(success), id(tokens))
-    if key != self._key or not (np.array_equal(success, self._s) and np.array_equal(tokens,
-                                                                                     self._k)):
+    if key != self._key or not (
+      np.array_equal(success, self._s) and np.array_equal(tokens, self._k)
+    ):
       import dice_jax as dj  # noqa: PLC0415
+
       self._s, self._k = np.array(success), np.array(tokens)
       game = dj.NormalFormGame.from_arrays(list(payoffs(self.spec, success, tokens)))
       init = None if self._hqre is None else [_checks.interior(p) for p in self._hqre]
@@ -128,13 +131,17 @@ class _GameCache:
 
 def _validate(env, policy, rounds, batch_size, seed):
   if not isinstance(env, Environment):
-    raise ValueError(f"env must implement dice_jax.pc.Environment (spec, tasks, play, best_of_n, "
-                     f"true_payoffs); got {type(env).__name__}.")
+    raise ValueError(
+      f"env must implement dice_jax.pc.Environment (spec, tasks, play, best_of_n, "
+      f"true_payoffs); got {type(env).__name__}."
+    )
   if isinstance(policy, str):
     policy = make_policy(policy)
   if not isinstance(policy, Policy):
-    raise ValueError(f"policy must be a dice_jax.pc.policies.policies.Policy or a method name; got "
-                     f"{type(policy).__name__}.")
+    raise ValueError(
+      f"policy must be a dice_jax.pc.policies.policies.Policy or a method name; got "
+      f"{type(policy).__name__}."
+    )
   rounds = _checks.positive_int(rounds, "rounds")
   batch_size = _checks.positive_int(batch_size, "batch_size")
   if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
@@ -142,9 +149,20 @@ def _validate(env, policy, rounds, batch_size, seed):
   return policy, rounds, batch_size, int(seed)
 
 
-def run(env, policy, *, rounds: int, batch_size: int, seed: int = 0, temperature=None,
-        reference: Optional[Sequence] = None, out_dir: Optional[str] = None,
-        progress: bool = False, monotonicity: bool = True, num_bootstrap: int = 100) -> Results:
+def run(
+  env,
+  policy,
+  *,
+  rounds: int,
+  batch_size: int,
+  seed: int = 0,
+  temperature=None,
+  reference: Optional[Sequence] = None,
+  out_dir: Optional[str] = None,
+  progress: bool = False,
+  monotonicity: bool = True,
+  num_bootstrap: int = 100,
+) -> Results:
   """Run ``policy`` on ``env`` for ``rounds`` rounds of ``batch_size`` tasks.
 
   Args:
@@ -178,15 +196,21 @@ def run(env, policy, *, rounds: int, batch_size: int, seed: int = 0, temperature
   policy, rounds, batch_size, seed = _validate(env, policy, rounds, batch_size, seed)
   spec = env.spec
   num_bootstrap = _checks.positive_int(num_bootstrap, "num_bootstrap")
-  rng = np.random.default_rng([seed, 0x901])      # the policy's sampling
+  rng = np.random.default_rng([seed, 0x901])  # the policy's sampling
   policy.reset(spec, rng)
   ptau, pref = policy.target()
-  tau = _checks.temperatures(ptau if temperature is None and ptau is not None else
-                             (1.0 if temperature is None else temperature), spec, "temperature")
-  ref = _checks.references(pref if reference is None and pref is not None else reference, spec,
-                           "reference")
+  tau = _checks.temperatures(
+    ptau
+    if temperature is None and ptau is not None
+    else (1.0 if temperature is None else temperature),
+    spec,
+    "temperature",
+  )
+  ref = _checks.references(
+    pref if reference is None and pref is not None else reference, spec, "reference"
+  )
   games = _GameCache(env, spec, tau, ref)
-  measure = PayoffPosterior(spec)     # the harness's own posterior, for estimated hindsight regret
+  measure = PayoffPosterior(spec)  # the harness's own posterior, for estimated hindsight regret
   hindsight = M.HindsightTracker()
   s_count, kk = spec.num_states, spec.num_actions
   profiles = tuple(np.full((rounds, s_count, k), np.nan) for k in kk)
@@ -197,9 +221,10 @@ def run(env, policy, *, rounds: int, batch_size: int, seed: int = 0, temperature
   bar = None
   if progress:
     from tqdm.auto import tqdm  # noqa: PLC0415
+
     bar = tqdm(total=rounds, desc=policy.name)
 
-  records: List[Dict[str, Any]] = []   # RoundRecord.to_json() of every round
+  records: List[Dict[str, Any]] = []  # RoundRecord.to_json() of every round
   cum_er = 0.0
   osc_sum, osc_n = 0.0, 0
   first = prev = None
@@ -218,19 +243,27 @@ def run(env, policy, *, rounds: int, batch_size: int, seed: int = 0, temperature
       policy.observe(t, states, decision, outcome)
       keep = ~outcome.failed
       tpr = outcome.tokens[keep].mean(0) if keep.any() else np.full(spec.num_roles, np.nan)
-      rec = RoundRecord(round=t, method=policy.name, num_tasks=len(tasks),
-                        num_scored=int(keep.sum()), num_failed=int((~keep).sum()),
-                        accuracy=float(outcome.correct[keep].mean()) if keep.any() else None,
-                        tokens_per_role=tpr, tokens_per_task=float(tpr.sum()),
-                        best_of_n=decision.best_of_n, cumulative_equilibrium_regret=cum_er)
+      rec = RoundRecord(
+        round=t,
+        method=policy.name,
+        num_tasks=len(tasks),
+        num_scored=int(keep.sum()),
+        num_failed=int((~keep).sum()),
+        accuracy=float(outcome.correct[keep].mean()) if keep.any() else None,
+        tokens_per_role=tpr,
+        tokens_per_task=float(tpr.sum()),
+        best_of_n=decision.best_of_n,
+        cumulative_equilibrium_regret=cum_er,
+      )
       rec.add_info(decision.info)
       x = decision.profile
       if x is not None:
         x = tuple(np.asarray(p, np.float64) for p in x)
         for p, store in zip(x, profiles):
           store[t] = p
-        measure.add(states[keep], decision.actions[keep], outcome.correct[keep],
-                    outcome.tokens[keep])
+        measure.add(
+          states[keep], decision.actions[keep], outcome.correct[keep], outcome.tokens[keep]
+        )
         rec.policy = [[p[s] for p in x] for s in range(s_count)]
         true = games.get(t)
         if true is not None:
@@ -255,7 +288,7 @@ def run(env, policy, *, rounds: int, batch_size: int, seed: int = 0, temperature
         rec.oscillation_index = osc_sum / osc_n if osc_n else None
         rec.drift = float(dr.mean())
         if monotonicity and prev is not None:
-          rewards = payoffs(spec, outcome.correct, outcome.tokens).T        # [B, N]
+          rewards = payoffs(spec, outcome.correct, outcome.tokens).T  # [B, N]
           cur_round = (states, decision.actions, rewards, outcome.failed, x)
           rec.monotonicity = _monotonicity(prev, cur_round, decision, tau, t, num_bootstrap)
         prev = x
@@ -275,8 +308,20 @@ def run(env, policy, *, rounds: int, batch_size: int, seed: int = 0, temperature
     if bar is not None:
       bar.close()
 
-  summary = _summary(policy, spec, records, profiles, tau, ref, rounds, batch_size, seed,
-                     any_true, measure, time.perf_counter() - start)
+  summary = _summary(
+    policy,
+    spec,
+    records,
+    profiles,
+    tau,
+    ref,
+    rounds,
+    batch_size,
+    seed,
+    any_true,
+    measure,
+    time.perf_counter() - start,
+  )
   if out_dir is not None:
     with open(os.path.join(out_dir, "summary.json"), "w") as f:
       json.dump(summary, f, indent=1)
@@ -289,7 +334,7 @@ def _monotonicity(prev_profile, cur_round, decision, tau, t, num_bootstrap):
   states, actions, rewards, failed, x = cur_round
   y = prev_profile
   if not all(np.any(a.min(-1) > 1e-12) for a in x):
-    return None                       # a pure policy: v(x)[k] is not estimable off its support
+    return None  # a pure policy: v(x)[k] is not estimable off its support
   ux, nx = M.importance_weighted_utilities(states, actions, rewards, failed, x)
   uy, _ = M.importance_weighted_utilities(states, actions, rewards, failed, x, y)
   valid = nx > 0
@@ -299,20 +344,36 @@ def _monotonicity(prev_profile, cur_round, decision, tau, t, num_bootstrap):
   valid &= diff > 1e-24
   if not valid.any():
     return None
-  tau_round = np.asarray(tau if decision.info is None else decision.info.temperature,
-                         np.float64)
+  tau_round = np.asarray(tau if decision.info is None else decision.info.temperature, np.float64)
   zeros = tuple(np.zeros((a.shape[0], 1, a.shape[-1])) for a in x)
-  out = M.monotonicity_diagnostic(tuple(a - b for a, b in zip(ux, uy)), zeros, x, y, tau_round,
-                                  seed=t, num_bootstrap=num_bootstrap)
-  pick = lambda a: [(float(v) if isinstance(v, (float, np.floating)) else bool(v))
-                    if ok and np.isfinite(float(v)) else None for v, ok in zip(a, valid)]
-  return StateMonotonicity(estimate=pick(out.estimate), lower=pick(out.lower),
-                           upper=pick(out.upper), ratio=pick(out.ratio),
-                           min_temperature=pick(out.min_temperature), refuted=pick(out.refuted))
+  out = M.monotonicity_diagnostic(
+    tuple(a - b for a, b in zip(ux, uy)),
+    zeros,
+    x,
+    y,
+    tau_round,
+    seed=t,
+    num_bootstrap=num_bootstrap,
+  )
+  pick = lambda a: [
+    (float(v) if isinstance(v, (float, np.floating)) else bool(v))
+    if ok and np.isfinite(float(v))
+    else None
+    for v, ok in zip(a, valid)
+  ]
+  return StateMonotonicity(
+    estimate=pick(out.estimate),
+    lower=pick(out.lower),
+    upper=pick(out.upper),
+    ratio=pick(out.ratio),
+    min_temperature=pick(out.min_temperature),
+    refuted=pick(out.refuted),
+  )
 
 
-def _summary(policy, spec, records, profiles, tau, ref, rounds, batch_size, seed, any_true,
-             measure, seconds):
+def _summary(
+  policy, spec, records, profiles, tau, ref, rounds, batch_size, seed, any_true, measure, seconds
+):
   get = lambda k: np.array([np.nan if r[k] is None else r[k] for r in records], float)
   acc = get("accuracy")
   tok = get("tokens_per_task")
@@ -321,24 +382,38 @@ def _summary(policy, spec, records, profiles, tau, ref, rounds, batch_size, seed
   dist = get("distance_to_hqre")
   played = ~np.isnan(profiles[0][:, 0, 0])
   summary: Dict[str, Any] = {
-      "method": policy.name, "config": policy.config(), "spec": spec.to_dict(),
-      "rounds": rounds, "batch_size": batch_size, "seed": seed,
-      "target_temperature": tau, "target_reference": [r for r in ref],
-      "accuracy": np.nanmean(acc) if np.any(~np.isnan(acc)) else None,
-      "accuracy_last_quarter": np.nanmean(acc[-q:]) if np.any(~np.isnan(acc[-q:])) else None,
-      "tokens_per_task": np.nanmean(tok) if np.any(~np.isnan(tok)) else None,
-      "tokens_per_role": np.nanmean(np.array([[np.nan] * spec.num_roles if r["tokens_per_role"]
-                                              is None else [np.nan if v is None else v for v in
-                                                            r["tokens_per_role"]]
-                                              for r in records], float), 0),
-      "seconds": seconds,
+    "method": policy.name,
+    "config": policy.config(),
+    "spec": spec.to_dict(),
+    "rounds": rounds,
+    "batch_size": batch_size,
+    "seed": seed,
+    "target_temperature": tau,
+    "target_reference": [r for r in ref],
+    "accuracy": np.nanmean(acc) if np.any(~np.isnan(acc)) else None,
+    "accuracy_last_quarter": np.nanmean(acc[-q:]) if np.any(~np.isnan(acc[-q:])) else None,
+    "tokens_per_task": np.nanmean(tok) if np.any(~np.isnan(tok)) else None,
+    "tokens_per_role": np.nanmean(
+      np.array(
+        [
+          [np.nan] * spec.num_roles
+          if r["tokens_per_role"] is None
+          else [np.nan if v is None else v for v in r["tokens_per_role"]]
+          for r in records
+        ],
+        float,
+      ),
+      0,
+    ),
+    "seconds": seconds,
   }
   if any_true and np.any(~np.isnan(er)):
     summary["cumulative_equilibrium_regret"] = float(np.nansum(er))
     summary["regret_slope_ratio"] = M.slope_ratio(np.nan_to_num(er))
     summary["final_distance_to_hqre"] = dist[-1]
-    summary["max_distance_last_half"] = np.nanmax(dist[rounds // 2:]) \
-        if np.any(~np.isnan(dist[rounds // 2:])) else None
+    summary["max_distance_last_half"] = (
+      np.nanmax(dist[rounds // 2 :]) if np.any(~np.isnan(dist[rounds // 2 :])) else None
+    )
     summary["hindsight_regret"] = records[-1]["hindsight_regret"]
     summary["hindsight_regret_estimated"] = False
   elif np.any(played):
@@ -352,29 +427,45 @@ def _summary(policy, spec, records, profiles, tau, ref, rounds, batch_size, seed
     # the running mean of the per-round steps, each from dice_jax.certify.oscillation: equal to
     # oscillation(trajectory) of the played trajectory, without compiling one program per length
     summary["oscillation_index"] = float(np.nanmean(osc))
-    half = osc[rounds // 2:]
-    summary["oscillation_index_last_half"] = float(np.nanmean(half)) \
-        if np.any(~np.isnan(half)) else None
+    half = osc[rounds // 2 :]
+    summary["oscillation_index_last_half"] = (
+      float(np.nanmean(half)) if np.any(~np.isnan(half)) else None
+    )
     summary["final_drift"] = records[-1]["drift"]
-  mono = [(v, f) for r in records if r.get("monotonicity")
-          for v, f in zip(r["monotonicity"]["ratio"], r["monotonicity"]["refuted"])
-          if v is not None]
+  mono = [
+    (v, f)
+    for r in records
+    if r.get("monotonicity")
+    for v, f in zip(r["monotonicity"]["ratio"], r["monotonicity"]["refuted"])
+    if v is not None
+  ]
   if mono:
     summary["monotonicity_median_ratio"] = float(np.median([v for v, _ in mono]))
     summary["monotonicity_refuted_fraction"] = float(np.mean([bool(f) for _, f in mono]))
   certs = [r["certificate"]["certified"] for r in records if r.get("certificate")]
   if certs:
     summary["certified_fraction"] = float(np.mean([all(c) for c in certs]))
-  res = [max(v for v in r["solver"]["residual"] if v is not None) for r in records
-         if r.get("solver")]
+  res = [
+    max(v for v in r["solver"]["residual"] if v is not None) for r in records if r.get("solver")
+  ]
   if res:
     summary["max_solver_residual"] = float(max(res))
   return to_json(summary)
 
 
-def compare(env, policies: Mapping[str, Any], *, rounds: int, batch_size: int, seed: int = 0,
-            temperature=None, reference=None, out_dir: Optional[str] = None,
-            progress: bool = False, **kwargs) -> Dict[str, Results]:
+def compare(
+  env,
+  policies: Mapping[str, Any],
+  *,
+  rounds: int,
+  batch_size: int,
+  seed: int = 0,
+  temperature=None,
+  reference=None,
+  out_dir: Optional[str] = None,
+  progress: bool = False,
+  **kwargs,
+) -> Dict[str, Results]:
   """Run several methods with the same budget, tasks and seed.
 
   Args:
@@ -400,18 +491,27 @@ def compare(env, policies: Mapping[str, Any], *, rounds: int, batch_size: int, s
         break
   out = {}
   for label, p in resolved.items():
-    out[label] = run(env, p, rounds=rounds, batch_size=batch_size, seed=seed,
-                     temperature=temperature, reference=reference,
-                     out_dir=None if out_dir is None else os.path.join(out_dir, label),
-                     progress=progress, **kwargs)
+    out[label] = run(
+      env,
+      p,
+      rounds=rounds,
+      batch_size=batch_size,
+      seed=seed,
+      temperature=temperature,
+      reference=reference,
+      out_dir=None if out_dir is None else os.path.join(out_dir, label),
+      progress=progress,
+      **kwargs,
+    )
   return out
 
 
 def load_results(folder: str) -> Dict[str, Results]:
   """Read the runs under ``folder`` (``folder/summary.json`` or ``folder/*/summary.json``)."""
   found = {}
-  cands = [folder] + sorted(os.path.join(folder, d) for d in os.listdir(folder)
-                            if os.path.isdir(os.path.join(folder, d)))
+  cands = [folder] + sorted(
+    os.path.join(folder, d) for d in os.listdir(folder) if os.path.isdir(os.path.join(folder, d))
+  )
   for d in cands:
     sp = os.path.join(d, "summary.json")
     if not os.path.exists(sp):

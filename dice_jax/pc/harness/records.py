@@ -8,6 +8,7 @@
   :mod:`dice_jax.pc.harness.loop`). ``None`` is written where a value does not apply or is not
   finite.
 """
+
 from __future__ import annotations
 
 import dataclasses

@@ -39,6 +39,7 @@ temperatures and references the run is evaluated at.
   consistent with the certified margin, a bootstrap interval above ``min tau`` refutes it
   (DESIGN §5).
 """
+
 from __future__ import annotations
 
 import functools
@@ -54,16 +55,28 @@ from dice_jax.equilibrium.response import log_logit_response
 from dice_jax.pc import checks as _checks
 from dice_jax.pc.environments.spec import CoordinationSpec
 
-__all__ = ["distance", "equilibrium_gaps", "equilibrium_regret", "expected_team_payoff",
-           "joint_distribution", "hindsight_regret", "HindsightTracker", "importance_weighted_utilities",
-           "monotonicity_diagnostic", "oscillation_index", "slope_ratio", "step_metrics",
-           "team_payoffs"]
+__all__ = [
+  "distance",
+  "equilibrium_gaps",
+  "equilibrium_regret",
+  "expected_team_payoff",
+  "joint_distribution",
+  "hindsight_regret",
+  "HindsightTracker",
+  "importance_weighted_utilities",
+  "monotonicity_diagnostic",
+  "oscillation_index",
+  "slope_ratio",
+  "step_metrics",
+  "team_payoffs",
+]
 
 
 def team_payoffs(spec: CoordinationSpec, success: np.ndarray, tokens: np.ndarray) -> np.ndarray:
   """``W(.., a) = p(.., a) - sum_j c_j tokens_j(.., a)``: accuracy minus the team's token cost."""
   return np.asarray(success, np.float64) - np.asarray(tokens, np.float64) @ np.asarray(
-      spec.token_cost)
+    spec.token_cost
+  )
 
 
 @jax.jit
@@ -73,8 +86,9 @@ def _gaps(game, temperature, log_reference, logits):
   return regularised_gap(logits, log_b, temperature)
 
 
-def equilibrium_gaps(game, profile: Sequence[np.ndarray], temperature: np.ndarray,
-                     reference: Sequence[np.ndarray]) -> np.ndarray:
+def equilibrium_gaps(
+  game, profile: Sequence[np.ndarray], temperature: np.ndarray, reference: Sequence[np.ndarray]
+) -> np.ndarray:
   """``gap_i(x) = tau_i KL(x_i || b_i(x))`` per game and role, ``[*batch, N]`` (no checks).
 
   ``profile`` and ``reference`` hold one ``[*batch, n_i]`` array per role, ``temperature`` is
@@ -86,8 +100,9 @@ def equilibrium_gaps(game, profile: Sequence[np.ndarray], temperature: np.ndarra
   return np.asarray(_gaps(game, np.asarray(temperature, dtype), log_ref, logits))
 
 
-def equilibrium_regret(game, profile: Sequence[np.ndarray], temperature,
-                       reference: Optional[Sequence[np.ndarray]] = None) -> np.ndarray:
+def equilibrium_regret(
+  game, profile: Sequence[np.ndarray], temperature, reference: Optional[Sequence[np.ndarray]] = None
+) -> np.ndarray:
   """``sum_i tau_i KL(x_i || b_i(x))`` per game of a (batched) game: 0 exactly at its HQRE.
 
   Args:
@@ -126,21 +141,27 @@ def equilibrium_regret(game, profile: Sequence[np.ndarray], temperature,
         raise ValueError(f"{name}[{i}] must have {k} entries on its last axis; got {a.shape}.")
       bad = np.any(a <= 0) if positive else np.any(a < 0)
       if not np.all(np.isfinite(a)) or bad or np.any(np.abs(a.sum(-1) - 1) > 1e-6):
-        raise ValueError(f"{name}[{i}] must be a probability distribution"
-                         f"{' (strictly positive)' if positive else ''}.")
+        raise ValueError(
+          f"{name}[{i}] must be a probability distribution"
+          f"{' (strictly positive)' if positive else ''}."
+        )
       out.append(np.broadcast_to(a, (*batch, k)))
     return tuple(out)
 
   x = check("profile", profile, False)
-  ref = tuple(np.full((*batch, k), 1.0 / k) for k in n_actions) if reference is None else \
-      check("reference", reference, True)
+  ref = (
+    tuple(np.full((*batch, k), 1.0 / k) for k in n_actions)
+    if reference is None
+    else check("reference", reference, True)
+  )
   return equilibrium_gaps(game, x, tau, ref).sum(-1)
 
 
 def distance(profile: Sequence[np.ndarray], target: Sequence[np.ndarray]) -> np.ndarray:
   """``||x - y||_2`` over the concatenated profile, per leading index: ``[...]``."""
-  return np.sqrt(sum(np.sum(np.square(np.asarray(a) - np.asarray(b)), -1)
-                     for a, b in zip(profile, target)))
+  return np.sqrt(
+    sum(np.sum(np.square(np.asarray(a) - np.asarray(b)), -1) for a, b in zip(profile, target))
+  )
 
 
 def joint_distribution(profile: Sequence[np.ndarray]) -> np.ndarray:
@@ -173,8 +194,8 @@ def hindsight_regret(team: np.ndarray, profiles: Sequence[np.ndarray]) -> np.nda
   team = np.asarray(team, np.float64)
   if team.ndim == np.asarray(profiles[0]).ndim - 1 + n - 1:  # static: [S, n..]
     team = np.broadcast_to(team, (t, *team.shape))
-  earned = np.cumsum(expected_team_payoff(team, profiles), 0)              # [T, S]
-  best = np.cumsum(team.reshape(t, team.shape[1], -1), 0).max(-1)           # [T, S]
+  earned = np.cumsum(expected_team_payoff(team, profiles), 0)  # [T, S]
+  best = np.cumsum(team.reshape(t, team.shape[1], -1), 0).max(-1)  # [T, S]
   return best - earned
 
 
@@ -213,8 +234,9 @@ def _profile_steps(prev, cur, first):
   return oscillation(traj), drift(tuple(jnp.stack([f, c], -2) for f, c in zip(first, cur)))[..., 1]
 
 
-def step_metrics(prev: Sequence[np.ndarray], cur: Sequence[np.ndarray],
-                 first: Sequence[np.ndarray]) -> Tuple[np.ndarray, np.ndarray]:
+def step_metrics(
+  prev: Sequence[np.ndarray], cur: Sequence[np.ndarray], first: Sequence[np.ndarray]
+) -> Tuple[np.ndarray, np.ndarray]:
   """``(oscillation step, drift)`` per state: ``sum_i ||x_t - x_{t-1}||_1`` and
   ``sum_i ||x_t - x_0||_1`` via :mod:`dice_jax.certify.diagnostics`."""
   o, d = _profile_steps(tuple(prev), tuple(cur), tuple(first))
@@ -232,10 +254,14 @@ def oscillation_index(profiles: Sequence[np.ndarray]) -> np.ndarray:
   return np.asarray(_oscillation_index(tuple(np.asarray(p) for p in profiles)))
 
 
-def importance_weighted_utilities(states: np.ndarray, actions: np.ndarray, rewards: np.ndarray,
-                                  failed: np.ndarray, behaviour: Sequence[np.ndarray],
-                                  target: Optional[Sequence[np.ndarray]] = None
-                                  ) -> Tuple[Tuple[np.ndarray, ...], np.ndarray]:
+def importance_weighted_utilities(
+  states: np.ndarray,
+  actions: np.ndarray,
+  rewards: np.ndarray,
+  failed: np.ndarray,
+  behaviour: Sequence[np.ndarray],
+  target: Optional[Sequence[np.ndarray]] = None,
+) -> Tuple[Tuple[np.ndarray, ...], np.ndarray]:
   """Unbiased per-rollout estimates of ``v_i(z)`` from rollouts played at ``x`` (``behaviour``).
 
   For a rollout in state ``s`` with joint action ``a`` drawn from ``x(.|s)`` and realised payoff
@@ -256,17 +282,22 @@ def importance_weighted_utilities(states: np.ndarray, actions: np.ndarray, rewar
   s_count = behaviour[0].shape[0]
   mask = (states[None, :] == np.arange(s_count)[:, None]) & ~np.asarray(failed)[None, :]
   counts = mask.sum(1)
-  scale = np.where(counts > 0, b / np.maximum(counts, 1), 0.0)[:, None] * mask   # [S, B]
+  scale = np.where(counts > 0, b / np.maximum(counts, 1), 0.0)[:, None] * mask  # [S, B]
   # likelihood ratio of every role's sampled action, [S, B, N]
-  ratio = np.stack([np.where(x[:, a] > 0, z[:, a] / np.where(x[:, a] > 0, x[:, a], 1), 0.0)
-                    for x, z, a in zip(behaviour, target, actions.T)], -1)
+  ratio = np.stack(
+    [
+      np.where(x[:, a] > 0, z[:, a] / np.where(x[:, a] > 0, x[:, a], 1), 0.0)
+      for x, z, a in zip(behaviour, target, actions.T)
+    ],
+    -1,
+  )
   out = []
   for i, x in enumerate(behaviour):
     k = x.shape[-1]
-    onehot = actions[:, i, None] == np.arange(k)[None, :]                       # [B, n_i]
-    px = x[:, None, :]                                                          # [S, 1, n_i]
+    onehot = actions[:, i, None] == np.arange(k)[None, :]  # [B, n_i]
+    px = x[:, None, :]  # [S, 1, n_i]
     w = np.where(px > 0, onehot[None] / np.where(px > 0, px, 1), 0.0)
-    others = np.prod(np.delete(ratio, i, axis=-1), -1)                          # [S, B]
+    others = np.prod(np.delete(ratio, i, axis=-1), -1)  # [S, B]
     out.append((scale * others)[..., None] * w * np.asarray(rewards)[None, :, i, None])
   return tuple(out), counts
 
@@ -283,8 +314,9 @@ def _vmapped_ratio(num_bootstrap: int):
   return jax.jit(outer)
 
 
-def monotonicity_diagnostic(utilities_x, utilities_y, x, y, temperature, *, seed: int = 0,
-                            num_bootstrap: int = 100):
+def monotonicity_diagnostic(
+  utilities_x, utilities_y, x, y, temperature, *, seed: int = 0, num_bootstrap: int = 100
+):
   """:func:`dice_jax.certify.monotonicity_ratio` for every state at once.
 
   Args:
@@ -296,6 +328,12 @@ def monotonicity_diagnostic(utilities_x, utilities_y, x, y, temperature, *, seed
   Returns:
     A :class:`dice_jax.certify.MonotonicityRatio` with leading axis ``S`` (NumPy leaves).
   """
-  out = _vmapped_ratio(int(num_bootstrap))(tuple(utilities_x), tuple(utilities_y), tuple(x),
-                                           tuple(y), np.asarray(temperature), np.uint32(seed))
+  out = _vmapped_ratio(int(num_bootstrap))(
+    tuple(utilities_x),
+    tuple(utilities_y),
+    tuple(x),
+    tuple(y),
+    np.asarray(temperature),
+    np.uint32(seed),
+  )
   return jax.tree_util.tree_map(np.asarray, out)

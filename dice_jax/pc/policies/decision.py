@@ -4,6 +4,7 @@ A policy that solves an HQRE each round (DICE-PC) reports its temperatures, refe
 certificate figures as an :class:`HQREInfo`; the harness copies it into the round's
 :class:`~dice_jax.pc.harness.records.RoundRecord`.
 """
+
 from __future__ import annotations
 
 import dataclasses

@@ -16,6 +16,7 @@ the environment only through the :class:`~dice_jax.pc.CoordinationSpec` and the 
 
 :func:`make_policy` builds any of them by name (the names in :data:`POLICIES`).
 """
+
 from __future__ import annotations
 
 import math
@@ -31,10 +32,19 @@ from dice_jax.pc.metrics.measures import joint_distribution
 from dice_jax.pc.posterior.beta_bernoulli import PayoffPosterior
 from dice_jax.rollouts.temperatures import annealed_temperatures, positive_array
 
-__all__ = ["BestOfN", "BestResponseDynamics", "DICEPC", "Decision", "FictitiousPlay",
-           "IndependentLearners", "POLICIES", "Policy", "UniformPolicy", "make_policy",
-           "sample_actions"]
-
+__all__ = [
+  "BestOfN",
+  "BestResponseDynamics",
+  "DICEPC",
+  "Decision",
+  "FictitiousPlay",
+  "IndependentLearners",
+  "POLICIES",
+  "Policy",
+  "UniformPolicy",
+  "make_policy",
+  "sample_actions",
+]
 
 
 def sample_actions(profile: Profile, states: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -43,7 +53,7 @@ def sample_actions(profile: Profile, states: np.ndarray, rng: np.random.Generato
   states = np.asarray(states, np.int64)
   out = np.empty((len(states), len(profile)), np.int64)
   for i, x in enumerate(profile):
-    cdf = np.cumsum(x, -1)[states]                                   # [B, n_i]
+    cdf = np.cumsum(x, -1)[states]  # [B, n_i]
     u = rng.random(len(states))[:, None] * cdf[:, -1:]
     out[:, i] = np.minimum((cdf <= u).sum(-1), x.shape[-1] - 1)
   return out
@@ -164,8 +174,9 @@ class IndependentLearners(Policy):
         np.add.at(self._logw[i], (st, act[:, i]), self.gamma * r[:, i] / x / k)
 
   def config(self):
-    return {"name": self.name, "gamma": self.gamma} if self.algorithm == "exp3" else \
-        {"name": self.name}
+    return (
+      {"name": self.name, "gamma": self.gamma} if self.algorithm == "exp3" else {"name": self.name}
+    )
 
 
 class _PosteriorPolicy(Policy):
@@ -181,8 +192,12 @@ class _PosteriorPolicy(Policy):
   def observe(self, round, states, decision, outcome):
     if decision.actions is not None:
       keep = ~outcome.failed
-      self.posterior.add(np.asarray(states)[keep], decision.actions[keep],
-                         outcome.correct[keep], outcome.tokens[keep])
+      self.posterior.add(
+        np.asarray(states)[keep],
+        decision.actions[keep],
+        outcome.correct[keep],
+        outcome.tokens[keep],
+      )
 
   def _best_response(self, others: Profile, rng) -> np.ndarray:
     """``[S, N]`` pure best responses of every role in the posterior-mean game to the others'
@@ -211,9 +226,11 @@ class FictitiousPlay(_PosteriorPolicy):
 
   def act(self, round, states, rng):
     k = self.spec.num_actions
-    seen = self._freq[0].sum(-1) > 0                                  # [S]
-    emp = tuple(np.where(seen[:, None], f / np.maximum(f.sum(-1, keepdims=True), 1), 1.0 / n)
-                for f, n in zip(self._freq, k))
+    seen = self._freq[0].sum(-1) > 0  # [S]
+    emp = tuple(
+      np.where(seen[:, None], f / np.maximum(f.sum(-1, keepdims=True), 1), 1.0 / n)
+      for f, n in zip(self._freq, k)
+    )
     br = _pure(self._best_response(emp, rng), k)
     profile = tuple(np.where(seen[:, None], b, 1.0 / n) for b, n in zip(br, k))
     return Decision(sample_actions(profile, states, rng), profile)
@@ -278,8 +295,9 @@ class BestOfN(Policy):
     if (n is None) == (token_budget is None):
       raise ValueError("n and token_budget: give exactly one of them.")
     self.n = None if n is None else _checks.positive_int(n, "n")
-    self.token_budget = None if token_budget is None else _checks.positive(token_budget,
-                                                                           "token_budget")
+    self.token_budget = (
+      None if token_budget is None else _checks.positive(token_budget, "token_budget")
+    )
 
   def reset(self, spec, rng):
     super().reset(spec, rng)
@@ -386,15 +404,29 @@ class DICEPC(_PosteriorPolicy):
 
   name = "dice-pc"
 
-  def __init__(self, temperature=1.0, *, reference: Optional[Sequence] = None,
-               final_temperature=None, margin: float = 0.1, sampling: str = "mean",
-               method: str = "mirror", tol: Optional[float] = None, certify: bool = True,
-               posterior: Optional[Dict[str, Any]] = None, magnet: float = 0.0,
-               magnet_warmup: int = 0, magnet_window: int = 1):
+  def __init__(
+    self,
+    temperature=1.0,
+    *,
+    reference: Optional[Sequence] = None,
+    final_temperature=None,
+    margin: float = 0.1,
+    sampling: str = "mean",
+    method: str = "mirror",
+    tol: Optional[float] = None,
+    certify: bool = True,
+    posterior: Optional[Dict[str, Any]] = None,
+    magnet: float = 0.0,
+    magnet_warmup: int = 0,
+    magnet_window: int = 1,
+  ):
     super().__init__(posterior)
     self.magnet = _checks.probability(magnet, "magnet", open_high=True)
-    if isinstance(magnet_warmup, bool) or not isinstance(magnet_warmup, (int, np.integer)) \
-        or magnet_warmup < 0:
+    if (
+      isinstance(magnet_warmup, bool)
+      or not isinstance(magnet_warmup, (int, np.integer))
+      or magnet_warmup < 0
+    ):
       raise ValueError(f"magnet_warmup must be an integer >= 0; got {magnet_warmup!r}.")
     self.magnet_warmup = int(magnet_warmup)
     self.magnet_window = _checks.positive_int(magnet_window, "magnet_window")
@@ -402,8 +434,9 @@ class DICEPC(_PosteriorPolicy):
     for name, v in (("temperature", temperature), ("final_temperature", final_temperature)):
       if v is not None:
         positive_array(v, name)
-    if reference is not None and (isinstance(reference, (str, bytes)) or
-                                  not hasattr(reference, "__len__")):
+    if reference is not None and (
+      isinstance(reference, (str, bytes)) or not hasattr(reference, "__len__")
+    ):
       raise ValueError(f"reference must hold one distribution per role; got {reference!r}.")
     for i, r in enumerate(reference or ()):
       if r is not None:
@@ -412,6 +445,7 @@ class DICEPC(_PosteriorPolicy):
     if sampling not in ("mean", "thompson"):
       raise ValueError(f"sampling must be 'mean' or 'thompson'; got {sampling!r}.")
     from dice_jax.solvers import METHODS  # noqa: PLC0415
+
     if not isinstance(method, str) or method not in METHODS:
       raise ValueError(f"method must be one of {sorted(METHODS)}; got {method!r}.")
     if tol is not None:
@@ -425,11 +459,14 @@ class DICEPC(_PosteriorPolicy):
       raise ValueError(f"spec must have at least 2 roles for DICE-PC; got {spec.num_roles}.")
     super().reset(spec, rng)
     self.tau0 = _checks.temperatures(self.temperature0, spec, "temperature")
-    self.tau_end = None if self.final_temperature is None else \
-        _checks.temperatures(self.final_temperature, spec, "final_temperature")
+    self.tau_end = (
+      None
+      if self.final_temperature is None
+      else _checks.temperatures(self.final_temperature, spec, "final_temperature")
+    )
     self.reference = _checks.references(self.reference0, spec, "reference")
     self._last = None
-    self._recent: list = []   # the last magnet_window HQREs (the moving reference's xbar)
+    self._recent: list = []  # the last magnet_window HQREs (the moving reference's xbar)
     a, b = self.posterior.alpha0, self.posterior.beta0
     m = a / (a + b)
     self._prior_std = math.sqrt(m * (1 - m) / (a + b + 1))
@@ -443,8 +480,9 @@ class DICEPC(_PosteriorPolicy):
       return self.tau0, None
     from dice_jax.certify import alpha_two_player, alpha_vertex_bound  # noqa: PLC0415
 
-    alpha = np.asarray(alpha_two_player(game) if self.spec.num_roles == 2
-                       else alpha_vertex_bound(game))
+    alpha = np.asarray(
+      alpha_two_player(game) if self.spec.num_roles == 2 else alpha_vertex_bound(game)
+    )
     floor = (1 + self.margin) * np.maximum(alpha, 0) + 1e-9
     x = self._last if self._last is not None else self.reference
     std = self.posterior.success_std()
@@ -461,47 +499,64 @@ class DICEPC(_PosteriorPolicy):
     tau, floor = self._temperatures(game)
     reference = self.round_reference(round)
     init = None if self._last is None else [_checks.interior(p) for p in self._last]
-    sol = dj.solve(game, tau, reference=list(reference), init=init, tol=self.tol,
-                   method=self.method)
+    sol = dj.solve(
+      game, tau, reference=list(reference), init=init, tol=self.tol, method=self.method
+    )
     profile = tuple(np.asarray(p, np.float64) for p in sol.probabilities)
     profile = tuple(p / p.sum(-1, keepdims=True) for p in profile)
     self._last = profile
     if self.magnet > 0:
-      self._recent = (self._recent + [profile])[-self.magnet_window:]
-    solver = SolverInfo(residual=np.asarray(sol.residual).tolist(),
-                        result=[str(r) for r in sol.result_names()],
-                        steps=np.asarray(sol.steps).tolist())
+      self._recent = (self._recent + [profile])[-self.magnet_window :]
+    solver = SolverInfo(
+      residual=np.asarray(sol.residual).tolist(),
+      result=[str(r) for r in sol.result_names()],
+      steps=np.asarray(sol.steps).tolist(),
+    )
     certificate = None
     if self.do_certify:
       # tiered=False: the exact alpha (two roles) the temperature floor is computed from
       cert = dj.certify.certify(game, tau, sol, reference=list(reference), tiered=False)
       fin = lambda a: [float(v) if np.isfinite(v) else None for v in np.asarray(a)]
-      certificate = CertificateInfo(certified=np.asarray(cert.certified).tolist(),
-                                    margin=fin(cert.margin), alpha_upper=fin(cert.alpha_upper),
-                                    error_bound=fin(cert.error_bound))
-    info = HQREInfo(temperature=tau, solver=solver, temperature_floor=floor,
-                    certificate=certificate,
-                    reference=None if self.magnet == 0 else
-                    [[r[s].tolist() for r in reference] for s in range(self.spec.num_states)])
+      certificate = CertificateInfo(
+        certified=np.asarray(cert.certified).tolist(),
+        margin=fin(cert.margin),
+        alpha_upper=fin(cert.alpha_upper),
+        error_bound=fin(cert.error_bound),
+      )
+    info = HQREInfo(
+      temperature=tau,
+      solver=solver,
+      temperature_floor=floor,
+      certificate=certificate,
+      reference=None
+      if self.magnet == 0
+      else [[r[s].tolist() for r in reference] for s in range(self.spec.num_states)],
+    )
     return Decision(sample_actions(profile, states, rng), profile, info=info)
 
   def config(self):
     f = lambda v: None if v is None else np.asarray(v).tolist()
-    return {"name": self.name, "temperature": f(self.temperature0),
-            "final_temperature": f(self.final_temperature),
-            "reference": None if self.reference0 is None else
-            [f(r) for r in self.reference0],
-            "margin": self.margin, "sampling": self.sampling, "method": self.method,
-            "tol": self.tol, "certify": self.do_certify, "posterior": self.posterior_kwargs,
-            "magnet": self.magnet, "magnet_warmup": self.magnet_warmup,
-            "magnet_window": self.magnet_window}
+    return {
+      "name": self.name,
+      "temperature": f(self.temperature0),
+      "final_temperature": f(self.final_temperature),
+      "reference": None if self.reference0 is None else [f(r) for r in self.reference0],
+      "margin": self.margin,
+      "sampling": self.sampling,
+      "method": self.method,
+      "tol": self.tol,
+      "certify": self.do_certify,
+      "posterior": self.posterior_kwargs,
+      "magnet": self.magnet,
+      "magnet_warmup": self.magnet_warmup,
+      "magnet_window": self.magnet_window,
+    }
 
   def round_reference(self, round: int) -> Profile:
     """The reference ``rho_t`` of round ``round``: per role ``[S, n_i]`` (class docstring)."""
     if self.magnet == 0 or not self._recent:
       return self.reference
-    beta = self.magnet * (1.0 if self.magnet_warmup == 0 else
-                          min(1.0, round / self.magnet_warmup))
+    beta = self.magnet * (1.0 if self.magnet_warmup == 0 else min(1.0, round / self.magnet_warmup))
     out = []
     for i, rho in enumerate(self.reference):
       xbar = np.mean([x[i] for x in self._recent], axis=0)
@@ -512,13 +567,13 @@ class DICEPC(_PosteriorPolicy):
 
 #: Every method by its config/CLI name; ``POLICIES[name](**options)`` makes a fresh policy.
 POLICIES = {
-    "dice-pc": DICEPC,
-    "uniform": UniformPolicy,
-    "ucb1": lambda **kw: IndependentLearners("ucb1", **kw),
-    "exp3": lambda **kw: IndependentLearners("exp3", **kw),
-    "fictitious-play": FictitiousPlay,
-    "best-response": BestResponseDynamics,
-    "best-of-n": BestOfN,
+  "dice-pc": DICEPC,
+  "uniform": UniformPolicy,
+  "ucb1": lambda **kw: IndependentLearners("ucb1", **kw),
+  "exp3": lambda **kw: IndependentLearners("exp3", **kw),
+  "fictitious-play": FictitiousPlay,
+  "best-response": BestResponseDynamics,
+  "best-of-n": BestOfN,
 }
 
 

@@ -25,6 +25,7 @@ Failed rollouts (``Outcome.failed``) are skipped: never scored, never counted. U
 ``np.bincount`` per statistic over the flattened ``(state, joint action)`` index: no Python
 loop over rollouts.
 """
+
 from __future__ import annotations
 
 from typing import Optional, Sequence, Tuple
@@ -73,21 +74,35 @@ class PayoffPosterior:
     (0.5, 2.0)
   """
 
-  def __init__(self, spec: CoordinationSpec, *, alpha0: float = 1.0, beta0: float = 1.0,
-               token_prior=0.0, token_pseudocount: float = 1.0, discount: float = 1.0):
+  def __init__(
+    self,
+    spec: CoordinationSpec,
+    *,
+    alpha0: float = 1.0,
+    beta0: float = 1.0,
+    token_prior=0.0,
+    token_pseudocount: float = 1.0,
+    discount: float = 1.0,
+  ):
     if not isinstance(spec, CoordinationSpec):
       raise ValueError(f"spec must be a CoordinationSpec; got {type(spec).__name__}.")
     for name, v in (("alpha0", alpha0), ("beta0", beta0)):
       if not (np.isfinite(v) and v > 0):
         raise ValueError(f"{name} must be a finite number > 0; got {v!r}.")
-    tp = np.broadcast_to(np.asarray(token_prior, np.float64), (spec.num_roles,)) \
-        if np.ndim(token_prior) == 0 else np.asarray(token_prior, np.float64)
+    tp = (
+      np.broadcast_to(np.asarray(token_prior, np.float64), (spec.num_roles,))
+      if np.ndim(token_prior) == 0
+      else np.asarray(token_prior, np.float64)
+    )
     if tp.shape != (spec.num_roles,) or not np.all(np.isfinite(tp)) or np.any(tp < 0):
-      raise ValueError(f"token_prior must be a number >= 0 or one per role ({spec.num_roles}); "
-                       f"got {token_prior!r}.")
+      raise ValueError(
+        f"token_prior must be a number >= 0 or one per role ({spec.num_roles}); "
+        f"got {token_prior!r}."
+      )
     if not (np.isfinite(token_pseudocount) and token_pseudocount >= 0):
-      raise ValueError(f"token_pseudocount must be a finite number >= 0; got "
-                       f"{token_pseudocount!r}.")
+      raise ValueError(
+        f"token_pseudocount must be a finite number >= 0; got {token_pseudocount!r}."
+      )
     if not (np.isfinite(discount) and 0 < discount <= 1):
       raise ValueError(f"discount must lie in (0, 1]; got {discount!r}.")
     self.spec = spec
@@ -101,10 +116,10 @@ class PayoffPosterior:
   def reset(self) -> None:
     """Forget every observation (back to the prior)."""
     n = self.spec.num_roles
-    self._n = np.zeros(self.shape)           # scored rollouts per cell (discounted)
-    self._s = np.zeros(self.shape)           # successes per cell (discounted)
-    self._k = np.zeros((*self.shape, n))     # token sums per cell and role (discounted)
-    self._k2 = np.zeros((*self.shape, n))    # token sums of squares (for the standard error)
+    self._n = np.zeros(self.shape)  # scored rollouts per cell (discounted)
+    self._s = np.zeros(self.shape)  # successes per cell (discounted)
+    self._k = np.zeros((*self.shape, n))  # token sums per cell and role (discounted)
+    self._k2 = np.zeros((*self.shape, n))  # token sums of squares (for the standard error)
 
   # -- updates -------------------------------------------------------------------------------
 
@@ -122,15 +137,18 @@ class PayoffPosterior:
     if actions.shape != (b, n):
       raise ValueError(f"actions must have shape (B, N) = ({b}, {n}); got {actions.shape}.")
     if outcome.correct.shape != (b,) or outcome.tokens.shape != (b, n):
-      raise ValueError(f"outcome must hold B = {b} rows with N = {n} token columns; got "
-                       f"correct {outcome.correct.shape}, tokens {outcome.tokens.shape}.")
+      raise ValueError(
+        f"outcome must hold B = {b} rows with N = {n} token columns; got "
+        f"correct {outcome.correct.shape}, tokens {outcome.tokens.shape}."
+      )
     if b and (np.any(actions < 0) or np.any(actions >= np.asarray(self.spec.num_actions))):
       raise ValueError(f"actions must index each role's controls {self.spec.num_actions}.")
     keep = ~outcome.failed
     return self.add(states[keep], actions[keep], outcome.correct[keep], outcome.tokens[keep])
 
-  def add(self, states: np.ndarray, actions: np.ndarray, correct: np.ndarray,
-          tokens: np.ndarray) -> int:
+  def add(
+    self, states: np.ndarray, actions: np.ndarray, correct: np.ndarray, tokens: np.ndarray
+  ) -> int:
     """Add scored rollouts given as arrays (``[B]``, ``[B, N]``, ``[B]``, ``[B, N]``): apply the
     discount once, then one ``bincount`` per statistic. Returns ``B``."""
     if self.discount < 1:
@@ -145,8 +163,9 @@ class PayoffPosterior:
     n = self.spec.num_roles
     for j in range(n):
       self._k[..., j] += np.bincount(flat, weights=tokens[:, j], minlength=size).reshape(self.shape)
-      self._k2[..., j] += np.bincount(flat, weights=np.square(tokens[:, j]),
-                                      minlength=size).reshape(self.shape)
+      self._k2[..., j] += np.bincount(
+        flat, weights=np.square(tokens[:, j]), minlength=size
+      ).reshape(self.shape)
     return len(states)
 
   # -- summaries -----------------------------------------------------------------------------
@@ -188,16 +207,18 @@ class PayoffPosterior:
     var = np.maximum(self._k2 / safe - np.square(self._k / safe), 0) * n / np.maximum(n - 1, 1e-12)
     return np.where(n >= 2, np.sqrt(var / (self.token_pseudocount + safe)), np.inf)
 
-  def payoff_tensors(self, success: Optional[np.ndarray] = None,
-                     tokens: Optional[np.ndarray] = None) -> np.ndarray:
+  def payoff_tensors(
+    self, success: Optional[np.ndarray] = None, tokens: Optional[np.ndarray] = None
+  ) -> np.ndarray:
     """``[N, S, n..]`` payoffs ``U_i(s, a)`` (:func:`dice_jax.pc.payoffs`) at the posterior means
     (or at the given success / token tensors)."""
     success = self.success_mean() if success is None else success
     tokens = self.tokens_mean() if tokens is None else tokens
     return payoffs(self.spec, success, tokens)
 
-  def game(self, success: Optional[np.ndarray] = None, tokens: Optional[np.ndarray] = None,
-           dtype=None):
+  def game(
+    self, success: Optional[np.ndarray] = None, tokens: Optional[np.ndarray] = None, dtype=None
+  ):
     """The posterior-mean game as a :class:`dice_jax.NormalFormGame` with batch axis = state.
 
     Needs ``N >= 2`` roles (a normal-form game has at least two players).

@@ -26,6 +26,7 @@ regret per round: mean over seeds, shaded min-max) and ``oscillation.png`` (movi
 oscillation and drift, mean over seeds, shaded min-max). :func:`format_table` prints the
 comparison.
 """
+
 from __future__ import annotations
 
 import json
@@ -38,17 +39,62 @@ import numpy as np
 
 from dice_jax.pc.harness.loop import Results, load_results
 
-__all__ = ["METRICS", "aggregate", "collect", "comparison_summary", "format_table",
-           "plot_comparison"]
+__all__ = [
+  "METRICS",
+  "aggregate",
+  "collect",
+  "comparison_summary",
+  "format_table",
+  "plot_comparison",
+]
 
-METRICS = ("accuracy", "accuracy_last_quarter", "tokens_per_task", "final_equilibrium_regret",
-           "cumulative_equilibrium_regret", "final_distance_to_hqre", "hindsight_regret",
-           "oscillation_index", "oscillation_index_last_half", "certified_fraction", "seconds")
+METRICS = (
+  "accuracy",
+  "accuracy_last_quarter",
+  "tokens_per_task",
+  "final_equilibrium_regret",
+  "cumulative_equilibrium_regret",
+  "final_distance_to_hqre",
+  "hindsight_regret",
+  "oscillation_index",
+  "oscillation_index_last_half",
+  "certified_fraction",
+  "seconds",
+)
 
 # two-sided 95% Student-t quantiles t_{0.975, df}, df = 1..30; 1.96 beyond
-_T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
-         2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
-         2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
+_T975 = (
+  12.706,
+  4.303,
+  3.182,
+  2.776,
+  2.571,
+  2.447,
+  2.365,
+  2.306,
+  2.262,
+  2.228,
+  2.201,
+  2.179,
+  2.160,
+  2.145,
+  2.131,
+  2.120,
+  2.110,
+  2.101,
+  2.093,
+  2.086,
+  2.080,
+  2.074,
+  2.069,
+  2.064,
+  2.060,
+  2.056,
+  2.052,
+  2.048,
+  2.045,
+  2.042,
+)
 _SEED = re.compile(r"^seed(\d+)$")
 
 
@@ -77,9 +123,13 @@ def collect(folder: str, *, only: Optional[Dict[str, Any]] = None) -> Dict[str, 
     d = os.path.join(folder, label)
     if not os.path.isdir(d) or (keep is not None and label not in keep):
       continue
-    seeds = sorted((int(m.group(1)), s) for s in os.listdir(d) if (m := _SEED.match(s))
-                   and os.path.isfile(os.path.join(d, s, "summary.json"))
-                   and (keep is None or int(m.group(1)) in keep[label]))
+    seeds = sorted(
+      (int(m.group(1)), s)
+      for s in os.listdir(d)
+      if (m := _SEED.match(s))
+      and os.path.isfile(os.path.join(d, s, "summary.json"))
+      and (keep is None or int(m.group(1)) in keep[label])
+    )
     for seed, sub in seeds:
       (res,) = load_results(os.path.join(d, sub)).values()
       out.setdefault(label, {})[seed] = res
@@ -93,7 +143,7 @@ def collect(folder: str, *, only: Optional[Dict[str, Any]] = None) -> Dict[str, 
 def _metric(res: Results, key: str) -> Optional[float]:
   if key == "final_equilibrium_regret":
     er = res.series("equilibrium_regret") if res.records else np.array([])
-    tail = er[-max(1, len(er) // 4):] if len(er) else er
+    tail = er[-max(1, len(er) // 4) :] if len(er) else er
     return float(np.nanmean(tail)) if np.any(~np.isnan(tail)) else None
   v = res.summary.get(key)
   return None if v is None or not math.isfinite(float(v)) else float(v)
@@ -105,8 +155,9 @@ def _stats(values: List[float]) -> Optional[Dict[str, Any]]:
   a = np.asarray(values, np.float64)
   n = len(a)
   std = float(a.std(ddof=1)) if n > 1 else None
-  half = None if std is None else (_T975[n - 2] if n - 1 <= len(_T975) else 1.96) * std / \
-      math.sqrt(n)
+  half = (
+    None if std is None else (_T975[n - 2] if n - 1 <= len(_T975) else 1.96) * std / math.sqrt(n)
+  )
   return {"mean": float(a.mean()), "std": std, "n": n, "ci95": half, "values": a.tolist()}
 
 
@@ -124,19 +175,23 @@ def aggregate(runs: Dict[str, Dict[int, Results]]) -> Dict[str, Dict[str, Any]]:
   return out
 
 
-def comparison_summary(folder: str, *, extra: Optional[Dict[str, Any]] = None,
-                       only: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+def comparison_summary(
+  folder: str, *, extra: Optional[Dict[str, Any]] = None, only: Optional[Dict[str, Any]] = None
+) -> Dict[str, Any]:
   """The top-level ``summary.json`` of a results folder: ``metrics`` (the metric names),
   ``methods`` (:func:`aggregate`), ``runs`` (``{label: {seed: relative folder}}``), plus
   ``extra`` (the run's name, config, budget ...); ``only`` as in :func:`collect`."""
   runs = collect(folder, only=only)
-  layout = {label: {str(s): os.path.join(label, f"seed{s}") for s in sorted(by)}
-            for label, by in runs.items()}
+  layout = {
+    label: {str(s): os.path.join(label, f"seed{s}") for s in sorted(by)}
+    for label, by in runs.items()
+  }
   return {**(extra or {}), "metrics": list(METRICS), "methods": aggregate(runs), "runs": layout}
 
 
-def _curves(by_seed: Dict[int, Results], key: str, cumulative: bool = False,
-            window: int = 1) -> Optional[np.ndarray]:
+def _curves(
+  by_seed: Dict[int, Results], key: str, cumulative: bool = False, window: int = 1
+) -> Optional[np.ndarray]:
   rows = []
   for res in by_seed.values():
     if not res.records:
@@ -160,7 +215,7 @@ def _moving_average(x: np.ndarray, window: int) -> np.ndarray:
   c = np.convolve(np.where(ok, x, 0.0), np.ones(window), "valid")
   k = np.convolve(ok.astype(float), np.ones(window), "valid")
   out = np.full(len(x), np.nan)
-  out[window - 1:] = np.where(k > 0, c / np.maximum(k, 1), np.nan)
+  out[window - 1 :] = np.where(k > 0, c / np.maximum(k, 1), np.nan)
   return out
 
 
@@ -168,6 +223,7 @@ def _band(ax, rows: np.ndarray, label: str, style: str = "-"):
   t = np.arange(rows.shape[1])
   with np.errstate(all="ignore"):
     import warnings  # noqa: PLC0415
+
     with warnings.catch_warnings():
       warnings.simplefilter("ignore", RuntimeWarning)
       mean, lo, hi = np.nanmean(rows, 0), np.nanmin(rows, 0), np.nanmax(rows, 0)
@@ -183,8 +239,13 @@ def _save(plt, fig, path: str) -> str:
   return path
 
 
-def plot_comparison(folder: str, *, out_dir: Optional[str] = None, window: int = 25,
-                    runs: Optional[Dict[str, Dict[int, Results]]] = None) -> List[str]:
+def plot_comparison(
+  folder: str,
+  *,
+  out_dir: Optional[str] = None,
+  window: int = 25,
+  runs: Optional[Dict[str, Dict[int, Results]]] = None,
+) -> List[str]:
   """Write ``frontier.png``, ``regret.png`` and ``oscillation.png`` (module docstring) for the
   runs under ``folder`` into ``out_dir`` (default ``folder``); returns their paths.
 
@@ -194,6 +255,7 @@ def plot_comparison(folder: str, *, out_dir: Optional[str] = None, window: int =
   if int(window) < 1:
     raise ValueError(f"window must be >= 1; got {window!r}.")
   import matplotlib  # noqa: PLC0415
+
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt  # noqa: PLC0415
 
@@ -208,15 +270,24 @@ def plot_comparison(folder: str, *, out_dir: Optional[str] = None, window: int =
     acc, tok = s["accuracy"], s["tokens_per_task"]
     if acc is None or tok is None:
       continue
-    ax.errorbar([tok["mean"]], [acc["mean"]], xerr=[[tok["ci95"] or 0.0]],
-                yerr=[[acc["ci95"] or 0.0]], fmt="o", capsize=3, label=label)
+    ax.errorbar(
+      [tok["mean"]],
+      [acc["mean"]],
+      xerr=[[tok["ci95"] or 0.0]],
+      yerr=[[acc["ci95"] or 0.0]],
+      fmt="o",
+      capsize=3,
+      label=label,
+    )
   # accuracy is a fraction: a wide t-interval over few seeds must not stretch the axis past it
   ax.set_ylim(max(ax.get_ylim()[0], -0.02), min(ax.get_ylim()[1], 1.02))
   n_seeds = max((len(b) for b in runs.values()), default=0)
   ax.set_xlabel("mean tokens per task")
   ax.set_ylabel("accuracy")
-  ax.set_title(f"accuracy-cost frontier ({n_seeds} seed{'s' if n_seeds != 1 else ''}"
-               f"{', 95% CI' if n_seeds > 1 else ''})")
+  ax.set_title(
+    f"accuracy-cost frontier ({n_seeds} seed{'s' if n_seeds != 1 else ''}"
+    f"{', 95% CI' if n_seeds > 1 else ''})"
+  )
   ax.grid(alpha=0.3)
   if ax.get_legend_handles_labels()[0]:
     ax.legend(fontsize=8, loc="best")
@@ -231,8 +302,11 @@ def plot_comparison(folder: str, *, out_dir: Optional[str] = None, window: int =
     if hr is not None:
       _band(axes[1], hr, label)
     else:
-      est = [np.asarray(r.summary["hindsight_regret_curve"], float) for r in by_seed.values()
-             if r.summary.get("hindsight_regret_curve")]
+      est = [
+        np.asarray(r.summary["hindsight_regret_curve"], float)
+        for r in by_seed.values()
+        if r.summary.get("hindsight_regret_curve")
+      ]
       if est:
         n = min(len(e) for e in est)
         _band(axes[1], np.stack([e[:n] for e in est]), f"{label} (estimated)", "--")
@@ -244,8 +318,16 @@ def plot_comparison(folder: str, *, out_dir: Optional[str] = None, window: int =
     if a.get_legend_handles_labels()[0]:
       a.legend(fontsize=8)
     else:
-      a.text(0.5, 0.5, "not measured\n(no true payoffs or no mixed policy)", ha="center",
-             va="center", transform=a.transAxes, fontsize=9, color="0.4")
+      a.text(
+        0.5,
+        0.5,
+        "not measured\n(no true payoffs or no mixed policy)",
+        ha="center",
+        va="center",
+        transform=a.transAxes,
+        fontsize=9,
+        color="0.4",
+      )
   paths.append(_save(plt, fig, os.path.join(out_dir, "regret.png")))
 
   fig, axes = plt.subplots(1, 2, figsize=(11, 4))
@@ -267,14 +349,19 @@ def plot_comparison(folder: str, *, out_dir: Optional[str] = None, window: int =
   return paths
 
 
-_COLUMNS = (("accuracy", "accuracy", 3), ("tokens_per_task", "tokens/task", 1),
-            ("final_equilibrium_regret", "final eq. regret", 4),
-            ("oscillation_index", "oscillation", 4), ("certified_fraction", "certified", 2))
+_COLUMNS = (
+  ("accuracy", "accuracy", 3),
+  ("tokens_per_task", "tokens/task", 1),
+  ("final_equilibrium_regret", "final eq. regret", 4),
+  ("oscillation_index", "oscillation", 4),
+  ("certified_fraction", "certified", 2),
+)
 
 
 def format_table(methods: Dict[str, Dict[str, Any]]) -> str:
   """A text table of :func:`aggregate`'s output: mean ± 95% CI half-width per metric
   (``-`` where a metric does not apply)."""
+
   def cell(s, digits):
     if s is None:
       return "-"
@@ -283,11 +370,14 @@ def format_table(methods: Dict[str, Dict[str, Any]]) -> str:
     return f"{s['mean']:.{digits}f} ± {s['ci95']:.{digits}f}"
 
   header = ["method", "seeds"] + [h for _, h, _ in _COLUMNS]
-  rows = [[label, str(len(s["seeds"]))] + [cell(s[k], d) for k, _, d in _COLUMNS]
-          for label, s in methods.items()]
+  rows = [
+    [label, str(len(s["seeds"]))] + [cell(s[k], d) for k, _, d in _COLUMNS]
+    for label, s in methods.items()
+  ]
   widths = [max(len(r[i]) for r in [header] + rows) for i in range(len(header))]
-  fmt = lambda r: "  ".join(c.ljust(w) if i < 2 else c.rjust(w)
-                            for i, (c, w) in enumerate(zip(r, widths)))
+  fmt = lambda r: "  ".join(
+    c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))
+  )
   return "\n".join([fmt(header), "  ".join("-" * w for w in widths)] + [fmt(r) for r in rows])
 
 

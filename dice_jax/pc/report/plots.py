@@ -15,6 +15,7 @@ with their ``records.jsonl``) -- and writes:
 It is :func:`dice_jax.pc.report.compare.plot_comparison` (one implementation of the plots for
 one seed or many). Matplotlib runs with the Agg backend (no display needed).
 """
+
 from __future__ import annotations
 
 from typing import List, Optional

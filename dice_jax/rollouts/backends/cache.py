@@ -35,6 +35,7 @@ Example::
     ...                     # run several methods on env
     backend.stats()         # {'hits': ..., 'misses': ..., 'hit_rate': ..., ...}
 """
+
 from __future__ import annotations
 
 import json
@@ -50,8 +51,17 @@ __all__ = ["CachedBackend", "request_key"]
 def request_key(prompt: Prompt, *, max_tokens: int, temperature: float, n: int, seed: int) -> str:
   """The cache key of one prompt's request (greedy requests ignore ``seed``)."""
   temperature = float(temperature)
-  return json.dumps([to_messages(prompt), int(max_tokens), temperature, int(n),
-                     0 if temperature == 0 else int(seed)], sort_keys=True, ensure_ascii=False)
+  return json.dumps(
+    [
+      to_messages(prompt),
+      int(max_tokens),
+      temperature,
+      int(n),
+      0 if temperature == 0 else int(seed),
+    ],
+    sort_keys=True,
+    ensure_ascii=False,
+  )
 
 
 class CachedBackend:
@@ -77,25 +87,34 @@ class CachedBackend:
     self.hit_tokens = self.miss_tokens = 0
     self.miss_seconds = 0.0
 
-  def complete(self, prompts: Sequence[Prompt], *, max_tokens: int, temperature: float = 0.0,
-               n: int = 1, seed: int = 0) -> List[Completion]:
+  def complete(
+    self,
+    prompts: Sequence[Prompt],
+    *,
+    max_tokens: int,
+    temperature: float = 0.0,
+    n: int = 1,
+    seed: int = 0,
+  ) -> List[Completion]:
     """``n`` completions per prompt, prompt-major, as the wrapped backend returns them."""
     if isinstance(prompts, str):
       raise ValueError("prompts must be a list of prompts; got a single string.")
     n = int(n)
-    keys = [request_key(p, max_tokens=max_tokens, temperature=temperature, n=n, seed=seed)
-            for p in prompts]
+    keys = [
+      request_key(p, max_tokens=max_tokens, temperature=temperature, n=n, seed=seed)
+      for p in prompts
+    ]
     out: List[Optional[Completion]] = [None] * (len(prompts) * n)
-    todo: List[int] = []            # prompt indices to generate (first occurrence of each key)
+    todo: List[int] = []  # prompt indices to generate (first occurrence of each key)
     first: Dict[str, int] = {}
     for i, k in enumerate(keys):
       got = self.store.get(k)
       if got is not None:
-        out[i * n:(i + 1) * n] = got
+        out[i * n : (i + 1) * n] = got
         self.hits += 1
         self.hit_tokens += sum(c.tokens for c in got)
       elif k in first:
-        pass                         # a duplicate of a miss in this call: filled in below
+        pass  # a duplicate of a miss in this call: filled in below
       else:
         first[k] = i
         todo.append(i)
@@ -103,20 +122,29 @@ class CachedBackend:
     if todo:
       t0 = time.perf_counter()
       try:
-        flat = list(self.backend.complete([prompts[i] for i in todo], max_tokens=max_tokens,
-                                          temperature=temperature, n=n, seed=seed))
+        flat = list(
+          self.backend.complete(
+            [prompts[i] for i in todo],
+            max_tokens=max_tokens,
+            temperature=temperature,
+            n=n,
+            seed=seed,
+          )
+        )
         if len(flat) != len(todo) * n:
-          raise BackendError(f"the backend returned {len(flat)} completions, expected "
-                             f"{len(todo) * n}", failures={j: "missing" for j in range(len(todo) * n)},
-                             partial=[None] * (len(todo) * n))
+          raise BackendError(
+            f"the backend returned {len(flat)} completions, expected {len(todo) * n}",
+            failures={j: "missing" for j in range(len(todo) * n)},
+            partial=[None] * (len(todo) * n),
+          )
       except BackendError as e:
         error = e
         flat = e.partial if len(e.partial) == len(todo) * n else [None] * (len(todo) * n)
       finally:
         self.miss_seconds += time.perf_counter() - t0
       for pos, i in enumerate(todo):
-        got = flat[pos * n:(pos + 1) * n]
-        out[i * n:(i + 1) * n] = got
+        got = flat[pos * n : (pos + 1) * n]
+        out[i * n : (i + 1) * n] = got
         if all(c is not None for c in got):
           self.store[keys[i]] = list(got)
           self.misses += 1
@@ -124,10 +152,10 @@ class CachedBackend:
     # duplicates of a key missed in this call copy the first occurrence's result
     for i, k in enumerate(keys):
       if out[i * n] is None and k in first and first[k] != i:
-        out[i * n:(i + 1) * n] = out[first[k] * n:(first[k] + 1) * n]
+        out[i * n : (i + 1) * n] = out[first[k] * n : (first[k] + 1) * n]
         if out[i * n] is not None:
           self.hits += 1
-          self.hit_tokens += sum(c.tokens for c in out[i * n:(i + 1) * n])
+          self.hit_tokens += sum(c.tokens for c in out[i * n : (i + 1) * n])
     if error is not None:
       failures = {j: str(error) for j, c in enumerate(out) if c is None}
       for pos, i in enumerate(todo):
@@ -140,10 +168,15 @@ class CachedBackend:
   def stats(self) -> Dict[str, Any]:
     """Counts for a benchmark record: hits, misses, hit rate, tokens, seconds, entries."""
     total = self.hits + self.misses
-    return {"hits": self.hits, "misses": self.misses,
-            "hit_rate": self.hits / total if total else None,
-            "hit_tokens": self.hit_tokens, "miss_tokens": self.miss_tokens,
-            "miss_seconds": self.miss_seconds, "entries": len(self.store)}
+    return {
+      "hits": self.hits,
+      "misses": self.misses,
+      "hit_rate": self.hits / total if total else None,
+      "hit_tokens": self.hit_tokens,
+      "miss_tokens": self.miss_tokens,
+      "miss_seconds": self.miss_seconds,
+      "entries": len(self.store),
+    }
 
   def save(self, path: str) -> None:
     """Pickle the stored completions to ``path`` (resume a long run)."""

@@ -6,14 +6,20 @@ and ``usage.completion_tokens`` then counts exactly one sample), with a bounded 
 timeout per request, and retries with exponential backoff on timeouts, connection errors, HTTP
 408/429/5xx and malformed bodies. Uses ``httpx``.
 """
+
 from __future__ import annotations
 
 import concurrent.futures
 import time
 from typing import Any, Dict, List, Optional, Sequence
 
-from dice_jax.rollouts.backends.protocol import (BackendError, Completion, Messages, Prompt,
-                                                 check_request)
+from dice_jax.rollouts.backends.protocol import (
+  BackendError,
+  Completion,
+  Messages,
+  Prompt,
+  check_request,
+)
 
 __all__ = ["OpenAIBackend", "parse_chat_completion"]
 
@@ -29,6 +35,7 @@ def parse_chat_completion(data: Any, url: str = "<response>") -> Completion:
     ValueError: ``"<url>: malformed chat-completions response: ..."`` naming the missing or
       mistyped field.
   """
+
   def bad(what):
     return ValueError(f"{url}: malformed chat-completions response: {what}")
 
@@ -76,14 +83,27 @@ class OpenAIBackend:
       [(text, tokens)] = backend.complete(["What is 2 + 3?"], max_tokens=16)
   """
 
-  def __init__(self, base_url: str, model: str, *, api_key: Optional[str] = None, timeout: float = 60.0,
-               retries: int = 2, backoff: float = 0.5, max_backoff: float = 8.0, max_concurrency: int = 4,
-               top_p: Optional[float] = None, extra_body: Optional[Dict[str, Any]] = None,
-               name: Optional[str] = None):
+  def __init__(
+    self,
+    base_url: str,
+    model: str,
+    *,
+    api_key: Optional[str] = None,
+    timeout: float = 60.0,
+    retries: int = 2,
+    backoff: float = 0.5,
+    max_backoff: float = 8.0,
+    max_concurrency: int = 4,
+    top_p: Optional[float] = None,
+    extra_body: Optional[Dict[str, Any]] = None,
+    name: Optional[str] = None,
+  ):
     import httpx
 
     if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
-      raise ValueError(f"base_url must be an http(s) URL such as 'http://127.0.0.1:8000/v1'; got {base_url!r}.")
+      raise ValueError(
+        f"base_url must be an http(s) URL such as 'http://127.0.0.1:8000/v1'; got {base_url!r}."
+      )
     if not isinstance(model, str) or not model:
       raise ValueError(f"model must be a non-empty string; got {model!r}.")
     if not timeout > 0:
@@ -97,14 +117,21 @@ class OpenAIBackend:
     self.base_url = base_url.rstrip("/")
     self.url = self.base_url + "/chat/completions"
     self.model, self.timeout, self.retries = model, float(timeout), int(retries)
-    self.backoff, self.max_backoff, self.max_concurrency = float(backoff), float(max_backoff), int(max_concurrency)
+    self.backoff, self.max_backoff, self.max_concurrency = (
+      float(backoff),
+      float(max_backoff),
+      int(max_concurrency),
+    )
     self.top_p, self.extra_body = top_p, dict(extra_body or {})
     self.name = name or model
     headers = {"Content-Type": "application/json"}
     if api_key:
       headers["Authorization"] = f"Bearer {api_key}"
-    self._client = httpx.Client(timeout=httpx.Timeout(self.timeout), headers=headers,
-                                limits=httpx.Limits(max_connections=self.max_concurrency))
+    self._client = httpx.Client(
+      timeout=httpx.Timeout(self.timeout),
+      headers=headers,
+      limits=httpx.Limits(max_connections=self.max_concurrency),
+    )
     self.requests = 0  # HTTP attempts made, retries included
 
   def close(self):
@@ -116,10 +143,19 @@ class OpenAIBackend:
   def __exit__(self, *exc):
     self.close()
 
-  def request_body(self, messages: Messages, *, max_tokens: int, temperature: float, seed: int) -> Dict[str, Any]:
+  def request_body(
+    self, messages: Messages, *, max_tokens: int, temperature: float, seed: int
+  ) -> Dict[str, Any]:
     """The JSON body of one chat-completions request."""
-    body = {"model": self.model, "messages": messages, "max_tokens": int(max_tokens),
-            "temperature": float(temperature), "n": 1, "seed": int(seed), "stream": False}
+    body = {
+      "model": self.model,
+      "messages": messages,
+      "max_tokens": int(max_tokens),
+      "temperature": float(temperature),
+      "n": 1,
+      "seed": int(seed),
+      "stream": False,
+    }
     if self.top_p is not None:
       body["top_p"] = float(self.top_p)
     body.update(self.extra_body)
@@ -143,7 +179,9 @@ class OpenAIBackend:
     try:
       data = r.json()
     except ValueError:
-      raise _Retryable(f"malformed chat-completions response: body is not JSON: {r.text[:200]!r}") from None
+      raise _Retryable(
+        f"malformed chat-completions response: body is not JSON: {r.text[:200]!r}"
+      ) from None
     try:
       return parse_chat_completion(data, self.url)
     except ValueError as e:
@@ -161,8 +199,15 @@ class OpenAIBackend:
         last = str(e)
     raise BackendError(f"POST {self.url} failed after {attempts} attempt(s): {last}")
 
-  def complete(self, prompts: Sequence[Prompt], *, max_tokens: int, temperature: float = 0.0,
-               n: int = 1, seed: int = 0) -> List[Completion]:
+  def complete(
+    self,
+    prompts: Sequence[Prompt],
+    *,
+    max_tokens: int,
+    temperature: float = 0.0,
+    n: int = 1,
+    seed: int = 0,
+  ) -> List[Completion]:
     """``n`` completions per prompt (prompt-major), one request each; sample ``j`` uses ``seed + j``.
 
     Raises:
@@ -170,11 +215,16 @@ class OpenAIBackend:
         which); the message names the URL and the first error.
     """
     msgs = check_request(prompts, max_tokens, temperature, n)
-    bodies = [self.request_body(m, max_tokens=max_tokens, temperature=temperature, seed=int(seed) + j)
-              for m in msgs for j in range(int(n))]
+    bodies = [
+      self.request_body(m, max_tokens=max_tokens, temperature=temperature, seed=int(seed) + j)
+      for m in msgs
+      for j in range(int(n))
+    ]
     out: List[Optional[Completion]] = [None] * len(bodies)
     failures: Dict[int, str] = {}
-    with concurrent.futures.ThreadPoolExecutor(max_workers=min(self.max_concurrency, max(len(bodies), 1))) as ex:
+    with concurrent.futures.ThreadPoolExecutor(
+      max_workers=min(self.max_concurrency, max(len(bodies), 1))
+    ) as ex:
       futures = {ex.submit(self._post, b): k for k, b in enumerate(bodies)}
       for f in concurrent.futures.as_completed(futures):
         k = futures[f]
@@ -184,6 +234,9 @@ class OpenAIBackend:
           failures[k] = str(e)
     if failures:
       first = failures[min(failures)]
-      raise BackendError(f"{len(failures)} of {len(bodies)} completions failed; first: {first}",
-                         failures=failures, partial=out)
+      raise BackendError(
+        f"{len(failures)} of {len(bodies)} completions failed; first: {first}",
+        failures=failures,
+        partial=out,
+      )
     return out  # type: ignore[return-value]

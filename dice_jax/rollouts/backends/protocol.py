@@ -19,14 +19,22 @@ the shared sampler), :class:`~dice_jax.rollouts.backends.openai.OpenAIBackend` (
 OpenAI-compatible server), :class:`~dice_jax.rollouts.backends.cache.CachedBackend` (memoises
 any of them).
 """
+
 from __future__ import annotations
 
 from typing import Dict, List, NamedTuple, Optional, Protocol, Sequence, Union, runtime_checkable
 
 import numpy as np
 
-__all__ = ["Backend", "BackendError", "Completion", "Messages", "Prompt", "check_request",
-           "to_messages"]
+__all__ = [
+  "Backend",
+  "BackendError",
+  "Completion",
+  "Messages",
+  "Prompt",
+  "check_request",
+  "to_messages",
+]
 
 #: A chat prompt: a list of ``{"role": ..., "content": ...}`` messages.
 Messages = List[Dict[str, str]]
@@ -50,8 +58,13 @@ class BackendError(RuntimeError):
     partial: the flat result list with the completions that succeeded (``None`` where failed).
   """
 
-  def __init__(self, message: str, *, failures: Optional[Dict[int, str]] = None,
-               partial: Optional[List[Optional[Completion]]] = None):
+  def __init__(
+    self,
+    message: str,
+    *,
+    failures: Optional[Dict[int, str]] = None,
+    partial: Optional[List[Optional[Completion]]] = None,
+  ):
     super().__init__(message)
     self.failures = dict(failures or {})
     self.partial = list(partial or [])
@@ -63,8 +76,15 @@ class Backend(Protocol):
 
   name: str
 
-  def complete(self, prompts: Sequence[Prompt], *, max_tokens: int, temperature: float = 0.0,
-               n: int = 1, seed: int = 0) -> List[Completion]: ...
+  def complete(
+    self,
+    prompts: Sequence[Prompt],
+    *,
+    max_tokens: int,
+    temperature: float = 0.0,
+    n: int = 1,
+    seed: int = 0,
+  ) -> List[Completion]: ...
 
 
 def to_messages(prompt: Prompt, *, index: int = 0) -> Messages:
@@ -76,16 +96,29 @@ def to_messages(prompt: Prompt, *, index: int = 0) -> Messages:
   if isinstance(prompt, str):
     return [{"role": "user", "content": prompt}]
   if not isinstance(prompt, (list, tuple)) or not prompt:
-    raise ValueError(f"prompts[{index}] must be a string or a non-empty list of messages; got "
-                     f"{type(prompt).__name__}.")
+    raise ValueError(
+      f"prompts[{index}] must be a string or a non-empty list of messages; got "
+      f"{type(prompt).__name__}."
+    )
   out = []
   for k, m in enumerate(prompt):
-    if not isinstance(m, dict) or set(m) - {"role", "content"} or "role" not in m or "content" not in m:
-      raise ValueError(f"prompts[{index}][{k}] must be a dict with 'role' and 'content'; got {m!r}.")
+    if (
+      not isinstance(m, dict)
+      or set(m) - {"role", "content"}
+      or "role" not in m
+      or "content" not in m
+    ):
+      raise ValueError(
+        f"prompts[{index}][{k}] must be a dict with 'role' and 'content'; got {m!r}."
+      )
     if m["role"] not in _ROLES:
-      raise ValueError(f"prompts[{index}][{k}]['role'] must be one of {list(_ROLES)}; got {m['role']!r}.")
+      raise ValueError(
+        f"prompts[{index}][{k}]['role'] must be one of {list(_ROLES)}; got {m['role']!r}."
+      )
     if not isinstance(m["content"], str):
-      raise ValueError(f"prompts[{index}][{k}]['content'] must be a string; got {type(m['content']).__name__}.")
+      raise ValueError(
+        f"prompts[{index}][{k}]['content'] must be a string; got {type(m['content']).__name__}."
+      )
     out.append({"role": m["role"], "content": m["content"]})
   return out
 
@@ -102,7 +135,10 @@ def check_request(prompts, max_tokens, temperature, n) -> List[Messages]:
   for name, v in (("max_tokens", max_tokens), ("n", n)):
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
       raise ValueError(f"{name} must be an integer >= 1; got {v!r}.")
-  if isinstance(temperature, bool) or not isinstance(temperature, (int, float, np.number)) \
-      or not (np.isfinite(temperature) and temperature >= 0):
+  if (
+    isinstance(temperature, bool)
+    or not isinstance(temperature, (int, float, np.number))
+    or not (np.isfinite(temperature) and temperature >= 0)
+  ):
     raise ValueError(f"temperature must be a finite number >= 0; got {temperature!r}.")
   return [to_messages(p, index=i) for i, p in enumerate(prompts)]
