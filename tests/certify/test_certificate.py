@@ -48,7 +48,7 @@ def test_soundness_on_256_generated_games():
   for seed, (game, tau) in enumerate(problems):
     star = _reference_solution(game, tau)
     init = dst.random_profiles(seed, game.num_actions, game.batch_shape)
-    early = dj.solve(game, tau, init=init, max_steps=1 + seed % 5)
+    early = dj.solve(game, tau, method="mirror", init=init, max_steps=1 + seed % 5)
     cert = certify(game, tau, early)
     d = distance(early.probabilities, star.probabilities)
     assert np.all(d > 1e-9)  # genuinely early-stopped
@@ -65,7 +65,9 @@ def test_soundness_on_256_generated_games():
 def test_error_bound_is_sound(problem, steps):
   game, tau, seed = problem
   star = _reference_solution(game, tau)
-  early = dj.solve(game, tau, init=dst.random_profiles(seed, SHAPE, (BATCH,)), max_steps=steps)
+  early = dj.solve(
+    game, tau, method="mirror", init=dst.random_profiles(seed, SHAPE, (BATCH,)), max_steps=steps
+  )
   cert = certify(game, tau, early)
   assert np.all(cert.certified)
   assert np.all(np.asarray(cert.predicted_rate) < 1)
@@ -80,7 +82,7 @@ def test_uniqueness_solves_from_five_starts_agree_within_the_bound(problem):
     sols, bounds = [], []
     for k in range(5):
       init = dst.random_profiles(seed + k, SHAPE, (BATCH,))
-      s = dj.solve(game, tau, init=init, max_steps=steps)
+      s = dj.solve(game, tau, method="mirror", init=init, max_steps=steps)
       c = certify(game, tau, s)
       assert np.all(c.certified)
       sols.append(s.probabilities)
@@ -161,7 +163,7 @@ def _coordination_with_several_qre(seed, shape, tau_max):
     init = tuple(
       np.broadcast_to(np.where(np.arange(n) == k, 0.9, 0.1 / (n - 1)), (BATCH, n)) for n in shape
     )
-    s = dj.solve(game, tau, init=init)
+    s = dj.solve(game, tau, method="mirror", init=init)
     assert np.all(s.converged)
     sols.append(s)
   # independent evidence of several equilibria: two converged HQRE far apart
@@ -213,14 +215,15 @@ FIELDS = ("alpha_upper", "margin", "weighted_margin", "alpha_lower", "error_boun
 )
 def test_invariances(problem, p1, p2, shift, scale):
   game, tau, seed = problem
-  sol = dj.solve(game, tau, max_steps=5)  # early-stopped: a non-trivial error bound
+  # early-stopped: a non-trivial error bound
+  sol = dj.solve(game, tau, method="mirror", max_steps=5)
   base = certify(game, tau, sol)
   x = sol.probabilities
   perms = (np.asarray(p1), np.asarray(p2))
 
   # relabelling actions permutes the solution and leaves the certificate unchanged
   g_perm = _permute(game, perms)
-  s_perm = dj.solve(g_perm, tau, max_steps=5)
+  s_perm = dj.solve(g_perm, tau, method="mirror", max_steps=5)
   for a, b, p in zip(s_perm.probabilities, x, perms):
     np.testing.assert_allclose(a, np.asarray(b)[:, p], atol=1e-12)
   c_perm = certify(g_perm, tau, tuple(np.asarray(b)[:, p] for b, p in zip(x, perms)))
@@ -232,7 +235,7 @@ def test_invariances(problem, p1, p2, shift, scale):
     (jnp.swapaxes(game.payoffs[1], -1, -2), jnp.swapaxes(game.payoffs[0], -1, -2))
   )
   tau_swap = tau[:, ::-1]
-  s_swap = dj.solve(g_swap, tau_swap, max_steps=5)
+  s_swap = dj.solve(g_swap, tau_swap, method="mirror", max_steps=5)
   np.testing.assert_allclose(s_swap.probabilities[0], x[1], atol=1e-12)
   np.testing.assert_allclose(s_swap.probabilities[1], x[0], atol=1e-12)
   c_swap = certify(g_swap, tau_swap, (x[1], x[0]))
@@ -241,7 +244,7 @@ def test_invariances(problem, p1, p2, shift, scale):
 
   # a constant added to one player's payoffs changes nothing
   g_shift = NormalFormGame((game.payoffs[0] + shift, game.payoffs[1]))
-  s_shift = dj.solve(g_shift, tau, max_steps=5)
+  s_shift = dj.solve(g_shift, tau, method="mirror", max_steps=5)
   for a, b in zip(s_shift.probabilities, x):
     np.testing.assert_allclose(a, b, atol=1e-12)
   c_shift = certify(g_shift, tau, x)
@@ -250,7 +253,7 @@ def test_invariances(problem, p1, p2, shift, scale):
 
   # scaling payoffs and temperatures by c > 0 changes the solution not, alpha and mu by c
   g_scale = NormalFormGame(tuple(u * scale for u in game.payoffs))
-  s_scale = dj.solve(g_scale, tau * scale, max_steps=5)
+  s_scale = dj.solve(g_scale, tau * scale, method="mirror", max_steps=5)
   for a, b in zip(s_scale.probabilities, x):
     np.testing.assert_allclose(a, b, atol=1e-12)
   c_scale = certify(g_scale, tau * scale, x)
@@ -309,7 +312,7 @@ def test_bad_solution_logits_and_batch_mismatch():
 
 def test_certificate_is_a_pytree_with_batch_axes():
   g, tau = dst.certified_batch(3, SHAPE, BATCH)
-  c = certify(g, tau, dj.solve(g, tau, max_steps=4))
+  c = certify(g, tau, dj.solve(g, tau, method="mirror", max_steps=4))
   leaves, treedef = jax.tree_util.tree_flatten(c)
   assert all(l.shape[0] == BATCH for l in leaves)
   c2 = jax.tree_util.tree_unflatten(treedef, [l[::-1] for l in leaves])
