@@ -2,8 +2,8 @@
 
 A decoder of ``L`` identical blocks unrolled in Python hands XLA ``L`` copies of the block to
 compile, twice in a generation program (prefill and decoding step) and again for the backward
-pass of training: the first call of SmolLM2-135M (30 layers) compiled for 12–25 s on the 2-core
-CPU. When every block has the same structure (the same ``nnx.GraphDef``: same module types,
+pass of training (measured compile times: ``benchmarks/results/llm_generate_scan.json``).
+When every block has the same structure (the same ``nnx.GraphDef``: same module types,
 LoRA adapters on the same projections, same static settings), :func:`run_layers` stacks the
 blocks' states along a new leading axis and applies the block with ``jax.lax.scan``, so XLA
 compiles one block (the usual remedy; cf. ``nnx.scan`` / Flax ``nn.scan`` in the Flax guides).

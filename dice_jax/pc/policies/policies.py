@@ -344,25 +344,16 @@ class DICEPC(_PosteriorPolicy):
 
   * *Reference policies* ``rho_i`` (per role, optionally per state): the default convention the
     HQRE leans toward. With the uniform reference and equally good conventions the HQRE is the
-    uniform mixture -- unique, certified and stable, but miscoordinated. Measured on
-    :func:`dice_jax.pc.environments.synthetic.oscillation_suite` (2 roles x 3 conventions, 2 states, alpha
-    0.51 / 0.61; 2,000 rounds x 32 tasks, seed 0, ``tau = 0.7``): uniform reference -> final
-    policy (0.336, 0.335) on convention 0 in the two states, accuracy 0.432 (coordination at
-    chance, 1/3); reference (0.6, 0.2, 0.2) toward convention 0 -> mass 0.691 / 0.713 on it,
-    accuracy 0.547. Both converge (final distance to the true HQRE 0.005 / 0.004, regret slope
-    ratio 0.08 / 0.06); at a fixed ``tau = 0.7`` one early round of 2,000 was not certified
-    (a posterior game with alpha above 0.7), which the floor below prevents.
+    uniform mixture -- unique, certified and stable, but miscoordinated; a reference tilted
+    toward one convention moves the HQRE's mass onto it (measured effects:
+    ``benchmarks/results/dice_pc_levers.json`` and the DICE-PC guide).
   * *Per-state temperatures* lowered as the posterior concentrates (``final_temperature``):
     ``tau_t(s) = max(floor_t(s), tau_end + (tau_0 - tau_end) c_t(s))``, ``c_t(s)`` the
     profile-weighted posterior std of the success probabilities relative to the prior's, and the
     floor ``(1 + margin) alpha_upper(s)`` from the posterior game's rigorous monotonicity bound,
-    so every round's HQRE stays certified unique. Measured (same suite and seed, reference
-    (0.6, 0.2, 0.2), ``tau_0 = 1.0``, ``tau_end = 0.001``, margin 0.1): the temperatures settle
-    on the per-state floors 0.566 / 0.709 (``1.1 alpha`` of the posterior games), mass 0.718 /
-    0.711 on convention 0, accuracy 0.554 against 0.526 at a fixed ``tau = 1.0``, certified in
-    100% of the rounds. The certified floor caps what temperature alone can buy in a
-    coordination game (``alpha`` equals the convention's payoff advantage); the reference is the
-    stronger lever. ``final_temperature = temperature`` gives "``tau``, raised to the floor
+    so every round's HQRE stays certified unique. The certified floor caps what temperature
+    alone can buy in a coordination game (``alpha`` equals the convention's payoff advantage);
+    the reference is the stronger lever. ``final_temperature = temperature`` gives "``tau``, raised to the floor
     where needed". When annealing, evaluate equilibrium regret at an explicit temperature
     (:meth:`target` returns ``tau_end``, which may lie below the floor).
 
@@ -388,7 +379,7 @@ class DICEPC(_PosteriorPolicy):
     sampling: ``"mean"`` (posterior-mean game) or ``"thompson"`` (one Beta draw per round).
     method: the :func:`dice_jax.solve` method (default ``"mirror"``).
     tol: solver residual tolerance (default the solver's: 1e-8 in float64).
-    certify: whether to certify every round (adds ~1 ms per round).
+    certify: whether to certify every round.
     posterior: keyword arguments of :class:`PayoffPosterior` (``alpha0``, ``beta0``,
       ``token_prior``, ``token_pseudocount``, ``discount``).
     magnet: weight ``beta`` in ``[0, 1)`` of the last rounds' HQRE in the reference (``0``: the
