@@ -614,12 +614,15 @@ def hostile_results(tmp_path_factory):
 
 
 @pytest.mark.parametrize("name", HOSTILE)
-def test_hostile_file_is_refused_within_a_second(hostile_results, name):
+def test_hostile_file_is_refused_without_runaway_work(hostile_results, name):
   error, message, seconds = hostile_results[name]
   assert error == "ValueError", (error, message)
   assert message.startswith(f"{pathlib.Path(message.split(':')[0])}") and "/" + name in message
   assert "line" in message
-  assert seconds < 1.0, f"{name} took {seconds:.2f} s to refuse"
+  # A guard against super-linear work (the hazards this list holds took minutes or never ended
+  # before the limits), not a speed target: 0.5 s here for the worst 1 MB case, 1.0 s on a
+  # loaded CI machine, so the bound leaves room for a slow machine.
+  assert seconds < 5.0, f"{name} took {seconds:.2f} s to refuse"
 
 
 # -- dice_jax's files: read back by pygambit, and round trips ----------------------------------

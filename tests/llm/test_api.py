@@ -19,13 +19,21 @@ def test_exported_and_documented(name):
 
 
 def _documented_args(doc: str) -> list[str]:
-  m = re.search(r"^\s*Args:\n((?:\s{2,}.*\n?|\n)*)", doc, flags=re.M)
+  """The argument names of a Google-style ``Args:`` section, at whatever indentation the
+  docstring uses (the first entry's indentation is the entries' level; deeper lines continue)."""
+  m = re.search(r"^([ \t]*)Args:\n((?:\1[ \t]+.*\n?|\n)*)", doc, flags=re.M)
   if not m:
     return []
+  lines = [line for line in m.group(2).splitlines() if line.strip()]
+  if not lines:
+    return []
+  level = len(lines[0]) - len(lines[0].lstrip())
   names = []
-  for line in m.group(1).splitlines():
-    hit = re.match(r"^\s{2,}([a-z_][a-z0-9_, ]*):", line)
-    if hit and line.startswith("      ") and not line.startswith("        "):
+  for line in lines:
+    if len(line) - len(line.lstrip()) != level:
+      continue
+    hit = re.match(r"^[ \t]+([a-z_][a-z0-9_, ]*):", line)
+    if hit:
       names += [n.strip() for n in hit.group(1).split(",")]
   return names
 

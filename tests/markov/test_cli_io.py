@@ -178,9 +178,9 @@ def test_deep_nesting_is_rejected_quickly(tmp_path, capsys):
   for depth in (40, 500_000):
     path = tmp_path / f"deep{depth}.json"
     path.write_text('{"gamma": 0.5, "rewards": ' + "[" * depth + "1" + "]" * depth + "}")
-    start = time.process_time()
+    start = time.thread_time()
     err = _one_line_error(capsys, ["solve-markov", str(path)])
-    assert time.process_time() - start < 1.0
+    assert time.thread_time() - start < 3.0  # runaway-work guard, not a speed target
     assert str(path) in err and "nested" in err
 
 
