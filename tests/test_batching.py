@@ -12,9 +12,16 @@ from dice_jax.solvers import _solve as solve_module
 from dice_jax.solvers import batching
 
 METHODS = sorted(dj.solvers.METHODS)
+# The methods whose eager (un-jitted) runs and many compilations are slowest: their rows of the
+# per-method tables below are in the slow tier (pyproject.toml).
+SLOW = ("anderson", "auto")
 
 
-@pytest.mark.parametrize("method", METHODS)
+def rows(methods, slow=SLOW):
+  return [pytest.param(m, marks=[pytest.mark.slow] if m in slow else []) for m in methods]
+
+
+@pytest.mark.parametrize("method", rows(METHODS, slow=("anderson",)))
 def test_batched_solve_equals_python_loop(method):
   g = rg.uniform(jax.random.PRNGKey(0), (4, 3), batch_shape=(2, 3))
   tau = jnp.linspace(0.3, 1.0, 6).reshape(2, 3, 1) * jnp.array([1.0, 1.5])
@@ -30,7 +37,7 @@ def test_batched_solve_equals_python_loop(method):
         np.testing.assert_allclose(p, q[b, c], atol=1e-10)
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", rows(METHODS))
 def test_jit_equals_no_jit(method):
   g = rg.uniform(jax.random.PRNGKey(1), (3, 3))
   tau = jnp.array([0.5, 0.7])
@@ -63,18 +70,18 @@ def test_solve_one_traces_once_under_jit():
     f(rg.uniform(jax.random.PRNGKey(seed), (3, 2)), jnp.array([0.5, 0.5]) * (seed + 1))
 
 
-def test_overflow_in_one_game_gives_nonfinite_for_that_game_only():
+@pytest.mark.parametrize("method", rows(METHODS, slow=("anderson", "damped", "extragradient")))
+def test_overflow_in_one_game_gives_nonfinite_for_that_game_only(method):
   g = rg.uniform(jax.random.PRNGKey(4), (3, 3), batch_shape=(3,))
   huge = g.payoffs[0].at[1].set(jnp.array([[1e308, -1e308, 1e308]] * 3))
   bad = dj.NormalFormGame((huge, g.payoffs[1]))
-  for method in METHODS:
-    sol = dj.solve(bad, 0.5, method=method)
-    names = list(sol.result_names())
-    assert names[1] == "nonfinite", (method, names)
-    assert names[0] == names[2] == "converged", (method, names)
-    ok = dj.solve(g[0], 0.5, method=method)
-    np.testing.assert_allclose(sol.probabilities[0][0], ok.probabilities[0], atol=1e-12)
-    assert np.all(np.isfinite(np.asarray(sol.probabilities[0][1])))  # last finite iterate
+  sol = dj.solve(bad, 0.5, method=method)
+  names = list(sol.result_names())
+  assert names[1] == "nonfinite", (method, names)
+  assert names[0] == names[2] == "converged", (method, names)
+  ok = dj.solve(g[0], 0.5, method=method)
+  np.testing.assert_allclose(sol.probabilities[0][0], ok.probabilities[0], atol=1e-12)
+  assert np.all(np.isfinite(np.asarray(sol.probabilities[0][1])))  # last finite iterate
 
 
 def test_max_steps_code_and_budget():

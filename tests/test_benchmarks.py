@@ -7,6 +7,8 @@ import pytest
 
 from benchmarks import throughput
 
+pytestmark = pytest.mark.slow  # the slow tier (pyproject.toml): run with -m slow
+
 
 def test_throughput_quick(tmp_path):
   out = tmp_path / "t.json"

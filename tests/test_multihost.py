@@ -7,11 +7,14 @@ solves half of the padded batch); both then read the whole result and compare it
 with ``dj.solve`` run by the same process on its own device alone.
 """
 
+import pytest
 import os
 import socket
 import subprocess
 import sys
 import textwrap
+
+pytestmark = pytest.mark.slow  # the slow tier (pyproject.toml): run with -m slow
 
 WORKER = textwrap.dedent("""
     import sys

@@ -5,15 +5,10 @@ pygambit refuses are refused with file and line; dice_jax's files are read back 
 import dataclasses
 import io
 import itertools
-import json
 import os
 import pathlib
-import queue
 import re
-import subprocess
-import sys
 import textwrap
-import threading
 from fractions import Fraction
 
 import jax
@@ -26,6 +21,7 @@ import dice_jax as dj
 from dice_jax.games import parse_nfg, to_nfg
 from dice_jax.games import random as rg
 from dice_jax.testing import gambit_payoffs
+from tests.fuzz.budget import read_in_fresh_process
 
 HEAD = 'NFG 1 R "x" { "a" "b" } '
 
@@ -551,66 +547,20 @@ HOSTILE = {
 }
 
 
-HOSTILE_SCRIPT = """
-import json, sys, time
-import dice_jax as dj
-dj.games.parse_nfg('NFG 1 R "" { "a" "b" } { 1 1 } 0 0')  # imports and first calls done
-print(json.dumps(["ready"]), flush=True)
-for name in sys.argv[2:]:
-  t = time.process_time()  # CPU seconds: other processes on the machine do not count
-  try:
-    dj.read_nfg(sys.argv[1] + "/" + name + ".nfg")
-    error, message = None, ""
-  except Exception as e:
-    error, message = type(e).__name__, str(e)
-  print(json.dumps([name, error, message, time.process_time() - t]), flush=True)
-"""
-
-
 @pytest.fixture(scope="module")
 def hostile_results(tmp_path_factory):
-  """Each hostile file read by ``dj.read_nfg`` in a subprocess (importing the dice_jax under
-  test), one JSON line per file. A case that gives no line within 10 s is recorded as hung and
-  the subprocess is killed and restarted on the cases after it."""
+  """``{name: (error, message, CPU seconds)}``: each hostile file read by ``dj.read_nfg`` in a
+  fresh process, a case without an answer within 10 s recorded as hung
+  (:func:`tests.fuzz.budget.read_in_fresh_process`)."""
   folder = tmp_path_factory.mktemp("hostile")
+  paths = {}
   for name, content in HOSTILE.items():
-    (folder / f"{name}.nfg").write_bytes(
+    paths[name] = str(folder / f"{name}.nfg")
+    pathlib.Path(paths[name]).write_bytes(
       content if isinstance(content, bytes) else content.encode()
     )
-  here = str(pathlib.Path(dj.__file__).parents[1])
-  env = dict(os.environ, PYTHONPATH=os.pathsep.join([here, os.environ.get("PYTHONPATH", "")]))
-  results, todo = {}, list(HOSTILE)
-  while todo:
-    proc = subprocess.Popen(
-      [sys.executable, "-c", HOSTILE_SCRIPT, str(folder), *todo],
-      stdout=subprocess.PIPE,
-      stderr=subprocess.DEVNULL,
-      text=True,
-      env=env,
-      cwd=folder,
-    )
-    lines = queue.Queue()
-    threading.Thread(
-      target=lambda: [*map(lines.put, proc.stdout), lines.put("")], daemon=True
-    ).start()
-    wait = 300.0  # imports
-    while True:
-      try:
-        line = lines.get(timeout=wait)
-      except queue.Empty:
-        line = "hung"
-      if line in ("", "hung"):
-        break
-      row = json.loads(line)
-      if row[0] != "ready":
-        results[row[0]] = row[1:]
-        todo.remove(row[0])
-      wait = 10.0
-    proc.kill()
-    proc.wait()
-    if todo:
-      results[todo.pop(0)] = ["hung" if line == "hung" else "crashed", "", None]
-  return results
+  results = read_in_fresh_process("dice_jax:read_nfg", list(paths.values()))
+  return {name: results[path] for name, path in paths.items()}
 
 
 @pytest.mark.parametrize("name", HOSTILE)

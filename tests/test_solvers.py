@@ -1,5 +1,7 @@
 """Solver table: methods x game catalogue x dtypes; closed forms, gap, result-code honesty."""
 
+import itertools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -8,6 +10,7 @@ from scipy import optimize
 
 import dice_jax as dj
 from dice_jax.games import random as rg
+from dice_jax.markov.solve import METHODS as MARKOV_METHODS
 from dice_jax.testing import gambit_logit_qre
 
 METHODS = sorted(dj.solvers.METHODS)
@@ -238,3 +241,17 @@ def test_auto_falls_back_to_continuation_when_the_first_order_method_stalls():
   sol = dj.solve(g, 0.01, method=dj.solvers.Auto(first_order=slow), tol=1e-10, max_steps=300)
   assert sol.method_names().item() == "continuation" and sol.converged
   assert int(sol.steps) > 300  # the 300 stalled mirror steps are counted
+
+
+def test_every_solver_has_its_own_pytree_structure():
+  """JAX's treedef equality ignores the type of ``register_dataclass`` nodes with equal static
+  fields (their hashes differ), so two solvers of one layout could share a jit-cache entry on a
+  hash collision; the static ``code`` field keeps every pair apart (dice_jax.solvers.METHOD)."""
+  registries = [dj.solvers.METHODS, MARKOV_METHODS]
+  solvers = [
+    (f"{i}:{name}", make()) for i, reg in enumerate(registries) for name, make in reg.items()
+  ]
+  structures = {name: jax.tree_util.tree_structure(s) for name, s in solvers}
+  for (a, sa), (b, sb) in itertools.combinations(solvers, 2):
+    if type(sa) is not type(sb):
+      assert structures[a] != structures[b], (a, b)

@@ -119,7 +119,7 @@ class Anderson:
   initial_scale: float = 10.0
   backoff: float = 0.5
   check_every: int = struct.field(pytree_node=False, default=1)
-  code = METHOD.ANDERSON
+  code: int = struct.field(pytree_node=False, default=METHOD.ANDERSON)  # static: see METHOD
 
   def _mirror(self) -> Mirror:
     return Mirror(initial_scale=self.initial_scale, backoff=self.backoff)

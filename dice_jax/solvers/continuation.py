@@ -96,7 +96,7 @@ class Continuation:
   max_distance: float = 0.4
   newton_iterations: int = struct.field(pytree_node=False, default=3)
   check_every: int = struct.field(pytree_node=False, default=1)
-  code = METHOD.CONTINUATION
+  code: int = struct.field(pytree_node=False, default=METHOD.CONTINUATION)  # static: see METHOD
 
   def init(self, problem: Problem, logits: Profile) -> ContinuationState:
     # The branch starts at the reference policy; the given initial logits are not used.

@@ -41,7 +41,7 @@ class Damped:
 
   damping: Optional[jax.Array] = None
   check_every: int = struct.field(pytree_node=False, default=1)
-  code = METHOD.DAMPED
+  code: int = struct.field(pytree_node=False, default=METHOD.DAMPED)  # static: see METHOD
 
   def init(self, problem: Problem, logits: Profile) -> DampedState:
     dtype = logits[0].dtype

@@ -130,7 +130,7 @@ class Mirror:
   growth: float = 1.0
   adaptive: bool = struct.field(pytree_node=False, default=True)
   check_every: int = struct.field(pytree_node=False, default=1)
-  code = METHOD.MIRROR
+  code: int = struct.field(pytree_node=False, default=METHOD.MIRROR)  # static: see METHOD
 
   def safe_step(self, problem: Problem) -> jax.Array:
     """``eta_safe = min tau / L**2`` (inf for a constant game), shape ``(..., 1)``."""

@@ -76,7 +76,7 @@ class Optimistic:
   step_size: Optional[jax.Array] = None
   step_scale: Optional[float] = None
   check_every: int = struct.field(pytree_node=False, default=1)
-  code = METHOD.OPTIMISTIC
+  code: int = struct.field(pytree_node=False, default=METHOD.OPTIMISTIC)  # static: see METHOD
 
   def init(self, problem: Problem, logits: Profile) -> OptimisticState:
     z, _ = evaluate(problem, logits, tuple(jnp.exp(l) for l in logits))
@@ -118,7 +118,7 @@ class Extragradient:
   step_size: Optional[jax.Array] = None
   step_scale: Optional[float] = None
   check_every: int = struct.field(pytree_node=False, default=1)
-  code = METHOD.EXTRAGRADIENT
+  code: int = struct.field(pytree_node=False, default=METHOD.EXTRAGRADIENT)  # static: see METHOD
 
   def init(self, problem: Problem, logits: Profile) -> ExtragradientState:
     return ExtragradientState(tuple(logits), prox_weight(self, problem, optimistic=False))

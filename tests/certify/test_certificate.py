@@ -33,6 +33,7 @@ def _reference_solution(game, tau):
   return star
 
 
+@pytest.mark.slow
 def test_soundness_on_256_generated_games():
   """>= 200 certified games per run, zero violations: 192 two-player games (exact alpha) and
   64 three-player games (vertex bound), early-stopped iterates from random starts. Batches of

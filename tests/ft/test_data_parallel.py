@@ -8,6 +8,7 @@ Runs in a subprocess with ``XLA_FLAGS=--xla_force_host_platform_device_count=2``
 count is fixed when JAX starts; the rest of the suite runs on one device).
 """
 
+import pytest
 import json
 import os
 import subprocess
@@ -15,6 +16,8 @@ import sys
 import textwrap
 
 import numpy as np
+
+pytestmark = pytest.mark.slow  # the slow tier (pyproject.toml): run with -m slow
 
 SCRIPT = textwrap.dedent("""
     import json

@@ -119,6 +119,7 @@ def _state(folder):
   return [z[f"arr_{k}"] for k in range(len(z.files))]
 
 
+@pytest.mark.slow
 def test_interrupted_run_resumes_to_the_uninterrupted_result(tmp_path, capsys):
   from dice_jax.testing.tiny_chat import tiny_chat_model, tiny_chat_tokenizer
 

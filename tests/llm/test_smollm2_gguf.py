@@ -3,6 +3,7 @@ loading the same file. This is the slowest part of tests/llm (two loads of a 135
 
 from __future__ import annotations
 
+import pytest
 import jax.numpy as jnp
 import numpy as np
 import torch
@@ -11,6 +12,8 @@ from flax import nnx
 from dice_jax.llm.generate import generate_text
 from dice_jax.llm.score import score_texts
 from dice_jax.llm.tokenizer import encode_prompts
+
+pytestmark = pytest.mark.slow  # the slow tier (pyproject.toml): run with -m slow
 
 PROMPTS = ["What is the capital of France?", "Write a haiku about the sea."]
 

@@ -6,7 +6,6 @@ of the family's fixed-point condition, then warm-starts from the answer and read
 """
 
 import itertools
-import os
 
 import jax.numpy as jnp
 import numpy as np
@@ -131,15 +130,20 @@ FAMILIES = {
 }
 
 
-# Observation problems compile slowly (a reverse-mode Jacobian of J inside every step): the CI
-# profile runs their default methods only; HYPOTHESIS_PROFILE=thorough runs the whole table.
-THOROUGH = os.environ.get("HYPOTHESIS_PROFILE") == "thorough"
+# The default tier runs every method on every family in float64 and the default methods in
+# float32; the slowest-compiling rows (observation problems differentiate J inside every step;
+# Anderson's history solve; continuation's Markov Jacobians) are in the `slow` tier.
+def _slow(m, f, d):
+  if f == "observation":
+    return m not in ("extragradient", "auto") or d == "f32"
+  return d == "f32" and (m == "anderson" or (m, f) == ("continuation", "markov"))
+
+
 CASES = [
-  (m, f, d)
+  pytest.param(m, f, d, marks=[pytest.mark.slow] if _slow(m, f, d) else [])
   for m in METHODS
   for f in sorted(FAMILIES)
   for d in sorted(DTYPES)
-  if THOROUGH or f != "observation" or m in ("extragradient", "auto")
 ]
 
 

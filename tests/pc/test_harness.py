@@ -22,6 +22,7 @@ def oscillation_runs():
   return (run(env, P.DICEPC(0.7, reference=REF), **kw), run(env, P.BestResponseDynamics(), **kw))
 
 
+@pytest.mark.slow
 def test_dice_pc_converges_on_the_oscillation_suite(oscillation_runs):
   dice, _ = oscillation_runs
   s = dice.summary
@@ -45,6 +46,7 @@ def test_best_response_keeps_switching_conventions(oscillation_runs):
   assert np.any(np.argmax(pol[0], -1) != np.argmax(pol[1], -1))
 
 
+@pytest.mark.slow
 def test_dice_pc_tracks_the_drifting_hqre_where_best_response_does_not():
   env = drift_suite(period=500.0)
   kw = dict(rounds=1000, batch_size=32, seed=0, temperature=0.7, monotonicity=False)

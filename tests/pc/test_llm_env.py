@@ -287,6 +287,7 @@ def test_extra_controls_and_cap(chat_server):
 # --- real model ----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_smollm2_smoke(smollm2_backend):
   """A few rounds of play with SmolLM2-135M on arithmetic and planning tasks: well-formed outcomes,
   tokens > 0 where a role generates, verdicts equal to the checker's on the returned answers."""
