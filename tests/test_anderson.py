@@ -31,6 +31,7 @@ def test_same_hqre_as_mirror_in_fewer_steps(zero_sum, lam):
   assert set(np.asarray(fast.method_names()).ravel()) == {"anderson"}
 
 
+@pytest.mark.slow
 def test_matches_gambit_where_mirror_is_slow(zero_sum):
   """lambda = 20 on a zero-sum game (unique QRE): Gambit's path-following answer, in a small
   fraction of the plain method's steps (it needs ~10,000 here)."""
@@ -55,6 +56,7 @@ def _problem(game, lam):
   )
 
 
+@pytest.mark.slow
 def test_safeguard_rejects_and_falls_back_to_the_plain_step(zero_sum):
   """With a zero envelope every Anderson point is rejected: the next iterate is then exactly
   the plain mirror step from the last accepted point, and the solve still reaches the HQRE;

@@ -10,18 +10,12 @@ import dice_jax as dj
 from dice_jax.games import random as rg
 from dice_jax.solvers import _solve as solve_module
 from dice_jax.solvers import batching
+from tests.tiers import rows
 
 METHODS = sorted(dj.solvers.METHODS)
-# The methods whose eager (un-jitted) runs and many compilations are slowest: their rows of the
-# per-method tables below are in the slow tier (pyproject.toml).
-SLOW = ("anderson", "auto")
 
 
-def rows(methods, slow=SLOW):
-  return [pytest.param(m, marks=[pytest.mark.slow] if m in slow else []) for m in methods]
-
-
-@pytest.mark.parametrize("method", rows(METHODS, slow=("anderson",)))
+@pytest.mark.parametrize("method", rows(METHODS, default=("auto", "mirror")))
 def test_batched_solve_equals_python_loop(method):
   g = rg.uniform(jax.random.PRNGKey(0), (4, 3), batch_shape=(2, 3))
   tau = jnp.linspace(0.3, 1.0, 6).reshape(2, 3, 1) * jnp.array([1.0, 1.5])
@@ -37,7 +31,9 @@ def test_batched_solve_equals_python_loop(method):
         np.testing.assert_allclose(p, q[b, c], atol=1e-10)
 
 
-@pytest.mark.parametrize("method", rows(METHODS))
+@pytest.mark.parametrize(
+  "method", rows(METHODS, default=("damped", "extragradient", "mirror", "optimistic"))
+)
 def test_jit_equals_no_jit(method):
   g = rg.uniform(jax.random.PRNGKey(1), (3, 3))
   tau = jnp.array([0.5, 0.7])
@@ -70,7 +66,7 @@ def test_solve_one_traces_once_under_jit():
     f(rg.uniform(jax.random.PRNGKey(seed), (3, 2)), jnp.array([0.5, 0.5]) * (seed + 1))
 
 
-@pytest.mark.parametrize("method", rows(METHODS, slow=("anderson", "damped", "extragradient")))
+@pytest.mark.parametrize("method", rows(METHODS, default=("continuation", "mirror", "optimistic")))
 def test_overflow_in_one_game_gives_nonfinite_for_that_game_only(method):
   g = rg.uniform(jax.random.PRNGKey(4), (3, 3), batch_shape=(3,))
   huge = g.payoffs[0].at[1].set(jnp.array([[1e308, -1e308, 1e308]] * 3))
@@ -91,6 +87,7 @@ def test_max_steps_code_and_budget():
   assert float(sol.residual) > 1e-8
 
 
+@pytest.mark.slow
 def test_float32_solve():
   g = rg.uniform(jax.random.PRNGKey(6), (6, 5), batch_shape=(4,), dtype=jnp.float32)
   sol = dj.solve(g, 0.5)
@@ -100,6 +97,7 @@ def test_float32_solve():
   np.testing.assert_allclose(sol.probabilities[0], ref.probabilities[0], atol=1e-4)
 
 
+@pytest.mark.slow
 def test_chunked_batches_equal_one_vmap(monkeypatch):
   """Large batches run as a lax.map over vmapped chunks; results equal the unchunked vmap."""
   g = rg.uniform(jax.random.PRNGKey(7), (4, 4), batch_shape=(50,))

@@ -118,6 +118,7 @@ def test_max_steps_exit_code_and_result_string(capsys):
   assert json.loads(out)["result"] == "max_steps"
 
 
+@pytest.mark.slow
 def test_solve_markov_is_wired_into_dice_jax(tmp_path, capsys):
   """One state, gamma = 0: the Markov CLI answer is the normal-form HQRE."""
   a = np.array([[1.0, -1.0], [-0.5, 0.5]])
@@ -138,6 +139,7 @@ def test_solve_markov_is_wired_into_dice_jax(tmp_path, capsys):
     np.testing.assert_allclose(data["policies"][i][0], ref.probabilities[i], atol=1e-7)
 
 
+@pytest.mark.slow
 def test_certify_is_wired_into_dice_jax(tmp_path, capsys):
   """Zero-sum: alpha = 0, so the margin is tau and the game is certified."""
   game = rg.zero_sum(jax.random.PRNGKey(1), (3, 3))

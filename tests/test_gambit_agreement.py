@@ -8,6 +8,7 @@ import pytest
 import dice_jax as dj
 from dice_jax.games import random as rg
 from dice_jax.testing import gambit_logit_qre
+from tests.tiers import rows
 
 SHAPES = [(2, 2), (3, 5), (10, 10), (30, 30), (2, 2, 2), (3, 4, 2), (5, 5, 5)]
 LAMBDAS = [0.5, 2.0, 10.0]
@@ -26,7 +27,7 @@ def max_diff(a, b):
   return max(float(np.abs(np.asarray(x) - np.asarray(y)).max()) for x, y in zip(a, b))
 
 
-@pytest.mark.parametrize("lam", LAMBDAS)
+@pytest.mark.parametrize("lam", rows(LAMBDAS, default=(2.0,)))
 @pytest.mark.parametrize("kind", ["general", "zero_sum"])
 @pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
 def test_continuation_equals_gambit(shape, kind, lam):
@@ -37,7 +38,9 @@ def test_continuation_equals_gambit(shape, kind, lam):
   assert max_diff(sol.probabilities, ref) <= 1e-8
 
 
-@pytest.mark.parametrize("method", ["mirror", "optimistic", "extragradient", "damped"])
+@pytest.mark.parametrize(
+  "method", rows(["mirror", "optimistic", "extragradient", "damped"], default=("mirror",))
+)
 @pytest.mark.parametrize(
   "shape", [(3, 5), (30, 30), (3, 4, 2), (5, 5, 5)], ids=lambda s: "x".join(map(str, s))
 )

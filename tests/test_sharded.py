@@ -5,6 +5,10 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
+pytestmark = pytest.mark.slow  # the slow tier (pyproject.toml): run with -m slow
+
 SCRIPT = textwrap.dedent("""
     import jax
     jax.config.update("jax_enable_x64", True)

@@ -12,13 +12,16 @@ import dice_jax as dj
 from dice_jax.games import random as rg
 from dice_jax.markov.solve import METHODS as MARKOV_METHODS
 from dice_jax.testing import gambit_logit_qre
+from tests.tiers import rows
 
 METHODS = sorted(dj.solvers.METHODS)
+# The per-method tables run these in the default tier, every method in the slow tier.
+DEFAULT_METHODS = ("continuation", "extragradient", "mirror")
 DTYPES = [jnp.float32, jnp.float64]
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", rows(METHODS, DEFAULT_METHODS))
 @pytest.mark.parametrize(
   "make", [dj.games.matching_pennies, dj.games.rock_paper_scissors], ids=["pennies", "rps"]
 )
@@ -37,7 +40,7 @@ def prisoners_dilemma_qre(lam):
   return optimize.brentq(f, 0.0, 1.0, xtol=1e-15)
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", rows(METHODS, DEFAULT_METHODS))
 @pytest.mark.parametrize("lam", [0.5, 3.0])
 def test_prisoners_dilemma_matches_its_closed_form(method, lam):
   q = prisoners_dilemma_qre(lam)
@@ -64,7 +67,7 @@ def test_gap_equals_regularised_best_response_gain():
   np.testing.assert_allclose(sol.gap, sol.agent_gaps.sum())
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", rows(METHODS, DEFAULT_METHODS))
 def test_reference_policy_shifts_the_equilibrium_as_defined(method):
   """x_i = softmax(log rho_i + v_i / tau_i), checked directly at the returned profile."""
   g = rg.uniform(jax.random.PRNGKey(1), (3, 4))
@@ -91,7 +94,7 @@ def test_perturbed_shapley_continuation_returns_gambits_qre(lam):
 
 
 @pytest.mark.parametrize("lam", [10.0, 50.0])
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", rows(METHODS, DEFAULT_METHODS))
 def test_no_method_claims_convergence_above_its_tolerance(method, lam):
   """On perturbed Shapley games (not monotone: mirror dynamics cycle at low temperature) a
   method may fail, but "converged" always means residual <= tol, recomputed independently."""
@@ -109,7 +112,7 @@ def test_no_method_claims_convergence_above_its_tolerance(method, lam):
   assert np.all(np.isin(sol.result_names(), ["converged", "max_steps", "breakdown"]))
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", rows(METHODS, DEFAULT_METHODS))
 def test_history_records_the_residuals(method):
   g = rg.zero_sum(jax.random.PRNGKey(4), (6, 6))
   sol = dj.solve(g, 0.5, method=method, history=True, max_steps=500)
@@ -198,7 +201,9 @@ def _gambit_cases():
   ]
 
 
-@pytest.mark.parametrize("case", range(3), ids=["shapley", "random4x4", "3player"])
+@pytest.mark.parametrize(
+  "case", rows([0, 1, 2], default=(0,)), ids=["shapley", "random4x4", "3player"]
+)
 def test_auto_default_equals_gambit_on_non_monotone_games(case):
   name, games, lams = _gambit_cases()[case]
   tau = 1 / np.asarray(lams)[:, None]

@@ -127,32 +127,43 @@ class Continuation:
     # The one Jacobian of the step, at the predicted point: the chord corrector reuses it, and
     # it gives the next tangent (at z_pred, within O(h^2) of the corrected point).
     jp = jax.jacfwd(homotopy_)(z_pred)
-    zk, norms = z_pred, []
     lu = jax.scipy.linalg.lu_factor(jnp.concatenate([jp, row[None]]))
-    for _ in range(self.newton_iterations):
+
+    def newton(i, carry):
+      zk, first, last = carry
       f = jnp.concatenate([homotopy_(zk), (row @ (zk - z_pred))[None]])
       delta = jax.scipy.linalg.lu_solve(lu, f)
-      zk = zk - delta
-      norms.append(jnp.linalg.norm(delta))
+      norm = jnp.linalg.norm(delta)
+      return zk - delta, jnp.where(i == 0, norm, first), norm
+
+    # A loop, not an unrolled Python loop: one copy of the homotopy in the compiled program.
+    zero = jnp.zeros((), dtype)
+    zk, first_norm, last_norm = jax.lax.fori_loop(
+      0, self.newton_iterations, newton, (z_pred, zero, zero)
+    )
     zk = zk.at[-1].set(jnp.where(final, 1.0, zk[-1]))
     h_end = jnp.max(jnp.abs(homotopy_(zk)))
     h_start = jnp.max(jnp.abs(homotopy_(z)))
     finite = jnp.all(jnp.isfinite(zk)) & jnp.isfinite(h_end)
     contracted = (
-      (norms[-1] <= 0.5 * norms[0]) | (norms[-1] <= corrector_tol)
-      if len(norms) > 1
+      (last_norm <= 0.5 * first_norm) | (last_norm <= corrector_tol)
+      if self.newton_iterations > 1
       else jnp.bool_(True)
     )
-    tracing_ok = finite & (h_end <= corrector_tol) & (norms[0] <= self.max_distance) & contracted
+    tracing_ok = finite & (h_end <= corrector_tol) & (first_norm <= self.max_distance) & contracted
     polishing_ok = finite & (h_end <= jnp.maximum(h_start, corrector_tol))
     accept = jnp.where(done, polishing_ok, tracing_ok)
 
-    easy = norms[0] <= 0.25 * self.max_distance
+    easy = first_norm <= 0.25 * self.max_distance
     h_new = jnp.where(
       accept, jnp.where(easy, jnp.minimum(h * self.acceleration, self.max_step_length), h), h / 2
     )
     z_new = jnp.where(accept, zk, z)
-    t_new = jnp.where(accept & ~done, _unit_tangent(jp, tangent), tangent)
+    # The next tangent solves [J; tangent^T] t = e_last: while tracing, row = tangent, so the
+    # corrector's factorisation serves (at the last tracing step row = e_last, and the tangent
+    # is not used again once the target is reached).
+    t_next = jax.scipy.linalg.lu_solve(lu, e_last)
+    t_new = jnp.where(accept & ~done & ~final, t_next / jnp.linalg.norm(t_next), tangent)
     done_new = done | (final & accept)
     ok = jnp.where(done, accept, h_new >= self.min_step_length)
 

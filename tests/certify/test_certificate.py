@@ -62,6 +62,7 @@ def test_soundness_on_256_generated_games():
   assert checked >= 200
 
 
+@pytest.mark.slow
 @given(dst.certified_problems(SHAPE, BATCH), st.integers(1, 30))
 def test_error_bound_is_sound(problem, steps):
   game, tau, seed = problem
@@ -75,6 +76,7 @@ def test_error_bound_is_sound(problem, steps):
   assert assert_certificate_sound(cert, early.probabilities, star.probabilities) == BATCH
 
 
+@pytest.mark.slow
 @_fewer(1 / 3)
 @given(dst.certified_problems(SHAPE, BATCH))
 def test_uniqueness_solves_from_five_starts_agree_within_the_bound(problem):
@@ -112,6 +114,7 @@ def _mirror_path(game, tau):
   return jax.vmap(run)(game, tau)
 
 
+@pytest.mark.slow
 @_fewer(1 / 3)
 @given(dst.certified_problems(SHAPE, BATCH))
 def test_rate_observed_decay_never_exceeds_predicted(problem):
@@ -186,6 +189,7 @@ def test_refutation_coordination_below_critical_temperature(shape):
       assert np.all(np.asarray(cert.alpha_lower) >= np.asarray(cert.min_temperature))
 
 
+@pytest.mark.slow
 def test_refutation_catalogue_coordination():
   g = dj.games.coordination_game(2)
   for tau in (0.1, 0.3, 0.45):  # critical temperature 1/2 (several QRE below it)
@@ -214,6 +218,7 @@ FIELDS = ("alpha_upper", "margin", "weighted_margin", "alpha_lower", "error_boun
   st.floats(-3, 3),
   st.floats(0.1, 10),
 )
+@pytest.mark.slow
 def test_invariances(problem, p1, p2, shift, scale):
   game, tau, seed = problem
   # early-stopped: a non-trivial error bound
@@ -395,6 +400,7 @@ def test_weighted_route_gives_per_player_steps():
   assert np.all(np.asarray(cert.predicted_rate)[only_w] < 1)
 
 
+@pytest.mark.slow
 def test_games_with_one_action_per_player_certify():
   """Issue 12: the 1x1x1 game said ``nonfinite`` (the empty tangent space gave -inf); the only
   profile is the HQRE, at distance 0."""

@@ -33,7 +33,9 @@ def _unpack(theta, shape, n):
   return NormalFormGame(tuple(us)), tau, tuple(lr)
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize(
+  "name", [pytest.param(n, marks=[pytest.mark.slow] if "three" in n else []) for n in sorted(CASES)]
+)
 def test_implicit_gradient_matches_central_differences(name):
   game, tau = CASES[name]
   shape, n = game.num_actions, len(game.num_actions)

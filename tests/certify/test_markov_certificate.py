@@ -117,7 +117,9 @@ CONVENTIONS = ("own", "logit", "zero_sum")
 
 @_fewer(5)
 @given(st.integers(0, 2**31 - 1))
-@pytest.mark.parametrize("convention", CONVENTIONS)
+@pytest.mark.parametrize(
+  "convention", [c if c == "own" else pytest.param(c, marks=pytest.mark.slow) for c in CONVENTIONS]
+)
 def test_every_inequality_of_the_proof_holds_on_generated_games(convention, seed):
   game, star = _solved(seed, convention)
   code = CONVENTIONS.index(convention)

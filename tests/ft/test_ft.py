@@ -68,6 +68,7 @@ def test_mirror_target_is_the_closed_form_and_the_solver_update():
   assert np.exp(got_m[0, 2]) == 0 and np.isclose(np.exp(got_m[0]).sum(), 1.0)
 
 
+@pytest.mark.slow
 def test_training_fits_the_target_and_leaves_the_base_bit_identical():
   prompts = [[1, 2, 3], [4, 5]]
   cands = [[[7], [8, 9], [10]], [[11], [12], [13, 14]]]
@@ -89,6 +90,7 @@ def test_training_fits_the_target_and_leaves_the_base_bit_identical():
   )
 
 
+@pytest.mark.slow
 def test_nan_loss_skips_the_update_and_reports_it():
   model, opt, batch, base = tiny_agent(1, [[1, 2]], [[[3], [4], [5]]])
   lora_before = jax.tree_util.tree_map(

@@ -28,6 +28,8 @@ from dice_jax.rollouts.sampler import Sampling, sample_candidates
 from dice_jax.llm import LMConfig, RopeConfig, build_model, generate, score_candidates
 from dice_jax.llm.tokenizer import left_pad
 
+pytestmark = pytest.mark.slow  # the slow tier (pyproject.toml): run with -m slow
+
 CFG = LMConfig(
   family="llama",
   model_type="llama",
@@ -219,6 +221,7 @@ def test_no_signal_means_no_step():
     assert (changed > 1e-3) is moves, changed
 
 
+@pytest.mark.slow
 def test_sft_steps_raise_the_accepted_likelihood_and_leave_the_base():
   (model,), _ = agents_on_one_base(1, seed=8)
   batch = make_candidate_batch(PROMPTS, [[[7, 0], [8, 0]], [[9, 0], [9, 1]]])

@@ -12,6 +12,8 @@ from dice_jax.llm.generate import generate, sample_logits
 from dice_jax.llm.score import score_candidates
 from tests.llm.reference import MODEL_NAMES, padded_batch
 
+pytestmark = pytest.mark.slow  # the slow tier (pyproject.toml): run with -m slow
+
 NEW = 20
 
 
@@ -89,6 +91,7 @@ def test_stop_tokens_end_rows_and_count_cost(loaded):
       assert (res.tokens[b, n:] == 90).all() and (res.logprobs[b, n:] == 0).all()
 
 
+@pytest.mark.slow
 def test_sampling_is_reproducible_and_top_p_limit_is_greedy(loaded):
   model = loaded["qwen2"]
   ids, mask, _ = padded_batch(seed=5)

@@ -18,6 +18,8 @@ from dice_jax.llm.layer_stack import stacked_layers
 from dice_jax.llm.lora import ADAPTER
 from dice_jax.llm.score import candidate_logprobs, grouped_candidate_logprobs
 
+pytestmark = pytest.mark.slow  # the slow tier (pyproject.toml): run with -m slow
+
 VOCAB = 61
 
 
@@ -137,6 +139,7 @@ def _rows(seed, p, k, length, window):
   return tuple(jnp.asarray(a) for a in (ids, mask, starts, lengths))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("family", ["llama", "gpt2"])
 def test_shared_prompt_scores_and_gradients_equal_full_rows(family):
   """Each prompt run once for its K candidates gives the log-probabilities (and LoRA gradients)

@@ -81,6 +81,7 @@ def trained(request, tiny_checkpoints):
   )
 
 
+@pytest.mark.slow
 def test_identity_at_creation(trained):
   np.testing.assert_array_equal(trained["at_creation"], trained["base_logits"])
   n = {"llama_gqa_untied": 2 * 3, "gpt2": 2 * 2}[trained["name"]]

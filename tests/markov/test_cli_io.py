@@ -47,6 +47,7 @@ def test_solve_markov_json_output_is_the_hqre(tmp_path, capsys):
   assert out["residual"] <= 1e-11 and out["steps"] > 0
 
 
+@pytest.mark.slow
 def test_per_agent_temperatures_and_file_convention(tmp_path, capsys):
   data, (p, r, gamma, tau) = _data(71)
   data["temperatures"] = [0.4, 0.7]
@@ -101,6 +102,7 @@ def jax_leaves(x):
   return jax.tree_util.tree_leaves(x)
 
 
+@pytest.mark.slow
 def test_float32_flag(tmp_path, capsys):
   data, (p, r, gamma, tau) = _data()
   code = cli.main(["solve-markov", _write(tmp_path, data), "--json", "--float32"])

@@ -1,11 +1,14 @@
 """Stage-game monotonicity diagnostic against a NumPy SVD of the projected stage payoffs."""
 
 import numpy as np
+import pytest
 
 from dice_jax.markov import MarkovGame, solve_markov
 from dice_jax.markov.diagnostics import stage_monotonicity
 
 from tests.markov.reference import dense_values, random_game_arrays
+
+pytestmark = pytest.mark.slow  # the slow tier (pyproject.toml): run with -m slow
 
 
 def _projector(n):

@@ -130,13 +130,18 @@ FAMILIES = {
 }
 
 
-# The default tier runs every method on every family in float64 and the default methods in
-# float32; the slowest-compiling rows (observation problems differentiate J inside every step;
-# Anderson's history solve; continuation's Markov Jacobians) are in the `slow` tier.
+# The default tier runs most methods on the normal-form, Markov and Bayesian families in
+# float64 and mirror on normal-form games in float32 (observation problems are solved in tests/markov/
+# test_observation.py); the other rows
+# (observation problems differentiate J inside every step; Anderson's history solve; Markov
+# Jacobians for continuation; every float32 compilation again) are in the `slow` tier, which CI
+# runs.
 def _slow(m, f, d):
   if f == "observation":
-    return m not in ("extragradient", "auto") or d == "f32"
-  return d == "f32" and (m == "anderson" or (m, f) == ("continuation", "markov"))
+    return True
+  if (m, f) in (("continuation", "markov"), ("auto", "bayesian")):
+    return True
+  return m == "anderson" or (d == "f32" and (m, f) != ("mirror", "normal_form"))
 
 
 CASES = [

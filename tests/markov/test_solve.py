@@ -25,6 +25,7 @@ def _batch(arrays):
   )
 
 
+@pytest.mark.slow
 def test_one_state_gamma_zero_equals_normal_form_hqre():
   # Acceptance: one state, gamma = 0 -> the normal-form HQRE of the stage payoffs (<= 1e-10).
   games = [random_game_arrays(s, 1, (2, 3), gamma=0.0) for s in range(4)]
@@ -55,6 +56,7 @@ def test_general_sum_fixed_point_with_dense_numpy_q():
     assert np.max(np.abs(pol[1] - 1 / 3)) > 1e-2
 
 
+@pytest.mark.slow
 def test_three_agents_fixed_point():
   games = [random_game_arrays(s, 2, (2, 2, 2), gamma=0.8) for s in range(20, 22)]
   sol = solve_markov(_batch(games), tol=1e-11)
@@ -129,6 +131,7 @@ def test_state_temperature_changes_that_state_and_its_predecessors_only():
   assert change[0][2] <= 1e-10 and change[1][2] <= 1e-10  # unreachable from state 1: unchanged
 
 
+@pytest.mark.slow
 def test_methods_agree_and_bad_game_does_not_spoil_batch():
   games = [random_game_arrays(s, 3, (2, 3)) for s in range(10, 13)]
   p, r, g, tau = games[1]

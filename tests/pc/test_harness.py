@@ -34,6 +34,7 @@ def test_dice_pc_converges_on_the_oscillation_suite(oscillation_runs):
   assert all(r["solver"]["result"] == ["converged"] * 2 for r in dice.records)
 
 
+@pytest.mark.slow
 def test_best_response_keeps_switching_conventions(oscillation_runs):
   dice, br = oscillation_runs
   assert br.summary["oscillation_index_last_half"] >= 5 * dice.summary["oscillation_index"]

@@ -23,6 +23,7 @@ def test_sample_actions_follow_the_profile_per_state():
   assert np.all(a[states == 1, 1] == 0)
 
 
+@pytest.mark.slow
 def test_dice_pc_rounds_meet_the_solver_tolerance_and_are_certified():
   # certified temperatures: tau = max(0.7, 1.1 alpha_upper(posterior game)) every round (a fixed
   # 0.7 is not enough: early posterior games of this seed have alpha above 0.7)

@@ -11,6 +11,7 @@ from dice_jax.pc.report.plots import report
 from dice_jax.pc.environments.synthetic import oscillation_suite
 
 
+@pytest.mark.slow
 def test_report_writes_the_three_pngs(tmp_path):
   env = oscillation_suite()
   ref = [np.array([0.6, 0.2, 0.2])] * 2

@@ -31,6 +31,7 @@ def model():
   return build_model(CFG, rngs=nnx.Rngs(0))
 
 
+@pytest.mark.slow
 def test_one_call_is_the_bridges_draw_and_chunks_keep_greedy_answers(model):
   key = jax.random.key(3)
   got = generate_rows(
