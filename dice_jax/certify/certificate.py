@@ -406,8 +406,9 @@ def _log_profile(name, value, batch, n_actions, dtype, *, is_logits=False):
       _validation.require_finite(f"{name}[{i}]", p)
       out.append(jnp.broadcast_to(jnp.asarray(p, dtype), (*batch, k)))
     else:
-      _validation.require_distribution(f"{name}[{i}]", p)
-      out.append(jnp.broadcast_to(jnp.log(jnp.asarray(p, dtype)), (*batch, k)))
+      # The last axis is never broadcast: a length-1 "distribution" sums to 1 too.
+      q = _validation.distribution(f"{name}[{i}]", p, k, batch, meaning=f"actions of player {i}")
+      out.append(jnp.log(jnp.asarray(q, dtype)))
   return tuple(out)
 
 

@@ -110,9 +110,12 @@ class BayesianGame:
     actions = us[0].shape[b + n :]
     if any(u.shape != us[0].shape for u in us):
       raise ValueError(f"payoffs must all have shape {us[0].shape}.")
-    if np.ndim(temperature) == 0 or (
-      np.ndim(temperature) == 1 and not isinstance(temperature[0], (list, tuple, np.ndarray))
-    ):
+    # One number per agent (or one for all), or one array per agent; the arrays may differ in
+    # length (agents with different numbers of types), so no np.ndim of the whole value.
+    per_agent = isinstance(temperature, (list, tuple)) and any(
+      np.ndim(t) > 0 if not isinstance(t, (list, tuple)) else True for t in temperature
+    )
+    if not per_agent:
       t = np.broadcast_to(np.asarray(temperature, np.float64), (n,))
       temps = [np.full((*batch, types[i]), t[i]) for i in range(n)]
     else:
@@ -135,15 +138,11 @@ class BayesianGame:
     else:
       refs = []
       for i, (rho, k) in enumerate(zip(reference, actions)):
-        rho = np.asarray(rho, np.float64)
-        _validation.broadcast_or_raise(
-          f"reference[{i}]",
-          rho.shape,
-          (*batch, types[i], k),
-          f"batch {batch} by {types[i]} types by {k} actions",
+        # The last axis is never broadcast: a length-1 "distribution" sums to 1 too.
+        rho = _validation.distribution(
+          f"reference[{i}]", rho, k, (*batch, types[i]), meaning=f"actions of agent {i}"
         )
-        _validation.require_distribution(f"reference[{i}]", rho)
-        refs.append(np.log(np.broadcast_to(rho, (*batch, types[i], k))))
+        refs.append(np.log(rho))
     for i, r in enumerate(refs):
       if not np.all(np.isfinite(np.asarray(r, dtype))) or np.any(np.exp(np.asarray(r, dtype)) <= 0):
         raise ValueError(

@@ -291,6 +291,11 @@ def _bad_inputs():
       dict(game=g, temperature=1.0, solution=good, reference=(np.ones(3) / 3, good[1])),
       "reference",
     ),
+    # A length-1 "distribution" sums to 1; it used to broadcast over the actions.
+    (
+      dict(game=g, temperature=1.0, solution=good, reference=([1.0], [1.0])),
+      r"reference\[0\] must be a distribution over 2",
+    ),
     (dict(game=g, temperature=1.0, solution=good, step_size=0.0), "step_size"),
     (dict(game=g, temperature=1.0, solution=good, step_size=np.ones(2)), "step_size"),
     (dict(game=g, temperature=1.0, solution=good, tol=-1.0), "tol"),

@@ -73,6 +73,9 @@ def test_two_types_equal_gambit_on_the_agent_form():
     (dict(prior=np.array([[0.5, 0.5], [0.0, 0.0]])), "prior"),
     (dict(temperature=[np.array([1.0, -1.0]), np.array([1.0, 1.0])]), "temperature"),
     (dict(payoffs=[np.zeros((2, 2, 2, 2)), np.zeros((2, 2, 2))]), "payoffs"),
+    # A length-1 "distribution" sums to 1; it used to broadcast over the actions.
+    (dict(reference=[[1.0], [1.0]]), r"reference\[0\] must be a distribution over 2"),
+    (dict(temperature=[[1.0, 1.0], [1.0, 1.0, 1.0]]), r"temperature\[1\]"),
   ],
 )
 def test_bad_input(kw, name):
@@ -80,3 +83,17 @@ def test_bad_input(kw, name):
   args.update(kw)
   with pytest.raises(ValueError, match=name):
     BayesianGame.from_arrays(args.pop("prior"), args.pop("payoffs"), **args)
+
+
+def test_agents_with_different_numbers_of_types():
+  """Per-agent temperature arrays of different lengths (2 and 3 types) are one array per
+  agent, not a ragged array (NumPy's 'inhomogeneous shape' error before)."""
+  rng = np.random.default_rng(3)
+  prior = rng.random((2, 3))
+  prior /= prior.sum()
+  payoffs = [rng.normal(size=(2, 3, 2, 2)) for _ in range(2)]
+  temps = [np.array([0.5, 0.8]), np.array([0.6, 0.7, 0.9])]
+  game = BayesianGame.from_arrays(prior, payoffs, temperature=temps)
+  assert [t.shape for t in game.temperature] == [(2,), (3,)]
+  for got, want in zip(game.temperature, temps):
+    np.testing.assert_allclose(np.asarray(got), want)
