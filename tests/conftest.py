@@ -18,16 +18,13 @@ import os
 if not os.environ.get("DICE_JAX_TEST_FULL_OPT"):
   os.environ.setdefault("JAX_DISABLE_MOST_OPTIMIZATIONS", "1")
 
-# Under pytest-xdist (one worker per core) each worker runs XLA and BLAS on one thread: with
-# their default pools the two workers kept about 3.2 runnable threads on 2 cores, and the
-# default tier took 591 s instead of 563 s.
+# Under pytest-xdist (one worker per core) each worker runs XLA's Eigen kernels and BLAS on
+# one thread: with their default pools the two workers kept about 3.2 runnable threads on 2
+# cores. (Only `--` flags here: XLA stops reading XLA_FLAGS at a token without `--`, and a
+# subprocess that appends its own flag would lose it.)
 if os.environ.get("PYTEST_XDIST_WORKER"):
-  os.environ["XLA_FLAGS"] = " ".join(
-    [
-      os.environ.get("XLA_FLAGS", ""),
-      "--xla_cpu_multi_thread_eigen=false",
-      "intra_op_parallelism_threads=1",
-    ]
+  os.environ["XLA_FLAGS"] = (
+    os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false"
   ).strip()
   for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
     os.environ.setdefault(name, "1")

@@ -173,4 +173,6 @@ def test_every_method_on_every_family(method, family, dtype):
     assert h[0, k - 1] == pytest.approx(float(sol.residual[0]))
   if method not in ("continuation", "auto"):  # continuation starts from the reference
     warm = solve(method=method, tol=tol, max_steps=3000, init=sol.probabilities)
-    assert np.all(np.asarray(warm.steps) <= 2) and np.all(warm.converged)
+    # From the solution: one or two steps (a third in float32, where re-evaluating the returned
+    # profile can land just above tol: damped on observation problems did).
+    assert np.all(np.asarray(warm.steps) <= (2 if dtype == "f64" else 3)) and np.all(warm.converged)
