@@ -95,6 +95,7 @@ def _markov_file(tmp_path, tau):
   return str(path), game
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("tau,code", [(20.0, 0), (0.05, 1)])
 def test_certify_markov_json_matches_the_library(tmp_path, capsys, tau, code):
   from dice_jax.certify import certify_markov

@@ -153,6 +153,7 @@ def oscillation(traj):
   return float(np.mean([np.abs(traj[t + 1] - traj[t]).sum() for t in range(len(traj) - 1)]))
 
 
+@pytest.mark.slow
 def test_dice_ft_finds_the_hqre_of_a_monotone_game():
   game = dj.games.random.zero_sum(jax.random.PRNGKey(3), (3, 3))
   tau = 0.5

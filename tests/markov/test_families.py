@@ -130,18 +130,19 @@ FAMILIES = {
 }
 
 
-# The default tier runs most methods on the normal-form, Markov and Bayesian families in
-# float64 and mirror on normal-form games in float32 (observation problems are solved in tests/markov/
-# test_observation.py); the other rows
-# (observation problems differentiate J inside every step; Anderson's history solve; Markov
-# Jacobians for continuation; every float32 compilation again) are in the `slow` tier, which CI
-# runs.
+# The default tier runs mirror, extragradient, continuation and auto on the normal-form, Markov
+# and Bayesian families in float64, and mirror on normal-form games in float32 (observation
+# problems are solved in tests/markov/test_observation.py). The other rows (observation problems
+# differentiate J inside every step; Anderson's history solve; Markov Jacobians for
+# continuation; every float32 compilation again) are in the `slow` tier, which CI runs.
 def _slow(m, f, d):
   if f == "observation":
     return True
   if (m, f) in (("continuation", "markov"), ("auto", "bayesian")):
     return True
-  return m == "anderson" or (d == "f32" and (m, f) != ("mirror", "normal_form"))
+  if m in ("anderson", "damped", "optimistic"):
+    return True
+  return d == "f32" and (m, f) != ("mirror", "normal_form")
 
 
 CASES = [

@@ -40,6 +40,7 @@ def test_dice_pc_rounds_meet_the_solver_tolerance_and_are_certified():
   assert res.summary["certified_fraction"] == 1.0
 
 
+@pytest.mark.slow
 def test_uncertified_temperature_is_reported_as_such():
   res = run(
     oscillation_suite(),
