@@ -6,9 +6,9 @@ method that actually produced each game's answer (a first-order method, or conti
 Each solver holds its code as a static dataclass field (``code``), not as a class attribute,
 so that the code is part of the solver's pytree structure. JAX compares the structures of two
 ``register_dataclass`` types with equal static fields as equal (their hashes differ), so two
-solvers with the same fields, such as :class:`Optimistic` and :class:`Extragradient`, could
-otherwise share a jit-cache entry: once in the test suite an optimistic solve ran the
-extragradient compilation and reported its code. The same failure is described in
+solvers with the same fields, such as :class:`dice_jax.solvers.Optimistic` and
+:class:`dice_jax.solvers.Extragradient`, could otherwise share a jit-cache entry: once in the
+test suite an optimistic solve ran the extragradient compilation and reported its code. The same failure is described in
 https://github.com/cusp-ai-oss/kUPS/pull/114.
 """
 
