@@ -19,22 +19,10 @@ from dice_jax.ft import (
   mirror_target,
 )
 from dice_jax.ft.target.advantages import normal_form_advantages
-from dice_jax.llm import BASE, LMConfig, RopeConfig, apply_lora, build_model
+from dice_jax.llm import BASE, apply_lora, build_model
+from tests.llm.tiny import TINY_LLAMA
 
-CFG = LMConfig(
-  family="llama",
-  model_type="llama",
-  vocab_size=32,
-  hidden_size=16,
-  intermediate_size=32,
-  num_layers=1,
-  num_heads=2,
-  num_kv_heads=1,
-  head_dim=8,
-  max_position_embeddings=64,
-  norm_eps=1e-5,
-  rope=RopeConfig(),
-)
+CFG = TINY_LLAMA
 TARGETS = ("q_proj", "v_proj", "o_proj", "down_proj")
 TX = {lr: optax.adam(lr) for lr in (0.03, 0.05)}  # one object per rate: no recompilation
 

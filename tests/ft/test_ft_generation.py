@@ -25,25 +25,13 @@ from dice_jax.ft import (
   split_adapters,
 )
 from dice_jax.rollouts.sampler import Sampling, sample_candidates
-from dice_jax.llm import LMConfig, RopeConfig, build_model, generate, score_candidates
+from dice_jax.llm import build_model, generate, score_candidates
 from dice_jax.llm.tokenizer import left_pad
+from tests.llm.tiny import TINY_LLAMA
 
 pytestmark = pytest.mark.slow  # the slow tier (pyproject.toml): run with -m slow
 
-CFG = LMConfig(
-  family="llama",
-  model_type="llama",
-  vocab_size=32,
-  hidden_size=16,
-  intermediate_size=32,
-  num_layers=1,
-  num_heads=2,
-  num_kv_heads=1,
-  head_dim=8,
-  max_position_embeddings=64,
-  norm_eps=1e-5,
-  rope=RopeConfig(),
-)
+CFG = TINY_LLAMA
 TARGETS = ("q_proj", "v_proj", "o_proj", "down_proj")
 TX = optax.adam(0.05)  # one object: the jitted steps compile once
 PROMPTS = [[1, 2, 3], [4, 5]]

@@ -5,24 +5,12 @@ import jax
 import pytest
 from flax import nnx
 
-from dice_jax.llm import LMConfig, RopeConfig, build_model, generate
+from dice_jax.llm import build_model, generate
 from dice_jax.llm.tokenizer import left_pad
 from dice_jax.rollouts.sampler import Batching, generate_rows, stop_ids_of
+from tests.llm.tiny import TINY_LLAMA
 
-CFG = LMConfig(
-  family="llama",
-  model_type="llama",
-  vocab_size=32,
-  hidden_size=16,
-  intermediate_size=32,
-  num_layers=1,
-  num_heads=2,
-  num_kv_heads=1,
-  head_dim=8,
-  max_position_embeddings=64,
-  norm_eps=1e-5,
-  rope=RopeConfig(),
-)
+CFG = TINY_LLAMA
 ROWS = [[1, 2, 3], [4], [5, 6], [7, 8, 9, 10, 11], [12, 13]]
 
 
