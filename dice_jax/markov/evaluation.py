@@ -36,7 +36,6 @@ from typing import Tuple
 
 import jax
 import jax.numpy as jnp
-from jax import lax
 from flax import struct
 
 from dice_jax.markov.game import MarkovGame
@@ -99,36 +98,23 @@ def state_transitions(game: MarkovGame, logits: Policy) -> jax.Array:
   return jnp.einsum("...sa,...sat->...st", joint, p)
 
 
-def _solve_one(a: jax.Array, b: jax.Array) -> jax.Array:
-  s = a.shape[-1]
-  idx = jnp.arange(s)
-
-  def eliminate(k, ab):
-    a, b = ab
-    f = jnp.where(idx > k, a[:, k] / a[k, k], 0.0)
-    return a - f[:, None] * a[k][None, :], b - f[:, None] * b[k][None, :]
-
-  a, b = lax.fori_loop(0, s, eliminate, (a, b))
-
-  def substitute(j, x):
-    k = s - 1 - j
-    known = jnp.where((idx > k)[:, None], x, 0.0)
-    return x.at[k].set((b[k] - a[k] @ known) / a[k, k])
-
-  return lax.fori_loop(0, s, substitute, jnp.zeros_like(b))
-
-
-def solve_diagonally_dominant(a: jax.Array, b: jax.Array) -> jax.Array:
-  """Solve ``a x = b`` by Gaussian elimination without pivoting, for ``a = I - gamma P_pi``.
+def solve_bellman(a: jax.Array, b: jax.Array) -> jax.Array:
+  """Solve ``a x = b`` for ``a = I - gamma P_pi`` or its transpose; shapes ``(..., S, S)``,
+  ``(..., S, K)``.
 
   ``a`` is strictly diagonally dominant by rows (``a_ss - sum_{s' != s} |a_ss'| = 1 - gamma > 0``
-  for a stochastic ``P``); Schur complements of such matrices stay strictly diagonally dominant,
-  so elimination never meets a zero pivot and its growth factor is at most 2 (Golub & Van Loan,
-  *Matrix Computations*, 4th ed., §3.4.10). Written as two ``fori_loop``s: it compiles in a
-  fraction of the time of ``jnp.linalg.solve`` (LU with pivoting), whatever S.
-  Shapes ``(..., S, S)`` and ``(..., S, K)``.
+  for a stochastic ``P``), so it is nonsingular with ``||a^{-1}||_inf <= 1 / (1 - gamma)``, and
+  Gaussian elimination on it is stable with growth factor at most 2 (Golub & Van Loan, *Matrix
+  Computations*, 4th ed., §3.4.10); ``jnp.linalg.solve`` (LAPACK ``getrf``/``getrs``, partial
+  pivoting) does it. The transpose is diagonally dominant by columns, so there pivoting
+  exchanges no rows.
+
+  An earlier hand-written elimination as two ``lax.fori_loop``s deadlocked XLA:CPU (jaxlib
+  0.10.2; the hang goes away with ``--xla_cpu_enable_concurrency_optimized_scheduler=false``)
+  when continuation differentiated it inside its step loop over 24 or more vmapped games;
+  ``tests/markov/test_solve.py`` guards the batch that hung.
   """
-  return jnp.vectorize(_solve_one, signature="(s,s),(s,k)->(s,k)")(a, b)
+  return jnp.linalg.solve(a, b)
 
 
 def values(game: MarkovGame, logits: Policy, convention: str = "own") -> jax.Array:
@@ -141,7 +127,7 @@ def values(game: MarkovGame, logits: Policy, convention: str = "own") -> jax.Arr
   p = state_transitions(game, logits)
   s = p.shape[-1]
   a = jnp.eye(s, dtype=p.dtype) - game.gamma[..., None, None] * p
-  v = solve_diagonally_dominant(a, jnp.swapaxes(c, -1, -2))
+  v = solve_bellman(a, jnp.swapaxes(c, -1, -2))
   v = jnp.swapaxes(v, -1, -2)
   if convention == "zero_sum":
     v = jnp.stack([v[..., 0, :], -v[..., 0, :]], axis=-2)

@@ -131,7 +131,7 @@ def occupancy(og: ObservationGame, obs_logits) -> jax.Array:
   """Discounted occupancy ``d = mu_0^T (I - gamma P_pi)^{-1}``, shape ``(S,)``."""
   p = ev.state_transitions(og.game, og.state_logits(obs_logits))
   a = jnp.eye(p.shape[-1], dtype=p.dtype) - og.game.gamma * p
-  return ev.solve_diagonally_dominant(a.T, og.game.initial[:, None])[:, 0]
+  return ev.solve_bellman(a.T, og.game.initial[:, None])[:, 0]
 
 
 @struct.dataclass
