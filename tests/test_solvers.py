@@ -248,6 +248,41 @@ def test_auto_falls_back_to_continuation_when_the_first_order_method_stalls():
   assert int(sol.steps) > 300  # the 300 stalled mirror steps are counted
 
 
+def _symmetric_branch(lam):
+  """The principal branch of the game diag(1, 1, 1/2) (both players) stays on ``x = (p, p,
+  1 - 2p)``: ``log(p / (1 - 2p)) = lam (2p - 1/2)``, one root in (1/3, 1/2) (the left side
+  minus the right is convex there, negative at 1/3, unbounded at 1/2). Bisection."""
+  lo, hi = 1 / 3, 0.5 - 1e-15
+  for _ in range(200):
+    mid = (lo + hi) / 2
+    lo, hi = (mid, hi) if np.log(mid / (1 - 2 * mid)) < lam * (2 * mid - 0.5) else (lo, mid)
+  return lo
+
+
+def test_continuation_reports_the_pitchfork_it_passes_where_gambit_stalls():
+  # Swapping actions 0 and 1 is a symmetry, so the branch keeps x_0 = x_1 = p; the mode
+  # x_0 - x_1 of each player drives the other's with gain lam * p, so I - dF is singular where
+  # lam * p(lam) = 1: a pitchfork at lam* (closed form below), and the symmetric branch goes on.
+  a = np.diag([1.0, 1.0, 0.5])
+  g = dj.NormalFormGame.from_arrays([a, a])
+  p_star = optimize.brentq(
+    lambda p: p * np.log(p / (1 - 2 * p)) / (2 * p - 0.5) - 1, 1 / 3 + 1e-9, 0.5 - 1e-9
+  )
+  lam_star = 1 / p_star
+  for lam, passed in [(0.95 * lam_star, 0), (1.05 * lam_star, 1), (10.0, 1)]:
+    sol = dj.solve(g, 1 / lam, tol=1e-12)  # the default, auto: continuation (uncertified)
+    assert sol.method_names().item() == "continuation" and sol.converged
+    assert int(sol.bifurcations) == passed, lam
+    p = _symmetric_branch(lam)
+    for x in sol.probabilities:
+      np.testing.assert_allclose(np.asarray(x), [p, p, 1 - 2 * p], atol=1e-9, rtol=0)
+  # Gambit's tracer stops at the pitchfork: past it, it returns the branch point's profile,
+  # which is not the QRE at the lambda asked for.
+  ref = gambit_logit_qre(g, 10.0)
+  assert abs(float(ref[0][0]) - p_star) < 1e-5
+  assert abs(float(ref[0][0]) - _symmetric_branch(10.0)) > 0.05
+
+
 def test_every_solver_has_its_own_pytree_structure():
   """JAX's treedef equality ignores the type of ``register_dataclass`` nodes with equal static
   fields (their hashes differ), so two solvers of one layout could share a jit-cache entry on a

@@ -54,12 +54,24 @@ class ContinuationState(NamedTuple):
     tangent: the unit tangent there (oriented along the branch).
     step_length: the next predictor step ``h``.
     done: whether ``s = 1`` was reached (from then on: Newton at the target).
+    orientation: the sign of ``det [dH/dz; t^T]`` at the last accepted tracing step (0 before
+      the first).
+    bifurcations: how many times that sign changed along the traced branch.
   """
 
   point: jax.Array
   tangent: jax.Array
   step_length: jax.Array
   done: jax.Array
+  orientation: jax.Array
+  bifurcations: jax.Array
+
+
+def determinant_sign(lu: jax.Array, pivots: jax.Array) -> jax.Array:
+  """``sign(det A)`` from ``jax.scipy.linalg.lu_factor(A) = (lu, pivots)``: the signs of ``U``'s
+  diagonal times ``(-1)`` per row exchange (LAPACK pivots: row ``i`` swapped with ``pivots[i]``)."""
+  swaps = jnp.sum(pivots != jnp.arange(pivots.shape[0], dtype=pivots.dtype))
+  return jnp.prod(jnp.sign(jnp.diagonal(lu))) * jnp.where(swaps % 2 == 0, 1.0, -1.0)
 
 
 @struct.dataclass
@@ -87,6 +99,16 @@ class Continuation:
   Gambit's path-following returns. Cost per step: one Jacobian of size ``D x (D + 1)``,
   ``D = sum_i n_i`` (forward-mode, ``jax.jacfwd``: ``D + 1`` utility evaluations), one LU
   factorisation and ``newton_iterations + 1`` triangular solves.
+
+  **Bifurcations.** Along a regular stretch of the branch ``det [dH/dz; t^T]`` keeps its sign;
+  it changes sign exactly where the branch crosses a simple bifurcation point (Allgower &
+  Georg, §8.1), which the predictor steps over while the orientation ``t_prev . t > 0`` keeps
+  the method on the same branch. The sign is read from the corrector's LU factors
+  (``[dH/dz; t_prev^T]`` has the sign of ``[dH/dz; t^T]`` since ``t_prev . t > 0``), and the
+  number of changes is the solution's ``bifurcations`` (an odd count means the path passed at
+  least one bifurcation point; turning points of ``s``, where the branch folds back, change
+  nothing). Non-generic games (symmetries, ties) have such points on their principal branch,
+  e.g. the pitchfork of a 2x2 pure coordination game at ``lambda = 2``.
   """
 
   initial_step_length: float = 0.1
@@ -105,10 +127,21 @@ class Continuation:
     z0 = jnp.concatenate([y0, jnp.zeros((1,), dtype)])
     e_last = jnp.zeros_like(z0).at[-1].set(1.0)
     t0 = _unit_tangent(jax.jacfwd(homotopy(problem))(z0), e_last)
-    return ContinuationState(z0, t0, jnp.asarray(self.initial_step_length, dtype), jnp.bool_(False))
+    return ContinuationState(
+      z0,
+      t0,
+      jnp.asarray(self.initial_step_length, dtype),
+      jnp.bool_(False),
+      jnp.zeros((), dtype),
+      jnp.int32(0),
+    )
+
+  def events(self, state: ContinuationState) -> jax.Array:
+    """The bifurcation points passed (sign changes of the orientation determinant)."""
+    return state.bifurcations
 
   def step(self, problem: Problem, state: ContinuationState) -> Step:
-    z, tangent, h, done = state
+    z, tangent, h, done, orientation, bifurcations = state
     dtype = z.dtype
     eps = jnp.finfo(dtype).eps
     corrector_tol = 10 * jnp.sqrt(eps)
@@ -165,6 +198,10 @@ class Continuation:
     t_next = jax.scipy.linalg.lu_solve(lu, e_last)
     t_new = jnp.where(accept & ~done & ~final, t_next / jnp.linalg.norm(t_next), tangent)
     done_new = done | (final & accept)
+    tracing = accept & ~done & ~final
+    sign = determinant_sign(*lu)
+    flipped = tracing & (orientation != 0) & (sign != 0) & (sign != orientation)
+    orientation_new = jnp.where(tracing & (sign != 0), sign, orientation)
     ok = jnp.where(done, accept, h_new >= self.min_step_length)
 
     _, unravel = ravel_pytree(tuple(problem.log_reference))
@@ -173,7 +210,14 @@ class Continuation:
     r = problem.residual(probs, problem.response_logits(logits, probs))
     r = jnp.where(finite | accept, r, jnp.nan)  # a NaN/inf Newton step: report NONFINITE
     return Step(
-      ContinuationState(z_new, t_new, h_new.astype(dtype), done_new),
+      ContinuationState(
+        z_new,
+        t_new,
+        h_new.astype(dtype),
+        done_new,
+        orientation_new.astype(dtype),
+        bifurcations + flipped.astype(jnp.int32),
+      ),
       logits,
       r,
       ok,

@@ -9,7 +9,8 @@ A solver is an immutable pytree of settings (a ``flax.struct`` dataclass) implem
   residual it computed on the way (usually the iterate the update started from, whose
   responses the update needs anyway, so checking costs nothing), that residual, ``ok = False``
   when the method cannot go on (:data:`RESULT.BREAKDOWN`), and the method that produced the
-  profile.
+  profile;
+* optionally ``events(state)`` -- the bifurcation points passed so far (continuation).
 
 ``problem`` is anything implementing :class:`dice_jax.solvers.protocol.Problem` (normal-form,
 Markov, Bayesian, observation). :func:`iterate` runs ``step`` inside one ``lax.while_loop``
@@ -176,5 +177,6 @@ def iterate(
     result=c.result,
     history=c.history,
     method=c.best_method,
+    bifurcations=solver.events(c.state) if hasattr(solver, "events") else jnp.int32(0),
   )
   return problem.postprocess(c.best, outcome)

@@ -63,6 +63,7 @@ class Outcome(NamedTuple):
     result: a :class:`dice_jax.solvers.RESULT` code.
     history: the residual at every check, or ``None``.
     method: a :class:`dice_jax.solvers.METHOD` code: the method that produced the profile.
+    bifurcations: bifurcation points the solver passed (continuation; 0 for the others).
   """
 
   residual: jax.Array
@@ -70,6 +71,7 @@ class Outcome(NamedTuple):
   result: jax.Array
   history: Optional[jax.Array]
   method: jax.Array
+  bifurcations: jax.Array
 
 
 @runtime_checkable

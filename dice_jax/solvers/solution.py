@@ -29,6 +29,11 @@ class Solution:
     method: a :class:`METHOD` code per game: the method that produced the returned profile
       (with ``method="auto"``, the first-order method or continuation); ``method_names()``
       gives the strings.
+    bifurcations: how many bifurcation points of the HQRE correspondence the principal-branch
+      path passed on the way to the returned profile (continuation, also within ``"auto"``;
+      0 for the first-order methods): a sign change of ``det [dH/dz; t^T]``
+      (:class:`dice_jax.solvers.Continuation`). Non-zero means the game is degenerate there
+      and other branches meet the principal one.
   """
 
   logits: Tuple[jax.Array, ...]
@@ -39,6 +44,7 @@ class Solution:
   result: jax.Array
   history: Optional[jax.Array] = None
   method: Optional[jax.Array] = None
+  bifurcations: Optional[jax.Array] = None
 
   @classmethod
   def from_outcome(cls, logits, agent_gaps: jax.Array, outcome, **extra) -> "Solution":
@@ -53,6 +59,7 @@ class Solution:
       result=outcome.result,
       history=outcome.history,
       method=outcome.method,
+      bifurcations=outcome.bifurcations,
       **extra,
     )
 
