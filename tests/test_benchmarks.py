@@ -170,3 +170,33 @@ def test_roofline_model_counts_and_binding_resource():
   assert m["bandwidth_fraction"] == pytest.approx(1000 * 16384 / 0.01 / 1e10)
   peaks["exp_per_s"] = 1e12
   assert roofline.model(k, peaks)["binds"] == "bytes"
+
+
+def test_auto_sweep_quick_record(tmp_path):
+  """The sweep's record: every cell counted, the fractions consistent with the rows, and its
+  independent NumPy residual agrees with dice_jax's (small on the answer, large off it)."""
+  import jax
+  import numpy as np
+
+  import dice_jax as dj
+  from benchmarks import auto_sweep
+
+  game = dj.games.random.uniform(jax.random.PRNGKey(2), (2, 3, 2))
+  sol = dj.solve(game, 0.2, tol=1e-12)
+  payoffs = [np.asarray(u) for u in game.payoffs]
+  assert auto_sweep.numpy_residual(payoffs, [np.asarray(p) for p in sol.probabilities], 5.0) < 1e-9
+  uniform = [np.full(k, 1 / k) for k in (2, 3, 2)]
+  assert auto_sweep.numpy_residual(payoffs, uniform, 5.0) > 1e-3
+
+  out = tmp_path / "sweep.json"
+  auto_sweep.main(["--quick", "--games", "2", "--gambit-games", "1", "--json", str(out)])
+  rec = json.loads(out.read_text())
+  assert len(rec["rows"]) == len(auto_sweep.QUICK_SHAPES) * len(auto_sweep.TAUS)
+  for row in rec["rows"]:
+    assert sum(row["results"].values()) == row["games"] == 2
+    assert sum(row["methods_used"].values()) == 2
+    if "gambit_games" in row:
+      assert row["gambit_not_a_qre"] == 0 and row["max_diff_to_gambit"] < 1e-6
+  main = [r for r in rec["rows"] if r["tau"] >= 1e-3]
+  frac = sum(r["converged"] for r in main) / sum(r["games"] for r in main)
+  assert rec["converged_fraction_1e-3_to_1e4"] == frac >= 0.99

@@ -98,8 +98,8 @@ def solve_markov(
       :mod:`dice_jax.certify.markov` certifies a unique HQRE, continuation along the principal
       branch from ``tau = infinity`` otherwise or when extragradient stalls), ``"mirror"``
       (policy mirror descent, step growth 1.05), ``"extragradient"`` (Cen, Wei & Chi 2021,
-      ``eta = 1 / (4 min tau)``: on 256 random games, S = 20, 2 x 4 actions, gamma = 0.9, it
-      converged on 256/256 zero-sum and 254/256 general-sum games within 3,000 steps),
+      ``eta = 1 / (4 min tau)``; it converges linearly on zero-sum games, and on general-sum
+      games it may cycle: ``benchmarks/markov_batched.py`` measures both it and ``auto``),
       ``"optimistic"``, ``"damped"``, ``"continuation"`` (the solvers of
       :mod:`dice_jax.solvers`, see :data:`METHODS`), or a solver object.
     convention: ``"own"`` (default), ``"zero_sum"`` (two agents, ``R_2 = -R_1``) or ``"logit"``.
