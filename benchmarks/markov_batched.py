@@ -8,8 +8,9 @@ with ``auto`` too. Prints the converged fraction, the method ``auto`` used, step
 (median / max) and wall seconds per game (compile excluded: a warm-up call on the same shapes
 first). The ratio printed is extragradient's time over auto's, measured in the same run.
 
-sgamesolver (the issue's peer on the ``logit`` convention) is not run here: version 1.0.2 needs
-NumPy < 2 and its own virtual environment.
+sgamesolver (the issue's peer on the ``logit`` convention) is compared in
+:mod:`benchmarks.sgamesolver_peer` (version 1.0.2 needs NumPy < 2: it runs in its own
+virtualenv).
 
     python -m benchmarks.markov_batched [--quick] [--json FILE]
 """
