@@ -38,8 +38,10 @@ the QRE need not be unique). Full run: 30 games with ``S = 8``; ``--quick``: 3 g
 (its game 0 solved once untimed first). dice_jax (float64, ``tol = 1e-10``): each game solved
 alone (batch 1, as sgamesolver does), timed after a warm-up pass over every game (the
 compiles); and the whole set in one batched call after its own warm-up, divided by the game
-count. The ratio is sgamesolver's seconds over dice_jax's single-game seconds; both share this
-machine's cores with whatever else runs (``load_average`` in the record).
+count. Three rounds (one with ``--quick``), each sgamesolver on every game and then dice_jax on
+every game, interleaved; each game's time is its median over the rounds. The ratio is
+sgamesolver's seconds over dice_jax's single-game seconds; both share this machine's cores with
+whatever else runs (``load_average`` in the record).
 
     python -m benchmarks.sgamesolver_peer [--quick] [--venv DIR] [--json FILE]
 """
@@ -182,22 +184,25 @@ def run_sgamesolver(python: str, games: GameSet, tol: float = TOL) -> Tuple[Poli
   return run, {"sgamesolver": rec["sgamesolver"], "numpy": rec["numpy"], "tol": rec["tol"]}
 
 
-def run_dice_jax(games: GameSet, method: str, tol: float = TOL) -> Tuple[PolicyRun, float]:
-  """Each game alone (timed after a warm-up pass) and all in one call; per-game seconds batched."""
+def run_dice_jax(
+  games: GameSet, method: str, tol: float = TOL, warm_up: bool = True
+) -> Tuple[PolicyRun, float]:
+  """Each game alone and all in one call (per-game seconds of the batch), each timed after a
+  warm-up call on every game and on the batch unless ``warm_up`` is False (compiled already)."""
   count = games.lam.shape[0]
   singles = [markov_game(games, g) for g in range(count)]
+  batched = markov_game(games)
   solve = lambda game: jax.block_until_ready(
     solve_markov(game, convention="logit", method=method, tol=tol)
   )
-  for game in singles:
-    solve(game)
+  if warm_up:
+    for game in [*singles, batched]:
+      solve(game)
   sols, seconds = [], []
   for game in singles:
     t0 = time.perf_counter()
     sols.append(solve(game))
     seconds.append(time.perf_counter() - t0)
-  batched = markov_game(games)
-  solve(batched)
   t0 = time.perf_counter()
   solve(batched)
   batched_s = (time.perf_counter() - t0) / count
@@ -224,12 +229,22 @@ def logit_residual(games: GameSet, probs: Tuple[np.ndarray, ...]) -> np.ndarray:
   return np.where(ok, np.asarray(ev.residual).max(-1), np.nan)
 
 
-def compare(games: GameSet, python: str, methods=("auto", "extragradient")) -> dict:
-  peer, versions = run_sgamesolver(python, games)
+def compare(games: GameSet, python: str, methods=("auto", "extragradient"), repeats=3) -> dict:
+  """Interleaved rounds (sgamesolver on every game, then dice_jax with each method), ``repeats``
+  times; answers from the first round, seconds the per-game median over the rounds."""
+  peers, ours_by = [], {m: [] for m in methods}
+  for r in range(repeats):
+    peers.append(run_sgamesolver(python, games))
+    for method in methods:
+      ours_by[method].append(run_dice_jax(games, method, warm_up=r == 0))
+  versions = peers[0][1]
+  peer = peers[0][0]._replace(seconds=np.median([p.seconds for p, _ in peers], 0))
   peer_residual = logit_residual(games, peer.probabilities)
   rows, summary = [], {}
   for method in methods:
-    ours, batched_s = run_dice_jax(games, method)
+    runs = ours_by[method]
+    ours = runs[0][0]._replace(seconds=np.median([o.seconds for o, _ in runs], 0))
+    batched_s = float(np.median([b for _, b in runs]))
     diff = policy_difference(ours.probabilities, peer.probabilities)
     for g in range(games.lam.shape[0]):
       rows.append(
@@ -252,6 +267,7 @@ def compare(games: GameSet, python: str, methods=("auto", "extragradient")) -> d
     both = ours.converged & peer.converged
     summary[method] = dict(
       games=int(games.lam.shape[0]),
+      repeats=repeats,
       max_abs_diff=float(np.nanmax(diff)) if np.isfinite(diff).any() else None,
       max_abs_diff_both_converged=float(diff[both].max()) if both.any() else None,
       games_within_1e_6=int(np.sum(diff <= 1e-6)),
@@ -301,13 +317,16 @@ def main(argv=None):
   parser.add_argument("--games", type=int, default=None, help="default 30 (3 with --quick)")
   parser.add_argument("--states", type=int, default=None, help="default 8 (5 with --quick)")
   parser.add_argument("--seed", type=int, default=0)
+  parser.add_argument(
+    "--repeats", type=int, default=None, help="timing rounds; default 3 (1 quick)"
+  )
   parser.add_argument("--json", default=None)
   args = parser.parse_args(argv)
   count = args.games or (3 if args.quick else 30)
   states = args.states or (5 if args.quick else 8)
   python = ensure_venv(args.venv)
   games = random_games(args.seed, count, states)
-  result = compare(games, python)
+  result = compare(games, python, repeats=args.repeats or (1 if args.quick else 3))
   print_table(result)
   if args.json:
     _record.write_json(
