@@ -75,6 +75,21 @@ def test_per_player_temperatures_and_table_output(capsys):
   assert data["method_ran"] in {"mirror", "continuation"}
 
 
+def test_solve_reports_a_bifurcation_on_the_principal_branch(capsys, tmp_path):
+  # diag(1, 1, 1/2) for both players: a pitchfork at lambda* = 2.46 on the principal branch
+  # (tests/test_solvers.py derives it); the table output says so, --json counts it.
+  path = tmp_path / "pitchfork.nfg"
+  pays = "1 1 0 0 0 0 0 0 1 1 0 0 0 0 0 0 0.5 0.5"
+  path.write_text(f'NFG 1 R "pitchfork" {{ "1" "2" }} {{ 3 3 }}\n{pays}\n')
+  code, out, err = _in_process(capsys, "solve", str(path), "-t", "0.1")
+  assert code == 0, err
+  assert "passed 1 bifurcation point" in out
+  data = json.loads(_in_process(capsys, "solve", str(path), "-t", "0.1", "--json")[1])
+  assert data["bifurcations"] == 1 and data["method_ran"] == "continuation"
+  code, out, err = _in_process(capsys, "solve", str(path), "-t", "1.0")
+  assert code == 0 and "bifurcation" not in out, err
+
+
 @pytest.mark.parametrize(
   "args,message",
   [

@@ -105,6 +105,7 @@ def run(args) -> int:
     "result": str(sol.result_names().item()),
     "method": args.method,
     "method_ran": str(sol.method_names().item()),
+    "bifurcations": int(sol.bifurcations),
     "temperature": temps,
     "players": players,
   }
@@ -119,4 +120,9 @@ def run(args) -> int:
       f"residual {out['residual']:.3e}   gap {out['gap']:.3e}   steps {out['steps']}   "
       f"result {out['result']}   method {args.method} (ran {out['method_ran']})"
     )
+    if out["bifurcations"]:
+      print(
+        f"the principal branch passed {out['bifurcations']} bifurcation point(s): the game is "
+        "degenerate there and other QRE branches meet it"
+      )
   return 0 if out["result"] == "converged" else 1
