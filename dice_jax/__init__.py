@@ -1,8 +1,13 @@
+# ruff: noqa: E402  (the XLA workaround must run before the imports below)
 """dice_jax: batched, jit-compiled heterogeneous quantal response equilibria in JAX.
 
 The HQRE of a game with temperatures ``tau_i`` and reference policies ``rho_i`` is the profile
 with ``x_i = softmax(log rho_i + v_i(x) / tau_i)`` for every player (DESIGN §3).
 """
+
+from dice_jax import xla_workarounds
+
+xla_workarounds.apply()  # before any JAX computation: XLA reads XLA_FLAGS once
 
 from dice_jax import certify, equilibrium, games, markov, solvers
 from dice_jax.certify import Certificate
