@@ -20,55 +20,52 @@ import argparse
 import json
 import sys
 
+from dice_jax.cli.config_tool import add_config_tool, run_config_tool, standalone_main
+
 __all__ = ["register", "run", "main"]
 
 
 def register(subparsers) -> argparse.ArgumentParser:
   """Add the ``ft`` command (``run`` / ``report`` / ``validate``) to an ``argparse`` sub-parser
   collection."""
-  p = subparsers.add_parser(
+  parsers = add_config_tool(
+    subparsers,
     "ft",
     help="DICE-FT: mirror fine-tuning of LoRA agents (run a config, report a run)",
     description=__doc__.split("\n\n")[0],
-    formatter_class=argparse.RawDescriptionHelpFormatter,
+    run_help="run or resume a DICE-FT config; write a run folder",
+    config_help="a YAML or JSON config (see dice_jax.ft.config)",
+    out_help="run folder (overrides the config's output)",
+    quiet_help="no progress bar or stage lines",
+    report_help="redraw training.png of a run folder; print the table",
+    validate_help="check a config and print its resolved settings",
   )
-  sub = p.add_subparsers(dest="ft_command", required=True)
-  r = sub.add_parser("run", help="run or resume a DICE-FT config; write a run folder")
-  r.add_argument("config", help="a YAML or JSON config (see dice_jax.ft.config)")
-  r.add_argument("--out", help="run folder (overrides the config's output)")
-  r.add_argument("--quiet", "-q", action="store_true", help="no progress bar or stage lines")
-  r.add_argument(
+  parsers.run.add_argument(
     "--stop-after",
     type=int,
     default=None,
     help="stop after this many completed iterations (resume later)",
   )
-  rep = sub.add_parser("report", help="redraw training.png of a run folder; print the table")
-  rep.add_argument("folder")
-  v = sub.add_parser("validate", help="check a config and print its resolved settings")
-  v.add_argument("config")
-  return p
+  return parsers.run
 
 
 def run(args) -> int:
   """Run the parsed ``ft`` command; returns the exit status (0 ok, 2 bad config or folder)."""
-  try:
-    if args.ft_command == "run":
-      return _run(args)
-    if args.ft_command == "report":
-      from dice_jax.ft.report import report  # noqa: PLC0415
+  return run_config_tool("ft", args, {"run": _run, "report": _report, "validate": _validate})
 
-      print(report(args.folder))
-      return 0
-    if args.ft_command == "validate":
-      from dice_jax.ft.config import load_config, to_dict  # noqa: PLC0415
 
-      print(json.dumps(to_dict(load_config(args.config)), indent=1, default=str))
-      return 0
-  except ValueError as e:  # ConfigError is a ValueError
-    print(f"dice-jax ft: error: {e}", file=sys.stderr)
-    return 2
-  return 1
+def _report(args) -> int:
+  from dice_jax.ft.report import report  # noqa: PLC0415
+
+  print(report(args.folder))
+  return 0
+
+
+def _validate(args) -> int:
+  from dice_jax.ft.config import load_config, to_dict  # noqa: PLC0415
+
+  print(json.dumps(to_dict(load_config(args.config)), indent=1, default=str))
+  return 0
 
 
 def _run(args) -> int:
@@ -102,9 +99,7 @@ def _run(args) -> int:
 
 def main(argv=None) -> int:
   """Stand-alone entry (``python -m dice_jax.ft.cli ft run CONFIG``)."""
-  parser = argparse.ArgumentParser(prog="dice-jax")
-  register(parser.add_subparsers(dest="command", required=True))
-  return run(parser.parse_args(argv))
+  return standalone_main(register, run, argv)
 
 
 if __name__ == "__main__":

@@ -32,51 +32,36 @@ import shutil
 import sys
 import time
 
+from dice_jax.cli.config_tool import add_config_tool, run_config_tool, standalone_main
+
 __all__ = ["register", "run", "main"]
 
 
 def register(subparsers) -> argparse.ArgumentParser:
   """Add the ``pc`` command (``run`` / ``report`` / ``validate``) to an ``argparse`` sub-parser
   collection."""
-  p = subparsers.add_parser(
+  parsers = add_config_tool(
+    subparsers,
     "pc",
     help="DICE-PC: coordinate frozen LLM agents (run a config, report results)",
     description=__doc__.split("\n\n")[0],
-    formatter_class=argparse.RawDescriptionHelpFormatter,
+    run_help="run every method and seed of a config; write a results folder",
+    config_help="a YAML or JSON config (see dice_jax.pc.config)",
+    out_help="results folder (overrides the config's output)",
+    quiet_help="no progress bars or run lines",
+    report_help="regenerate the plots of a results folder; print the table",
+    validate_help="check a config and print the game it describes",
   )
-  sub = p.add_subparsers(dest="pc_command", required=True)
-  r = sub.add_parser("run", help="run every method and seed of a config; write a results folder")
-  r.add_argument("config", help="a YAML or JSON config (see dice_jax.pc.config)")
-  r.add_argument("--out", help="results folder (overrides the config's output)")
-  r.add_argument("--quiet", "-q", action="store_true", help="no progress bars or run lines")
-  rep = sub.add_parser("report", help="regenerate the plots of a results folder; print the table")
-  rep.add_argument("folder")
-  rep.add_argument(
+  parsers.report.add_argument(
     "--window", type=int, default=25, help="moving-average window of the oscillation curve (rounds)"
   )
-  v = sub.add_parser("validate", help="check a config and print the game it describes")
-  v.add_argument("config")
-  return p
+  return parsers.run
 
 
 def run(args) -> int:
-  """Run the parsed ``pc`` command; returns the exit status (0 ok, 2 bad config or folder)."""
-  from dice_jax.pc.config import ConfigError
-
-  try:
-    if args.pc_command == "run":
-      return _run(args)
-    if args.pc_command == "report":
-      return _report(args)
-    if args.pc_command == "validate":
-      return _validate(args)
-  except ConfigError as e:
-    print(f"dice-jax pc: error: {e}", file=sys.stderr)
-    return 2
-  except ValueError as e:
-    print(f"dice-jax pc: error: {e}", file=sys.stderr)
-    return 2
-  return 1
+  """Run the parsed ``pc`` command; returns the exit status (0 ok, 2 bad config or folder;
+  the config reader's ``ConfigError`` is a ``ValueError``)."""
+  return run_config_tool("pc", args, {"run": _run, "report": _report, "validate": _validate})
 
 
 def _validate(args) -> int:
@@ -170,9 +155,7 @@ def _report(args) -> int:
 
 def main(argv=None) -> int:
   """Stand-alone entry (``python -m dice_jax.pc.cli pc run CONFIG``)."""
-  parser = argparse.ArgumentParser(prog="dice-jax")
-  register(parser.add_subparsers(dest="command", required=True))
-  return run(parser.parse_args(argv))
+  return standalone_main(register, run, argv)
 
 
 if __name__ == "__main__":
