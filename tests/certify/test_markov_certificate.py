@@ -122,7 +122,7 @@ CONVENTIONS = ("own", "logit", "zero_sum")
 )
 def test_every_inequality_of_the_proof_holds_on_generated_games(convention, seed):
   game, star = _solved(seed, convention)
-  code = CONVENTIONS.index(convention)
+  code = ev.CONVENTIONS.index(convention)  # the order _values and _response stack them in
   rng = np.random.default_rng(seed)
   cs = certify_markov(game, star)
   q = np.asarray(cs.contraction)
