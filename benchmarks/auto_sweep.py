@@ -2,9 +2,9 @@
 2- to 4-player games for tau = 1e-4 ... 1e4 (issue 16, item 4), with the bifurcation points it
 passed, and Gambit's ``logit_solve_lambda`` beside it on a few games per cell.
 
-Every cell: ``--games`` random games (payoffs uniform in [0, 1], :func:`dice_jax.games.random.
-uniform`) of one shape at one temperature, float64, the default tolerance (residual <= 1e-8)
-and budget. All temperatures of a shape are one batched ``solve`` call (one compilation).
+Every cell: ``--games`` random games of one shape at one temperature (payoffs uniform in
+[0, 1]: :func:`dice_jax.games.random.uniform`), float64, the default tolerance (residual
+<= 1e-8) and budget. All temperatures of a shape are one batched ``solve`` call (one compilation).
 Per cell the record has the converged count, the result codes, which method ``auto`` used,
 median and maximum steps, the games whose path passed a bifurcation point, and the wall time
 per game of the whole shape's call. The headline is the converged fraction over
