@@ -367,7 +367,7 @@ def _tiered(args, batch, options) -> Certificate:
   else:
     idx = np.concatenate([todo, np.full(pad - todo.size, todo[0])])
     game, tau, log_ref, logits, history, step, tol, init, key = args
-    take = lambda x: jnp.asarray(x).reshape((size, *np.shape(x)[len(batch) :]))[idx]
+    take = lambda x: np.asarray(x).reshape((size, *np.shape(x)[len(batch) :]))[idx]
     sub = (
       jax.tree_util.tree_map(take, game),
       take(tau),
@@ -462,7 +462,7 @@ def certify(
     tiered: decide each game with cheap rigorous norm bounds first
       (:func:`dice_jax.certify.slices.cheap_norm_bounds`: Frobenius and
       ``sqrt(||M||_1 ||M||_inf)`` upper bounds, column/row/Frobenius lower bounds; the sampled
-      N-player lower bound at two profiles) and compute the SVD / vertex bound (or the ``fast``
+      N-player lower bound from Rayleigh quotients at every sampled profile) and compute the SVD / vertex bound (or the ``fast``
       bounds) only for the games that tier leaves undecided. The verdicts are those of the full
       computation (a tier-1 upper bound below the margin certifies, a tier-1 lower bound above
       it refutes, both being bounds on the same quantities); the games decided in tier 1 report

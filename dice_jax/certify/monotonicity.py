@@ -47,6 +47,7 @@ two-player formula gives, ``sigma_max`` of an empty matrix): the only profile is
 from __future__ import annotations
 
 import functools
+import math
 from typing import Optional, Tuple
 
 import jax
@@ -54,7 +55,13 @@ import jax.numpy as jnp
 from flax import struct
 
 from dice_jax.certify import slices
-from dice_jax.certify._tangent import block_basis, flatten_profile, map_batch, split_profile
+from dice_jax.certify._tangent import (
+  block_basis,
+  flatten_profile,
+  helmert_basis,
+  map_batch,
+  split_profile,
+)
 from dice_jax.games.normal_form import NormalFormGame
 
 
@@ -161,16 +168,80 @@ def sample_profiles(
 
 
 def rayleigh_lower(s: jax.Array, iterations: int = 24) -> jax.Array:
-  """A lower bound on ``lambda_max`` of a symmetric ``s`` without an eigensolver: the Rayleigh
-  quotient ``v^T s v / v^T v`` (``<= lambda_max`` for every ``v``) after power iterations on
-  the shifted ``s + ||s||_F I`` (positive semidefinite, same top eigenvector)."""
-  shift = jnp.sqrt(jnp.sum(jnp.square(s)))
-  m = s + shift * jnp.eye(s.shape[0], dtype=s.dtype)
-  v = jnp.ones((s.shape[0],), s.dtype) + 0.1 * jnp.arange(s.shape[0], dtype=s.dtype)
+  """A lower bound on ``lambda_max`` of a symmetric ``s`` (or a stack ``(..., n, n)``) without
+  an eigensolver: the Rayleigh quotient ``v^T s v / v^T v`` (``<= lambda_max`` for every ``v``)
+  after power iterations on the shifted ``s + ||s||_F I`` (positive semidefinite, same top
+  eigenvector). A stack is flattened to one leading axis, so each product is one batched
+  matrix-vector product (``vmap`` of the single-matrix version ran far slower on CPU)."""
+  lead, n = s.shape[:-2], s.shape[-1]
+  s = s.reshape(-1, n, n)
+  tiny = jnp.finfo(s.dtype).tiny
+  shift = jnp.sqrt(jnp.sum(jnp.square(s), axis=(-2, -1)))
+  m = s + shift[:, None, None] * jnp.eye(n, dtype=s.dtype)
+  v = jnp.broadcast_to(jnp.ones((n,), s.dtype) + 0.1 * jnp.arange(n, dtype=s.dtype), (len(s), n))
   for _ in range(iterations):
-    v = m @ v
-    v = v / jnp.maximum(jnp.linalg.norm(v), jnp.finfo(s.dtype).tiny)
-  return (v @ s @ v) / jnp.maximum(v @ v, jnp.finfo(s.dtype).tiny)
+    v = jnp.einsum("zij,zj->zi", m, v)
+    v = v / jnp.maximum(jnp.sqrt(jnp.sum(jnp.square(v), axis=-1, keepdims=True)), tiny)
+  quotient = jnp.einsum("zi,zij,zj->z", v, s, v) / jnp.maximum(jnp.sum(jnp.square(v), -1), tiny)
+  return quotient.reshape(lead)
+
+
+def multilinear_projected_jacobians(
+  payoffs, batch_ndim: int, profiles, weights: Optional[jax.Array] = None
+) -> jax.Array:
+  """``Q^T sym(W J(x_k)) Q`` of a (batched) normal-form game at K profiles at once, shape
+  ``(*batch, K, D - N, D - N)``, from its payoff tensors (no automatic differentiation).
+
+  For a multilinear game ``J_ii = 0`` and ``J_ij(x)[a_i, a_j] = sum_{a_{-ij}} U_i[a]
+  prod_{k != i, j} x_k[a_k]`` (the slice combination of :mod:`dice_jax.certify.slices`), so
+  block ``(i, j)`` of ``sym(W J)`` is ``(w_i J_ij + w_j J_ji^T) / 2``, projected as
+  ``Q_i^T . Q_j``. The same matrix as :func:`projected_symmetric_jacobian` (up to rounding),
+  computed as batched matrix products over the flattened batch.
+
+  Args:
+    payoffs: the game's payoff tensors, each ``(*batch, n_1, ..., n_N)``.
+    batch_ndim: number of batch axes.
+    profiles: per player ``(*batch, K, n_i)``.
+    weights: optional ``(*batch, N)`` player weights.
+  """
+  n_players = len(payoffs)
+  batch = payoffs[0].shape[:batch_ndim]
+  sizes = payoffs[0].shape[batch_ndim:]
+  k = profiles[0].shape[-2]
+  dtype = payoffs[0].dtype
+
+  size = math.prod(batch)
+  flat = tuple(p.reshape(size, k, -1) for p in profiles)
+
+  @functools.lru_cache(maxsize=None)
+  def block(i, j):  # J_ij at every profile, (size, K, n_i, n_j)
+    # U_i as a (n_i n_j) x (prod of the others' n) matrix per game, against the outer
+    # product of the others' profiles: one batched matrix product per block.
+    u = jnp.moveaxis(payoffs[i], (batch_ndim + i, batch_ndim + j), (batch_ndim, batch_ndim + 1))
+    u = u.reshape(size, sizes[i] * sizes[j], -1)
+    w = jnp.ones((size, k, 1), dtype)
+    for m in range(n_players):
+      if m not in (i, j):
+        w = (w[..., :, None] * flat[m][..., None, :]).reshape(size, k, -1)
+    return jnp.einsum("zrs,zks->zkr", u, w).reshape(size, k, sizes[i], sizes[j])
+
+  q = [helmert_basis(n, dtype) for n in sizes]
+  w = None if weights is None else jnp.asarray(weights, dtype).reshape(size, n_players)
+  rows = []
+  for i in range(n_players):
+    row = []
+    for j in range(n_players):
+      if i == j:
+        row.append(jnp.zeros((size, k, sizes[i] - 1, sizes[j] - 1), dtype))
+        continue
+      jij, jji = block(i, j), jnp.swapaxes(block(j, i), -1, -2)
+      if w is not None:
+        jij = jij * w[:, i, None, None, None]
+        jji = jji * w[:, j, None, None, None]
+      row.append(jnp.einsum("zkab,ap,bq->zkpq", (jij + jji) / 2, q[i], q[j]))
+    rows.append(jnp.concatenate(row, axis=-1))
+  out = jnp.concatenate(rows, axis=-2)
+  return out.reshape(*batch, *out.shape[1:])
 
 
 def _sampled_one(game, profiles, weights, fast=False):
@@ -191,6 +262,10 @@ def _sampled_one(game, profiles, weights, fast=False):
 def alpha_sampled(game, profiles, weights: Optional[jax.Array] = None, *, fast: bool = False):
   """Sampled lower bound ``max_k lambda_max(P sym(W J(x_k)) P) <= alpha_W`` for any game.
 
+  Normal-form games build all K matrices at once from the payoff tensors
+  (:func:`multilinear_projected_jacobians`); other games use ``jax.jacfwd`` per profile
+  (:func:`projected_symmetric_jacobian`).
+
   Args:
     game: any game implementing ``num_actions`` and ``utilities`` (differentiable in the
       profile), possibly with ``batch_shape``.
@@ -206,6 +281,14 @@ def alpha_sampled(game, profiles, weights: Optional[jax.Array] = None, *, fast: 
   """
   batch = tuple(getattr(game, "batch_shape", ()))
   profiles = tuple(jnp.broadcast_to(p, (*batch, *p.shape[-2:])) for p in profiles)
+  if is_multilinear(game):
+    s = multilinear_projected_jacobians(game.payoffs, len(batch), profiles, weights)
+    if s.shape[-1] == 0:  # every player has one action: T = {0}, alpha = 0 as for two players
+      values = jnp.zeros(s.shape[:-2], s.dtype)
+    else:
+      values = rayleigh_lower(s) if fast else jnp.linalg.eigvalsh(s)[..., -1]
+    k = jnp.argmax(values, axis=-1)
+    return jnp.take_along_axis(values, k[..., None], axis=-1)[..., 0], k
   if weights is None:
     return map_batch(lambda g, p: _sampled_one(g, p, None, fast), batch, game, profiles)
   return map_batch(lambda g, p, w: _sampled_one(g, p, w, fast), batch, game, profiles, weights)
@@ -260,7 +343,8 @@ def monotonicity_bounds(
   (``exact`` is then ``False``). ``cheap=True`` is the first tier of
   :func:`dice_jax.certify.certify`: slice norms from
   :func:`dice_jax.certify.slices.cheap_norm_bounds` and, for N players, the sampled bound at
-  the first and last given profiles only (with :func:`rayleigh_lower`).
+  every given profile with :func:`rayleigh_lower` (a Rayleigh quotient: never above the
+  eigenvalue the full computation finds at the same profile).
   ``equal_temperatures=True`` (the caller promises ``tau_1 = ... = tau_N`` in every game):
   then ``W = I / tau`` and ``alpha_W = alpha / tau`` exactly, and every bound here is
   positively homogeneous, so the weighted bounds are the unweighted ones divided by ``tau``
@@ -277,8 +361,6 @@ def monotonicity_bounds(
   rigorous = is_multilinear(game)
   two = rigorous and len(game.num_actions) == 2
   exact = two and not fast and not cheap
-  if cheap and not two and profiles[0].shape[-2] > 2:
-    profiles = tuple(jnp.concatenate([p[..., :1, :], p[..., -1:, :]], axis=-2) for p in profiles)
   fast = fast or cheap
   if two:
     # J is constant: the exact value is the lower bound at every profile (no sampling needed;

@@ -415,3 +415,24 @@ def test_games_with_one_action_per_player_certify():
     assert bool(cert.certified), cert.reason
     assert float(cert.alpha_lower) == float(cert.alpha_upper) == 0.0
     assert float(cert.error_bound) < 1e-12
+
+
+@pytest.mark.slow
+def test_tiered_certify_gives_the_exact_verdicts_for_n_players():
+  """Tiers (cheap norm bounds and Rayleigh quotients at every sampled profile first) against
+  the full computation for every game: the same verdicts; on the games the exact tier handled
+  the same alpha bounds, elsewhere bounds on the same side of the exact ones."""
+  game = rg.uniform(jax.random.PRNGKey(5), (3, 3, 3), (64,))
+  seen = set()
+  for tau in (0.6, 1.2, 4.0):
+    sol = dj.solve(game, tau, method="mirror")
+    tiered, exact = certify(game, tau, sol), certify(game, tau, sol, tiered=False)
+    np.testing.assert_array_equal(tiered.reason_code, exact.reason_code)
+    seen |= set(np.asarray(exact.reason_code).tolist())
+    up, up_exact = np.asarray(tiered.alpha_upper), np.asarray(exact.alpha_upper)
+    lo, lo_exact = np.asarray(tiered.alpha_lower), np.asarray(exact.alpha_lower)
+    assert np.all(up >= up_exact) and np.all(lo <= lo_exact + 1e-12)
+    in_exact_tier = np.asarray(tiered.reason_code) == REASON.MARGIN_NOT_POSITIVE
+    np.testing.assert_array_equal(up[in_exact_tier], up_exact[in_exact_tier])
+    np.testing.assert_array_equal(lo[in_exact_tier], lo_exact[in_exact_tier])
+  assert {REASON.REFUTED, REASON.MARGIN_NOT_POSITIVE} <= seen

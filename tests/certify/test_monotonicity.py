@@ -195,3 +195,35 @@ def test_fast_n_player_bounds_bracket_the_exact_ones():
     lo_fast, _ = mono.alpha_sampled(game, prof, fast=True)
     assert up <= up_fast <= 1.1 * up
     assert lo - 0.05 * abs(lo) <= lo_fast <= lo + 1e-12
+
+
+def test_multilinear_jacobians_equal_autodiff_ones():
+  """The payoff-tensor construction of sym(W J(x)) (used for every normal-form game) against
+  jax.jacfwd of the game's utilities at the same profiles, with and without weights."""
+  shape = (2, 3, 2)
+  game = dst.make_game("uniform", 3, shape, batch_shape=(2,))
+  prof = mono.sample_profiles(jax.random.PRNGKey(1), shape, 4, concentration=0.3)
+  prof = tuple(jnp.broadcast_to(p, (2, *p.shape)) for p in prof)
+  w = jnp.asarray([[0.5, 2.0, 1.5], [1.0, 3.0, 0.25]])
+  for weights in (None, w):
+    got = np.asarray(mono.multilinear_projected_jacobians(game.payoffs, 1, prof, weights))
+    for b in range(2):
+      for k in range(4):
+        ref = mono.projected_symmetric_jacobian(
+          game[b], tuple(p[b, k] for p in prof), None if weights is None else weights[b]
+        )
+        np.testing.assert_allclose(got[b, k], ref, atol=1e-12)
+
+
+def test_cheap_pair_upper_equals_the_slice_stack_bound():
+  from dice_jax.certify import slices  # noqa: PLC0415
+
+  shape = (2, 3, 2)
+  game = dst.make_game("uniform", 4, shape, batch_shape=(2,))
+  w = jnp.asarray([[0.5, 2.0, 1.5], [1.0, 3.0, 0.25]])
+  for i, j in itertools.permutations(range(3), 2):
+    for both in (True, False):
+      got = slices.cheap_pair_upper(game.payoffs, 1, i, j, w, both=both)
+      m = slices.pair_slices(game.payoffs, 1, i, j, w, both=both)
+      ref = jnp.max(slices.cheap_norm_bounds(m)[1], axis=-1)
+      np.testing.assert_allclose(got, ref, rtol=1e-13)
