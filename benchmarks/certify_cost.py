@@ -6,7 +6,8 @@ issue-13 target; the default ``method="auto"`` adds continuation where no cheap 
 certifies uniqueness, which is every game here):
 
 * a batch of two-player n x n games (default 1024 games of 32 x 32);
-* a batch of four-player 4 x 4 x 4 x 4 games (the vertex bound over 6 pairs x 16 slices).
+* a batch of four-player 4 x 4 x 4 x 4 games (the vertex bound over 6 pairs x 16 slices;
+  default 256 games, ``--nplayer-batch``).
 
 Every setting times four calls **interleaved** in one process (solve, certify with the default
 tiered bounds, ``tiered=False`` -- the full exact computation for every game, as before issue
@@ -105,6 +106,9 @@ def main(argv=None):
   p.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
   p.add_argument("--lam", type=float, nargs="*", default=None)
   p.add_argument("--batch", type=int, default=None)
+  p.add_argument(
+    "--nplayer-batch", type=int, default=None, help="batch for games of 3+ players (default 256)"
+  )
   p.add_argument("--num-samples", type=int, default=8)
   p.add_argument("--repeats", type=int, default=7, help="interleaved rounds (medians quoted)")
   p.add_argument("--seed", type=int, default=0)
@@ -126,7 +130,10 @@ def main(argv=None):
     for lam in lams:
       rows.append(
         run_setting(
-          shape, batch, lam, repeats=args.repeats, seed=args.seed, num_samples=args.num_samples
+          shape,
+          batch if len(shape) == 2 else (args.nplayer_batch or (batch if args.quick else 256)),
+          lam,
+          repeats=args.repeats, seed=args.seed, num_samples=args.num_samples
         )
       )
       print(f"done {shape} lambda={lam}: ratio {rows[-1]['ratio']:.2f}", flush=True)

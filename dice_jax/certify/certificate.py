@@ -393,6 +393,12 @@ def _tiered(args, batch, options) -> Certificate:
   return jax.tree_util.tree_map(put, first, second)
 
 
+@functools.lru_cache(maxsize=1)
+def _default_key():
+  """``PRNGKey(0)``, made once (an eager dispatch per call otherwise)."""
+  return jax.random.PRNGKey(0)
+
+
 def _log_profile(name, value, batch, n_actions, dtype, *, is_logits=False):
   n = len(n_actions)
   if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != n:
@@ -459,11 +465,16 @@ def certify(
       lower bounds, a few percent apart; still rigorous, ``exact`` is False) and use only the
       halfrange Lipschitz bound for the rate.
     convention: for Markov and observation games (see above).
-    tiered: decide each game with cheap rigorous norm bounds first
-      (:func:`dice_jax.certify.slices.cheap_norm_bounds`: Frobenius and
-      ``sqrt(||M||_1 ||M||_inf)`` upper bounds, column/row/Frobenius lower bounds; the sampled
-      N-player lower bound from Rayleigh quotients at every sampled profile) and compute the SVD / vertex bound (or the ``fast``
-      bounds) only for the games that tier leaves undecided. The verdicts are those of the full
+    tiered: decide each game with cheap bounds first and compute the full bounds only for the
+      games that tier leaves undecided. Tier 1: upper bounds from
+      :func:`dice_jax.certify.slices.cheap_norm_bounds` (``min(||C||_F,
+      sqrt(||C||_1 ||C||_inf))`` per projected slice ``C``, in the vertex bound for N
+      players); lower bounds from its column/row/Frobenius norms (two players) or, for N
+      players, Rayleigh quotients ``v^T S_k v / v^T v <= lambda_max(S_k)`` of
+      ``S_k = Q^T sym(W J(x_k)) Q`` at every sampled profile ``x_k``; the halfrange Lipschitz
+      bound. Tier 2, for the games whose tier-1 verdict is ``margin_not_positive``: the full
+      computation (SVD slice norms in the vertex bound, ``eigvalsh`` of every ``S_k``, the
+      slice Lipschitz bound; or the ``fast`` bounds). The verdicts are those of the full
       computation (a tier-1 upper bound below the margin certifies, a tier-1 lower bound above
       it refutes, both being bounds on the same quantities); the games decided in tier 1 report
       tier 1's looser ``alpha`` bounds (``exact`` False), error bounds and rates.
@@ -544,7 +555,7 @@ def certify(
   log_reference = (
     _log_profile("reference", reference, batch, n_actions, dtype)
     if reference is not None
-    else tuple(jnp.full((*batch, k), -math.log(k), dtype) for k in n_actions)
+    else tuple(np.full((*batch, k), -math.log(k), dtype) for k in n_actions)  # no dispatch
   )
   init_logits = (
     _log_profile("init", init, batch, n_actions, dtype) if init is not None else log_reference
@@ -562,15 +573,15 @@ def certify(
   if not (isinstance(steps_per_check, (int, np.integer)) and steps_per_check >= 1):
     raise ValueError(f"steps_per_check must be a positive integer; got {steps_per_check!r}.")
   tol = (1e-8 if jnp.finfo(dtype).bits >= 64 else 1e-5) if tol is None else float(tol)
-  key = jax.random.PRNGKey(0) if key is None else key
+  key = _default_key() if key is None else key
   args = (
     game,
     tau,
     log_reference,
     logits,
     history,
-    jnp.asarray(1.0 if step_size is None else step_size, dtype),
-    jnp.asarray(tol, dtype),
+    np.asarray(1.0 if step_size is None else step_size, dtype),
+    np.asarray(tol, dtype),
     init_logits,
     key,
   )

@@ -35,7 +35,8 @@ Complementarity Problems*, Thm 2.3.3; for games, Rosen, Econometrica 1965).
   <= sum_{i<j} c_ij ||d_i|| ||d_j|| = (1/2) n^T C n <= lambda_max(C) / 2 ||d||^2`` with
   ``n = (||d_i||)_i``. So ``alpha_W <= lambda_max(C) / 2``; for two players this is the exact value.
 * Any differentiable game (:func:`alpha_sampled`): ``lambda_max(Q^T sym(W J(x)) Q)`` at sampled
-  profiles, ``J`` by ``jax.jacfwd`` of the game's ``utilities``. Each value is a *lower* bound on
+  profiles, ``J`` from the payoff tensors for a normal-form game
+  (:func:`multilinear_projected_jacobians`), else by ``jax.jacfwd`` of the game's ``utilities``. Each value is a *lower* bound on
   ``alpha_W``: it can refute monotonicity, never certify it.
 
 For a multilinear game the diagonal blocks of ``J`` vanish, so ``sym(J)`` has zero trace on ``T``
