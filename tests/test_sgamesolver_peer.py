@@ -10,6 +10,8 @@ from benchmarks import sgamesolver_peer as peer
 from benchmarks.sgamesolver_driver import sgame_arguments
 from dice_jax.markov import solve_markov
 
+pytestmark = pytest.mark.slow  # the slow tier, with the other benchmarks' tests (pyproject.toml)
+
 
 def test_game_file_round_trip_and_missing_array(tmp_path):
   games = peer.random_games(1, 2, 3)

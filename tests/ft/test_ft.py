@@ -156,6 +156,7 @@ def test_dice_ft_finds_the_hqre_of_a_monotone_game():
   assert oscillation(traj[-6:]) < oscillation(traj[:6])
 
 
+@pytest.mark.slow  # 20 s: the slow tier
 def test_best_response_like_steps_cycle_on_shapley_while_defaults_converge():
   game = dj.games.shapley_game()
   # small temperature and a huge step: each iteration jumps to (almost) the logit best response
