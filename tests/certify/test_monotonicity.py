@@ -215,6 +215,7 @@ def test_multilinear_jacobians_equal_autodiff_ones():
         np.testing.assert_allclose(got[b, k], ref, atol=1e-12)
 
 
+@pytest.mark.slow  # 10 s: the slow tier
 def test_cheap_pair_upper_equals_the_slice_stack_bound():
   from dice_jax.certify import slices  # noqa: PLC0415
 

@@ -55,6 +55,7 @@ def test_uncertified_temperature_is_reported_as_such():
   assert res.summary["certified_fraction"] < 1.0
 
 
+@pytest.mark.slow  # 12 s: the slow tier
 def test_annealed_temperatures_decrease_but_stay_on_the_certified_floor():
   pol = P.DICEPC(1.0, reference=REF, final_temperature=1e-3, margin=0.1)
   res = run(
