@@ -133,7 +133,9 @@ def main(argv=None):
           shape,
           batch if len(shape) == 2 else (args.nplayer_batch or (batch if args.quick else 256)),
           lam,
-          repeats=args.repeats, seed=args.seed, num_samples=args.num_samples
+          repeats=args.repeats,
+          seed=args.seed,
+          num_samples=args.num_samples,
         )
       )
       print(f"done {shape} lambda={lam}: ratio {rows[-1]['ratio']:.2f}", flush=True)
