@@ -26,3 +26,15 @@ def run_script(
     )
   except subprocess.TimeoutExpired:
     return None
+
+
+def output_within(script: str, timeout: float, what: str) -> str:
+  """The standard output of ``script`` run by :func:`run_script`; the calling test fails if it
+  ran past ``timeout`` seconds (saying ``what`` hung) or exited with an error."""
+  import pytest  # noqa: PLC0415
+
+  out = run_script(script, timeout)
+  if out is None:
+    pytest.fail(f"{what} did not finish within {timeout} s (the XLA:CPU hang)")
+  assert out.returncode == 0, out.stderr[-2000:]
+  return out.stdout

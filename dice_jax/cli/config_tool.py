@@ -18,8 +18,9 @@ from typing import Callable, Mapping, NamedTuple, Optional, Sequence
 
 
 class ConfigToolParsers(NamedTuple):
-  """The parsers of the three sub-commands (to add a tool's own options to)."""
+  """The tool's parser and those of its three sub-commands (to add its own options to)."""
 
+  tool: argparse.ArgumentParser
   run: argparse.ArgumentParser
   report: argparse.ArgumentParser
   validate: argparse.ArgumentParser
@@ -56,7 +57,7 @@ def add_config_tool(
   rep.add_argument("folder")
   v = sub.add_parser("validate", help=validate_help)
   v.add_argument("config")
-  return ConfigToolParsers(r, rep, v)
+  return ConfigToolParsers(p, r, rep, v)
 
 
 def run_config_tool(name: str, args, commands: Mapping[str, Callable[..., int]]) -> int:

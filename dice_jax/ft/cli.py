@@ -46,7 +46,7 @@ def register(subparsers) -> argparse.ArgumentParser:
     default=None,
     help="stop after this many completed iterations (resume later)",
   )
-  return parsers.run
+  return parsers.tool
 
 
 def run(args) -> int:

@@ -55,7 +55,7 @@ def register(subparsers) -> argparse.ArgumentParser:
   parsers.report.add_argument(
     "--window", type=int, default=25, help="moving-average window of the oscillation curve (rounds)"
   )
-  return parsers.run
+  return parsers.tool
 
 
 def run(args) -> int:

@@ -196,9 +196,9 @@ class Continuation:
     # corrector's factorisation serves (at the last tracing step row = e_last, and the tangent
     # is not used again once the target is reached).
     t_next = jax.scipy.linalg.lu_solve(lu, e_last)
-    t_new = jnp.where(accept & ~done & ~final, t_next / jnp.linalg.norm(t_next), tangent)
+    tracing = accept & ~done & ~final  # an accepted step along the branch, before s = 1
+    t_new = jnp.where(tracing, t_next / jnp.linalg.norm(t_next), tangent)
     done_new = done | (final & accept)
-    tracing = accept & ~done & ~final
     sign = determinant_sign(*lu)
     flipped = tracing & (orientation != 0) & (sign != 0) & (sign != orientation)
     orientation_new = jnp.where(tracing & (sign != 0), sign, orientation)

@@ -11,7 +11,7 @@ from dice_jax.markov import MarkovGame, MarkovSolution, solve_markov
 from dice_jax.solvers._solve import solve_games_jit as _solve_jit
 from dice_jax.solvers import RESULT, Solution
 
-from tests.fresh_process import run_script
+from tests.fresh_process import output_within
 from tests.markov.reference import hqre_violation, random_game_arrays
 
 
@@ -221,8 +221,5 @@ def test_continuation_over_a_large_markov_batch_finishes():
   # XLA:CPU with every thread idle while the Bellman solve was a hand-written fori_loop
   # elimination (24 games at S = 20 hung too; 16 did not). Run in a fresh process with a time
   # limit, so a hang fails this test instead of stalling the suite.
-  out = run_script(_CONTINUATION_BATCH_SCRIPT, timeout=150)
-  if out is None:
-    pytest.fail("continuation on 64 Markov games did not finish within 150 s (the XLA hang)")
-  assert out.returncode == 0, out.stderr[-2000:]
-  assert out.stdout.strip() == "5"
+  out = output_within(_CONTINUATION_BATCH_SCRIPT, 150, "continuation on 64 Markov games")
+  assert out.strip() == "5"
