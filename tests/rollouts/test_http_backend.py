@@ -8,11 +8,7 @@ recording failed tasks; (b) the real llama.cpp server (``-m server``), skipped u
 
 from __future__ import annotations
 
-import importlib.util
-import os
 import socket
-import subprocess
-import sys
 import time
 
 import numpy as np
@@ -257,65 +253,6 @@ def test_environment_records_timeouts_and_malformed(chat_server):
 
 
 # --- the real llama.cpp server --------------------------------------------------------------------
-
-
-def _free_port() -> int:
-  with socket.socket() as s:
-    s.bind(("127.0.0.1", 0))
-    return s.getsockname()[1]
-
-
-@pytest.fixture
-def llama_server(smollm2_path):
-  missing = [m for m in ("llama_cpp", "uvicorn") if importlib.util.find_spec(m) is None]
-  if missing:  # CI installs it (.ci/run): there a missing server is a failure, not a skip
-    msg = f"{missing} not installed (pip install 'llama-cpp-python[server]')"
-    pytest.fail(msg) if os.environ.get("CI") else pytest.skip(msg)
-  port = _free_port()
-  proc = subprocess.Popen(
-    [
-      sys.executable,
-      "-m",
-      "llama_cpp.server",
-      "--model",
-      smollm2_path,
-      "--host",
-      "127.0.0.1",
-      "--port",
-      str(port),
-      "--n_ctx",
-      "2048",
-      "--verbose",
-      "False",
-    ],
-    stdout=subprocess.DEVNULL,
-    stderr=subprocess.PIPE,
-    env={**os.environ},
-  )
-  base = f"http://127.0.0.1:{port}/v1"
-  try:
-    deadline = time.monotonic() + 120
-    while True:  # bounded: at most 120 s of polling
-      if proc.poll() is not None:
-        pytest.fail(
-          f"llama_cpp.server exited with {proc.returncode}: {proc.stderr.read().decode()[-2000:]}"
-        )
-      try:
-        if httpx.get(f"{base}/models", timeout=2.0).status_code == 200:
-          break
-      except httpx.TransportError:
-        pass
-      if time.monotonic() > deadline:
-        pytest.fail("llama_cpp.server did not answer /v1/models within 120 s")
-      time.sleep(0.5)
-    yield base
-  finally:
-    proc.terminate()
-    try:
-      proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-      proc.kill()
-      proc.wait(timeout=15)
 
 
 @pytest.mark.server
