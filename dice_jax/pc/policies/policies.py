@@ -359,17 +359,46 @@ class DICEPC(_PosteriorPolicy):
 
   * *A moving reference* (``magnet > 0``; proximal / magnet updates, Sokota et al., "A Unified
     Approach to Reinforcement Learning, Quantal Response Equilibria, and Two-Player Zero-Sum
-    Games", ICLR 2023, §5 "moving magnet"): round ``t`` solves with the reference
+    Games", ICLR 2023, §5 "moving magnet"; Perolat et al., "From Poincaré Recurrence to
+    Convergence in Imperfect Information Games: Finding Equilibrium via Regularization", ICML
+    2021, reward transformation iterated with the regularising policy reset to the last
+    equilibrium): round ``t`` solves with the reference
 
-        rho_t = (1 - beta_t) rho_0 + beta_t xbar_t,   beta_t = magnet * min(1, t / magnet_warmup)
+        rho_t(s) = (1 - beta_t(s)) rho_0(s) + beta_t(s) m_t(s)
 
-    where ``xbar_t`` is the mean of the last ``magnet_window`` rounds' HQREs. Each round is still
-    the HQRE of one fixed game, temperature and reference, so it stays unique and certified
-    (monotonicity and the margin do not depend on ``rho``); across rounds the reference follows
-    the convention the HQRE already leans to, and in a coordination game the sequence moves
-    toward one convention instead of the uniform mixture. ``magnet = 1`` would be the proximal
-    point method (its fixed points are Nash equilibria, no longer regularised); ``magnet < 1``
-    keeps ``rho_0`` in every reference. The record of each round holds ``reference``.
+    Each round is still the HQRE of one fixed game, temperature and reference, so it stays
+    unique and certified (monotonicity and the margin do not depend on ``rho``: the reference
+    only shifts the regularised operator ``F_tau`` by the constant ``-tau log rho``). The
+    *target* ``m_t`` (``magnet_target``):
+
+    - ``"hqre"``: the mean ``xbar_t`` of the last ``magnet_window`` rounds' HQREs. With
+      ``beta = 1`` the round's HQRE is the proximal-point step
+      ``x_{t+1} = argmax_x <v(x_{t+1}), x> - tau KL(x || x_t)`` (Perolat et al.'s iteration with
+      one round per reset), whose fixed points are the Nash equilibria of the unregularised
+      game; from a symmetric start it follows the convention the HQRE already leans to, at a
+      per-round log-odds gain ``(v_k - v_j) / tau``.
+    - ``"welfare"``: per state the pure profile ``e_{a*}`` of the joint action
+      ``a* = argmax_a sum_i U^t_i(s, a)`` of the round's posterior game (posterior-mean, or the
+      Thompson draw with ``sampling="thompson"``, which makes the convention choice posterior
+      sampling; ties broken uniformly at random). In an identical-interest game this is the
+      payoff-dominant convention of the posterior; every role leans to the same joint action,
+      so the roles switch conventions together when the posterior's best one changes.
+
+    The *weight* ``beta_t(s)`` (``magnet_schedule``), ``b_t = magnet * min(1, t / magnet_warmup)``:
+
+    - ``"linear"``: ``beta_t = b_t``;
+    - ``"concentration"``: ``beta_t(s) = 1 - (1 - b_t) min(1, c_t(s))``, with ``c_t(s)`` the
+      profile-weighted posterior standard deviation of the success probabilities relative to the
+      prior's (the quantity the temperature annealing uses). As the posterior concentrates,
+      ``beta_t -> 1``: the reference's floor ``(1 - beta_t) rho_0`` shrinks like
+      ``1 / sqrt(n)`` and the sequence approaches the proximal-point limit (a pure convention,
+      off-convention mass ``O((1 - beta_t) exp(-d / tau))``); with forgetting
+      (``posterior={"discount": gamma}``) each cell's effective sample size saturates at
+      ``B_s / (1 - gamma)`` (:class:`PayoffPosterior`), so ``c_t`` stays bounded away from 0
+      and the magnet never locks completely.
+
+    ``beta_t < 1`` always, so ``rho_t`` stays strictly positive (``rho_0`` is). The record of
+    each round holds ``reference``.
 
   Args:
     temperature: ``tau_0 > 0``: a scalar, one per role ``[N]`` or per state and role ``[S, N]``.
@@ -386,6 +415,10 @@ class DICEPC(_PosteriorPolicy):
       fixed reference ``rho_0``).
     magnet_warmup: rounds ``>= 0`` over which ``beta_t`` ramps linearly up to ``magnet``.
     magnet_window: how many of the last rounds' HQREs ``xbar_t`` averages (``>= 1``).
+    magnet_target: ``"hqre"`` (the last rounds' HQREs) or ``"welfare"`` (the posterior game's
+      welfare-maximising joint action).
+    magnet_schedule: ``"linear"`` or ``"concentration"`` (``beta_t -> 1`` as the posterior
+      concentrates).
 
   Raises:
     ValueError: naming the argument, for temperatures ``<= 0``, references that are not
@@ -410,6 +443,8 @@ class DICEPC(_PosteriorPolicy):
     magnet: float = 0.0,
     magnet_warmup: int = 0,
     magnet_window: int = 1,
+    magnet_target: str = "hqre",
+    magnet_schedule: str = "linear",
   ):
     super().__init__(posterior)
     self.magnet = _checks.probability(magnet, "magnet", open_high=True)
@@ -421,6 +456,13 @@ class DICEPC(_PosteriorPolicy):
       raise ValueError(f"magnet_warmup must be an integer >= 0; got {magnet_warmup!r}.")
     self.magnet_warmup = int(magnet_warmup)
     self.magnet_window = _checks.positive_int(magnet_window, "magnet_window")
+    if magnet_target not in ("hqre", "welfare"):
+      raise ValueError(f"magnet_target must be 'hqre' or 'welfare'; got {magnet_target!r}.")
+    if magnet_schedule not in ("linear", "concentration"):
+      raise ValueError(
+        f"magnet_schedule must be 'linear' or 'concentration'; got {magnet_schedule!r}."
+      )
+    self.magnet_target, self.magnet_schedule = magnet_target, magnet_schedule
     # shape-free checks now; shape checks against the spec in reset()
     for name, v in (("temperature", temperature), ("final_temperature", final_temperature)):
       if v is not None:
@@ -475,10 +517,14 @@ class DICEPC(_PosteriorPolicy):
       alpha_two_player(game) if self.spec.num_roles == 2 else alpha_vertex_bound(game)
     )
     floor = (1 + self.margin) * np.maximum(alpha, 0) + 1e-9
+    return annealed_temperatures(self.tau0, self.tau_end, self._concentration(), floor), floor
+
+  def _concentration(self) -> np.ndarray:
+    """``[S]`` posterior std of the success probabilities, weighted by last round's joint
+    policy (the reference before the first round), relative to the prior's std."""
     x = self._last if self._last is not None else self.reference
     std = self.posterior.success_std()
-    conc = np.sum(joint_distribution(x) * std, axis=tuple(range(1, std.ndim))) / self._prior_std
-    return annealed_temperatures(self.tau0, self.tau_end, conc, floor), floor
+    return np.sum(joint_distribution(x) * std, axis=tuple(range(1, std.ndim))) / self._prior_std
 
   def act(self, round, states, rng):
     import dice_jax as dj  # noqa: PLC0415
@@ -488,7 +534,7 @@ class DICEPC(_PosteriorPolicy):
     else:
       game = self.posterior.game()
     tau, floor = self._temperatures(game)
-    reference = self.round_reference(round)
+    reference = self.round_reference(round, game, rng)
     init = None if self._last is None else [_checks.interior(p) for p in self._last]
     sol = dj.solve(
       game, tau, reference=list(reference), init=init, tol=self.tol, method=self.method
@@ -541,19 +587,47 @@ class DICEPC(_PosteriorPolicy):
       "magnet": self.magnet,
       "magnet_warmup": self.magnet_warmup,
       "magnet_window": self.magnet_window,
+      "magnet_target": self.magnet_target,
+      "magnet_schedule": self.magnet_schedule,
     }
 
-  def round_reference(self, round: int) -> Profile:
-    """The reference ``rho_t`` of round ``round``: per role ``[S, n_i]`` (class docstring)."""
+  def magnet_weight(self, round: int) -> np.ndarray:
+    """``[S]`` the weight ``beta_t(s)`` of the target in round ``round``'s reference, at the
+    current posterior and last round's HQRE (what :meth:`act` of that round uses)."""
+    b = self.magnet * (1.0 if self.magnet_warmup == 0 else min(1.0, round / self.magnet_warmup))
+    beta = np.full(self.spec.num_states, b)
+    if self.magnet_schedule == "concentration":
+      beta = 1.0 - (1.0 - b) * np.clip(self._concentration(), 0.0, 1.0)
+    return beta
+
+  def round_reference(self, round: int, game=None, rng=None) -> Profile:
+    """The reference ``rho_t`` of round ``round``: per role ``[S, n_i]`` (class docstring).
+
+    ``game`` (the round's posterior game) and ``rng`` (for ties) are needed by the
+    ``"welfare"`` target only."""
     if self.magnet == 0 or not self._recent:
       return self.reference
-    beta = self.magnet * (1.0 if self.magnet_warmup == 0 else min(1.0, round / self.magnet_warmup))
+    beta = self.magnet_weight(round)[:, None]
+    if self.magnet_target == "welfare":
+      if game is None or rng is None:
+        raise ValueError("game and rng: the 'welfare' magnet target needs both.")
+      target = _pure(self._welfare_convention(game, rng), self.spec.num_actions)
+    else:
+      target = tuple(
+        np.mean([x[i] for x in self._recent], axis=0) for i in range(len(self.reference))
+      )
     out = []
-    for i, rho in enumerate(self.reference):
-      xbar = np.mean([x[i] for x in self._recent], axis=0)
-      mix = (1 - beta) * rho + beta * xbar
+    for rho, m in zip(self.reference, target):
+      mix = (1 - beta) * rho + beta * m
       out.append(mix / mix.sum(-1, keepdims=True))
     return tuple(out)
+
+  def _welfare_convention(self, game, rng) -> np.ndarray:
+    """``[S, N]`` per state the joint action maximising ``sum_i U_i(s, a)`` (ties at random)."""
+    welfare = np.sum([np.asarray(u, np.float64) for u in game.payoffs], axis=0)  # [S, n..]
+    flat = welfare.reshape(welfare.shape[0], -1)
+    best = _argmax_random(flat, rng)
+    return np.stack(np.unravel_index(best, welfare.shape[1:]), -1)
 
 
 #: Every method by its config/CLI name; ``POLICIES[name](**options)`` makes a fresh policy.
