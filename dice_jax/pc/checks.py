@@ -13,6 +13,7 @@ import numpy as np
 
 from dice_jax import _validation
 from dice_jax.pc.environments.spec import CoordinationSpec
+from dice_jax.rollouts import fields
 from dice_jax.rollouts.temperatures import positive_array, role_state_temperatures
 
 
@@ -63,16 +64,12 @@ def positive_int(value, name: str) -> int:
 
 
 def probability(value, name: str, *, open_low: bool = False, open_high: bool = False) -> float:
+  """``value`` as a float in ``[0, 1]`` (either end open); the message names the bound missed."""
   try:
-    v = float(value)
-  except (TypeError, ValueError):
-    raise ValueError(f"{name} must be a number in [0, 1]; got {value!r}.") from None
-  lo_ok = v > 0 if open_low else v >= 0
-  hi_ok = v < 1 if open_high else v <= 1
-  if not (np.isfinite(v) and lo_ok and hi_ok):
+    return fields.real(name, value, low=0.0, low_open=open_low, high=1.0, high_open=open_high)
+  except ValueError as e:
     lo, hi = "(" if open_low else "[", ")" if open_high else "]"
-    raise ValueError(f"{name} must lie in {lo}0, 1{hi}; got {value!r}.")
-  return v
+    raise ValueError(f"{name} must lie in {lo}0, 1{hi}:{str(e)[len(name) :]}") from None
 
 
 def positive(value, name: str) -> float:

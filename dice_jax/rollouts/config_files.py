@@ -29,6 +29,8 @@ __all__ = [
   "MAX_INTEGER",
   "boolean",
   "build",
+  "existing_path",
+  "field_error",
   "integer",
   "join",
   "listing",
@@ -48,7 +50,7 @@ class ConfigError(ValueError):
   """A bad configuration. ``field`` is the path of the offending field (``"roles.solver"``)."""
 
   def __init__(self, field: str, message: str):
-    self.field = field
+    self.field, self.message = field, message
     super().__init__(f"{field}: {message}" if field else message)
 
 
@@ -114,6 +116,16 @@ def text(value, path: str, choices: Optional[Sequence[str]] = None) -> str:
   if choices is not None and value not in choices:
     raise ConfigError(path, f"unknown value {value!r}; choose one of {', '.join(choices)}.")
   return value
+
+
+def existing_path(
+  value, path: str, base_dir: str, missing: str = "no such file or directory"
+) -> str:
+  """``value`` (text) as a path relative to ``base_dir`` (``~`` expanded) that exists."""
+  full = os.path.join(base_dir, os.path.expanduser(text(value, path)))
+  if not os.path.exists(full):
+    raise ConfigError(path, f"{missing}: {full}.")
+  return full
 
 
 def boolean(value, path: str) -> bool:
@@ -283,17 +295,42 @@ def read_config_file(path: str | os.PathLike) -> Tuple[Any, str]:
 
 # --- settings types -----------------------------------------------------------------------------
 
-_FIELD = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)((?:\[[^\]]*\])*)(?:\.|\s|$)")
+# a message that starts with a field path: ``name``, ``name[0]``, ``name.key[1].other`` ...
+_FIELD = re.compile(
+  r"^([A-Za-z_][A-Za-z0-9_]*)((?:\[[^\]]*\]|\.[A-Za-z_][A-Za-z0-9_/-]*)*)(?::|\s|$)"
+)
+_MISSING = re.compile(
+  r"missing \d+ required (?:keyword-only |positional )?arguments?: '([A-Za-z0-9_]+)'"
+)
+
+
+def field_error(error: Exception, path: str, known: Sequence[str]) -> ConfigError:
+  """The :class:`ConfigError` for ``error`` raised by a settings type built from the mapping at
+  ``path``: a message that starts with a field path whose head is in ``known`` (``"n must be
+  >= 1"``, ``"roles.solver[1]: unknown control"``) is reported at ``path.<that field path>``,
+  any other message at ``path`` itself."""
+  if isinstance(error, ConfigError):  # already names its field, relative to ``path``
+    return ConfigError(join(path, error.field) if error.field else path, error.message)
+  msg = str(error)
+  missing = _MISSING.search(msg) if isinstance(error, TypeError) else None
+  if missing:
+    return ConfigError(join(path, missing.group(1)), "missing.")
+  hit = _FIELD.match(msg)
+  if hit and hit.group(1) in known:
+    field = hit.group(1) + hit.group(2)
+    return ConfigError(join(path, field), msg[len(field) :].strip().lstrip(":").strip())
+  return ConfigError(path, msg)
 
 
 def build(cls, value: Any, path: str, **fixed):
   """``cls(**fixed, **value)`` for a frozen settings type ``cls`` whose constructor checks its
   own fields; a ``ValueError`` naming a field becomes a :class:`ConfigError` at
-  ``path.field`` (the reader only maps and prefixes the path).
+  ``path.field`` (the reader only maps and prefixes the path), a missing required field one at
+  ``path.field`` saying so.
 
   Raises:
-    ConfigError: ``value`` is not a mapping, has a key that is not a field of ``cls``, or a
-      field is invalid.
+    ConfigError: ``value`` is not a mapping, has a key that is not a field of ``cls``, lacks a
+      required field, or a field is invalid.
   """
   import dataclasses  # noqa: PLC0415
 
@@ -302,9 +339,4 @@ def build(cls, value: Any, path: str, **fixed):
   try:
     return cls(**fixed, **m)
   except (ValueError, TypeError) as e:
-    msg = str(e)
-    hit = _FIELD.match(msg)
-    if hit and hit.group(1) in fields:
-      field = hit.group(1) + hit.group(2)
-      raise ConfigError(join(path, field), msg[len(field) :].strip().lstrip(":").strip()) from None
-    raise ConfigError(path, msg) from None
+    raise field_error(e, path, fields) from None

@@ -78,7 +78,7 @@ def flag(name: str, value: Any) -> bool:
 
 def choice(name: str, value: Any, options: Sequence[str]) -> str:
   if not isinstance(value, str) or value not in options:
-    raise ValueError(f"{name} must be one of {', '.join(options)}; got {_show(value)}.")
+    raise ValueError(f"{name}: unknown value {_show(value)}; choose one of {', '.join(options)}.")
   return value
 
 

@@ -414,8 +414,8 @@ def test_jsonl_dataset_config(tmp_path):
   assert cfg.spec.roles == ("solver", "verifier")
   assert cfg.spec.states == ("math/d1", "math/d2")
   assert cfg.spec.controls == (("direct", "step_by_step"), ("none", "judge"))
-  env = cfg._env
-  assert len(env["tasks"]) == 6 and {t.answer for t in env["tasks"]} == set(range(6))
+  tasks = cfg.env.tasks
+  assert len(tasks) == 6 and {t.answer for t in tasks} == set(range(6))
   one = parse_config(
     _with(
       _llm(tmp_path),
@@ -424,7 +424,7 @@ def test_jsonl_dataset_config(tmp_path):
     ),
     base_dir=str(tmp_path),
   )
-  assert one.spec.states == ("math/d2",) and [t.answer for t in one._env["tasks"]] == [1, 3]
+  assert one.spec.states == ("math/d2",) and [t.answer for t in one.env.tasks] == [1, 3]
   split = parse_config(
     _with(
       _llm(tmp_path),
@@ -435,4 +435,4 @@ def test_jsonl_dataset_config(tmp_path):
   )
   from dice_jax.rollouts.tasks import split_of
 
-  assert all(split_of(t.question) == "test" for t in split._env["tasks"])
+  assert all(split_of(t.question) == "test" for t in split.env.tasks)

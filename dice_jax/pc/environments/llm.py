@@ -46,6 +46,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
+from dice_jax.rollouts import fields
 from dice_jax.rollouts.backends import Backend, BackendError
 from dice_jax.rollouts.checkers import check, checker_of
 from dice_jax.pc.environments.spec import CoordinationSpec, Outcome
@@ -136,16 +137,21 @@ class Control:
   stop: Tuple[str, ...] = ()
 
   def __post_init__(self):
-    if self.instruction not in INSTRUCTIONS:
+    if not isinstance(self.instruction, str) or self.instruction not in INSTRUCTIONS:
       raise ValueError(
-        f"Control.instruction must be one of {sorted(INSTRUCTIONS)}; got {self.instruction!r}."
+        f"instruction: unknown instruction {self.instruction!r}; known: "
+        f"{', '.join(repr(k) for k in INSTRUCTIONS)}."
       )
-    if int(self.n) < 1:
-      raise ValueError(f"Control.n must be >= 1; got {self.n}.")
-    if not self.temperature >= 0:
-      raise ValueError(f"Control.temperature must be >= 0; got {self.temperature}.")
-    if int(self.max_tokens) < 1:
-      raise ValueError(f"Control.max_tokens must be >= 1; got {self.max_tokens}.")
+    object.__setattr__(self, "n", fields.integer("n", self.n, low=1))
+    object.__setattr__(self, "temperature", fields.real("temperature", self.temperature, low=0.0))
+    object.__setattr__(self, "max_tokens", fields.integer("max_tokens", self.max_tokens, low=1))
+    if not isinstance(self.model, str) or not self.model:
+      raise ValueError(f"model must be a backend name; got {self.model!r}.")
+    if not isinstance(self.stop, (list, tuple)) or not all(
+      isinstance(x, str) and x for x in self.stop
+    ):
+      raise ValueError(f"stop must be a list of non-empty strings; got {self.stop!r}.")
+    object.__setattr__(self, "stop", tuple(self.stop))
 
   @property
   def generates(self) -> bool:
@@ -254,29 +260,39 @@ class LLMEnvironment:
     roles = dict(DEFAULT_ROLES if roles is None else roles)
     for r in roles:
       if r not in ROLES:
-        raise ValueError(f"unknown role {r!r}; roles are {list(ROLES)}.")
+        raise ValueError(f"roles.{r}: unknown role {r!r}; roles are {', '.join(ROLES)}.")
     if "solver" not in roles:
-      raise ValueError("roles must include 'solver'.")
+      raise ValueError("roles must include the 'solver' role.")
     self.role_names = tuple(r for r in ROLES if r in roles)  # protocol order
     known = {r: dict(CONTROLS[r]) for r in ROLES}
     for r, extra in (extra_controls or {}).items():
       if r not in ROLES:
-        raise ValueError(f"extra_controls: unknown role {r!r}; roles are {list(ROLES)}.")
+        raise ValueError(f"extra_controls.{r}: unknown role {r!r}; roles are {', '.join(ROLES)}.")
       for name, c in extra.items():
+        where = f"extra_controls.{r}.{name}"
         if not isinstance(c, Control):
+          raise ValueError(f"{where}: must be a Control; got {type(c).__name__}.")
+        if name in CONTROLS[r] or "@" in name:
           raise ValueError(
-            f"extra_controls[{r!r}][{name!r}] must be a Control; got {type(c).__name__}."
+            f"{where}: control {name!r} already exists for role {r!r} (or contains '@'); "
+            "give the new control another name."
           )
         known[r][name] = c
-    if max_tokens_cap is not None and int(max_tokens_cap) < 1:
-      raise ValueError(f"max_tokens_cap must be >= 1; got {max_tokens_cap}.")
+    if max_tokens_cap is not None:
+      max_tokens_cap = fields.integer("max_tokens_cap", max_tokens_cap, low=1)
     self.controls: Dict[str, Dict[str, Control]] = {}
     for r in self.role_names:
       names = tuple(roles[r])
       if not names:
-        raise ValueError(f"role {r!r} needs at least one control.")
-      self.controls[r] = {name: self._resolve(known, r, name, max_tokens_cap) for name in names}
-    self.best_of_n_control = self._resolve(known, "solver", best_of_n_control, max_tokens_cap)
+        raise ValueError(f"roles.{r}: empty action set: role {r!r} needs at least one control.")
+      self.controls[r] = {
+        name: self._resolve(known, r, name, max_tokens_cap, f"roles.{r}[{i}]")
+        for i, name in enumerate(names)
+      }
+    fields.choice("best_of_n_control", best_of_n_control, sorted(known["solver"]))
+    self.best_of_n_control = self._resolve(
+      known, "solver", best_of_n_control, max_tokens_cap, "best_of_n_control"
+    )
     pool = list(tasks)
     if not pool:
       raise ValueError("tasks must hold at least one task (the pool tasks() draws from).")
@@ -293,22 +309,20 @@ class LLMEnvironment:
     )
     self.seed = int(seed)
 
-  def _resolve(self, known, role, name, cap) -> Control:
+  def _resolve(self, known, role, name, cap, where) -> Control:
     base, _, model = str(name).partition("@")
     if base not in known[role]:
-      raise ValueError(f"unknown control {name!r} for role {role!r}; known: {sorted(known[role])}.")
+      raise ValueError(
+        f"{where}: unknown control {base!r} for role {role!r}; known: "
+        f"{', '.join(sorted(known[role]))}."
+      )
     c = known[role][base]
     if model:
-      if model not in self.backends:
-        raise ValueError(
-          f"control {name!r} of role {role!r} names model {model!r}, which is not among "
-          f"the backends {sorted(self.backends)}."
-        )
       c = dataclasses.replace(c, model=model)
-    elif c.model not in self.backends:
+    if c.model not in self.backends:
       raise ValueError(
-        f"control {name!r} of role {role!r} runs on model {c.model!r}, which is not among "
-        f"the backends {sorted(self.backends)}."
+        f"{where}: control {name!r} of role {role!r} runs on model {c.model!r}, but there is "
+        f"no backend {c.model!r}; backends are {', '.join(sorted(self.backends))}."
       )
     if cap is not None:
       c = dataclasses.replace(c, max_tokens=min(c.max_tokens, int(cap)))

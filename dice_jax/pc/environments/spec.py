@@ -23,10 +23,44 @@ from typing import Any, Dict, Optional, Protocol, Sequence, Tuple, runtime_check
 
 import numpy as np
 
+from dice_jax.rollouts import fields
 from dice_jax.rollouts.payoffs import SHARING, token_cost_payoffs, token_costs
 from dice_jax.rollouts.tasks import Task
 
-__all__ = ["CoordinationSpec", "Environment", "Outcome", "payoffs"]
+__all__ = ["CoordinationSpec", "Environment", "Outcome", "Role", "control_names", "payoffs"]
+
+
+def control_names(value: Any, name: str = "controls") -> Tuple[str, ...]:
+  """``value`` as one role's action set: a non-empty list of distinct, non-empty names.
+
+  Raises:
+    ValueError: starting with ``name`` (``"controls: empty action set: ..."``).
+  """
+  if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
+    raise ValueError(f"{name} must be a list of control names; got {value!r}.")
+  for i, c in enumerate(value):
+    if not isinstance(c, str) or not c.strip():
+      raise ValueError(f"{name}[{i}] must be a non-empty control name; got {c!r}.")
+  if not value:
+    raise ValueError(f"{name}: empty action set: every role needs at least one control.")
+  dup = sorted({c for c in value if value.count(c) > 1})
+  if dup:
+    raise ValueError(f"{name}: duplicate controls {dup}.")
+  return tuple(value)
+
+
+@dataclasses.dataclass(frozen=True)
+class Role:
+  """One role of a configured game: its ``controls`` (:func:`control_names`) and its cost per
+  token ``token_cost >= 0`` (``None``: the run's default)."""
+
+  controls: Tuple[str, ...]
+  token_cost: Optional[float] = None
+
+  def __post_init__(self):
+    object.__setattr__(self, "controls", control_names(self.controls))
+    if self.token_cost is not None:
+      object.__setattr__(self, "token_cost", fields.real("token_cost", self.token_cost, low=0.0))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,10 +98,7 @@ class CoordinationSpec:
         f"{list(roles)}); got {len(controls)}."
       )
     for r, cs in zip(roles, controls):
-      if not cs:
-        raise ValueError(f"controls[{r!r}] is empty: every role needs at least one action.")
-      if len(set(cs)) != len(cs):
-        raise ValueError(f"controls[{r!r}] has duplicate actions: {list(cs)}.")
+      control_names(cs, f"controls[{r!r}]")
     states = tuple(str(s) for s in self.states)
     if not states or len(set(states)) != len(states):
       raise ValueError(f"states must be non-empty and unique; got {list(states)}.")

@@ -19,6 +19,7 @@ the environment only through the :class:`~dice_jax.pc.CoordinationSpec` and the 
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any, Dict, Optional, Sequence, Tuple
 
@@ -30,6 +31,7 @@ from dice_jax.pc.environments.spec import CoordinationSpec, Outcome, payoffs
 from dice_jax.pc.policies.decision import CertificateInfo, Decision, HQREInfo, Profile, SolverInfo
 from dice_jax.pc.metrics.measures import joint_distribution
 from dice_jax.pc.posterior.beta_bernoulli import PayoffPosterior
+from dice_jax.rollouts import fields
 from dice_jax.rollouts.temperatures import annealed_temperatures, positive_array
 
 __all__ = [
@@ -293,7 +295,7 @@ class BestOfN(Policy):
 
   def __init__(self, n: Optional[int] = None, *, token_budget: Optional[float] = None):
     if (n is None) == (token_budget is None):
-      raise ValueError("n and token_budget: give exactly one of them.")
+      raise ValueError("give exactly one of n and token_budget.")
     self.n = None if n is None else _checks.positive_int(n, "n")
     self.token_budget = (
       None if token_budget is None else _checks.positive(token_budget, "token_budget")
@@ -475,12 +477,10 @@ class DICEPC(_PosteriorPolicy):
       if r is not None:
         _checks.distribution(r, f"reference[{i}]")
     self.margin = _checks.positive(margin, "margin")
-    if sampling not in ("mean", "thompson"):
-      raise ValueError(f"sampling must be 'mean' or 'thompson'; got {sampling!r}.")
+    fields.choice("sampling", sampling, ("mean", "thompson"))
     from dice_jax.solvers import METHODS  # noqa: PLC0415
 
-    if not isinstance(method, str) or method not in METHODS:
-      raise ValueError(f"method must be one of {sorted(METHODS)}; got {method!r}.")
+    fields.choice("method", method, sorted(METHODS))
     if tol is not None:
       _checks.positive(tol, "tol")
     self.temperature0, self.final_temperature = temperature, final_temperature
@@ -634,8 +634,8 @@ class DICEPC(_PosteriorPolicy):
 POLICIES = {
   "dice-pc": DICEPC,
   "uniform": UniformPolicy,
-  "ucb1": lambda **kw: IndependentLearners("ucb1", **kw),
-  "exp3": lambda **kw: IndependentLearners("exp3", **kw),
+  "ucb1": functools.partial(IndependentLearners, "ucb1"),
+  "exp3": functools.partial(IndependentLearners, "exp3"),
   "fictitious-play": FictitiousPlay,
   "best-response": BestResponseDynamics,
   "best-of-n": BestOfN,

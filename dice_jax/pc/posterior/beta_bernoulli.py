@@ -32,7 +32,9 @@ from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
+from dice_jax.pc.checks import probability
 from dice_jax.pc.environments.spec import CoordinationSpec, Outcome, payoffs
+from dice_jax.rollouts import fields
 from dice_jax.rollouts.tasks import Task
 
 __all__ = ["PayoffPosterior", "task_states"]
@@ -87,24 +89,18 @@ class PayoffPosterior:
     if not isinstance(spec, CoordinationSpec):
       raise ValueError(f"spec must be a CoordinationSpec; got {type(spec).__name__}.")
     for name, v in (("alpha0", alpha0), ("beta0", beta0)):
-      if not (np.isfinite(v) and v > 0):
-        raise ValueError(f"{name} must be a finite number > 0; got {v!r}.")
-    tp = (
-      np.broadcast_to(np.asarray(token_prior, np.float64), (spec.num_roles,))
-      if np.ndim(token_prior) == 0
-      else np.asarray(token_prior, np.float64)
+      fields.real(name, v, low=0.0, low_open=True)
+    tp = fields.numeric_array(
+      "token_prior", token_prior, f"a number >= 0 or one value per role ({spec.num_roles})"
     )
+    tp = np.broadcast_to(tp, (spec.num_roles,)) if tp.ndim == 0 else tp
     if tp.shape != (spec.num_roles,) or not np.all(np.isfinite(tp)) or np.any(tp < 0):
       raise ValueError(
-        f"token_prior must be a number >= 0 or one per role ({spec.num_roles}); "
+        f"token_prior must be a number >= 0 or one value per role ({spec.num_roles}); "
         f"got {token_prior!r}."
       )
-    if not (np.isfinite(token_pseudocount) and token_pseudocount >= 0):
-      raise ValueError(
-        f"token_pseudocount must be a finite number >= 0; got {token_pseudocount!r}."
-      )
-    if not (np.isfinite(discount) and 0 < discount <= 1):
-      raise ValueError(f"discount must lie in (0, 1]; got {discount!r}.")
+    fields.real("token_pseudocount", token_pseudocount, low=0.0)
+    probability(discount, "discount", open_low=True)
     self.spec = spec
     self.alpha0, self.beta0 = float(alpha0), float(beta0)
     self.token_prior = tp.copy()

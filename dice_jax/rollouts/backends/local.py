@@ -14,7 +14,8 @@ import os
 from typing import List, Optional, Sequence, Union
 
 from dice_jax.rollouts.backends.protocol import Completion, Messages, Prompt, check_request
-from dice_jax.rollouts.sampler import Batching, generate_rows, stop_ids_of
+from dice_jax.rollouts.backends.settings import LocalSettings
+from dice_jax.rollouts.sampler import generate_rows, stop_ids_of
 
 __all__ = ["LocalBackend"]
 
@@ -54,11 +55,10 @@ class LocalBackend:
     fixed_batch: bool = False,
     name: str = "local",
   ):
-    self.batching = Batching(
-      max_batch=max_batch, prompt_bucket=prompt_bucket, fixed_batch=fixed_batch
+    settings = LocalSettings(
+      max_batch=max_batch, prompt_bucket=prompt_bucket, fixed_batch=fixed_batch, top_p=top_p
     )
-    if not 0 < top_p <= 1:
-      raise ValueError(f"top_p must lie in (0, 1]; got {top_p}.")
+    self.batching, top_p = settings.batching, settings.top_p
     if not getattr(tokenizer, "chat_template", None):
       raise ValueError(
         "tokenizer has no chat_template: LocalBackend needs a chat (instruct) model."

@@ -20,6 +20,7 @@ from dice_jax.rollouts.backends.protocol import (
   Prompt,
   check_request,
 )
+from dice_jax.rollouts.backends.settings import OpenAISettings
 
 __all__ = ["OpenAIBackend", "parse_chat_completion"]
 
@@ -100,29 +101,22 @@ class OpenAIBackend:
   ):
     import httpx
 
-    if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
-      raise ValueError(
-        f"base_url must be an http(s) URL such as 'http://127.0.0.1:8000/v1'; got {base_url!r}."
-      )
-    if not isinstance(model, str) or not model:
-      raise ValueError(f"model must be a non-empty string; got {model!r}.")
-    if not timeout > 0:
-      raise ValueError(f"timeout must be > 0 seconds; got {timeout}.")
-    if int(retries) < 0:
-      raise ValueError(f"retries must be >= 0; got {retries}.")
-    if backoff < 0 or max_backoff < 0:
-      raise ValueError(f"backoff and max_backoff must be >= 0; got {backoff}, {max_backoff}.")
-    if int(max_concurrency) < 1:
-      raise ValueError(f"max_concurrency must be >= 1; got {max_concurrency}.")
-    self.base_url = base_url.rstrip("/")
-    self.url = self.base_url + "/chat/completions"
-    self.model, self.timeout, self.retries = model, float(timeout), int(retries)
-    self.backoff, self.max_backoff, self.max_concurrency = (
-      float(backoff),
-      float(max_backoff),
-      int(max_concurrency),
+    checked = OpenAISettings(
+      base_url,
+      model,
+      timeout=timeout,
+      retries=retries,
+      backoff=backoff,
+      max_backoff=max_backoff,
+      max_concurrency=max_concurrency,
+      top_p=top_p,
     )
-    self.top_p, self.extra_body = top_p, dict(extra_body or {})
+    self.base_url = checked.base_url.rstrip("/")
+    self.url = self.base_url + "/chat/completions"
+    self.model, self.timeout, self.retries = checked.model, checked.timeout, checked.retries
+    self.backoff, self.max_backoff = checked.backoff, checked.max_backoff
+    self.max_concurrency, self.top_p = checked.max_concurrency, checked.top_p
+    self.extra_body = dict(extra_body or {})
     self.name = name or model
     headers = {"Content-Type": "application/json"}
     if api_key:
