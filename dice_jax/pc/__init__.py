@@ -15,7 +15,9 @@ Layers, one sub-package each:
 * :mod:`~dice_jax.pc.harness` -- :func:`run`, :func:`compare`, :func:`load_results`,
   :class:`Results`.
 * :mod:`~dice_jax.pc.report` -- :func:`report` (PNG plots) and methods x seeds comparisons.
-* :mod:`~dice_jax.pc.config` and :mod:`~dice_jax.pc.cli` -- ``dice-jax pc run CONFIG``.
+* :mod:`~dice_jax.pc.settings` (a frozen settings type per component, each checking itself),
+  :mod:`~dice_jax.pc.config` (maps a YAML/JSON file onto them) and :mod:`~dice_jax.pc.cli` --
+  ``dice-jax pc run CONFIG``.
 
 Tasks, checkers, backends, the sampler, temperatures and token-cost payoffs are the shared layer
 :mod:`dice_jax.rollouts`. Importing this package loads JAX but not transformers or torch: models

@@ -58,9 +58,7 @@ def references(
 
 
 def positive_int(value, name: str) -> int:
-  if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-    raise ValueError(f"{name} must be an integer >= 1; got {value!r}.")
-  return int(value)
+  return fields.integer(name, value, low=1)
 
 
 def probability(value, name: str, *, open_low: bool = False, open_high: bool = False) -> float:
@@ -73,13 +71,7 @@ def probability(value, name: str, *, open_low: bool = False, open_high: bool = F
 
 
 def positive(value, name: str) -> float:
-  try:
-    v = float(value)
-  except (TypeError, ValueError):
-    raise ValueError(f"{name} must be a number > 0; got {value!r}.") from None
-  if not (np.isfinite(v) and v > 0):
-    raise ValueError(f"{name} must be a finite number > 0; got {value!r}.")
-  return v
+  return fields.real(name, value, low=0.0, low_open=True)
 
 
 def safe_log(p: np.ndarray, dtype=np.float64) -> np.ndarray:

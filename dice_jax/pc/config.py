@@ -207,9 +207,8 @@ def parse_config(
           k, "only an llm environment takes tasks and backends (this one is synthetic)."
         )
     if new_controls:
-      raise ConfigError(
-        next(iter(where.values())), "a synthetic control is a name, not a definition."
-      )
+      first = next(v for k, v in where.items() if k.startswith("extra_controls."))
+      raise ConfigError(first, "a synthetic control is a name, not a definition.")
     options = {k: v for k, v in env_raw.items() if k not in ("kind", "suite")}
     try:
       env = SyntheticSettings(env_raw.get("suite"), options, game)

@@ -89,6 +89,12 @@ BAD_SYNTHETIC = [
   ("roles.solver.controls", ["c0", "c0", "c1"], "roles.solver.controls", "duplicate"),
   ("roles.solver.token_cost", -1e-4, "roles.solver.token_cost", ">= 0"),
   ("roles.solver.colour", 1, "roles.solver.colour", "unknown key"),
+  (
+    "roles.planner",
+    ["c0", {"c1": {"instruction": "direct"}}, "c2"],
+    "roles.planner[1]",
+    "a synthetic control is a name",
+  ),
   ("token_cost", -0.1, "token_cost", ">= 0"),
   ("token_cost", float("nan"), "token_cost", "finite"),
   ("cost_sharing", "split", "cost_sharing", "unknown value"),
