@@ -40,7 +40,14 @@ from dice_jax.ft.settings import (
   RunSettings,
   TaskSettings,
 )
-from dice_jax.rollouts.config_files import ConfigError, build, mapping, read_config_file
+from dice_jax.rollouts.config_files import (
+  ConfigError,
+  build,
+  existing_path,
+  field_error,
+  mapping,
+  read_config_file,
+)
 from dice_jax.rollouts.sampler import Sampling
 
 __all__ = ["ConfigError", "load_config", "parse_config", "to_dict"]
@@ -66,23 +73,17 @@ def parse_config(data: Any, *, base_dir: str = ".", name: Optional[str] = None) 
     raise ConfigError("sampling", "missing: give at least num_candidates and max_new_tokens.")
   sections = {k: build(cls, top.get(k), k) for k, cls in _SECTIONS.items()}
   sampling = build(Sampling, top["sampling"], "sampling", **_SAMPLING_FIXED)
-  for key, section in (("path", "model"), ("path", "tasks")):
-    value = getattr(sections[section], key)
+  for section in ("model", "tasks"):
+    value = sections[section].path
     if value is not None:
-      full = os.path.join(base_dir, os.path.expanduser(value))
-      if not os.path.exists(full):
-        raise ConfigError(f"{section}.{key}", f"no such file or directory: {full}.")
-      sections[section] = dataclasses.replace(sections[section], **{key: full})
+      full = existing_path(value, f"{section}.path", base_dir)
+      sections[section] = dataclasses.replace(sections[section], path=full)
   scalars = {k: top[k] for k in ("name", "description", "output", "seed") if k in top}
   scalars.setdefault("name", name or "dice-ft")
   try:
     return RunSettings(sampling=sampling, **sections, **scalars)
   except ValueError as e:
-    msg = str(e)
-    field, _, rest = msg.partition(" ")
-    if field.split(".")[0].split("[")[0] in _TOP:
-      raise ConfigError(field, rest) from None
-    raise ConfigError("", msg) from None
+    raise field_error(e, "", _TOP) from None
 
 
 def load_config(path: str | os.PathLike) -> RunSettings:

@@ -193,6 +193,21 @@ def test_bad_config_exits_2_naming_the_field(tmp_path, capsys, change, field):
   assert not (tmp_path / "out").exists()  # refused before any work
 
 
+def test_validate_prints_the_resolved_game_or_exits_2_naming_the_field(tmp_path, capsys):
+  cfg = _tiny_oscillation(tmp_path, states=["easy", "hard"])
+  before = sorted(p.name for p in tmp_path.iterdir())
+  assert main(["pc", "validate", str(cfg)]) == 0
+  resolved = json.loads(capsys.readouterr().out)
+  assert resolved["spec"]["states"] == ["easy", "hard"] and resolved["rounds"] == 12
+  assert resolved["methods"]["dice-pc"]["method"] == "dice-pc"
+  bad = _tiny_oscillation(tmp_path, methods={"dice-pc": {"temperature": {"easy": 0.5}}})
+  assert main(["pc", "validate", str(bad)]) == 2
+  captured = capsys.readouterr()
+  assert captured.out == ""
+  assert "error: methods.dice-pc.temperature: missing states ['hard']" in captured.err
+  assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written
+
+
 def test_missing_dataset_and_missing_output_exit_2(tmp_path, capsys):
   cfg = tmp_path / "c.json"
   cfg.write_text(
