@@ -159,13 +159,17 @@ def certify_arrays(
   fast: bool = False,
   cheap: bool = False,
   equal_temperatures: bool = False,
-) -> Certificate:
+  with_undecided: bool = False,
+):
   """The traceable core of :func:`certify` (no input checks): all arrays carry the batch axes
   ``(*batch, ...)``; ``history`` may be ``None``; ``step_size`` may be ``None`` (the mirror
   solver's theoretical step ``eta_safe``). ``cheap``: the first tier of :func:`certify`
   (:func:`dice_jax.certify.slices.cheap_norm_bounds`, the halfrange Lipschitz bound).
   ``equal_temperatures``: the caller promises equal temperatures across players in every game
-  (:func:`dice_jax.certify.monotonicity.monotonicity_bounds`)."""
+  (:func:`dice_jax.certify.monotonicity.monotonicity_bounds`). ``with_undecided``: return
+  ``(certificate, undecided)``, ``undecided`` per game whether the verdict is one the full
+  computation might not share (``cheap`` only: a ``margin_not_positive`` that the tier's bounds
+  on the full computation's results do not settle; always ``False`` otherwise)."""
   batch = tuple(getattr(game, "batch_shape", ()))
   num_actions = tuple(game.num_actions)
   dtype = temperature.dtype
@@ -225,8 +229,16 @@ def certify_arrays(
       ),
     ),
   ).astype(jnp.int32)
+  # margin_not_positive is final when the full computation can neither certify (its upper
+  # bounds are at least the floors) nor refute (its sampled eigenvalues stay below).
+  settled = (
+    (mono.alpha_upper_floor >= tmin)
+    & (mono.weighted_alpha_upper_floor >= 1)
+    & (mono.below_min_temperature | mono.weighted_below_one)
+  )
+  undecided = (code == REASON.MARGIN_NOT_POSITIVE) & ~settled if cheap else jnp.zeros_like(settled)
   inf = jnp.asarray(jnp.inf, dtype)
-  return Certificate(
+  cert = Certificate(
     certified=certified,
     reason_code=code,
     margin=mono.margin,
@@ -249,6 +261,7 @@ def certify_arrays(
     evidence=mono.evidence,
     min_temperature=tmin,
   )
+  return (cert, undecided) if with_undecided else cert
 
 
 @struct.dataclass
@@ -344,6 +357,7 @@ def _certify_jit(
     fast=fast,
     cheap=cheap,
     equal_temperatures=equal_temperatures,
+    with_undecided=True,
   )
 
 
@@ -355,14 +369,14 @@ def _tiered(args, batch, options) -> Certificate:
   leaves undecided (``margin_not_positive``): gathered into one batch (padded to a power of two,
   at least :data:`MIN_TIER_BATCH` or the whole batch, to bound recompilation) and scattered
   back."""
-  first = _certify_jit(*args, **options, cheap=True)
-  todo = np.flatnonzero(np.asarray(first.reason_code).ravel() == REASON.MARGIN_NOT_POSITIVE)
+  first, undecided = _certify_jit(*args, **options, cheap=True)
+  todo = np.flatnonzero(np.asarray(undecided).ravel())
   if todo.size == 0:
     return first
   size = math.prod(batch)
   pad = min(size, max(MIN_TIER_BATCH, 1 << (todo.size - 1).bit_length()))
   if pad == size:  # small batches: one more compilation at most, the whole batch
-    second = _certify_jit(*args, **options)
+    second = _certify_jit(*args, **options)[0]
     pick = todo
   else:
     idx = np.concatenate([todo, np.full(pad - todo.size, todo[0])])
@@ -379,7 +393,7 @@ def _tiered(args, batch, options) -> Certificate:
       tuple(map(take, init)),
       key,
     )
-    second = _certify_jit(*sub, **options)
+    second = _certify_jit(*sub, **options)[0]
     pick = np.arange(todo.size)
   if not batch:
     return second
@@ -596,4 +610,4 @@ def certify(
   )
   if tiered and is_multilinear(game) and _validation.is_concrete(game.payoffs[0]):
     return _tiered(args, batch, options)
-  return _certify_jit(*args, **options)
+  return _certify_jit(*args, **options)[0]

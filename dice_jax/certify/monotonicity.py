@@ -121,6 +121,60 @@ def alpha_vertex_bound(
   return (lam + 2 * n * eps * jnp.sqrt(jnp.sum(jnp.square(c), axis=(-2, -1)))) / 2
 
 
+ROUNDING_SLACK = 1e-9
+"""Relative slack by which tier-1 claims about the full computation's floating-point results
+stay clear of them (:func:`alpha_vertex_floor`, :func:`spectrum_below`): far above the rounding
+of either computation (``~ n^2 eps``), far below any margin that matters."""
+
+
+def alpha_vertex_floor(game: NormalFormGame, weights: Optional[jax.Array] = None) -> jax.Array:
+  """A lower bound on the value :func:`alpha_vertex_bound` returns (with or without ``fast``),
+  from a few passes over the payoffs: where it is ``>= min tau`` the full bound cannot certify.
+
+  ``C_low`` (:func:`dice_jax.certify.slices.pair_bound_matrix` with ``cheap=True,
+  lower=True``) is entrywise between 0 and the ``C`` of the full bound (each entry is at most the
+  true largest slice norm, each entry of ``C`` at least that), so by Perron-Frobenius
+  monotonicity ``lambda_max(C_low) <= lambda_max(C)`` (Horn & Johnson, *Matrix Analysis*,
+  2nd ed., Thm 8.1.18), and every Rayleigh quotient ``u^T C_low u / u^T u`` (here after four
+  power steps from ``1``) is at most ``lambda_max(C_low)``. Reduced by the relative
+  :data:`ROUNDING_SLACK` for the rounding of both computations. Shape ``(*batch,)``.
+  """
+  c = slices.pair_bound_matrix(game.payoffs, _batch_ndim(game), weights, cheap=True, lower=True)
+  tiny = jnp.finfo(c.dtype).tiny
+  u = jnp.ones(c.shape[:-1], c.dtype)
+  for _ in range(4):
+    u = jnp.einsum("...ij,...j->...i", c, u)
+    u = u / jnp.maximum(jnp.max(u, axis=-1, keepdims=True), tiny)
+  quotient = jnp.einsum("...i,...ij,...j->...", u, c, u) / jnp.maximum(
+    jnp.sum(jnp.square(u), -1), tiny
+  )
+  return quotient / 2 * (1 - ROUNDING_SLACK)
+
+
+def spectrum_below(s: jax.Array, threshold: jax.Array) -> jax.Array:
+  """Whether ``lambda_max(s) < threshold`` for a symmetric ``s`` (or a stack ``(..., n, n)``,
+  ``threshold`` broadcast against ``s.shape[:-2]``), decided so that the answer also holds for
+  the value ``eigvalsh`` computes: ``True`` only when the Cholesky factorisation of
+  ``t I - s`` succeeds with ``t = threshold - ROUNDING_SLACK (|threshold| + ||s||_F)``.
+
+  A Cholesky factorisation that runs to completion in floating point is that of ``A + E`` with
+  ``||E||_2 <= c n^2 eps ||A||_2`` (Demmel, *On floating point errors in Cholesky*, LAPACK
+  Working Note 14, 1989; Higham, *Accuracy and Stability*, 2nd ed., Thm 10.3), so ``t I - s`` is
+  positive definite up to that, ``lambda_max(s) < t + c n^2 eps ||A||``, and the computed
+  eigenvalues are within ``c n eps ||s||`` of the exact ones (Weyl): both far inside the slack.
+  ``False`` says nothing (the caller computes the eigenvalue). An empty ``s`` (``n = 0``, all
+  players with one action) has ``lambda_max = 0`` by the convention of this module.
+  """
+  n = s.shape[-1]
+  if n == 0:
+    return jnp.broadcast_to(threshold > 0, s.shape[:-2])
+  fro = jnp.sqrt(jnp.sum(jnp.square(s), axis=(-2, -1)))
+  t = threshold - ROUNDING_SLACK * (jnp.abs(threshold) + fro)
+  chol = jnp.linalg.cholesky(t[..., None, None] * jnp.eye(n, dtype=s.dtype) - s)
+  diag = jnp.diagonal(chol, axis1=-2, axis2=-1)
+  return jnp.all(jnp.isfinite(chol), axis=(-2, -1)) & jnp.all(diag > 0, axis=-1)
+
+
 @jax.jit
 def projected_symmetric_jacobian(game, profile, weights: Optional[jax.Array] = None) -> jax.Array:
   """``Q^T sym(W J(x)) Q`` at one profile of one (unbatched) game, by ``jax.jacfwd``.
@@ -284,15 +338,19 @@ def alpha_sampled(game, profiles, weights: Optional[jax.Array] = None, *, fast: 
   profiles = tuple(jnp.broadcast_to(p, (*batch, *p.shape[-2:])) for p in profiles)
   if is_multilinear(game):
     s = multilinear_projected_jacobians(game.payoffs, len(batch), profiles, weights)
-    if s.shape[-1] == 0:  # every player has one action: T = {0}, alpha = 0 as for two players
-      values = jnp.zeros(s.shape[:-2], s.dtype)
-    else:
-      values = rayleigh_lower(s) if fast else jnp.linalg.eigvalsh(s)[..., -1]
+    values = _lambda_max_or_lower(s, fast)
     k = jnp.argmax(values, axis=-1)
     return jnp.take_along_axis(values, k[..., None], axis=-1)[..., 0], k
   if weights is None:
     return map_batch(lambda g, p: _sampled_one(g, p, None, fast), batch, game, profiles)
   return map_batch(lambda g, p, w: _sampled_one(g, p, w, fast), batch, game, profiles, weights)
+
+
+def _lambda_max_or_lower(s, fast):
+  """``lambda_max`` of a stack (``eigvalsh``) or, ``fast``, its :func:`rayleigh_lower` bound."""
+  if s.shape[-1] == 0:  # every player has one action: T = {0}, alpha = 0 as for two players
+    return jnp.zeros(s.shape[:-2], s.dtype)
+  return rayleigh_lower(s) if fast else jnp.linalg.eigvalsh(s)[..., -1]
 
 
 @struct.dataclass
@@ -309,6 +367,13 @@ class MonotonicityBounds:
     rigorous: whether ``alpha_upper`` is a rigorous bound (multilinear games).
     evidence: the sampled profile attaining ``alpha_lower`` (per player, ``(*batch, n_i)``).
     weighted_evidence: the one attaining ``weighted_alpha_lower``.
+    alpha_upper_floor, weighted_alpha_upper_floor: lower bounds on the ``alpha_upper`` and
+      ``weighted_alpha_upper`` that the full computation (``cheap=False``, same ``fast``)
+      returns for this game (equal to them when this is the full computation).
+    below_min_temperature: the ``alpha_lower`` the full computation returns is ``< min tau``
+      (proved at every sampled profile by :func:`spectrum_below` in the cheap tier);
+      weighted_below_one: its ``weighted_alpha_lower`` is ``< 1``. With the floors these let
+      the cheap tier settle ``margin_not_positive`` without the full computation.
   """
 
   alpha_upper: jax.Array
@@ -321,6 +386,10 @@ class MonotonicityBounds:
   rigorous: jax.Array
   evidence: Tuple[jax.Array, ...]
   weighted_evidence: Tuple[jax.Array, ...]
+  alpha_upper_floor: jax.Array
+  weighted_alpha_upper_floor: jax.Array
+  below_min_temperature: jax.Array
+  weighted_below_one: jax.Array
 
 
 @functools.partial(jax.jit, static_argnames=("fast", "cheap", "equal_temperatures"))
@@ -350,11 +419,19 @@ def monotonicity_bounds(
   then ``W = I / tau`` and ``alpha_W = alpha / tau`` exactly, and every bound here is
   positively homogeneous, so the weighted bounds are the unweighted ones divided by ``tau``
   (half the work).
+
+  The cheap tier also bounds what the full computation would return (the ``*_floor`` and
+  ``*below*`` fields): :func:`alpha_vertex_floor` from below, and the sampled eigenvalues from
+  above by :func:`spectrum_below` at every profile (two players: the cheap lower and upper
+  slice bounds). Where the floors reach ``min tau`` and ``1`` and the samples stay below, the
+  full computation's verdict is ``margin_not_positive`` too.
   """
   batch = tuple(getattr(game, "batch_shape", ()))
   tau = jnp.asarray(temperature)
   dtype = tau.dtype
   w = 1.0 / tau
+  tmin = jnp.min(tau, axis=-1)
+  one = jnp.ones_like(tmin)
   profiles = tuple(jnp.broadcast_to(p, (*batch, *p.shape[-2:])) for p in profiles)
   take = lambda idx: tuple(
     jnp.take_along_axis(p, idx[..., None, None], axis=-2)[..., 0, :] for p in profiles
@@ -373,12 +450,16 @@ def monotonicity_bounds(
       wup, wlo = _two_player_bounds(game, w, fast, cheap)
     last = jnp.full(batch, profiles[0].shape[-2] - 1, jnp.int32)
     k = wk = last
+    if cheap:  # the full lower bound (sigma / 2 as computed) is at most the cheap upper bound
+      floor, wfloor = lo * (1 - ROUNDING_SLACK), wlo * (1 - ROUNDING_SLACK)
+      below = up < tmin * (1 - ROUNDING_SLACK)
+      wbelow = wup < 1 - ROUNDING_SLACK
   else:
-    lo, k = alpha_sampled(game, profiles, fast=fast)
+    lo, k, below = _sampled_and_below(game, profiles, None, tmin, fast, cheap and rigorous)
     if equal_temperatures:
-      wlo, wk = lo * w[..., 0], k
+      wlo, wk, wbelow = lo * w[..., 0], k, below
     else:
-      wlo, wk = alpha_sampled(game, profiles, w, fast=fast)
+      wlo, wk, wbelow = _sampled_and_below(game, profiles, w, one, fast, cheap and rigorous)
     if rigorous:
       up = alpha_vertex_bound(game, fast=fast, cheap=cheap)
       wup = (
@@ -389,18 +470,44 @@ def monotonicity_bounds(
     else:
       up = jnp.full(batch, jnp.inf, dtype)
       wup = jnp.full(batch, jnp.inf, dtype)
+    if cheap and rigorous:
+      floor = alpha_vertex_floor(game)
+      wfloor = floor * w[..., 0] if equal_temperatures else alpha_vertex_floor(game, w)
+  if not cheap or not rigorous:
+    floor, wfloor = up, wup
+    below, wbelow = lo < tmin, wlo < 1
   return MonotonicityBounds(
     alpha_upper=up,
     alpha_lower=lo,
     weighted_alpha_upper=wup,
     weighted_alpha_lower=wlo,
-    margin=jnp.min(tau, axis=-1) - up,
+    margin=tmin - up,
     weighted_margin=1.0 - wup,
     exact=jnp.full(batch, exact),
     rigorous=jnp.full(batch, rigorous),
     evidence=take(k),
     weighted_evidence=take(wk),
+    alpha_upper_floor=floor,
+    weighted_alpha_upper_floor=wfloor,
+    below_min_temperature=below,
+    weighted_below_one=wbelow,
   )
+
+
+def _sampled_and_below(game, profiles, weights, threshold, fast, test):
+  """``(alpha_lower, index, below)`` of :func:`alpha_sampled`; with ``test`` (a normal-form
+  game) the projected symmetric Jacobians are built once and ``below`` says, by
+  :func:`spectrum_below`, that ``lambda_max < threshold`` at every profile (the full
+  computation's ``eigvalsh`` included); otherwise ``below = alpha_lower < threshold``."""
+  if not test:
+    lo, k = alpha_sampled(game, profiles, weights, fast=fast)
+    return lo, k, lo < threshold
+  s = multilinear_projected_jacobians(game.payoffs, _batch_ndim(game), profiles, weights)
+  values = _lambda_max_or_lower(s, fast)
+  k = jnp.argmax(values, axis=-1)
+  lo = jnp.take_along_axis(values, k[..., None], axis=-1)[..., 0]
+  below = jnp.all(spectrum_below(s, threshold[..., None]), axis=-1)
+  return lo, k, below
 
 
 def _two_player_bounds(game, weights, fast=False, cheap=False):

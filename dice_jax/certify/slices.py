@@ -100,20 +100,21 @@ def cheap_norm_bounds(m: jax.Array):
   return jnp.minimum(lower, upper), upper
 
 
-def cheap_pair_upper(
-  payoffs, batch_ndim: int, i: int, j: int, weights=None, *, both: bool = True
-) -> jax.Array:
-  """``max`` over the slices of ``M = w_i U_i + w_j U_j`` (``U_i`` when ``both=False``) of the
-  upper bound of :func:`cheap_norm_bounds`, shape ``(*batch,)``, computed on the payoff
-  tensor in place: the centring and the norms reduce over the axes of players i and j, so no
-  slice stack is transposed out (the same quantities as
-  ``cheap_norm_bounds(pair_slices(...))[1].max(-1)``, summed in another order)."""
+def cheap_pair_bounds(payoffs, batch_ndim: int, i: int, j: int, weights=None, *, both: bool = True):
+  """``(lower, upper)``: ``max`` over the slices of ``M = w_i U_i + w_j U_j`` (``U_i`` when
+  ``both=False``) of the bounds of :func:`cheap_norm_bounds`, each ``(*batch,)``, computed on
+  the payoff tensor in place: the centring and the norms reduce over the axes of players i
+  and j, so no slice stack is transposed out (the same quantities as
+  ``cheap_norm_bounds(pair_slices(...))[k].max(-1)``, summed in another order). ``lower``
+  bounds ``c_ij`` of :func:`pair_bound_matrix` from below (the largest slice's column, row and
+  scaled Frobenius norms, as computed), ``upper`` from above (with the rounding allowance)."""
   n = len(payoffs)
   batch = payoffs[0].shape[:batch_ndim]
   ai, aj = batch_ndim + i, batch_ndim + j
   ni, nj = payoffs[0].shape[ai], payoffs[0].shape[aj]
   if ni < 2 or nj < 2:
-    return jnp.zeros(batch, payoffs[0].dtype)
+    z = jnp.zeros(batch, payoffs[0].dtype)
+    return z, z
 
   def scaled(k):
     u = payoffs[k]
@@ -127,14 +128,19 @@ def cheap_pair_upper(
     + jnp.mean(m, axis=(ai, aj), keepdims=True)
   )
   axes = dict(axis=(ai, aj), keepdims=True)
-  fro = jnp.sqrt(jnp.sum(jnp.square(c), **axes))
+  sq = jnp.square(c)
+  fro = jnp.sqrt(jnp.sum(sq, **axes))
   a = jnp.abs(c)
   one = jnp.max(jnp.sum(a, axis=ai, keepdims=True), axis=aj, keepdims=True)  # column sums
   inf = jnp.max(jnp.sum(a, axis=aj, keepdims=True), axis=ai, keepdims=True)  # row sums
   eps = jnp.finfo(m.dtype).eps
   allowance = 4 * (ni + nj) * eps * jnp.sqrt(jnp.sum(jnp.square(m), **axes))
   upper = jnp.minimum(fro, jnp.sqrt(one * inf)) * (1 + 4 * (ni + nj) * eps) + allowance
-  return jnp.max(upper.reshape(*batch, -1), axis=-1)
+  cols = jnp.sqrt(jnp.max(jnp.sum(sq, axis=ai, keepdims=True), axis=aj, keepdims=True))
+  rows = jnp.sqrt(jnp.max(jnp.sum(sq, axis=aj, keepdims=True), axis=ai, keepdims=True))
+  lower = jnp.maximum(fro / jnp.sqrt(min(ni, nj) - 1.0), jnp.maximum(cols, rows))
+  lower = jnp.minimum(lower, upper)
+  return tuple(jnp.max(b.reshape(*batch, -1), axis=-1) for b in (lower, upper))
 
 
 def pair_bound_matrix(
@@ -146,6 +152,7 @@ def pair_bound_matrix(
   exact: bool = False,
   fast: bool = False,
   cheap: bool = False,
+  lower: bool = False,
 ) -> jax.Array:
   """The ``N x N`` matrix of ``c_ij = max_{a_{-ij}} ||P_i M_ij(a_{-ij}) P_j||_2`` with zero
   diagonal, shape ``(*batch, N, N)``.
@@ -153,7 +160,8 @@ def pair_bound_matrix(
   ``both=True``: ``M_ij = w_i U_i + w_j U_j`` (symmetric ``C``, the monotonicity bound);
   ``both=False``: ``M_ij = U_i`` (``C'``, not symmetric, the Lipschitz bound). Slice norms:
   the SVD (default), :func:`sigma_max_bounds` (``fast``) or :func:`cheap_norm_bounds`
-  (``cheap``), each a rigorous upper bound.
+  (``cheap``), each a rigorous upper bound. ``cheap=True, lower=True``: the matrix of the
+  cheap *lower* bounds on the same ``c_ij`` instead (entrywise below ``C``).
   """
   n = len(payoffs)
   batch = payoffs[0].shape[:batch_ndim]
@@ -163,7 +171,8 @@ def pair_bound_matrix(
       if i == j or (both and j < i):
         continue
       if cheap:
-        c = c.at[..., i, j].set(cheap_pair_upper(payoffs, batch_ndim, i, j, weights, both=both))
+        bounds = cheap_pair_bounds(payoffs, batch_ndim, i, j, weights, both=both)
+        c = c.at[..., i, j].set(bounds[0 if lower else 1])
         if both:
           c = c.at[..., j, i].set(c[..., i, j])
         continue

@@ -216,7 +216,7 @@ def test_multilinear_jacobians_equal_autodiff_ones():
 
 
 @pytest.mark.slow  # 10 s: the slow tier
-def test_cheap_pair_upper_equals_the_slice_stack_bound():
+def test_cheap_pair_bounds_equal_the_slice_stack_bounds():
   from dice_jax.certify import slices  # noqa: PLC0415
 
   shape = (2, 3, 2)
@@ -224,7 +224,41 @@ def test_cheap_pair_upper_equals_the_slice_stack_bound():
   w = jnp.asarray([[0.5, 2.0, 1.5], [1.0, 3.0, 0.25]])
   for i, j in itertools.permutations(range(3), 2):
     for both in (True, False):
-      got = slices.cheap_pair_upper(game.payoffs, 1, i, j, w, both=both)
+      got = slices.cheap_pair_bounds(game.payoffs, 1, i, j, w, both=both)
       m = slices.pair_slices(game.payoffs, 1, i, j, w, both=both)
-      ref = jnp.max(slices.cheap_norm_bounds(m)[1], axis=-1)
-      np.testing.assert_allclose(got, ref, rtol=1e-13)
+      for k in range(2):
+        ref = jnp.max(slices.cheap_norm_bounds(m)[k], axis=-1)
+        np.testing.assert_allclose(got[k], ref, rtol=1e-13)
+
+
+def test_spectrum_below_agrees_with_numpy_eigvalsh_at_the_boundary():
+  """The tier-1 test lambda_max(S) < t against NumPy's eigvalsh: never True where NumPy's
+  largest eigenvalue is >= t (thresholds at, just above and just below it), and True once t
+  clears it by a relative 1e-6 (the slack is 1e-9)."""
+  rng = np.random.default_rng(0)
+  a = rng.normal(size=(64, 9, 9))
+  s = (a + np.swapaxes(a, -1, -2)) / 2
+  s[:8] = 0.0  # lambda_max = 0 exactly
+  top = np.linalg.eigvalsh(s)[:, -1]
+  scale = np.maximum(np.abs(top), 1.0)
+  below = jax.jit(mono.spectrum_below)
+  for offset in (-1e-3, -1e-12, 0.0, 1e-12, 1e-11):
+    t = top + offset * scale
+    got = np.asarray(below(jnp.asarray(s), jnp.asarray(t)))
+    assert not np.any(got & (top >= t))
+  assert np.all(np.asarray(below(jnp.asarray(s), jnp.asarray(top + 1e-6 * scale))))
+  empty = mono.spectrum_below(jnp.zeros((3, 0, 0)), jnp.asarray([-1.0, 0.0, 1.0]))
+  np.testing.assert_array_equal(empty, [False, False, True])
+
+
+def test_vertex_floor_is_below_the_full_vertex_bounds():
+  """alpha_vertex_floor (cheap lower slice norms, Perron-Frobenius) never exceeds the SVD or
+  fast vertex bound, and is not vacuous (> 40% of it on uniform games)."""
+  game = dst.make_game("uniform", 7, (2, 3, 2), batch_shape=(8,))
+  w = jnp.asarray(np.random.default_rng(1).uniform(0.2, 3.0, (8, 3)))
+  floor = jax.jit(mono.alpha_vertex_floor)
+  for weights in (None, w):
+    lo = np.asarray(floor(game, weights))
+    for fast in (False, True):
+      up = np.asarray(mono.alpha_vertex_bound(game, weights, fast=fast))
+      assert np.all(lo <= up) and np.all(lo > 0.4 * up)
