@@ -7,7 +7,8 @@ Layers, one sub-package each:
   the agents' joint outcome (:func:`joint_advantages`, :func:`normal_form_advantages`).
 * :mod:`~dice_jax.ft.policies` -- the LoRA policies and how they are fitted: candidate batches
   (:class:`CandidateBatch`), the KL-projection step (:func:`ft_step`, :func:`ft_steps`), the SFT
-  baseline step (:func:`sft_steps`), agents sharing one frozen base
+  and policy-gradient baseline steps (:func:`sft_steps`, :func:`pg_steps` with
+  :func:`rloo_advantages`), agents sharing one frozen base
   (:func:`shared_lora_agents`).
 * :mod:`~dice_jax.ft.harness` -- the loop (:class:`DiceFT`, :class:`FTAgent`).
 
@@ -27,6 +28,7 @@ from dice_jax.ft.policies.ft_step import (
   replicate_model,
   split_adapters,
 )
+from dice_jax.ft.policies.pg_step import pg_steps, rloo_advantages
 from dice_jax.ft.policies.sft_step import sft_steps
 from dice_jax.ft.target.advantages import joint_advantages, normal_form_advantages
 from dice_jax.ft.target.mirror_target import mirror_target
@@ -44,9 +46,11 @@ __all__ = [
   "make_ft_optimizer",
   "mirror_target",
   "normal_form_advantages",
+  "pg_steps",
   "sft_steps",
   "shared_lora_agents",
   "replicate_model",
+  "rloo_advantages",
   "shares_base",
   "split_adapters",
 ]

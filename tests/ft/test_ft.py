@@ -197,3 +197,33 @@ def test_settings_errors_name_the_state_and_the_agent_count():
   assert ft.iteration == 0  # refused before any work: nothing trained, nothing logged
   for a, b in zip(agents, before):
     np.testing.assert_array_equal(np.asarray(a.log_policy()), b)
+
+
+def test_rloo_advantages_match_the_leave_one_out_definition():
+  """A_k = r_k - mean of the other real candidates' rewards, by explicit loops; 0 on masked
+  candidates and for a prompt with a single real candidate; bad input names the argument."""
+  from dice_jax.ft import rloo_advantages
+
+  rng = np.random.default_rng(0)
+  r = rng.normal(size=(5, 4))
+  mask = np.ones((5, 4), bool)
+  mask[1, 3] = mask[2, 2:] = False
+  mask[3, 1:] = False  # one real candidate: no baseline
+  r[~mask] = 1e9  # ignored
+  got = rloo_advantages(r, mask)
+  for p in range(5):
+    real = np.flatnonzero(mask[p])
+    for k in range(4):
+      if k not in real or len(real) == 1:
+        expected = 0.0
+      else:
+        expected = r[p, k] - np.mean([r[p, j] for j in real if j != k])
+      assert got[p, k] == pytest.approx(expected, abs=1e-5), (p, k)
+  # the leave-one-out advantages of a prompt sum to K/(K-1) * sum (r - mean) = 0
+  np.testing.assert_allclose(got.sum(-1), 0.0, atol=1e-5)
+  with pytest.raises(ValueError, match="rewards must be"):
+    rloo_advantages(np.zeros(3))
+  with pytest.raises(ValueError, match="candidate_mask has shape"):
+    rloo_advantages(np.zeros((2, 3)), np.ones((3, 2), bool))
+  with pytest.raises(ValueError, match="rewards must be finite"):
+    rloo_advantages(np.array([[np.inf, 0.0]]))

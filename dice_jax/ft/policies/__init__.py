@@ -11,6 +11,7 @@ from dice_jax.ft.policies.ft_step import (
   replicate_model,
   split_adapters,
 )
+from dice_jax.ft.policies.pg_step import pg_steps, rloo_advantages
 from dice_jax.ft.policies.sft_step import sft_steps
 
 __all__ = [
@@ -21,9 +22,11 @@ __all__ = [
   "log_policy",
   "make_candidate_batch",
   "make_ft_optimizer",
+  "pg_steps",
   "sft_steps",
   "shared_lora_agents",
   "replicate_model",
+  "rloo_advantages",
   "shares_base",
   "split_adapters",
 ]
