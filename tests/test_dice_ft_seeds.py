@@ -1,0 +1,69 @@
+"""benchmarks/dice_ft_seeds.py: the multi-seed DICE-FT record against SciPy's binomial test and
+t quantiles and against explicit counts on synthetic per-seed records."""
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from benchmarks.dice_ft_seeds import combine, mcnemar_exact, table
+
+
+def _record(seed, verdicts):
+  return {
+    "seed": seed,
+    "size": {"test_tasks": len(verdicts["base"])},
+    "settings": {},
+    "environment": {},
+    "timing": {},
+    "total_seconds": 1.0,
+    "heldout": {
+      m: {
+        "per_task_correct": [int(x) for x in v],
+        "accuracy": float(np.mean(v)),
+        "tokens_per_answer": 10.0 + i,
+      }
+      for i, (m, v) in enumerate(verdicts.items())
+    },
+  }
+
+
+@pytest.mark.parametrize("b,c", [(0, 0), (3, 0), (7, 2), (10, 10), (40, 25)])
+def test_mcnemar_exact_equals_scipys_two_sided_binomial_test(b, c):
+  expected = 1.0 if b + c == 0 else stats.binomtest(b, b + c, 0.5).pvalue
+  assert mcnemar_exact(b, c) == pytest.approx(expected, rel=1e-12)
+
+
+def test_combine_counts_pairs_and_intervals():
+  rng = np.random.default_rng(0)
+  recs = [
+    _record(
+      s,
+      {
+        m: rng.random(50) < p
+        for m, p in zip(("base", "dice_ft", "sft", "pg"), (0.2, 0.35, 0.15, 0.25))
+      },
+    )
+    for s in range(3)
+  ]
+  rec = combine(recs)
+  v = {
+    m: np.concatenate([r["heldout"][m]["per_task_correct"] for r in recs]).astype(bool)
+    for m in rec["methods"]
+  }
+  for m, out in rec["methods"].items():
+    acc = [r["heldout"][m]["accuracy"] for r in recs]
+    half = stats.t.ppf(0.975, 2) * np.std(acc, ddof=1) / math.sqrt(3)
+    assert out["accuracy_ci95_over_seeds"] == pytest.approx(
+      [np.mean(acc) - half, np.mean(acc) + half], rel=1e-3
+    )
+    assert out["pooled_correct"] == v[m].sum() and out["pooled_n"] == 150
+  for m, p in rec["dice_ft_vs"].items():
+    d, o = v["dice_ft"], v[m]
+    assert p["first_only"] == np.sum(d & ~o) and p["second_only"] == np.sum(o & ~d)
+    assert p["mean_difference"] == pytest.approx(d.mean() - o.mean())
+    assert p["mcnemar_p"] == pytest.approx(mcnemar_exact(p["first_only"], p["second_only"]))
+  assert set(rec["dice_ft_vs"]) == {"base", "sft", "pg"} and "DICE-FT - pg" in table(rec)
+  with pytest.raises(ValueError, match="every seed must appear once"):
+    combine([recs[0], recs[0]])
