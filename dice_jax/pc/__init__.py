@@ -35,6 +35,7 @@ from dice_jax.pc.environments import (
   Environment,
   LLMEnvironment,
   Outcome,
+  Role,
   SyntheticEnvironment,
   drift_suite,
   oscillation_suite,
@@ -55,9 +56,18 @@ from dice_jax.pc.policies import (
 )
 from dice_jax.pc.posterior import PayoffPosterior
 from dice_jax.pc.report import report
+from dice_jax.pc.settings import (
+  Budget,
+  Evaluation,
+  GameSettings,
+  LLMSettings,
+  MethodConfig,
+  SyntheticSettings,
+)
 
 __all__ = [
   "BestOfN",
+  "Budget",
   "BestResponseDynamics",
   "CONTROLS",
   "ConfigError",
@@ -67,17 +77,23 @@ __all__ = [
   "DICEPC",
   "Decision",
   "Environment",
+  "Evaluation",
   "FictitiousPlay",
+  "GameSettings",
   "IndependentLearners",
   "LLMEnvironment",
+  "LLMSettings",
+  "MethodConfig",
   "Outcome",
   "POLICIES",
   "PayoffPosterior",
   "Policy",
   "ROLES",
   "Results",
+  "Role",
   "RunConfig",
   "SyntheticEnvironment",
+  "SyntheticSettings",
   "UniformPolicy",
   "compare",
   "drift_suite",

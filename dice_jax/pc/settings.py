@@ -138,10 +138,10 @@ class SyntheticSettings:
   spec: CoordinationSpec = dataclasses.field(init=False, repr=False)
 
   @staticmethod
-  def parameters(suite: str) -> Dict[str, inspect.Parameter]:
-    """The configurable parameters of ``suite``."""
+  def parameters(suite: str) -> Dict[str, Any]:
+    """The configurable parameters of ``suite`` and their defaults."""
     sig = inspect.signature(SUITES[suite]).parameters
-    return {k: p for k, p in sig.items() if k not in _SUITE_FIXED}
+    return {k: p.default for k, p in sig.items() if k not in _SUITE_FIXED}
 
   def __post_init__(self):
     fields.choice("suite", self.suite, tuple(SUITES))
@@ -153,7 +153,7 @@ class SyntheticSettings:
           f"{k}: unknown key for the {self.suite} suite; known keys: kind, suite, "
           f"{', '.join(params)}."
         )
-      if isinstance(params[k].default, (list, tuple)):  # one number per state
+      if isinstance(params[k], (list, tuple)):  # one number per state
         if isinstance(v, (str, bytes)) or not isinstance(v, (list, tuple)):
           raise ValueError(f"{k} must be a list (one number per state); got {v!r}.")
         if not v:
@@ -205,6 +205,7 @@ class SyntheticSettings:
 
   @property
   def label(self) -> str:
+    """``"synthetic/<suite>"`` (what the results record as the environment)."""
     return f"synthetic/{self.suite}"
 
   def check_rounds(self, rounds: int) -> None:
@@ -227,7 +228,7 @@ class SyntheticSettings:
     return env
 
   def close(self) -> None:
-    pass
+    """Nothing to close (a synthetic suite holds no connection)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -264,10 +265,11 @@ class LLMSettings:
 
   @property
   def label(self) -> str:
+    """``"llm"``."""
     return "llm"
 
   def check_rounds(self, rounds: int) -> None:
-    pass
+    """Nothing depends on the round (real models have no payoffs to check)."""
 
   def build(self, seed: int) -> LLMEnvironment:
     """The environment of run seed ``seed`` over the shared backends."""
@@ -552,18 +554,22 @@ class RunConfig:
 
   @property
   def rounds(self) -> int:
+    """Rounds per run (``budget.rounds``)."""
     return self.budget.rounds
 
   @property
   def batch_size(self) -> int:
+    """Tasks per round (``budget.batch_size``)."""
     return self.budget.batch_size
 
   @property
   def monotonicity(self) -> bool:
+    """Whether the harness computes the rollout monotonicity diagnostic."""
     return self.evaluation.monotonicity
 
   @property
   def num_bootstrap(self) -> int:
+    """Bootstrap resamples of the monotonicity diagnostic's interval."""
     return self.evaluation.num_bootstrap
 
   def _first_dice(self) -> Optional[Dict[str, Any]]:
@@ -589,6 +595,7 @@ class RunConfig:
     return checks.references(None if ref is None else list(ref), self.spec, "reference")
 
   def method(self, label: str) -> MethodConfig:
+    """The method labelled ``label`` (``KeyError`` if none)."""
     for m in self.methods:
       if m.label == label:
         return m

@@ -3,8 +3,11 @@
 * :mod:`~dice_jax.rollouts.tasks` -- :class:`Task`, generated arithmetic and planning tasks with
   held-out splits, JSONL datasets, state names; :mod:`~dice_jax.rollouts.checkers` -- exact
   checkers (numbers, orders, short text).
+* :mod:`~dice_jax.rollouts.task_source` -- :class:`TaskSource`: where a run's tasks come from
+  (a generator or a JSONL file), a settings type that checks itself and loads the pool.
 * :mod:`~dice_jax.rollouts.backends` -- the :class:`Backend` protocol, :class:`LocalBackend`
-  (a Flax model), :class:`OpenAIBackend` (an OpenAI-compatible server), :class:`CachedBackend`.
+  (a Flax model), :class:`OpenAIBackend` (an OpenAI-compatible server), :class:`CachedBackend`;
+  their settings :class:`LocalSettings` / :class:`OpenAISettings`.
 * :mod:`~dice_jax.rollouts.sampler` -- the one batched sampler over :func:`dice_jax.llm.generate`
   (:func:`generate_rows`), and candidate sets (:func:`sample_candidates`).
 * :mod:`~dice_jax.rollouts.temperatures` -- per-state temperatures and their schedules.
@@ -21,7 +24,9 @@ from dice_jax.rollouts.backends import (
   CachedBackend,
   Completion,
   LocalBackend,
+  LocalSettings,
   OpenAIBackend,
+  OpenAISettings,
 )
 from dice_jax.rollouts.checkers import Verdict, check, check_number, check_order, check_text
 from dice_jax.rollouts.payoffs import charged_costs, token_cost_payoffs, token_costs
@@ -35,6 +40,7 @@ from dice_jax.rollouts.sampler import (
   sample_candidates,
   stop_ids_of,
 )
+from dice_jax.rollouts.task_source import TaskSource
 from dice_jax.rollouts.tasks import (
   Task,
   TaskFileError,
@@ -62,11 +68,14 @@ __all__ = [
   "Completion",
   "Generated",
   "LocalBackend",
+  "LocalSettings",
   "OpenAIBackend",
+  "OpenAISettings",
   "SampledCandidates",
   "Sampling",
   "Task",
   "TaskFileError",
+  "TaskSource",
   "Verdict",
   "annealed_temperatures",
   "arithmetic_task",

@@ -1,7 +1,7 @@
 """Where DICE-PC's roles act: the game's description, the synthetic suites, the LLM protocol."""
 
 from dice_jax.pc.environments.llm import CONTROLS, DEFAULT_ROLES, ROLES, Control, LLMEnvironment
-from dice_jax.pc.environments.spec import CoordinationSpec, Environment, Outcome, payoffs
+from dice_jax.pc.environments.spec import CoordinationSpec, Environment, Outcome, Role, payoffs
 from dice_jax.pc.environments.synthetic import SyntheticEnvironment, drift_suite, oscillation_suite
 
 __all__ = [
@@ -13,6 +13,7 @@ __all__ = [
   "LLMEnvironment",
   "Outcome",
   "ROLES",
+  "Role",
   "SyntheticEnvironment",
   "drift_suite",
   "oscillation_suite",

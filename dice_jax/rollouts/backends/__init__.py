@@ -16,15 +16,19 @@ from dice_jax.rollouts.backends.protocol import (
   check_request,
   to_messages,
 )
+from dice_jax.rollouts.backends.settings import LazyBackend, LocalSettings, OpenAISettings
 
 __all__ = [
   "Backend",
   "BackendError",
   "CachedBackend",
   "Completion",
+  "LazyBackend",
   "LocalBackend",
+  "LocalSettings",
   "Messages",
   "OpenAIBackend",
+  "OpenAISettings",
   "Prompt",
   "check_request",
   "parse_chat_completion",

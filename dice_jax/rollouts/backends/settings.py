@@ -52,6 +52,7 @@ class LocalSettings:
 
   @property
   def batching(self) -> Batching:
+    """How the shared sampler cuts rows into generation calls."""
     return Batching(
       max_batch=self.max_batch, prompt_bucket=self.prompt_bucket, fixed_batch=self.fixed_batch
     )
@@ -141,10 +142,12 @@ class LazyBackend:
     return self._backend
 
   def complete(self, prompts, *, max_tokens, temperature=0.0, n=1, seed=0):
+    """The backend's ``complete`` (creating the backend on the first call)."""
     return self.get().complete(
       prompts, max_tokens=max_tokens, temperature=temperature, n=n, seed=seed
     )
 
   def close(self):
+    """Close the backend if it was created."""
     if self._backend is not None and hasattr(self._backend, "close"):
       self._backend.close()
