@@ -360,7 +360,7 @@ def _method(label: str, value, spec: CoordinationSpec) -> MethodConfig:
   given = {} if value is None else mapping(value, path)
   method = given.get("method", label)
   options = {k: v for k, v in given.items() if k not in ("method", "match")}
-  known = method_options(method) if method in POLICIES else ()
+  known = method_options(method) if isinstance(method, str) and method in POLICIES else ()
   for k, resolve in (
     ("temperature", _temperatures),
     ("final_temperature", _temperatures),

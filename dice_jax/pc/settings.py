@@ -341,7 +341,7 @@ class MethodConfig:
         f"label: a method label must be letters, digits, '-', '_' or '.' (it names a folder); "
         f"got {self.label!r}."
       )
-    if self.method not in POLICIES:
+    if not isinstance(self.method, str) or self.method not in POLICIES:
       raise ValueError(
         f"method: unknown method {self.method!r}; methods are {', '.join(POLICIES)} (or set "
         "method: for a custom label)."

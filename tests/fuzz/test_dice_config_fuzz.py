@@ -7,6 +7,7 @@ key deleted or added; and raw YAML/JSON text with duplicate keys, deep nesting a
 ``HYPOTHESIS_PROFILE=thorough`` runs many more cases (tests/conftest.py)."""
 
 import copy
+import json
 import time
 
 import pytest
@@ -46,6 +47,27 @@ PC = {
     "best-of-n": {"match": "dice-pc"},
   },
   "evaluation": {"temperature": {"easy": 0.7, "hard": [0.7, 0.8]}, "num_bootstrap": 10},
+}
+PC_LLM = {  # every llm-side component: roles with a new control, two backends, two task sources
+  "budget": {"rounds": 2, "batch_size": 4},
+  "environment": {"kind": "llm", "max_tokens_cap": 16, "best_of_n_control": "direct"},
+  "roles": {
+    "solver": ["direct", "step_by_step", {"terse": {"instruction": "direct", "n": 2}}],
+    "verifier": {"controls": ["none", "judge"], "token_cost": 1e-3},
+  },
+  "tasks": [
+    {"kind": "jsonl", "path": "data.jsonl", "split": "all"},
+    {"kind": "arithmetic", "count": 2, "difficulties": [1]},
+  ],
+  "backends": {
+    "default": {"kind": "openai", "base_url": "http://127.0.0.1:9/v1", "model": "m"},
+    "big": {"kind": "local", "max_batch": 2},
+  },
+  "methods": {
+    "dice-pc": {"temperature": 1.0, "reference": {"solver": [1, 1, 1]}},
+    "bon": {"method": "best-of-n", "n": 2},
+  },
+  "evaluation": {"num_bootstrap": 5},
 }
 FT = {
   "name": "fuzz",
@@ -132,6 +154,27 @@ FUZZ = settings(
 @given(mutated(PC))
 def test_pc_config_mutations_give_settings_or_a_config_error(cfg):
   _check(pc_config.parse_config, cfg)
+
+
+@pytest.fixture(scope="module")
+def dataset_dir(tmp_path_factory):
+  d = tmp_path_factory.mktemp("pc_llm")
+  rows = [
+    {"question": f"q{i}", "answer": i, "domain": "math", "difficulty": 1 + i % 2} for i in range(6)
+  ]
+  (d / "data.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+  return str(d)
+
+
+def test_pc_llm_config_is_valid(dataset_dir):
+  cfg = pc_config.parse_config(PC_LLM, base_dir=dataset_dir)  # the base the mutations start from
+  assert cfg.spec.controls[0] == ("direct", "step_by_step", "terse")
+
+
+@FUZZ
+@given(cfg=mutated(PC_LLM))
+def test_pc_llm_config_mutations_give_settings_or_a_config_error(dataset_dir, cfg):
+  _check(lambda c: pc_config.parse_config(c, base_dir=dataset_dir), cfg)
 
 
 @FUZZ

@@ -105,6 +105,7 @@ BAD_SYNTHETIC = [
   ("methods.sgd", {}, "methods.sgd", "unknown method"),
   ("methods.my run", {"method": "uniform"}, "methods.my run", "label"),
   ("methods.dice-2", {"method": "dice-pcx"}, "methods.dice-2.method", "unknown method"),
+  ("methods.dice-2", {"method": ["dice-pc"]}, "methods.dice-2.method", "unknown method"),
   ("methods.dice-pc.temperature", -1, "methods.dice-pc.temperature", "> 0"),
   ("methods.dice-pc.temperature", 0, "methods.dice-pc.temperature", "> 0"),
   ("methods.dice-pc.temperature", [0.5], "methods.dice-pc.temperature", "one value per role"),
