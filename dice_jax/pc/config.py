@@ -33,7 +33,8 @@ duplicate keys checked, naming file and line).
       solver:
         controls: [direct, step_by_step]   # llm: names of dice_jax.pc.environments.llm.CONTROLS[role],
         token_cost: 5.0e-4                 #   "<name>@<backend>", or {name: {instruction, n,
-      aggregator: [first, vote]            #   temperature, max_tokens, model}} for a new one
+      aggregator: [first, vote]            #   temperature, max_tokens, model, stop}} for a new
+                                           #   one (dice_jax.pc.environments.llm.Control)
     token_cost: 1.0e-4              # default cost per token for roles that give none (>= 0)
     cost_sharing: team              # team (every role pays all tokens) | own
     states: [easy, hard]            # synthetic: names of the suite's states (one per entry of
@@ -53,8 +54,12 @@ duplicate keys checked, naming file and line).
       fixed_batch: true
       # kind: openai                # openai: base_url, model, api_key_env (the NAME of an
       # base_url: http://127.0.0.1:8080/v1   environment variable holding the key), timeout,
-      # model: smollm2              #   retries, max_concurrency, top_p
-    methods:                        # label -> options; ``method:`` defaults to the label
+      # model: smollm2              #   retries, backoff, max_backoff, max_concurrency, top_p
+                                    # (dice_jax.rollouts.backends.settings)
+    methods:                        # label -> options; ``method:`` defaults to the label. The
+                                    #   options are the policy's keyword arguments (solver for
+                                    #   method, prior and forgetting for posterior), so a new
+                                    #   policy option needs no change here
       dice-pc:
         temperature: 0.7            # number | [per role] | {role: t} | {state: number or
                                     #   {role: t}}  (every role / every state named)
@@ -72,7 +77,8 @@ duplicate keys checked, naming file and line).
         certify: true
         magnet: 0.0                 # moving reference: weight in [0, 1) of the last rounds' HQRE
         magnet_warmup: 0            #   (ramped up over this many rounds), averaged over the
-        magnet_window: 1            #   last magnet_window rounds
+        magnet_window: 1            #   last magnet_window rounds; also magnet_target,
+                                    #   magnet_schedule (dice_jax.pc.DICEPC)
       dice-pc-uniform: {method: dice-pc, temperature: 0.7}
       best-response: {forgetting: 1.0, prior: {...}}       # also fictitious-play
       uniform: {}
