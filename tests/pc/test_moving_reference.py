@@ -111,3 +111,12 @@ def test_concentration_schedule_and_welfare_target_follow_their_formulas():
 def test_bad_magnet_options_raise_naming_them(kwargs, name):
   with pytest.raises(ValueError, match=name):
     P.DICEPC(0.7, magnet=0.5, **kwargs)
+
+
+def test_no_magnet_means_the_fixed_reference_under_either_schedule():
+  spec = oscillation_suite().spec
+  for schedule in ("linear", "concentration"):
+    pol = P.DICEPC(0.7, magnet=0.0, magnet_schedule=schedule, magnet_target="welfare")
+    pol.reset(spec, np.random.default_rng(0))
+    np.testing.assert_array_equal(pol.magnet_weight(5), np.zeros(spec.num_states))
+    assert pol.round_reference(5) is pol.reference

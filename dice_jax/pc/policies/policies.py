@@ -596,7 +596,7 @@ class DICEPC(_PosteriorPolicy):
     current posterior and last round's HQRE (what :meth:`act` of that round uses)."""
     b = self.magnet * (1.0 if self.magnet_warmup == 0 else min(1.0, round / self.magnet_warmup))
     beta = np.full(self.spec.num_states, b)
-    if self.magnet_schedule == "concentration":
+    if self.magnet_schedule == "concentration" and self.magnet > 0:
       beta = 1.0 - (1.0 - b) * np.clip(self._concentration(), 0.0, 1.0)
     return beta
 
