@@ -16,7 +16,9 @@ draws a state uniformly, then a task of it uniformly (:meth:`LLMEnvironment.task
 
 Methods, same tasks and seeds (:func:`dice_jax.pc.harness.loop.run`, one run per method and seed;
 every method of a seed plays the same task draws): DICE-PC (annealed temperature with the
-certified floor, uniform reference), uniform, UCB1 and EXP3 independent learners, fictitious
+certified floor, uniform reference; a 4x colder variant; and with the moving reference chosen on
+the synthetic suites, ``dice-pc-welfare``: magnet 0.99, welfare target, concentration
+schedule), uniform, UCB1 and EXP3 independent learners, fictitious
 play, best-response dynamics, best-of-n (step-by-step, majority vote) at DICE-PC's measured
 tokens per task of the same seed (matched budget).
 
@@ -38,7 +40,8 @@ Writes ``benchmarks/results/dice_pc_real.json`` and ``.png``; the per-run folder
 summary.json and the plots of :mod:`dice_jax.pc.report.compare` per method and seed) goes to
 ``--out`` (default under /tmp). Not a unit test.
 
-    nice python benchmarks/dice_pc_real.py --json --plot     # the recorded run
+    python benchmarks/dice_pc_real.py --json --plot --seeds 5 --rounds 100 --out /tmp/dice_pc_real_big
+                                                      # the recorded run
     python benchmarks/dice_pc_real.py --quick                # smoke (a few minutes; not recorded)
 """
 
@@ -68,9 +71,12 @@ from dice_jax.rollouts.tasks import make_tasks  # noqa: E402
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 ROLES = {"solver": ["direct", "fewshot", "step_by_step"], "verifier": ["none", "judge"]}
 TOKEN_COST = 5e-4
+#: DICE-PC's moving reference as chosen on the synthetic suites (benchmarks/dice_pc_levers.py)
+WELFARE_MAGNET = dict(magnet=0.99, magnet_target="welfare", magnet_schedule="concentration")
 METHODS = (
   "dice-pc",
   "dice-pc-cold",
+  "dice-pc-welfare",
   "uniform",
   "ucb1",
   "exp3",
@@ -258,6 +264,8 @@ def main():
         pol = DICEPC(temperature=0.2, final_temperature=tau_end)
       elif label == "dice-pc-cold":  # sensitivity: the temperature lever, 4x colder
         pol = DICEPC(temperature=0.05, final_temperature=tau_end / 4)
+      elif label == "dice-pc-welfare":  # the moving reference of the synthetic suites (issue 14)
+        pol = DICEPC(temperature=0.2, final_temperature=tau_end, **WELFARE_MAGNET)
       elif label == "best-of-n":
         pol = make_policy("best-of-n", token_budget=max(dice_tokens, 1.0))
       else:
@@ -426,6 +434,13 @@ def main():
         "reference": "uniform",
         "margin": 0.1,
         "note": "sensitivity variant added after the first run",
+      },
+      "dice-pc-welfare": {
+        "temperature": 0.2,
+        "final_temperature": tau_end,
+        "reference": "uniform (the base rho_0 of the moving reference)",
+        **WELFARE_MAGNET,
+        "note": "the moving reference chosen on the synthetic suites (benchmarks/dice_pc_levers.py)",
       },
       "best-of-n": "token_budget = DICE-PC's tokens_per_task of the same seed",
       "evaluation_target": {"temperature": eval_tau, "reference": "uniform"},
