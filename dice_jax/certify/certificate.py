@@ -160,6 +160,7 @@ def certify_arrays(
   cheap: bool = False,
   equal_temperatures: bool = False,
   with_undecided: bool = False,
+  draws=None,
 ):
   """The traceable core of :func:`certify` (no input checks): all arrays carry the batch axes
   ``(*batch, ...)``; ``history`` may be ``None``; ``step_size`` may be ``None`` (the mirror
@@ -169,7 +170,9 @@ def certify_arrays(
   (:func:`dice_jax.certify.monotonicity.monotonicity_bounds`). ``with_undecided``: return
   ``(certificate, undecided)``, ``undecided`` per game whether the verdict is one the full
   computation might not share (``cheap`` only: a ``margin_not_positive`` that the tier's bounds
-  on the full computation's results do not settle; always ``False`` otherwise)."""
+  on the full computation's results do not settle; always ``False`` otherwise). ``draws``: the
+  shared sample profiles ``sample_profiles(key, num_actions, num_samples, dtype)`` if already
+  drawn (``key`` is then unused)."""
   batch = tuple(getattr(game, "batch_shape", ()))
   num_actions = tuple(game.num_actions)
   dtype = temperature.dtype
@@ -177,13 +180,16 @@ def certify_arrays(
   tmin = jnp.min(temperature, axis=-1)
 
   # sample profiles: shared draws plus the profile being certified
-  draws = sample_profiles(key, num_actions, num_samples, dtype)
-  profiles = tuple(
-    jnp.concatenate([jnp.broadcast_to(d, (*batch, *d.shape)), jnp.exp(l)[..., None, :]], axis=-2)
-    for d, l in zip(draws, logits)
-  )
+  if draws is None:
+    draws = sample_profiles(key, num_actions, num_samples, dtype)
   mono = monotonicity_bounds(
-    game, temperature, profiles, fast=fast, cheap=cheap, equal_temperatures=equal_temperatures
+    game,
+    temperature,
+    tuple(jnp.exp(l)[..., None, :] for l in logits),
+    fast=fast,
+    cheap=cheap,
+    equal_temperatures=equal_temperatures,
+    shared_profiles=draws,
   )
   fast = fast or cheap
 
@@ -333,7 +339,7 @@ def _certify_jit(
   step_size,
   tol,
   init_logits,
-  key,
+  draws,
   *,
   num_samples,
   steps_per_check,
@@ -351,13 +357,14 @@ def _certify_jit(
     None if default_step else step_size,
     tol,
     init_logits,
-    key,
+    None,
     num_samples=num_samples,
     steps_per_check=steps_per_check,
     fast=fast,
     cheap=cheap,
     equal_temperatures=equal_temperatures,
     with_undecided=True,
+    draws=draws,
   )
 
 
@@ -380,7 +387,7 @@ def _tiered(args, batch, options) -> Certificate:
     pick = todo
   else:
     idx = np.concatenate([todo, np.full(pad - todo.size, todo[0])])
-    game, tau, log_ref, logits, history, step, tol, init, key = args
+    game, tau, log_ref, logits, history, step, tol, init, draws = args
     take = lambda x: np.asarray(x).reshape((size, *np.shape(x)[len(batch) :]))[idx]
     sub = (
       jax.tree_util.tree_map(take, game),
@@ -391,7 +398,7 @@ def _tiered(args, batch, options) -> Certificate:
       step,
       tol,
       tuple(map(take, init)),
-      key,
+      draws,
     )
     second = _certify_jit(*sub, **options)[0]
     pick = np.arange(todo.size)
@@ -407,10 +414,11 @@ def _tiered(args, batch, options) -> Certificate:
   return jax.tree_util.tree_map(put, first, second)
 
 
-@functools.lru_cache(maxsize=1)
-def _default_key():
-  """``PRNGKey(0)``, made once (an eager dispatch per call otherwise)."""
-  return jax.random.PRNGKey(0)
+@functools.lru_cache(maxsize=16)
+def _default_draws(num_actions, num_samples, dtype):
+  """The sample profiles of ``PRNGKey(0)``, drawn once per shape (the random-number kernels
+  and an eager key otherwise run in every call)."""
+  return sample_profiles(jax.random.PRNGKey(0), num_actions, num_samples, dtype)
 
 
 def _log_profile(name, value, batch, n_actions, dtype, *, is_logits=False):
@@ -587,7 +595,12 @@ def certify(
   if not (isinstance(steps_per_check, (int, np.integer)) and steps_per_check >= 1):
     raise ValueError(f"steps_per_check must be a positive integer; got {steps_per_check!r}.")
   tol = (1e-8 if jnp.finfo(dtype).bits >= 64 else 1e-5) if tol is None else float(tol)
-  key = _default_key() if key is None else key
+  n_tuple = tuple(int(k) for k in n_actions)
+  draws = (
+    _default_draws(n_tuple, int(num_samples), np.dtype(dtype))
+    if key is None
+    else sample_profiles(key, n_tuple, int(num_samples), dtype)
+  )
   args = (
     game,
     tau,
@@ -597,7 +610,7 @@ def certify(
     np.asarray(1.0 if step_size is None else step_size, dtype),
     np.asarray(tol, dtype),
     init_logits,
-    key,
+    draws,
   )
   host_tau = np.asarray(tau) if _validation.is_concrete(tau) else None
   equal = host_tau is not None and bool(np.all(host_tau == host_tau[..., :1]))

@@ -53,6 +53,7 @@ from typing import Optional, Tuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import struct
 
 from dice_jax.certify import slices
@@ -112,13 +113,38 @@ def alpha_vertex_bound(
   ``fast=True`` bounds the slice norms with :func:`dice_jax.certify.slices.sigma_max_bounds`
   (matrix products instead of one SVD per slice; a slightly larger, still rigorous bound);
   ``cheap=True`` with :func:`dice_jax.certify.slices.cheap_norm_bounds` (Frobenius and
-  ``sqrt(||.||_1 ||.||_inf)``: a few passes, looser, still rigorous).
+  ``sqrt(||.||_1 ||.||_inf)``: a few passes, looser, still rigorous) and ``lambda_max(C)``
+  by the Collatz-Wielandt bound of :func:`perron_upper` instead of ``eigvalsh``.
   """
   c = slices.pair_bound_matrix(game.payoffs, _batch_ndim(game), weights, fast=fast, cheap=cheap)
   n = c.shape[-1]
   eps = jnp.finfo(c.dtype).eps
-  lam = jnp.linalg.eigvalsh(c)[..., -1]
+  lam = perron_upper(c) if cheap else jnp.linalg.eigvalsh(c)[..., -1]
   return (lam + 2 * n * eps * jnp.sqrt(jnp.sum(jnp.square(c), axis=(-2, -1)))) / 2
+
+
+def _perron_vector(c: jax.Array, iterations: int = 4) -> jax.Array:
+  """A positive vector near the Perron vector of a nonnegative ``c`` ``(..., n, n)``: power
+  steps from ``1``, each lifted by ``1e-3`` of its largest entry (plus ``tiny``) so that no
+  entry reaches 0 (a zero row, e.g. a player with one action)."""
+  tiny = jnp.finfo(c.dtype).tiny
+  u = jnp.ones(c.shape[:-1], c.dtype)
+  for _ in range(iterations):
+    u = jnp.einsum("...ij,...j->...i", c, u)
+    u = u / jnp.maximum(jnp.max(u, axis=-1, keepdims=True), tiny) + 1e-3
+  return u
+
+
+def perron_upper(c: jax.Array) -> jax.Array:
+  """An upper bound on ``lambda_max`` of a symmetric nonnegative ``c`` ``(..., n, n)`` without
+  an eigensolver: ``lambda_max(c) = rho(c) <= max_i (c u)_i / u_i`` for every positive ``u``
+  (the Collatz-Wielandt bound; Horn & Johnson, *Matrix Analysis*, 2nd ed., Thm 8.1.26), here
+  ``u`` from :func:`_perron_vector`. Every term of ``(c u)_i`` is nonnegative, so its rounding
+  is at most a relative ``n eps``; the result is raised by ``(n + 2) eps`` of itself."""
+  n = c.shape[-1]
+  u = _perron_vector(c)
+  ratio = jnp.max(jnp.einsum("...ij,...j->...i", c, u) / u, axis=-1)
+  return ratio * (1 + (n + 2) * jnp.finfo(c.dtype).eps)
 
 
 ROUNDING_SLACK = 1e-9
@@ -135,19 +161,13 @@ def alpha_vertex_floor(game: NormalFormGame, weights: Optional[jax.Array] = None
   lower=True``) is entrywise between 0 and the ``C`` of the full bound (each entry is at most the
   true largest slice norm, each entry of ``C`` at least that), so by Perron-Frobenius
   monotonicity ``lambda_max(C_low) <= lambda_max(C)`` (Horn & Johnson, *Matrix Analysis*,
-  2nd ed., Thm 8.1.18), and every Rayleigh quotient ``u^T C_low u / u^T u`` (here after four
-  power steps from ``1``) is at most ``lambda_max(C_low)``. Reduced by the relative
+  2nd ed., Thm 8.1.18), and every Rayleigh quotient ``u^T C_low u / u^T u`` (here ``u`` from
+  :func:`_perron_vector`) is at most ``lambda_max(C_low)``. Reduced by the relative
   :data:`ROUNDING_SLACK` for the rounding of both computations. Shape ``(*batch,)``.
   """
   c = slices.pair_bound_matrix(game.payoffs, _batch_ndim(game), weights, cheap=True, lower=True)
-  tiny = jnp.finfo(c.dtype).tiny
-  u = jnp.ones(c.shape[:-1], c.dtype)
-  for _ in range(4):
-    u = jnp.einsum("...ij,...j->...i", c, u)
-    u = u / jnp.maximum(jnp.max(u, axis=-1, keepdims=True), tiny)
-  quotient = jnp.einsum("...i,...ij,...j->...", u, c, u) / jnp.maximum(
-    jnp.sum(jnp.square(u), -1), tiny
-  )
+  u = _perron_vector(c)
+  quotient = jnp.einsum("...i,...ij,...j->...", u, c, u) / jnp.sum(jnp.square(u), -1)
   return quotient / 2 * (1 - ROUNDING_SLACK)
 
 
@@ -222,81 +242,96 @@ def sample_profiles(
   return tuple(out)
 
 
-def rayleigh_lower(s: jax.Array, iterations: int = 24) -> jax.Array:
+def rayleigh_lower(s: jax.Array, iterations: int = 16, normalize_every: int = 8) -> jax.Array:
   """A lower bound on ``lambda_max`` of a symmetric ``s`` (or a stack ``(..., n, n)``) without
   an eigensolver: the Rayleigh quotient ``v^T s v / v^T v`` (``<= lambda_max`` for every ``v``)
-  after power iterations on the shifted ``s + ||s||_F I`` (positive semidefinite, same top
-  eigenvector). A stack is flattened to one leading axis, so each product is one batched
-  matrix-vector product (``vmap`` of the single-matrix version ran far slower on CPU)."""
+  after ``iterations`` power steps on ``m = s / ||s||_F + I / 2``. Its eigenvalues
+  ``lambda / ||s||_F + 1/2`` lie in ``[-1/2, 3/2]``; when ``lambda_max >= 0`` (every projected
+  symmetric Jacobian of a normal-form game: zero trace) the top one has the largest modulus,
+  since ``|lambda_min| <= ||s||_F``, so the iteration converges to the top eigenvector. ``v``
+  grows at most ``1.5^8`` over 8 steps, so it is normalised only every ``normalize_every``
+  steps and each step is one batched matrix-vector product. The bound is valid for any
+  ``iterations``; more only make it tighter. A stack is flattened to one leading axis
+  (``vmap`` of the single-matrix version ran far slower on CPU)."""
   lead, n = s.shape[:-2], s.shape[-1]
   s = s.reshape(-1, n, n)
   tiny = jnp.finfo(s.dtype).tiny
-  shift = jnp.sqrt(jnp.sum(jnp.square(s), axis=(-2, -1)))
-  m = s + shift[:, None, None] * jnp.eye(n, dtype=s.dtype)
+  fro = jnp.sqrt(jnp.sum(jnp.square(s), axis=(-2, -1)))
+  m = s / jnp.maximum(fro, tiny)[:, None, None] + 0.5 * jnp.eye(n, dtype=s.dtype)
   v = jnp.broadcast_to(jnp.ones((n,), s.dtype) + 0.1 * jnp.arange(n, dtype=s.dtype), (len(s), n))
-  for _ in range(iterations):
+  for step in range(iterations):
     v = jnp.einsum("zij,zj->zi", m, v)
-    v = v / jnp.maximum(jnp.sqrt(jnp.sum(jnp.square(v), axis=-1, keepdims=True)), tiny)
+    if (step + 1) % normalize_every == 0:
+      v = v / jnp.maximum(jnp.sqrt(jnp.sum(jnp.square(v), axis=-1, keepdims=True)), tiny)
   quotient = jnp.einsum("zi,zij,zj->z", v, s, v) / jnp.maximum(jnp.sum(jnp.square(v), -1), tiny)
   return quotient.reshape(lead)
 
 
 def multilinear_projected_jacobians(
-  payoffs, batch_ndim: int, profiles, weights: Optional[jax.Array] = None
+  payoffs, batch_ndim: int, profiles, weights: Optional[jax.Array] = None, shared=None
 ) -> jax.Array:
   """``Q^T sym(W J(x_k)) Q`` of a (batched) normal-form game at K profiles at once, shape
   ``(*batch, K, D - N, D - N)``, from its payoff tensors (no automatic differentiation).
 
   For a multilinear game ``J_ii = 0`` and ``J_ij(x)[a_i, a_j] = sum_{a_{-ij}} U_i[a]
   prod_{k != i, j} x_k[a_k]`` (the slice combination of :mod:`dice_jax.certify.slices`), so
-  block ``(i, j)`` of ``sym(W J)`` is ``(w_i J_ij + w_j J_ji^T) / 2``, projected as
-  ``Q_i^T . Q_j``. The same matrix as :func:`projected_symmetric_jacobian` (up to rounding),
-  computed as batched matrix products over the flattened batch.
+  block ``(i, j)`` of ``sym(W J)`` is ``(w_i J_ij + w_j J_ji^T) / 2``: half the combination of
+  the slices of ``M_ij = w_i U_i + w_j U_j`` (:func:`dice_jax.certify.slices.pair_slices`), and
+  block ``(j, i)`` its transpose. Per unordered pair: the slices are projected by one matrix
+  product with ``Q_i (x) Q_j``, combined with the outer products of the others' profiles (one
+  matrix product for the ``shared`` profiles, one small product per game for the others), and
+  one more matrix product scatters every pair's block and its transpose into place. The same
+  matrix as :func:`projected_symmetric_jacobian` (up to rounding).
 
   Args:
     payoffs: the game's payoff tensors, each ``(*batch, n_1, ..., n_N)``.
     batch_ndim: number of batch axes.
     profiles: per player ``(*batch, K, n_i)``.
     weights: optional ``(*batch, N)`` player weights.
+    shared: optional per player ``(K_s, n_i)`` profiles shared by every game, taken before
+      ``profiles`` (the result has ``K_s + K`` profiles).
   """
   n_players = len(payoffs)
   batch = payoffs[0].shape[:batch_ndim]
   sizes = payoffs[0].shape[batch_ndim:]
-  k = profiles[0].shape[-2]
   dtype = payoffs[0].dtype
-
   size = math.prod(batch)
-  flat = tuple(p.reshape(size, k, -1) for p in profiles)
+  flat = tuple(p.reshape(size, p.shape[-2], -1) for p in profiles)
+  k = flat[0].shape[1] + (0 if shared is None else shared[0].shape[0])
+  dims = [n - 1 for n in sizes]
+  offsets = np.concatenate([[0], np.cumsum(dims)]).astype(int)
+  d = int(offsets[-1])
 
-  @functools.lru_cache(maxsize=None)
-  def block(i, j):  # J_ij at every profile, (size, K, n_i, n_j)
-    # U_i as a (n_i n_j) x (prod of the others' n) matrix per game, against the outer
-    # product of the others' profiles: one batched matrix product per block.
-    u = jnp.moveaxis(payoffs[i], (batch_ndim + i, batch_ndim + j), (batch_ndim, batch_ndim + 1))
-    u = u.reshape(size, sizes[i] * sizes[j], -1)
-    w = jnp.ones((size, k, 1), dtype)
+  def outer(profs, lead, i, j):  # the outer product of the others' profiles, (*lead, rest)
+    w = jnp.ones((*lead, 1), dtype)
     for m in range(n_players):
       if m not in (i, j):
-        w = (w[..., :, None] * flat[m][..., None, :]).reshape(size, k, -1)
-    return jnp.einsum("zrs,zks->zkr", u, w).reshape(size, k, sizes[i], sizes[j])
+        w = (w[..., :, None] * profs[m][..., None, :]).reshape(*lead, -1)
+    return w
 
-  q = [helmert_basis(n, dtype) for n in sizes]
-  w = None if weights is None else jnp.asarray(weights, dtype).reshape(size, n_players)
-  rows = []
+  parts, places = [], []
   for i in range(n_players):
-    row = []
-    for j in range(n_players):
-      if i == j:
-        row.append(jnp.zeros((size, k, sizes[i] - 1, sizes[j] - 1), dtype))
+    for j in range(i + 1, n_players):
+      if not dims[i] or not dims[j]:
         continue
-      jij, jji = block(i, j), jnp.swapaxes(block(j, i), -1, -2)
-      if w is not None:
-        jij = jij * w[:, i, None, None, None]
-        jji = jji * w[:, j, None, None, None]
-      row.append(jnp.einsum("zkab,ap,bq->zkpq", (jij + jji) / 2, q[i], q[j]))
-    rows.append(jnp.concatenate(row, axis=-1))
-  out = jnp.concatenate(rows, axis=-2)
-  return out.reshape(*batch, *out.shape[1:])
+      m = slices.pair_slices(payoffs, batch_ndim, i, j, weights)
+      q = jnp.kron(helmert_basis(sizes[i], dtype), helmert_basis(sizes[j], dtype))
+      m = m.reshape(size, m.shape[-3], -1) @ q  # (size, slices, d_i d_j), projected
+      block = []
+      if shared is not None:
+        block.append(jnp.einsum("zsr,ks->zkr", m, outer(shared, shared[0].shape[:1], i, j)))
+      if flat[0].shape[1]:
+        block.append(jnp.einsum("zsr,zks->zkr", m, outer(flat, flat[0].shape[:2], i, j)))
+      parts.append(jnp.concatenate(block, axis=1))
+      places += [(offsets[i] + p, offsets[j] + r) for p in range(dims[i]) for r in range(dims[j])]
+  if not parts:
+    return jnp.zeros((*batch, k, d, d), dtype)
+  scatter = np.zeros((len(places), d * d))
+  for row, (p, r) in enumerate(places):
+    scatter[row, p * d + r] += 0.5
+    scatter[row, r * d + p] += 0.5
+  out = jnp.concatenate(parts, axis=-1) @ jnp.asarray(scatter, dtype)
+  return out.reshape(*batch, k, d, d)
 
 
 def _sampled_one(game, profiles, weights, fast=False):
@@ -401,10 +436,13 @@ def monotonicity_bounds(
   fast: bool = False,
   cheap: bool = False,
   equal_temperatures: bool = False,
+  shared_profiles=None,
 ) -> MonotonicityBounds:
   """All bounds for a (batched) game at temperatures ``(*batch, N)``; traceable, no checks.
 
-  ``profiles``: per player ``(*batch, K, n_i)`` sample profiles for the lower bounds. For a
+  ``profiles``: per player ``(*batch, K, n_i)`` sample profiles for the lower bounds;
+  ``shared_profiles`` (optional): per player ``(K_s, n_i)`` more of them, shared by every game
+  and counted before ``profiles`` (the cheap tier builds their Jacobians in one product). For a
   two-player normal-form game ``J`` is constant, so the lower bound is the exact value (what
   :func:`alpha_sampled` returns at any profile; a test checks this) and no sampling is done.
   With ``fast=True`` no SVD or eigensolver runs: slice norms come from
@@ -431,8 +469,13 @@ def monotonicity_bounds(
   dtype = tau.dtype
   w = 1.0 / tau
   tmin = jnp.min(tau, axis=-1)
-  one = jnp.ones_like(tmin)
-  profiles = tuple(jnp.broadcast_to(p, (*batch, *p.shape[-2:])) for p in profiles)
+  own = tuple(jnp.broadcast_to(p, (*batch, *p.shape[-2:])) for p in profiles)
+  profiles = own
+  if shared_profiles is not None:
+    profiles = tuple(
+      jnp.concatenate([jnp.broadcast_to(d, (*batch, *d.shape)), p], axis=-2)
+      for d, p in zip(shared_profiles, own)
+    )
   take = lambda idx: tuple(
     jnp.take_along_axis(p, idx[..., None, None], axis=-2)[..., 0, :] for p in profiles
   )
@@ -455,24 +498,22 @@ def monotonicity_bounds(
       below = up < tmin * (1 - ROUNDING_SLACK)
       wbelow = wup < 1 - ROUNDING_SLACK
   else:
-    lo, k, below = _sampled_and_below(game, profiles, None, tmin, fast, cheap and rigorous)
-    if equal_temperatures:
-      wlo, wk, wbelow = lo * w[..., 0], k, below
-    else:
-      wlo, wk, wbelow = _sampled_and_below(game, profiles, w, one, fast, cheap and rigorous)
-    if rigorous:
-      up = alpha_vertex_bound(game, fast=fast, cheap=cheap)
-      wup = (
-        up * w[..., 0]
-        if equal_temperatures
-        else alpha_vertex_bound(game, w, fast=fast, cheap=cheap)
+    if cheap and rigorous:
+      up, wup, lo, k, wlo, wk, floor, wfloor, below, wbelow = _cheap_tier(
+        game, own, shared_profiles, w, tmin, equal_temperatures
       )
     else:
-      up = jnp.full(batch, jnp.inf, dtype)
-      wup = jnp.full(batch, jnp.inf, dtype)
-    if cheap and rigorous:
-      floor = alpha_vertex_floor(game)
-      wfloor = floor * w[..., 0] if equal_temperatures else alpha_vertex_floor(game, w)
+      lo, k = alpha_sampled(game, profiles, fast=fast)
+      if equal_temperatures:
+        wlo, wk = lo * w[..., 0], k
+      else:
+        wlo, wk = alpha_sampled(game, profiles, w, fast=fast)
+      if rigorous:
+        up = alpha_vertex_bound(game, fast=fast)
+        wup = up * w[..., 0] if equal_temperatures else alpha_vertex_bound(game, w, fast=fast)
+      else:
+        up = jnp.full(batch, jnp.inf, dtype)
+        wup = jnp.full(batch, jnp.inf, dtype)
   if not cheap or not rigorous:
     floor, wfloor = up, wup
     below, wbelow = lo < tmin, wlo < 1
@@ -494,20 +535,42 @@ def monotonicity_bounds(
   )
 
 
-def _sampled_and_below(game, profiles, weights, threshold, fast, test):
-  """``(alpha_lower, index, below)`` of :func:`alpha_sampled`; with ``test`` (a normal-form
-  game) the projected symmetric Jacobians are built once and ``below`` says, by
-  :func:`spectrum_below`, that ``lambda_max < threshold`` at every profile (the full
-  computation's ``eigvalsh`` included); otherwise ``below = alpha_lower < threshold``."""
-  if not test:
-    lo, k = alpha_sampled(game, profiles, weights, fast=fast)
-    return lo, k, lo < threshold
-  s = multilinear_projected_jacobians(game.payoffs, _batch_ndim(game), profiles, weights)
-  values = _lambda_max_or_lower(s, fast)
-  k = jnp.argmax(values, axis=-1)
-  lo = jnp.take_along_axis(values, k[..., None], axis=-1)[..., 0]
-  below = jnp.all(spectrum_below(s, threshold[..., None]), axis=-1)
-  return lo, k, below
+def _cheap_tier(game, profiles, shared, w, tmin, equal_temperatures):
+  """The N-player cheap tier of :func:`monotonicity_bounds`: ``(up, wup, lo, k, wlo, wk, floor,
+  wfloor, below, wbelow)``. The projected symmetric Jacobians are built once for the Rayleigh
+  quotients and the :func:`spectrum_below` tests; the tests (the only Cholesky factorisations)
+  run only when some game is left undecided by the other bounds (``lax.cond``; their results
+  are ``False`` otherwise, and unused)."""
+  nb = _batch_ndim(game)
+  one = jnp.ones_like(tmin)
+
+  def sampled(weights):
+    s = multilinear_projected_jacobians(game.payoffs, nb, profiles, weights, shared)
+    values = _lambda_max_or_lower(s, True)
+    k = jnp.argmax(values, axis=-1)
+    return s, jnp.take_along_axis(values, k[..., None], axis=-1)[..., 0], k
+
+  s, lo, k = sampled(None)
+  up = alpha_vertex_bound(game, cheap=True)
+  floor = alpha_vertex_floor(game)
+  if equal_temperatures:
+    sw, wlo, wk, wup, wfloor = None, lo * w[..., 0], k, up * w[..., 0], floor * w[..., 0]
+  else:
+    sw, wlo, wk = sampled(w)
+    wup, wfloor = alpha_vertex_bound(game, w, cheap=True), alpha_vertex_floor(game, w)
+  open_ = ~(up < tmin) & ~(wup < 1) & ~((lo >= tmin) & (wlo >= 1))
+
+  def tests():
+    below = jnp.all(spectrum_below(s, tmin[..., None]), axis=-1)
+    wbelow = below if sw is None else jnp.all(spectrum_below(sw, one[..., None]), axis=-1)
+    return below, wbelow
+
+  def skip():
+    false = jnp.zeros(tmin.shape, bool)
+    return false, false
+
+  below, wbelow = jax.lax.cond(jnp.any(open_), tests, skip)
+  return up, wup, lo, k, wlo, wk, floor, wfloor, below, wbelow
 
 
 def _two_player_bounds(game, weights, fast=False, cheap=False):

@@ -18,10 +18,12 @@ with orthonormal ``Q``). It is exactly zero when the slice is exactly zero (zero
 
 from __future__ import annotations
 
+import math
 from typing import Optional
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from dice_jax.certify._tangent import helmert_basis
 
@@ -100,14 +102,54 @@ def cheap_norm_bounds(m: jax.Array):
   return jnp.minimum(lower, upper), upper
 
 
+SMALL_SLICE = 64
+"""Slices with at most this many entries take :func:`cheap_pair_bounds`' matrix-product path."""
+
+
+def _small_slice_bounds(m: jax.Array, ni: int, nj: int):
+  """Per-slice ``(lower, upper)`` of :func:`cheap_norm_bounds` for flattened ``n_i x n_j``
+  slices ``m`` ``(..., n_i n_j)``, by matrix products: centring with ``P_i (x) P_j``, then the
+  column and row sums of ``|C|``, ``C^2`` and ``M^2`` (XLA on CPU runs these far faster than
+  reductions over axes of length 4). Each entry of ``C`` is a dot product of ``n_i n_j`` terms
+  against a row of ``P_i (x) P_j`` (absolute sum ``< 4``): error ``<= 4 n_i n_j u max|M|`` per
+  entry, so ``||dC||_F <= 2 (n_i n_j)^1.5 eps ||M||_F``, which the upper bound's allowance adds."""
+  dtype = m.dtype
+  pi, pj = (np.eye(k) - 1.0 / k for k in (ni, nj))
+  c = m @ jnp.asarray(np.kron(pi, pj), dtype)
+  # column sums (over a_i) and row sums (over a_j) of a flattened n_i x n_j slice
+  agg = jnp.asarray(
+    np.concatenate(
+      [np.kron(np.ones((ni, 1)), np.eye(nj)), np.kron(np.eye(ni), np.ones((nj, 1)))], 1
+    ),
+    dtype,
+  )
+  a, sq, msq = jnp.abs(c) @ agg, jnp.square(c) @ agg, jnp.square(m) @ agg
+  fro = jnp.sqrt(jnp.sum(sq[..., nj:], -1))
+  one, inf = jnp.max(a[..., :nj], -1), jnp.max(a[..., nj:], -1)
+  m_fro = jnp.sqrt(jnp.sum(msq[..., nj:], -1))
+  cols, rows = jnp.sqrt(jnp.max(sq[..., :nj], -1)), jnp.sqrt(jnp.max(sq[..., nj:], -1))
+  return _combine(fro, one, inf, cols, rows, m_fro, ni, nj, 4 * (ni + nj) + 2 * (ni * nj) ** 1.5)
+
+
+def _combine(fro, one, inf, cols, rows, m_fro, ni, nj, rounding):
+  """The bounds of :func:`cheap_norm_bounds` from the norms of ``C`` and ``||M||_F``."""
+  eps = jnp.finfo(fro.dtype).eps
+  upper = jnp.minimum(fro, jnp.sqrt(one * inf)) * (1 + 4 * (ni + nj) * eps)
+  upper = upper + rounding * eps * m_fro
+  lower = jnp.maximum(fro / jnp.sqrt(min(ni, nj) - 1.0), jnp.maximum(cols, rows))
+  return jnp.minimum(lower, upper), upper
+
+
 def cheap_pair_bounds(payoffs, batch_ndim: int, i: int, j: int, weights=None, *, both: bool = True):
   """``(lower, upper)``: ``max`` over the slices of ``M = w_i U_i + w_j U_j`` (``U_i`` when
-  ``both=False``) of the bounds of :func:`cheap_norm_bounds`, each ``(*batch,)``, computed on
-  the payoff tensor in place: the centring and the norms reduce over the axes of players i
-  and j, so no slice stack is transposed out (the same quantities as
-  ``cheap_norm_bounds(pair_slices(...))[k].max(-1)``, summed in another order). ``lower``
+  ``both=False``) of the bounds of :func:`cheap_norm_bounds`, each ``(*batch,)``: ``lower``
   bounds ``c_ij`` of :func:`pair_bound_matrix` from below (the largest slice's column, row and
-  scaled Frobenius norms, as computed), ``upper`` from above (with the rounding allowance)."""
+  scaled Frobenius norms, as computed), ``upper`` from above (with the rounding allowance).
+
+  The same quantities as ``cheap_norm_bounds(pair_slices(...))[k].max(-1)``, summed in another
+  order. Small slices (``n_i n_j <=`` :data:`SMALL_SLICE`, e.g. the 4 x 4 slices of 4^4 games)
+  go through matrix products (:func:`_small_slice_bounds`); larger ones are reduced on the
+  payoff tensor in place over the axes of players i and j (no slice stack is transposed out)."""
   n = len(payoffs)
   batch = payoffs[0].shape[:batch_ndim]
   ai, aj = batch_ndim + i, batch_ndim + j
@@ -115,32 +157,80 @@ def cheap_pair_bounds(payoffs, batch_ndim: int, i: int, j: int, weights=None, *,
   if ni < 2 or nj < 2:
     z = jnp.zeros(batch, payoffs[0].dtype)
     return z, z
+  if ni * nj <= SMALL_SLICE:
+    m = pair_slices(payoffs, batch_ndim, i, j, weights, both=both)
+    bounds = _small_slice_bounds(m.reshape(*m.shape[:-2], ni * nj), ni, nj)
+  else:
 
-  def scaled(k):
-    u = payoffs[k]
-    return u if weights is None else u * weights[..., k].reshape(*batch, *(1,) * n)
+    def scaled(k):
+      u = payoffs[k]
+      return u if weights is None else u * weights[..., k].reshape(*batch, *(1,) * n)
 
-  m = scaled(i) + scaled(j) if both else scaled(i)
-  c = (
-    m
-    - jnp.mean(m, axis=aj, keepdims=True)
-    - jnp.mean(m, axis=ai, keepdims=True)
-    + jnp.mean(m, axis=(ai, aj), keepdims=True)
+    m = scaled(i) + scaled(j) if both else scaled(i)
+    c = (
+      m
+      - jnp.mean(m, axis=aj, keepdims=True)
+      - jnp.mean(m, axis=ai, keepdims=True)
+      + jnp.mean(m, axis=(ai, aj), keepdims=True)
+    )
+    axes = dict(axis=(ai, aj), keepdims=True)
+    sq = jnp.square(c)
+    a = jnp.abs(c)
+    bounds = _combine(
+      jnp.sqrt(jnp.sum(sq, **axes)),
+      jnp.max(jnp.sum(a, axis=ai, keepdims=True), axis=aj, keepdims=True),  # column sums
+      jnp.max(jnp.sum(a, axis=aj, keepdims=True), axis=ai, keepdims=True),  # row sums
+      jnp.sqrt(jnp.max(jnp.sum(sq, axis=ai, keepdims=True), axis=aj, keepdims=True)),
+      jnp.sqrt(jnp.max(jnp.sum(sq, axis=aj, keepdims=True), axis=ai, keepdims=True)),
+      jnp.sqrt(jnp.sum(jnp.square(m), **axes)),
+      ni,
+      nj,
+      4 * (ni + nj),
+    )
+  return tuple(jnp.max(b.reshape(*batch, -1), axis=-1) for b in bounds)
+
+
+def cheap_pair_bound_matrices(payoffs, batch_ndim: int, weights=None, *, both: bool = True):
+  """``(C_low, C_up)``: the matrices of :func:`pair_bound_matrix` built from the lower and the
+  upper bounds of :func:`cheap_pair_bounds`, each ``(*batch, N, N)``. The pairs whose slices
+  share a shape and count (all pairs of an ``n^N`` game) and are small go through
+  :func:`_small_slice_bounds` as one stack (one set of matrix products for all of them)."""
+  n = len(payoffs)
+  batch = payoffs[0].shape[:batch_ndim]
+  sizes = payoffs[0].shape[batch_ndim:]
+  dtype = payoffs[0].dtype
+  zero = jnp.zeros(batch, dtype)
+  entries = {}
+  groups = {}
+  for i in range(n):
+    for j in range(n):
+      if i == j or (both and j < i):
+        continue
+      ni, nj = sizes[i], sizes[j]
+      if ni < 2 or nj < 2:
+        continue
+      if ni * nj <= SMALL_SLICE:
+        groups.setdefault((ni, nj, math.prod(sizes) // (ni * nj)), []).append((i, j))
+      else:
+        entries[i, j] = cheap_pair_bounds(payoffs, batch_ndim, i, j, weights, both=both)
+  for (ni, nj, _), pairs in groups.items():
+    m = jnp.stack([pair_slices(payoffs, batch_ndim, i, j, weights, both=both) for i, j in pairs])
+    lo, up = _small_slice_bounds(m.reshape(*m.shape[:-2], ni * nj), ni, nj)
+    lo, up = jnp.max(lo, axis=-1), jnp.max(up, axis=-1)
+    for k, (i, j) in enumerate(pairs):
+      entries[i, j] = (lo[k], up[k])
+  if both:
+    entries.update({(j, i): v for (i, j), v in list(entries.items())})
+  return tuple(
+    jnp.stack(
+      [
+        jnp.stack([entries.get((i, j), (zero, zero))[which] for j in range(n)], -1)
+        for i in range(n)
+      ],
+      -2,
+    )
+    for which in (0, 1)
   )
-  axes = dict(axis=(ai, aj), keepdims=True)
-  sq = jnp.square(c)
-  fro = jnp.sqrt(jnp.sum(sq, **axes))
-  a = jnp.abs(c)
-  one = jnp.max(jnp.sum(a, axis=ai, keepdims=True), axis=aj, keepdims=True)  # column sums
-  inf = jnp.max(jnp.sum(a, axis=aj, keepdims=True), axis=ai, keepdims=True)  # row sums
-  eps = jnp.finfo(m.dtype).eps
-  allowance = 4 * (ni + nj) * eps * jnp.sqrt(jnp.sum(jnp.square(m), **axes))
-  upper = jnp.minimum(fro, jnp.sqrt(one * inf)) * (1 + 4 * (ni + nj) * eps) + allowance
-  cols = jnp.sqrt(jnp.max(jnp.sum(sq, axis=ai, keepdims=True), axis=aj, keepdims=True))
-  rows = jnp.sqrt(jnp.max(jnp.sum(sq, axis=aj, keepdims=True), axis=ai, keepdims=True))
-  lower = jnp.maximum(fro / jnp.sqrt(min(ni, nj) - 1.0), jnp.maximum(cols, rows))
-  lower = jnp.minimum(lower, upper)
-  return tuple(jnp.max(b.reshape(*batch, -1), axis=-1) for b in (lower, upper))
 
 
 def pair_bound_matrix(
@@ -160,21 +250,18 @@ def pair_bound_matrix(
   ``both=True``: ``M_ij = w_i U_i + w_j U_j`` (symmetric ``C``, the monotonicity bound);
   ``both=False``: ``M_ij = U_i`` (``C'``, not symmetric, the Lipschitz bound). Slice norms:
   the SVD (default), :func:`sigma_max_bounds` (``fast``) or :func:`cheap_norm_bounds`
-  (``cheap``), each a rigorous upper bound. ``cheap=True, lower=True``: the matrix of the
-  cheap *lower* bounds on the same ``c_ij`` instead (entrywise below ``C``).
+  (``cheap``, :func:`cheap_pair_bound_matrices`), each a rigorous upper bound.
+  ``cheap=True, lower=True``: the matrix of the cheap *lower* bounds on the same ``c_ij``
+  instead (entrywise below ``C``).
   """
+  if cheap:
+    return cheap_pair_bound_matrices(payoffs, batch_ndim, weights, both=both)[0 if lower else 1]
   n = len(payoffs)
   batch = payoffs[0].shape[:batch_ndim]
   c = jnp.zeros((*batch, n, n), payoffs[0].dtype)
   for i in range(n):
     for j in range(n):
       if i == j or (both and j < i):
-        continue
-      if cheap:
-        bounds = cheap_pair_bounds(payoffs, batch_ndim, i, j, weights, both=both)
-        c = c.at[..., i, j].set(bounds[0 if lower else 1])
-        if both:
-          c = c.at[..., j, i].set(c[..., i, j])
         continue
       m = pair_slices(payoffs, batch_ndim, i, j, weights, both=both)
       if fast:

@@ -213,6 +213,12 @@ def test_multilinear_jacobians_equal_autodiff_ones():
           game[b], tuple(p[b, k] for p in prof), None if weights is None else weights[b]
         )
         np.testing.assert_allclose(got[b, k], ref, atol=1e-12)
+    # the same matrices with the first two profiles shared by the batch (one matrix product)
+    shared = tuple(p[0, :2] for p in prof)
+    split = mono.multilinear_projected_jacobians(
+      game.payoffs, 1, tuple(p[:, 2:] for p in prof), weights, shared
+    )
+    np.testing.assert_allclose(split, got, atol=1e-14)
 
 
 @pytest.mark.slow  # 10 s: the slow tier
@@ -229,6 +235,19 @@ def test_cheap_pair_bounds_equal_the_slice_stack_bounds():
       for k in range(2):
         ref = jnp.max(slices.cheap_norm_bounds(m)[k], axis=-1)
         np.testing.assert_allclose(got[k], ref, rtol=1e-13)
+  # the stacked matrices of all pairs, and a shape with slices above SMALL_SLICE (in place)
+  for shape in (shape, (9, 8, 2)):
+    game = dst.make_game("uniform", 4, shape, batch_shape=(2,))
+    for both in (True, False):
+      low, up = slices.cheap_pair_bound_matrices(game.payoffs, 1, w, both=both)
+      for i, j in itertools.permutations(range(3), 2):
+        pair = (min(i, j), max(i, j)) if both else (i, j)
+        ref = slices.cheap_pair_bounds(game.payoffs, 1, *pair, w, both=both)
+        m = slices.pair_slices(game.payoffs, 1, i, j, w, both=both)
+        for k, c in enumerate((low, up)):
+          np.testing.assert_allclose(c[:, i, j], ref[k], rtol=1e-13)
+          stack = jnp.max(slices.cheap_norm_bounds(m)[k], axis=-1)
+          np.testing.assert_allclose(c[:, i, j], stack, rtol=1e-13)
 
 
 def test_spectrum_below_agrees_with_numpy_eigvalsh_at_the_boundary():
@@ -249,6 +268,20 @@ def test_spectrum_below_agrees_with_numpy_eigvalsh_at_the_boundary():
   assert np.all(np.asarray(below(jnp.asarray(s), jnp.asarray(top + 1e-6 * scale))))
   empty = mono.spectrum_below(jnp.zeros((3, 0, 0)), jnp.asarray([-1.0, 0.0, 1.0]))
   np.testing.assert_array_equal(empty, [False, False, True])
+
+
+def test_perron_upper_is_above_numpy_eigvalsh():
+  """The Collatz-Wielandt bound of the cheap tier against NumPy's largest eigenvalue of
+  nonnegative symmetric matrices (with zero rows, and all-zero ones: exactly 0)."""
+  rng = np.random.default_rng(2)
+  c = rng.uniform(0, 1, (200, 5, 5))
+  c = (c + np.swapaxes(c, -1, -2)) / 2
+  c[:50, 0, :] = c[:50, :, 0] = 0.0
+  c[50:60] = 0.0
+  top = np.linalg.eigvalsh(c)[:, -1]
+  got = np.asarray(jax.jit(mono.perron_upper)(jnp.asarray(c)))
+  assert np.all(got >= top) and np.all(got <= 1.05 * top)
+  np.testing.assert_array_equal(got[50:60], 0.0)
 
 
 def test_vertex_floor_is_below_the_full_vertex_bounds():
