@@ -490,16 +490,22 @@ def certify(
     tiered: decide each game with cheap bounds first and compute the full bounds only for the
       games that tier leaves undecided. Tier 1: upper bounds from
       :func:`dice_jax.certify.slices.cheap_norm_bounds` (``min(||C||_F,
-      sqrt(||C||_1 ||C||_inf))`` per projected slice ``C``, in the vertex bound for N
-      players); lower bounds from its column/row/Frobenius norms (two players) or, for N
-      players, Rayleigh quotients ``v^T S_k v / v^T v <= lambda_max(S_k)`` of
-      ``S_k = Q^T sym(W J(x_k)) Q`` at every sampled profile ``x_k``; the halfrange Lipschitz
-      bound. Tier 2, for the games whose tier-1 verdict is ``margin_not_positive``: the full
-      computation (SVD slice norms in the vertex bound, ``eigvalsh`` of every ``S_k``, the
-      slice Lipschitz bound; or the ``fast`` bounds). The verdicts are those of the full
-      computation (a tier-1 upper bound below the margin certifies, a tier-1 lower bound above
-      it refutes, both being bounds on the same quantities); the games decided in tier 1 report
-      tier 1's looser ``alpha`` bounds (``exact`` False), error bounds and rates.
+      sqrt(||M||_1 ||M||_inf))`` per slice ``M``, ``C = P_i M P_j``, in the vertex bound for
+      N players, whose ``lambda_max`` is a Collatz-Wielandt bound); lower bounds from its
+      column/row/Frobenius norms (two players) or, for N players, Rayleigh quotients
+      ``v^T S_k v / v^T v <= lambda_max(S_k)`` of ``S_k = Q^T sym(W J(x_k)) Q`` at every
+      sampled profile ``x_k``; the halfrange Lipschitz bound. A tier-1 upper bound below the
+      margin certifies, a tier-1 lower bound above it refutes (both bound the same quantities
+      as the full computation). A tier-1 ``margin_not_positive`` is final when tier 1 also
+      proves that the full computation could do neither: a lower bound on its vertex bound
+      (:func:`dice_jax.certify.monotonicity.alpha_vertex_floor`) reaches the margin and a
+      Cholesky factorisation shows every ``lambda_max(S_k)`` below it
+      (:func:`dice_jax.certify.monotonicity.spectrum_below`), each a relative ``1e-9`` clear.
+      Tier 2, for the other ``margin_not_positive`` games: the full computation (SVD slice
+      norms in the vertex bound, ``eigvalsh`` of every ``S_k``, the slice Lipschitz bound; or
+      the ``fast`` bounds). The verdicts are those of the full computation; the games decided
+      in tier 1 report tier 1's looser ``alpha`` bounds (``exact`` False), error bounds and
+      rates.
       ``tiered=False``: the full computation for every game.
 
   Returns:
@@ -557,9 +563,8 @@ def certify(
       "a normal-form game: call certify(game, temperature, solution)."
     )
 
+  # (also checks that every payoff is finite, naming the field)
   n_actions, batch, dtype, tau = _validation.game_and_temperature(game, temperature)
-  for i, leaf in enumerate(jax.tree_util.tree_leaves(game)):
-    _validation.require_finite(f"game (payoff leaf {i})", leaf)
   tau = jnp.asarray(tau, dtype)
 
   history = None

@@ -78,28 +78,33 @@ def cheap_norm_bounds(m: jax.Array):
   """``(lower, upper)`` bounds on ``||P_i M P_j||_2`` from a few passes over ``M`` (tier 1).
 
   With ``C = P_i M P_j`` (:func:`centered`) of rank at most ``r = min(n_i, n_j) - 1``:
-  *upper* ``min(||C||_F, sqrt(||C||_1 ||C||_inf))`` (``||C||_2^2 <= ||C||_1 ||C||_inf``,
-  Higham, *Accuracy and Stability of Numerical Algorithms*, 2nd ed., §6.3) plus the rounding
-  allowance of the module docstring; *lower* the largest of ``||C||_F / sqrt(r)`` and the
-  largest column and row norms (``||C e_j||_2 <= ||C||_2``), as computed.
+  *upper* ``||C||_F`` and, for slices of at most :data:`SMALL_SLICE` entries, the smaller of it
+  and ``sqrt(||M||_1 ||M||_inf)`` (``||C||_2 <= ||M||_2`` as the projectors have norm 1, and
+  ``||M||_2^2 <= ||M||_1 ||M||_inf``, Higham, *Accuracy and Stability of Numerical Algorithms*,
+  2nd ed., §6.3; it helps sparse and diagonal slices; on larger slices its two passes over
+  ``|M|`` cost more than the solve steps they would save), plus the rounding allowance of the
+  module docstring; *lower* the largest of ``||C||_F / sqrt(r)`` and the largest column and
+  row norms (``||C e_j||_2 <= ||C||_2``), as computed.
   """
   ni, nj = m.shape[-2:]
   if ni < 2 or nj < 2:
     z = jnp.zeros(m.shape[:-2], m.dtype)
     return z, z
-  c = centered(m)
-  sq = jnp.square(c)
-  fro = jnp.sqrt(jnp.sum(sq, axis=(-2, -1)))
-  a = jnp.abs(c)
-  one = jnp.max(jnp.sum(a, axis=-2), axis=-1)
-  inf = jnp.max(jnp.sum(a, axis=-1), axis=-1)
-  eps = jnp.finfo(m.dtype).eps
-  allowance = 4 * (ni + nj) * eps * jnp.sqrt(jnp.sum(jnp.square(m), axis=(-2, -1)))
-  upper = jnp.minimum(fro, jnp.sqrt(one * inf)) * (1 + 4 * (ni + nj) * eps) + allowance
-  cols = jnp.sqrt(jnp.max(jnp.sum(sq, axis=-2), axis=-1))
-  rows = jnp.sqrt(jnp.max(jnp.sum(sq, axis=-1), axis=-1))
-  lower = jnp.maximum(fro / jnp.sqrt(min(ni, nj) - 1.0), jnp.maximum(cols, rows))
-  return jnp.minimum(lower, upper), upper
+  sq = jnp.square(centered(m))
+  rows_sq = jnp.sum(sq, axis=-1)
+  small = ni * nj <= SMALL_SLICE
+  a = jnp.abs(m) if small else None
+  return _combine(
+    jnp.sqrt(jnp.sum(rows_sq, axis=-1)),
+    jnp.max(jnp.sum(a, axis=-2), axis=-1) if small else None,
+    jnp.max(jnp.sum(a, axis=-1), axis=-1) if small else None,
+    jnp.sqrt(jnp.max(jnp.sum(sq, axis=-2), axis=-1)),
+    jnp.sqrt(jnp.max(rows_sq, axis=-1)),
+    jnp.sqrt(jnp.sum(jnp.square(m), axis=(-2, -1))),
+    ni,
+    nj,
+    4 * (ni + nj),
+  )
 
 
 SMALL_SLICE = 64
@@ -109,7 +114,7 @@ SMALL_SLICE = 64
 def _small_slice_bounds(m: jax.Array, ni: int, nj: int):
   """Per-slice ``(lower, upper)`` of :func:`cheap_norm_bounds` for flattened ``n_i x n_j``
   slices ``m`` ``(..., n_i n_j)``, by matrix products: centring with ``P_i (x) P_j``, then the
-  column and row sums of ``|C|``, ``C^2`` and ``M^2`` (XLA on CPU runs these far faster than
+  column and row sums of ``|M|``, ``C^2`` and ``M^2`` (XLA on CPU runs these far faster than
   reductions over axes of length 4). Each entry of ``C`` is a dot product of ``n_i n_j`` terms
   against a row of ``P_i (x) P_j`` (absolute sum ``< 4``): error ``<= 4 n_i n_j u max|M|`` per
   entry, so ``||dC||_F <= 2 (n_i n_j)^1.5 eps ||M||_F``, which the upper bound's allowance adds."""
@@ -123,7 +128,7 @@ def _small_slice_bounds(m: jax.Array, ni: int, nj: int):
     ),
     dtype,
   )
-  a, sq, msq = jnp.abs(c) @ agg, jnp.square(c) @ agg, jnp.square(m) @ agg
+  a, sq, msq = jnp.abs(m) @ agg, jnp.square(c) @ agg, jnp.square(m) @ agg
   fro = jnp.sqrt(jnp.sum(sq[..., nj:], -1))
   one, inf = jnp.max(a[..., :nj], -1), jnp.max(a[..., nj:], -1)
   m_fro = jnp.sqrt(jnp.sum(msq[..., nj:], -1))
@@ -132,9 +137,12 @@ def _small_slice_bounds(m: jax.Array, ni: int, nj: int):
 
 
 def _combine(fro, one, inf, cols, rows, m_fro, ni, nj, rounding):
-  """The bounds of :func:`cheap_norm_bounds` from the norms of ``C`` and ``||M||_F``."""
+  """The bounds of :func:`cheap_norm_bounds` from ``||C||_F``, ``||M||_1``, ``||M||_inf``, the
+  largest column and row norms of ``C`` and ``||M||_F`` (rounding allowance ``rounding eps
+  ||M||_F``)."""
   eps = jnp.finfo(fro.dtype).eps
-  upper = jnp.minimum(fro, jnp.sqrt(one * inf)) * (1 + 4 * (ni + nj) * eps)
+  upper = fro if one is None else jnp.minimum(fro, jnp.sqrt(one * inf))
+  upper = upper * (1 + 4 * (ni + nj) * eps)
   upper = upper + rounding * eps * m_fro
   lower = jnp.maximum(fro / jnp.sqrt(min(ni, nj) - 1.0), jnp.maximum(cols, rows))
   return jnp.minimum(lower, upper), upper
@@ -175,11 +183,10 @@ def cheap_pair_bounds(payoffs, batch_ndim: int, i: int, j: int, weights=None, *,
     )
     axes = dict(axis=(ai, aj), keepdims=True)
     sq = jnp.square(c)
-    a = jnp.abs(c)
     bounds = _combine(
       jnp.sqrt(jnp.sum(sq, **axes)),
-      jnp.max(jnp.sum(a, axis=ai, keepdims=True), axis=aj, keepdims=True),  # column sums
-      jnp.max(jnp.sum(a, axis=aj, keepdims=True), axis=ai, keepdims=True),  # row sums
+      None,
+      None,
       jnp.sqrt(jnp.max(jnp.sum(sq, axis=ai, keepdims=True), axis=aj, keepdims=True)),
       jnp.sqrt(jnp.max(jnp.sum(sq, axis=aj, keepdims=True), axis=ai, keepdims=True)),
       jnp.sqrt(jnp.sum(jnp.square(m), **axes)),
