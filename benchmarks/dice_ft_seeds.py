@@ -9,7 +9,7 @@ problem) pairs, the mean difference of the 0/1 verdicts with a normal 95% interv
 discordant counts, and the exact two-sided McNemar p-value (binomial test of the discordant
 pairs, McNemar 1947). Writes JSON and a PNG. Not a unit test.
 
-    python benchmarks/dice_ft_seeds.py S0.json S1.json S2.json --out benchmarks/results/dice_ft_real_seeds.json
+    python benchmarks/dice_ft_seeds.py S0.json S1.json S2.json --out benchmarks/results/dice_ft_seeds.json
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ def combine(records: Sequence[dict]) -> dict:
       ),
     }
   return {
-    "benchmark": "dice_ft_real_seeds",
+    "benchmark": "dice_ft_seeds",
     "seeds": seeds,
     "size": records[0]["size"],
     "settings": records[0]["settings"],
