@@ -250,21 +250,32 @@ def test_cheap_pair_bounds_equal_the_slice_stack_bounds():
           np.testing.assert_allclose(c[:, i, j], stack, rtol=1e-13)
 
 
-def test_spectrum_below_agrees_with_numpy_eigvalsh_at_the_boundary():
+@pytest.mark.parametrize("budget", [None, 4, 64])
+def test_spectrum_below_agrees_with_numpy_eigvalsh_at_the_boundary(budget):
   """The tier-1 test lambda_max(S) < t against NumPy's eigvalsh: never True where NumPy's
   largest eigenvalue is >= t (thresholds at, just above and just below it), and True once t
-  clears it by a relative 1e-6 (the slack is 1e-9)."""
+  clears it by a relative 1e-6 (the slack is 1e-9). ``budget``: spectra_below, the block-norm
+  bound first and Cholesky for at most ``budget`` matrices (4: the fallback to every matrix;
+  64: the gathered few), on matrices with zero diagonal blocks like the Jacobians'."""
   rng = np.random.default_rng(0)
   a = rng.normal(size=(64, 9, 9))
   s = (a + np.swapaxes(a, -1, -2)) / 2
+  for k in range(3):
+    s[:, 3 * k : 3 * k + 3, 3 * k : 3 * k + 3] = 0.0
   s[:8] = 0.0  # lambda_max = 0 exactly
+  s[8:40] *= 0.01  # far below the thresholds: the block bound decides these
   top = np.linalg.eigvalsh(s)[:, -1]
   scale = np.maximum(np.abs(top), 1.0)
-  below = jax.jit(mono.spectrum_below)
+  if budget is None:
+    below = jax.jit(mono.spectrum_below)
+  else:
+    below = jax.jit(lambda s, t: mono.spectra_below(s, t, (3, 3, 3), budget))
   for offset in (-1e-3, -1e-12, 0.0, 1e-12, 1e-11):
     t = top + offset * scale
+    t[8:40] = 1.0
     got = np.asarray(below(jnp.asarray(s), jnp.asarray(t)))
     assert not np.any(got & (top >= t))
+    assert np.all(got[8:40])
   assert np.all(np.asarray(below(jnp.asarray(s), jnp.asarray(top + 1e-6 * scale))))
   empty = mono.spectrum_below(jnp.zeros((3, 0, 0)), jnp.asarray([-1.0, 0.0, 1.0]))
   np.testing.assert_array_equal(empty, [False, False, True])
