@@ -312,6 +312,7 @@ def main(argv=None):
         m = sft_steps(model, opt, batch, w, num_steps=size["inner_steps"]) if w.any() else None
       else:
         m = pg_steps(model, opt, batch, w, num_steps=size["inner_steps"])
+      loss = float(m["loss"]) if m is not None else float("nan")  # waits for the steps
       train_s = time.perf_counter() - t
       log.append(
         {
@@ -319,7 +320,7 @@ def main(argv=None):
           "sample_accuracy": hits / (k * len(tasks)),
           "mean_tokens": smp.mean_tokens,
           "accepted": int(w.sum()),
-          "loss": float(m["loss"]) if m is not None else float("nan"),
+          "loss": loss,
           "sample_seconds": sample_s,
           "train_seconds": train_s,
           "seconds": time.perf_counter() - t0,
