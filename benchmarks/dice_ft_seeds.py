@@ -80,15 +80,16 @@ def combine(records: Sequence[dict]) -> dict:
   for m in methods:
     acc = [r["heldout"][m]["accuracy"] for r in records]
     k, n = int(verdicts[m].sum()), int(verdicts[m].size)
-    half = (
-      T95.get(len(acc) - 1, 1.96) * float(np.std(acc, ddof=1)) / math.sqrt(len(acc))
-      if len(acc) > 1
-      else float("nan")
-    )
+    mean = float(np.mean(acc))
+    if len(acc) > 1:  # one seed has no spread: no interval (None in the JSON)
+      half = T95.get(len(acc) - 1, 1.96) * float(np.std(acc, ddof=1)) / math.sqrt(len(acc))
+      ci = [mean - half, mean + half]
+    else:
+      ci = None
     per_method[m] = {
       "accuracy_per_seed": acc,
-      "accuracy_mean": float(np.mean(acc)),
-      "accuracy_ci95_over_seeds": [float(np.mean(acc)) - half, float(np.mean(acc)) + half],
+      "accuracy_mean": mean,
+      "accuracy_ci95_over_seeds": ci,
       "pooled_correct": k,
       "pooled_n": n,
       "pooled_accuracy": k / n,
@@ -115,9 +116,10 @@ def table(rec: dict) -> str:
   lines = ["method    acc/seed                 mean [95% t, seeds]      pooled k/n   tokens"]
   for m, v in rec["methods"].items():
     per = " ".join(f"{a:.3f}" for a in v["accuracy_per_seed"])
-    lo, hi = v["accuracy_ci95_over_seeds"]
+    ci = v["accuracy_ci95_over_seeds"]
+    ci = "[   -,     -]" if ci is None else f"[{ci[0]:.3f}, {ci[1]:.3f}]"
     lines.append(
-      f"{m:9s} {per:24s} {v['accuracy_mean']:.3f} [{lo:.3f}, {hi:.3f}]   "
+      f"{m:9s} {per:24s} {v['accuracy_mean']:.3f} {ci}   "
       f"{v['pooled_correct']}/{v['pooled_n']:<6d} {v['tokens_per_answer_mean']:.1f}"
     )
   for m, p in rec["dice_ft_vs"].items():

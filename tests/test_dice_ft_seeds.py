@@ -67,3 +67,10 @@ def test_combine_counts_pairs_and_intervals():
   assert set(rec["dice_ft_vs"]) == {"base", "sft", "pg"} and "DICE-FT - pg" in table(rec)
   with pytest.raises(ValueError, match="every seed must appear once"):
     combine([recs[0], recs[0]])
+
+
+def test_one_seed_has_no_interval_over_seeds_but_keeps_the_paired_test():
+  rng = np.random.default_rng(1)
+  rec = combine([_record(0, {m: rng.random(40) < 0.3 for m in ("base", "dice_ft")})])
+  assert rec["methods"]["dice_ft"]["accuracy_ci95_over_seeds"] is None
+  assert rec["dice_ft_vs"]["base"]["pairs"] == 40 and "[   -,     -]" in table(rec)
