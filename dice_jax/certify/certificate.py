@@ -30,13 +30,13 @@ from dice_jax.certify import rate as rate_mod
 from dice_jax.certify import slices
 from dice_jax.certify.error_bound import error_bounds
 from dice_jax.certify.monotonicity import is_multilinear, monotonicity_bounds, sample_profiles
-from dice_jax.certify.reasons import REASON, message
+from dice_jax.certify.reasons import REASON, ReasonReport, finite_or_none, message
 from dice_jax.equilibrium.problem import HQREProblem
 from dice_jax.solvers.mirror import Mirror
 
 
 @struct.dataclass
-class Certificate:
+class Certificate(ReasonReport):
   """What :func:`certify` proves about a profile; leading axes are the game's batch axes.
 
   Attributes:
@@ -110,14 +110,10 @@ class Certificate:
       )
     return out.item() if codes.ndim == 0 else out
 
-  def reason_names(self) -> np.ndarray:
-    return REASON.names(self.reason_code)
-
   def to_dict(self) -> dict:
     """JSON-ready summary of one (unbatched) certificate."""
-    if np.ndim(self.certified):
-      raise ValueError("to_dict needs a single certificate; index the batch first.")
-    f = lambda x: None if not np.isfinite(float(x)) else float(x)
+    self.check_single()
+    f = finite_or_none
     return {
       "certified": bool(self.certified),
       "margin": f(self.margin),

@@ -105,7 +105,7 @@ from flax import struct
 from dice_jax import _validation
 from dice_jax.certify import rate as rate_mod
 from dice_jax.certify._tangent import map_batch
-from dice_jax.certify.reasons import REASON
+from dice_jax.certify.reasons import REASON, ReasonReport, finite_or_none
 from dice_jax.markov import evaluation as ev
 from dice_jax.markov.game import MarkovGame
 
@@ -113,7 +113,7 @@ ROUNDS = 64  # downward iterations of step 1
 
 
 @struct.dataclass
-class MarkovCertificate:
+class MarkovCertificate(ReasonReport):
   """What :func:`certify_markov` proves; leading axes are the game's batch axes.
 
   Attributes:
@@ -178,14 +178,10 @@ class MarkovCertificate:
         )
     return out.item() if codes.ndim == 0 else out
 
-  def reason_names(self) -> np.ndarray:
-    return REASON.names(self.reason_code)
-
   def to_dict(self) -> dict:
     """JSON-ready summary of one (unbatched) certificate."""
-    if np.ndim(self.certified):
-      raise ValueError("to_dict needs a single certificate; index the batch first.")
-    f = lambda x: None if not np.isfinite(float(x)) else float(x)
+    self.check_single()
+    f = finite_or_none
     return {
       "certified": bool(self.certified),
       "unique": bool(self.unique),

@@ -47,6 +47,26 @@ class REASON:
     return np.vectorize(lambda c: cls.NAMES[int(c)], otypes=[object])(codes)
 
 
+class ReasonReport:
+  """What every certificate record shares: names for its ``reason_code`` field and the checks
+  behind ``to_dict`` (one unbatched certificate; non-finite figures become ``None``)."""
+
+  def reason_names(self) -> np.ndarray:
+    """The name of each game's :class:`REASON` code."""
+    return REASON.names(self.reason_code)
+
+  def check_single(self) -> None:
+    """Raise unless this is one unbatched certificate (``to_dict`` needs one)."""
+    if np.ndim(self.certified):
+      raise ValueError("to_dict needs a single certificate; index the batch first.")
+
+
+def finite_or_none(x) -> float | None:
+  """``float(x)``, or ``None`` where it is not finite (JSON has no inf or NaN)."""
+  x = float(x)
+  return x if np.isfinite(x) else None
+
+
 def message(
   code: int,
   *,
