@@ -23,6 +23,7 @@ from dice_jax.ft.policies.candidates import CandidateBatch
 from dice_jax.ft.target.mirror_target import masked_log_softmax
 from dice_jax.llm.lora import ADAPTER, lora_optimizer
 from dice_jax.llm.score import candidate_logprobs, grouped_candidate_logprobs
+from dice_jax.rollouts import fields
 
 
 def candidate_log_policy(model, batch: CandidateBatch) -> jax.Array:
@@ -198,8 +199,7 @@ def ft_steps(
     ValueError: ``num_steps`` is not a positive integer; the prompts do not split evenly over
       the ``mesh``'s devices.
   """
-  if isinstance(num_steps, bool) or int(num_steps) != num_steps or num_steps < 1:
-    raise ValueError(f"num_steps must be a positive integer; got {num_steps!r}.")
+  num_steps = fields.integer("num_steps", num_steps, low=1)
   graphdef, lora, frozen = split_adapters(model)
   opt_graphdef, opt_state = nnx.split(optimizer)
   if mesh is not None:

@@ -27,6 +27,7 @@ from dice_jax.ft.policies.candidates import CandidateBatch
 from dice_jax.ft.policies.ft_step import split_adapters
 from dice_jax.llm.lora import ADAPTER
 from dice_jax.llm.score import candidate_logprobs
+from dice_jax.rollouts import fields
 
 __all__ = ["NORMALISATIONS", "weighted_likelihood_steps"]
 
@@ -114,10 +115,8 @@ def weighted_likelihood_steps(
     raise ValueError("weights must be >= 0.")
   if np.any((w != 0) & ~np.asarray(batch.candidate_mask)):
     raise ValueError("weights must be 0 on masked (missing) candidates.")
-  if isinstance(num_steps, bool) or int(num_steps) != num_steps or num_steps < 1:
-    raise ValueError(f"num_steps must be a positive integer; got {num_steps!r}.")
-  if normalise not in NORMALISATIONS:
-    raise ValueError(f"normalise must be one of {NORMALISATIONS}; got {normalise!r}.")
+  num_steps = fields.integer("num_steps", num_steps, low=1)
+  fields.choice("normalise", normalise, NORMALISATIONS)
   graphdef, lora, frozen = split_adapters(model)
   opt_graphdef, opt_state = nnx.split(optimizer)
   new_lora, new_opt, metrics = _steps_pure(
@@ -128,7 +127,7 @@ def weighted_likelihood_steps(
     opt_state,
     batch,
     jnp.asarray(w),
-    num_steps=int(num_steps),
+    num_steps=num_steps,
     normalise=normalise,
   )
   nnx.update(model, new_lora)
