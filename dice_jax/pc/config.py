@@ -28,7 +28,8 @@ duplicate keys checked, naming file and line).
       off: [0.3, 0.2]               #   plus any parameter of that suite function except
                                     #   num_roles / num_actions / token_cost / seed
       # kind: llm                   # llm: dice_jax.pc.environments.llm.LLMEnvironment, with
-      # max_tokens_cap: 32          #   optional max_tokens_cap and best_of_n_control
+      # max_tokens_cap: 32          #   optional max_tokens_cap, best_of_n_control and
+      # sample_draws: 1             #   sample_draws (a finite sample pool per task and control)
     roles:                          # role -> its prompt controls (the actions) and token cost
       solver:
         controls: [direct, step_by_step]   # llm: names of dice_jax.pc.environments.llm.CONTROLS[role],
@@ -154,7 +155,7 @@ _TOP = (
   "methods",
   "evaluation",
 )
-_LLM_ENV = ("max_tokens_cap", "best_of_n_control")
+_LLM_ENV = ("max_tokens_cap", "best_of_n_control", "sample_draws")
 _REQUIRED = {
   "budget": "give budget.rounds and budget.batch_size",
   "environment": "give environment.kind (synthetic or llm)",

@@ -236,7 +236,7 @@ class LLMSettings:
   """The arguments of :class:`~dice_jax.pc.environments.llm.LLMEnvironment`: ``backends``
   (``{name: LocalSettings | OpenAISettings}`` with a ``"default"``), the task pool ``tasks``,
   ``game`` (roles and their controls, costs, states: the tasks' states), ``extra_controls``
-  (``{role: {name: Control}}``), ``max_tokens_cap`` and ``best_of_n_control``.
+  (``{role: {name: Control}}``), ``max_tokens_cap``, ``best_of_n_control`` and ``sample_draws``.
 
   Checked by building the environment once over :class:`LazyBackend` s (no model is loaded, no
   server contacted); the backends are created on first use and shared by every seed.
@@ -248,6 +248,7 @@ class LLMSettings:
   extra_controls: Mapping[str, Mapping[str, Control]] = dataclasses.field(default_factory=dict)
   max_tokens_cap: Optional[int] = None
   best_of_n_control: str = "step_by_step"
+  sample_draws: Optional[int] = None
   spec: CoordinationSpec = dataclasses.field(init=False, repr=False)
   lazy: Mapping[str, LazyBackend] = dataclasses.field(init=False, repr=False)
 
@@ -286,6 +287,7 @@ class LLMSettings:
       max_tokens_cap=self.max_tokens_cap,
       seed=int(seed),
       best_of_n_control=self.best_of_n_control,
+      sample_draws=self.sample_draws,
     )
 
   def close(self) -> None:

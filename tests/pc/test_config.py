@@ -260,6 +260,7 @@ BAD_LLM = [
   ("backend", {"kind": "local", "base_url": "http://x"}, "backend.base_url", "unknown key"),
   ("backends", {"big": {"kind": "local"}}, "backends", "'default'"),
   ("environment.max_tokens_cap", 0, "environment.max_tokens_cap", ">= 1"),
+  ("environment.sample_draws", 0, "environment.sample_draws", ">= 1"),
   ("environment.suite", "oscillation", "environment.suite", "unknown key"),
   ("environment.best_of_n_control", "loud", "environment.best_of_n_control", "unknown value"),
   ("states", ["math/d1"], "states", "must equal"),

@@ -329,3 +329,74 @@ def test_smollm2_smoke(smollm2_backend):
   assert (
     len({s for s in smollm2_backend.shapes if s[2] == 16}) == 1
   )  # one compiled shape served every call
+
+
+class _Seeded:
+  """An in-process backend whose every completion is a function of (prompt, seed, sample index):
+  it records each call's (prompt count, n, temperature, seed)."""
+
+  name = "seeded"
+
+  def __init__(self):
+    self.calls = []
+
+  def complete(self, prompts, *, max_tokens, temperature, n, seed):
+    from dice_jax.rollouts.backends.protocol import Completion
+
+    self.calls.append((len(prompts), n, temperature, seed))
+    out = []
+    for p in prompts:
+      for j in range(n):
+        v = (hash((str(p), seed if temperature > 0 else 0, j)) & 0xFFFF) % 7
+        out.append(Completion(text=f"Answer: {v}", tokens=3))
+    return out
+
+
+SAMPLED = {"solver": ("direct", "vote3"), "aggregator": ("vote",)}
+
+
+def _seeds_by_round(env, backend, task, rounds):
+  seeds = []
+  for r in rounds:
+    backend.calls.clear()
+    env.play([task], np.array([[1, 0]]), round=r)
+    (call,) = [c for c in backend.calls if c[2] > 0]
+    seeds.append(call[3])
+  return seeds
+
+
+def test_sample_draws_make_a_finite_sample_pool():
+  b = _Seeded()
+  fresh = LLMEnvironment(b, POOL, roles=SAMPLED)
+  assert len(set(_seeds_by_round(fresh, b, POOL[0], range(12)))) == 12  # a new seed every round
+  one = LLMEnvironment(b, POOL, roles=SAMPLED, sample_draws=1)
+  assert len(set(_seeds_by_round(one, b, POOL[0], range(12)))) == 1  # one fixed sample set
+  two = LLMEnvironment(b, POOL, roles=SAMPLED, sample_draws=2)
+  seen = _seeds_by_round(two, b, POOL[0], range(12))
+  assert len(set(seen)) == 2
+  draws = [two.sample_draw(POOL[0], r) for r in range(12)]
+  assert set(draws) == {0, 1}
+  for i in range(12):  # same seed exactly when the same draw
+    assert all((seen[i] == seen[j]) == (draws[i] == draws[j]) for j in range(12))
+  assert one.sample_draw(POOL[0], 3) == 0 and fresh.sample_draw(POOL[0], 3) is None
+  # greedy controls keep one call per group; a round's tasks split by draw into one call each
+  b.calls.clear()
+  two.play(POOL, np.tile([1, 0], (len(POOL), 1)), round=5)
+  sampled = [c for c in b.calls if c[2] > 0]
+  want = sorted({two.sample_draw(t, 5) for t in POOL})
+  assert len(sampled) == len(want) and sum(c[0] for c in sampled) == len(POOL)
+  with pytest.raises(ValueError, match="sample_draws"):
+    LLMEnvironment(b, POOL, roles=SAMPLED, sample_draws=0)
+
+
+def test_sample_pool_over_a_cache_is_an_exact_finite_game():
+  from dice_jax.rollouts.backends.cache import CachedBackend
+
+  inner = _Seeded()
+  env = LLMEnvironment(CachedBackend(inner), POOL, roles=SAMPLED, sample_draws=1)
+  first = env.play(POOL, np.tile([1, 0], (len(POOL), 1)), round=0)
+  generated = len(inner.calls)
+  again = env.play(POOL, np.tile([1, 0], (len(POOL), 1)), round=9)
+  assert len(inner.calls) == generated  # every request of round 9 is a cache hit
+  assert again.correct.tolist() == first.correct.tolist()
+  assert again.answers == first.answers and again.tokens.tolist() == first.tokens.tolist()

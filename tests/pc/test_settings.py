@@ -166,6 +166,7 @@ def test_llm_settings_are_checked_by_the_environment_and_load_nothing():
     ({"game": GameSettings(roles={"judge": Role(["x"])})}, "roles.judge: unknown role"),
     ({"best_of_n_control": "loud"}, "best_of_n_control: unknown value"),
     ({"max_tokens_cap": 0}, "max_tokens_cap must be an integer >= 1"),
+    ({"sample_draws": 1.5}, "sample_draws must be an integer; got 1.5"),
     ({"game": GameSettings(states=["x"])}, "states must equal the tasks' states"),
     ({"extra_controls": {"solver": {"direct": Control("direct")}}}, "already exists"),
   ):

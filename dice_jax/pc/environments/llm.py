@@ -226,6 +226,15 @@ class LLMEnvironment:
     max_tokens_cap: if given, every control's ``max_tokens`` is capped at it (quick runs).
     seed: base of the per-call seeds (each call's seed is a hash of it, the round, role, control).
     best_of_n_control: the solver control whose instruction and token limit best-of-n samples.
+    sample_draws: ``None`` (default): every sampled call (temperature > 0) draws fresh samples,
+      its seed hashing the round. An integer ``P >= 1``: a *finite sample pool*: task ``b`` of
+      round ``t`` uses draw ``d = hash(seed, t, question) mod P`` and the call seed hashes
+      ``(seed, role, control, d)`` but not the round, so each (task, control) has at most ``P``
+      sample sets. Over a :class:`~dice_jax.rollouts.backends.cache.CachedBackend` (which keeps
+      the set a (prompt, seed) first got) the game on a pool is then finite: a state's expected
+      payoff is the mean over its tasks and the ``P`` draws, computable exactly by playing every
+      joint action on every (task, draw) -- the true game of the real-model benchmark with
+      sampled controls.
 
   Raises:
     ValueError: naming an unknown role, an unknown control (with its role), an unknown model,
@@ -251,7 +260,11 @@ class LLMEnvironment:
     max_tokens_cap: Optional[int] = None,
     seed: int = 0,
     best_of_n_control: str = "step_by_step",
+    sample_draws: Optional[int] = None,
   ):
+    self.sample_draws = (
+      None if sample_draws is None else fields.integer("sample_draws", sample_draws, low=1)
+    )
     self.backends: Dict[str, Backend] = (
       dict(backends) if isinstance(backends, Mapping) else {"default": backends}
     )
@@ -360,6 +373,13 @@ class LLMEnvironment:
       out.append(bucket[int(rng.integers(len(bucket)))])
     return out
 
+  def sample_draw(self, task: Task, round: int) -> Optional[int]:
+    """The draw of the finite sample pool that ``task``'s sampled controls use in ``round``:
+    ``hash(seed, round, question) mod sample_draws`` (``None`` without ``sample_draws``)."""
+    if self.sample_draws is None:
+      return None
+    return _seed(self.seed, int(round), task.question) % self.sample_draws
+
   def true_payoffs(self, round: int):
     """``None``: real models have no known payoffs."""
     return None
@@ -424,15 +444,31 @@ class _Round:
     if self.errors[b] is None:
       self.errors[b] = msg
 
+  def _call_seeds(self, role: str, name: str, c: Control, live: List[int], items):
+    """The backend call seed of each live item: one per call (a hash of the round), or, for a
+    sampled control of an environment with ``sample_draws``, one per draw of the task's pool."""
+    env = self.env
+    if env.sample_draws is None or c.temperature == 0:
+      return [_seed(env.seed, self.round, role, name)] * len(live)
+    draws = [env.sample_draw(self.tasks[items[k][0]], self.round) for k in live]
+    return [_seed(env.seed, "pool", role, name, d) for d in draws]
+
   def _call(self, role: str, name: str, c: Control, items: List[Tuple[int, str]]):
-    """Generate for ``items`` (task index, prompt) in one backend call; charge the tokens to
-    ``role``; returns, per item, its ``c.n`` texts (``None`` where the task failed)."""
+    """Generate for ``items`` (task index, prompt), one backend call per call seed; charge the
+    tokens to ``role``; returns, per item, its ``c.n`` texts (``None`` where the task failed)."""
     live = [k for k, (b, _) in enumerate(items) if self.errors[b] is None]
     out: List[Optional[List[str]]] = [None] * len(items)
     if not live:
       return out
+    by_seed: Dict[int, List[int]] = collections.defaultdict(list)
+    for k, seed in zip(live, self._call_seeds(role, name, c, live, items)):
+      by_seed[seed].append(k)
+    for seed, group in by_seed.items():
+      self._call_group(role, name, c, items, group, seed, out)
+    return [None if self.errors[b] is not None else o for (b, _), o in zip(items, out)]
+
+  def _call_group(self, role, name, c, items, live, seed, out):
     col = self.env.role_names.index(role)
-    seed = _seed(self.env.seed, self.round, role, name)
     backend = self.env.backends[c.model]
     expected = len(live) * c.n
     try:
@@ -460,7 +496,6 @@ class _Round:
         self._fail(b, f"{role}/{name} on {getattr(backend, 'name', c.model)}: {bad[0]}")
       else:
         out[k] = [c.cut(comp.text) for comp in got]
-    return [None if self.errors[b] is not None else o for (b, _), o in zip(items, out)]
 
   def _groups(self, names: Sequence[str]):
     groups = collections.defaultdict(list)
