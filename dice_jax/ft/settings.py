@@ -24,6 +24,7 @@ import dataclasses
 from typing import Mapping, Optional, Tuple, Union
 
 from dice_jax.rollouts import fields
+from dice_jax.rollouts.payoffs import cost_per_token
 from dice_jax.rollouts.sampler import Sampling
 from dice_jax.rollouts.temperatures import state_temperatures
 
@@ -148,7 +149,7 @@ class LoopSettings:
       object.__setattr__(
         self, "temperature", fields.real("temperature", self.temperature, low=0.0, low_open=True)
       )
-    object.__setattr__(self, "token_cost", fields.real("token_cost", self.token_cost, low=0.0))
+    object.__setattr__(self, "token_cost", cost_per_token("token_cost", self.token_cost))
     object.__setattr__(self, "fit_tol", fields.real("fit_tol", self.fit_tol, low=0.0))
     object.__setattr__(self, "agents", fields.names("agents", self.agents))
 

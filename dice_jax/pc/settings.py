@@ -44,7 +44,7 @@ from dice_jax.pc.posterior.beta_bernoulli import PayoffPosterior
 from dice_jax.rollouts import fields
 from dice_jax.rollouts.backends.settings import LazyBackend, LocalSettings, OpenAISettings
 from dice_jax.rollouts.config_files import ConfigError, field_error
-from dice_jax.rollouts.payoffs import SHARING
+from dice_jax.rollouts.payoffs import SHARING, cost_per_token
 from dice_jax.rollouts.tasks import Task
 from dice_jax.rollouts.temperatures import positive_array
 
@@ -108,7 +108,7 @@ class GameSettings:
           raise ValueError(f"roles.{r} must be a Role; got {type(role).__name__}.")
       _set(self, "roles", dict(self.roles))
     if self.token_cost is not None:
-      _set(self, "token_cost", fields.real("token_cost", self.token_cost, low=0.0))
+      _set(self, "token_cost", cost_per_token("token_cost", self.token_cost))
     fields.choice("cost_sharing", self.cost_sharing, SHARING)
     if self.states is not None:
       _set(self, "states", fields.names("states", self.states))

@@ -17,9 +17,21 @@ import numpy as np
 
 from dice_jax.rollouts import fields
 
-__all__ = ["SHARING", "charged_costs", "token_cost_payoffs", "token_costs"]
+__all__ = ["SHARING", "charged_costs", "cost_per_token", "token_cost_payoffs", "token_costs"]
 
 SHARING = ("team", "own")
+
+
+def cost_per_token(name: str, value: Any) -> float:
+  """One agent's cost ``c`` of a generated token: a finite number ``>= 0``.
+
+  The one check of a token cost: :func:`token_costs` applies it to each agent's, and settings
+  types that hold one agent's cost call it.
+
+  Raises:
+    ValueError: starting with ``name``, for a non-numeric, negative or non-finite cost.
+  """
+  return fields.real(name, value, low=0.0)
 
 
 def token_costs(value: Any, num_agents: int, *, name: str = "token_cost") -> np.ndarray:
@@ -34,10 +46,7 @@ def token_costs(value: Any, num_agents: int, *, name: str = "token_cost") -> np.
     a = np.full(int(num_agents), float(a))
   if a.shape != (int(num_agents),):
     raise ValueError(f"{name} must give one cost per agent ({num_agents}); got shape {a.shape}.")
-  for i, c in enumerate(a):
-    if not (np.isfinite(c) and c >= 0):
-      raise ValueError(f"{name}[{i}] must be a finite number >= 0; got {c}.")
-  return a
+  return np.array([cost_per_token(f"{name}[{i}]", float(c)) for i, c in enumerate(a)])
 
 
 def charged_costs(tokens: np.ndarray, token_cost: np.ndarray, sharing: str = "own") -> np.ndarray:

@@ -62,8 +62,8 @@ def test_token_cost_payoffs_team_and_own_by_hand():
   np.testing.assert_allclose(charged_costs(tokens, cost, "own"), [[[0.1, 2.0], [0.0, 0.4]]])
   np.testing.assert_array_equal(token_costs(0.5, 3), [0.5, 0.5, 0.5])
   for bad, match in [
-    (-1.0, r"token_cost\[0\] must be a finite number >= 0"),
-    ([0.1, float("nan")], r"token_cost\[1\]"),
+    (-1.0, r"token_cost\[0\] must be >= 0"),
+    ([0.1, float("nan")], r"token_cost\[1\] must be finite"),
     ([0.1], "one cost per agent"),
     ("0.1", "token_cost must be a number"),
     (None, "token_cost"),

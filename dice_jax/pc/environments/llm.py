@@ -49,7 +49,7 @@ import numpy as np
 from dice_jax.rollouts import fields
 from dice_jax.rollouts.backends import Backend, BackendError
 from dice_jax.rollouts.checkers import check, checker_of
-from dice_jax.pc.environments.spec import CoordinationSpec, Outcome
+from dice_jax.pc.environments.spec import CoordinationSpec, Outcome, control_names
 from dice_jax.rollouts.tasks import Task
 from dice_jax.rollouts.tasks import assign_states, states_of
 
@@ -238,7 +238,10 @@ class LLMEnvironment:
 
   Raises:
     ValueError: naming an unknown role, an unknown control (with its role), an unknown model,
-      a missing ``"default"`` backend, or an empty task pool.
+      a missing ``"default"`` backend, or an empty task pool; an empty or repeated action set
+      (:func:`~dice_jax.pc.environments.spec.control_names`) or a bad ``token_cost``
+      (:class:`~dice_jax.pc.environments.spec.CoordinationSpec`) at ``roles.<role>`` /
+      ``token_cost``.
 
   Example::
 
@@ -295,9 +298,7 @@ class LLMEnvironment:
       max_tokens_cap = fields.integer("max_tokens_cap", max_tokens_cap, low=1)
     self.controls: Dict[str, Dict[str, Control]] = {}
     for r in self.role_names:
-      names = tuple(roles[r])
-      if not names:
-        raise ValueError(f"roles.{r}: empty action set: role {r!r} needs at least one control.")
+      names = control_names(roles[r], f"roles.{r}")
       self.controls[r] = {
         name: self._resolve(known, r, name, max_tokens_cap, f"roles.{r}[{i}]")
         for i, name in enumerate(names)
@@ -311,13 +312,11 @@ class LLMEnvironment:
       raise ValueError("tasks must hold at least one task (the pool tasks() draws from).")
     states = states_of(pool)
     self._set_pool(pool, states)
-    n_roles = len(self.role_names)
-    cost = (float(token_cost),) * n_roles if np.ndim(token_cost) == 0 else tuple(token_cost)
     self.spec = CoordinationSpec(
       roles=self.role_names,
       controls=tuple(tuple(self.controls[r]) for r in self.role_names),
       states=states,
-      token_cost=cost,
+      token_cost=token_cost,
       cost_sharing=cost_sharing,
     )
     self.seed = int(seed)

@@ -19,12 +19,11 @@ Every environment -- the synthetic suites with known payoffs and the LLM protoco
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Dict, Optional, Protocol, Sequence, Tuple, runtime_checkable
+from typing import Any, Dict, Optional, Protocol, Sequence, Tuple, Union, runtime_checkable
 
 import numpy as np
 
-from dice_jax.rollouts import fields
-from dice_jax.rollouts.payoffs import SHARING, token_cost_payoffs, token_costs
+from dice_jax.rollouts.payoffs import SHARING, cost_per_token, token_cost_payoffs, token_costs
 from dice_jax.rollouts.tasks import Task
 
 __all__ = ["CoordinationSpec", "Environment", "Outcome", "Role", "control_names", "payoffs"]
@@ -32,6 +31,9 @@ __all__ = ["CoordinationSpec", "Environment", "Outcome", "Role", "control_names"
 
 def control_names(value: Any, name: str = "controls") -> Tuple[str, ...]:
   """``value`` as one role's action set: a non-empty list of distinct, non-empty names.
+
+  The one check of an action set: :class:`Role`, :class:`CoordinationSpec` and
+  :class:`~dice_jax.pc.environments.llm.LLMEnvironment` call it with their field's name.
 
   Raises:
     ValueError: starting with ``name`` (``"controls: empty action set: ..."``).
@@ -52,7 +54,8 @@ def control_names(value: Any, name: str = "controls") -> Tuple[str, ...]:
 @dataclasses.dataclass(frozen=True)
 class Role:
   """One role of a configured game: its ``controls`` (:func:`control_names`) and its cost per
-  token ``token_cost >= 0`` (``None``: the run's default)."""
+  token ``token_cost >= 0`` (:func:`~dice_jax.rollouts.payoffs.cost_per_token`; ``None``: the
+  run's default)."""
 
   controls: Tuple[str, ...]
   token_cost: Optional[float] = None
@@ -60,7 +63,7 @@ class Role:
   def __post_init__(self):
     object.__setattr__(self, "controls", control_names(self.controls))
     if self.token_cost is not None:
-      object.__setattr__(self, "token_cost", fields.real("token_cost", self.token_cost, low=0.0))
+      object.__setattr__(self, "token_cost", cost_per_token("token_cost", self.token_cost))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,7 +74,8 @@ class CoordinationSpec:
     roles: role names, one per agent (``N >= 1``), unique.
     controls: per role, the names of its prompt-control actions (non-empty, unique per role).
     states: names of the observable states (e.g. difficulty buckets), non-empty, unique.
-    token_cost: per role, the cost of one generated token (``>= 0``, finite).
+    token_cost: the cost of one generated token (``>= 0``, finite), one number for every role or
+      one per role (:func:`~dice_jax.rollouts.payoffs.token_costs`); stored one per role.
     cost_sharing: ``"team"`` (every role is charged all tokens) or ``"own"``.
 
   Raises:
@@ -82,7 +86,7 @@ class CoordinationSpec:
   roles: Tuple[str, ...]
   controls: Tuple[Tuple[str, ...], ...]
   states: Tuple[str, ...] = ("default",)
-  token_cost: Tuple[float, ...] = ()
+  token_cost: Union[float, Tuple[float, ...]] = 0.0
   cost_sharing: str = "team"
 
   def __post_init__(self):
@@ -102,8 +106,7 @@ class CoordinationSpec:
     states = tuple(str(s) for s in self.states)
     if not states or len(set(states)) != len(states):
       raise ValueError(f"states must be non-empty and unique; got {list(states)}.")
-    raw = tuple(self.token_cost) if isinstance(self.token_cost, (list, tuple)) else self.token_cost
-    cost = tuple(float(c) for c in token_costs(raw if raw != () else 0.0, len(roles)))
+    cost = tuple(float(c) for c in token_costs(self.token_cost, len(roles)))
     if self.cost_sharing not in SHARING:
       raise ValueError(f"cost_sharing must be 'team' or 'own'; got {self.cost_sharing!r}.")
     object.__setattr__(self, "roles", roles)

@@ -182,7 +182,7 @@ def _spec(num_roles, num_actions, num_states, token_cost, state_names=None):
     roles=roles,
     controls=(styles,) * num_roles,
     states=states,
-    token_cost=(token_cost,) * num_roles,
+    token_cost=token_cost,
     cost_sharing="team",
   )
 
