@@ -13,7 +13,7 @@ from typing import Any, Optional, Sequence, Tuple
 
 import numpy as np
 
-__all__ = ["choice", "flag", "integer", "names", "numeric_array", "real"]
+__all__ = ["choice", "flag", "integer", "names", "numeric_array", "real", "sequence"]
 
 
 def _show(v: Any) -> str:
@@ -80,6 +80,16 @@ def choice(name: str, value: Any, options: Sequence[str]) -> str:
   if not isinstance(value, str) or value not in options:
     raise ValueError(f"{name}: unknown value {_show(value)}; choose one of {', '.join(options)}.")
   return value
+
+
+def sequence(name: str, value: Any, *, of: str, one: str) -> Tuple[Any, ...]:
+  """``value`` (a list or tuple; a string is refused: it is not a list) as a non-empty tuple;
+  ``of`` names what it lists, ``one`` one of them (``"difficulties"``, ``"difficulty"``)."""
+  if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
+    raise ValueError(f"{name} must be a list of {of}; got {_show(value)}.")
+  if not value:
+    raise ValueError(f"{name} must name at least one {one}; got none.")
+  return tuple(value)
 
 
 def names(name: str, value: Any, *, allow_empty: bool = False) -> Tuple[str, ...]:

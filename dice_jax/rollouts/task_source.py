@@ -12,11 +12,24 @@ import dataclasses
 from typing import List, Optional, Tuple
 
 from dice_jax.rollouts import fields
-from dice_jax.rollouts.tasks import KINDS, SPLITS, Task, load_jsonl, make_tasks, split_tasks
+from dice_jax.rollouts.tasks import (
+  KINDS,
+  SPLITS,
+  Task,
+  check_test_fraction,
+  generator_options,
+  load_jsonl,
+  make_tasks,
+  split_tasks,
+)
 
 __all__ = ["MAX_GENERATED", "TaskSource"]
 
 MAX_GENERATED = 10_000  # generated tasks per difficulty
+
+
+def _set(obj, name, value):
+  object.__setattr__(obj, name, value)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,7 +49,9 @@ class TaskSource:
     test_fraction: the held-out share of the train/test split, in ``(0, 1)``.
 
   Raises:
-    ValueError: naming the field.
+    ValueError: naming the field. A generated source's ``split``, ``seed``, ``difficulties``
+      and ``test_fraction`` are checked by :func:`~dice_jax.rollouts.tasks.generator_options`,
+      the check :func:`~dice_jax.rollouts.tasks.make_tasks` itself runs.
   """
 
   kind: str
@@ -56,29 +71,32 @@ class TaskSource:
       raise ValueError(f"path: only a jsonl source reads a file (kind is {self.kind!r}).")
     if self.path is not None and (not isinstance(self.path, str) or not self.path.strip()):
       raise ValueError(f"path must be a file name; got {self.path!r}.")
-    splits = ("all", *SPLITS) if jsonl else SPLITS
-    object.__setattr__(self, "split", fields.choice("split", self.split or splits[0], splits))
-    count = self.count if self.count is not None or jsonl else 20
-    if count is not None:
-      high = {} if jsonl else {"high": MAX_GENERATED}
-      object.__setattr__(self, "count", fields.integer("count", count, low=1, **high))
-    object.__setattr__(self, "seed", fields.integer("seed", self.seed))
-    object.__setattr__(
-      self,
-      "test_fraction",
-      fields.real(
-        "test_fraction", self.test_fraction, low=0.0, low_open=True, high=1.0, high_open=True
-      ),
-    )
-    d = self.difficulties
-    if d is not None:
-      if isinstance(d, (str, bytes)) or not isinstance(d, (list, tuple)):
-        raise ValueError(f"difficulties must be a list; got {d!r}.")
-      if not d:
-        raise ValueError("difficulties must name at least one difficulty.")
-      if not jsonl:
-        d = [fields.integer(f"difficulties[{i}]", x, low=1) for i, x in enumerate(d)]
-      object.__setattr__(self, "difficulties", tuple(d))
+    if not jsonl:  # the generator's own arguments are checked where make_tasks checks them
+      count = 20 if self.count is None else self.count
+      _set(self, "count", fields.integer("count", count, low=1, high=MAX_GENERATED))
+      given = generator_options(
+        self.kind,
+        split=self.split or "train",
+        seed=self.seed,
+        difficulties=self.difficulties,
+        test_fraction=self.test_fraction,
+      )
+      for f in ("split", "seed", "test_fraction"):
+        _set(self, f, getattr(given, f))
+      if self.difficulties is not None:
+        _set(self, "difficulties", given.difficulties)
+      return
+    _set(self, "split", fields.choice("split", self.split or "all", ("all", *SPLITS)))
+    if self.count is not None:
+      _set(self, "count", fields.integer("count", self.count, low=1))
+    if self.difficulties is not None:  # compared with the file's difficulty, any value
+      _set(
+        self,
+        "difficulties",
+        fields.sequence("difficulties", self.difficulties, of="difficulties", one="difficulty"),
+      )
+    _set(self, "seed", fields.integer("seed", self.seed))
+    _set(self, "test_fraction", check_test_fraction(self.test_fraction))
 
   def load(self) -> List[Task]:
     """The tasks (generated, or read from ``path`` and filtered).

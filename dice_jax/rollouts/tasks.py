@@ -29,20 +29,24 @@ import dataclasses
 import hashlib
 import json
 import os
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 
+from dice_jax.rollouts import fields
 from dice_jax.rollouts.checkers import CHECKERS, count_orders, reference_number, satisfies
 
 __all__ = [
   "ARITHMETIC_DIFFICULTIES",
+  "GeneratorOptions",
   "KINDS",
   "PLANNING_DIFFICULTIES",
   "Task",
   "TaskFileError",
   "arithmetic_task",
   "assign_states",
+  "check_test_fraction",
+  "generator_options",
   "load_jsonl",
   "make_tasks",
   "planning_task",
@@ -138,10 +142,22 @@ class TaskFileError(ValueError):
   """A JSONL task file that cannot be read; the message names the file, line and field."""
 
 
+def check_test_fraction(value: Any) -> float:
+  """``value`` as the held-out share of a split: a number in ``(0, 1)``.
+
+  Raises:
+    ValueError: starting with ``test_fraction``.
+  """
+  return fields.real("test_fraction", value, low=0.0, low_open=True, high=1.0, high_open=True)
+
+
 def split_of(question: str, *, test_fraction: float = 0.5, salt: str = "dice-pc") -> str:
-  """``"test"`` or ``"train"``: the split a question belongs to (a hash of its text)."""
-  if not 0.0 < test_fraction < 1.0:
-    raise ValueError(f"test_fraction must lie in (0, 1); got {test_fraction}.")
+  """``"test"`` or ``"train"``: the split a question belongs to (a hash of its text).
+
+  Raises:
+    ValueError: ``test_fraction`` outside ``(0, 1)`` (:func:`check_test_fraction`).
+  """
+  test_fraction = check_test_fraction(test_fraction)
   h = hashlib.sha256((salt + "\x00" + question).encode("utf-8")).digest()
   return "test" if int.from_bytes(h[:8], "big") / 2.0**64 < test_fraction else "train"
 
@@ -291,6 +307,53 @@ _GENERATORS = {"arithmetic": arithmetic_task, "planning": planning_task}
 _DEFAULT_DIFFICULTIES = {"arithmetic": ARITHMETIC_DIFFICULTIES, "planning": PLANNING_DIFFICULTIES}
 
 
+class GeneratorOptions(NamedTuple):
+  """The checked arguments of :func:`make_tasks` other than the count (:func:`generator_options`)."""
+
+  kind: str
+  split: str
+  seed: int
+  difficulties: Tuple[int, ...]
+  test_fraction: float
+
+
+def generator_options(
+  kind: Any,
+  *,
+  split: Any = "train",
+  seed: Any = 0,
+  difficulties: Optional[Sequence[Any]] = None,
+  test_fraction: Any = 0.5,
+) -> GeneratorOptions:
+  """The one check of a generated task source's arguments, before anything is generated:
+  :func:`make_tasks` calls it, and so does :class:`dice_jax.rollouts.task_source.TaskSource`.
+
+  Args:
+    kind: one of :data:`KINDS`.
+    split: ``"train"`` or ``"test"``.
+    seed: an integer ``>= 0``.
+    difficulties: a non-empty list of integers ``>= 1`` (``None``: the kind's default buckets;
+      the generator checks its own range, e.g. planning's ``[2, 8]``).
+    test_fraction: the held-out share, in ``(0, 1)``.
+
+  Raises:
+    ValueError: starting with the argument's name (``difficulties[1]`` for one bucket).
+  """
+  kind = fields.choice("kind", kind, KINDS)
+  if difficulties is None:
+    difficulties = _DEFAULT_DIFFICULTIES[kind]
+  difficulties = fields.sequence("difficulties", difficulties, of="integers", one="difficulty")
+  return GeneratorOptions(
+    kind=kind,
+    split=fields.choice("split", split, SPLITS),
+    seed=fields.integer("seed", seed),
+    difficulties=tuple(
+      fields.integer(f"difficulties[{i}]", d, low=1) for i, d in enumerate(difficulties)
+    ),
+    test_fraction=check_test_fraction(test_fraction),
+  )
+
+
 def make_tasks(
   kind: str,
   n: int,
@@ -309,7 +372,7 @@ def make_tasks(
 
   Args:
     kind: ``"arithmetic"`` or ``"planning"``.
-    n: tasks per difficulty (>= 0).
+    n: tasks per difficulty (an integer >= 0).
     split: ``"train"`` or ``"test"``.
     seed: the generator seed.
     difficulties: buckets to generate (default :data:`ARITHMETIC_DIFFICULTIES` /
@@ -317,8 +380,9 @@ def make_tasks(
     test_fraction, salt: passed to :func:`split_of`.
 
   Raises:
-    ValueError: naming ``kind``, ``split``, ``n`` or a difficulty; or when a bucket has too few
-      distinct questions for ``n``.
+    ValueError: naming ``kind``, ``split``, ``seed``, ``difficulties`` or ``test_fraction``
+      (:func:`generator_options`), or ``n``, before anything is generated; a difficulty the
+      generator cannot make; a bucket with too few distinct questions for ``n``.
 
   Example::
 
@@ -326,17 +390,14 @@ def make_tasks(
       >>> len(test), {t.meta["split"] for t in test}
       (20, {'test'})
   """
-  if kind not in _GENERATORS:
-    raise ValueError(f"kind must be one of {list(_GENERATORS)}; got {kind!r}.")
-  if split not in SPLITS:
-    raise ValueError(f"split must be one of {list(SPLITS)}; got {split!r}.")
-  if int(n) < 0:
-    raise ValueError(f"n must be >= 0; got {n}.")
-  diffs = tuple(_DEFAULT_DIFFICULTIES[kind] if difficulties is None else difficulties)
+  kind, split, seed, diffs, test_fraction = generator_options(
+    kind, split=split, seed=seed, difficulties=difficulties, test_fraction=test_fraction
+  )
+  n = fields.integer("n", n)
   gen = _GENERATORS[kind]
   out: List[Task] = []
   for d in diffs:
-    rng = np.random.default_rng([int(seed), KINDS.index(kind), int(d)])
+    rng = np.random.default_rng([seed, KINDS.index(kind), d])
     seen = set()
     bucket: List[Task] = []
     tries = 0
@@ -355,7 +416,7 @@ def make_tasks(
       seen.add(t.question)
       uid = hashlib.sha256(t.question.encode("utf-8")).hexdigest()[:16]
       bucket.append(
-        dataclasses.replace(t, meta={**t.meta, "split": split, "seed": int(seed), "uid": uid})
+        dataclasses.replace(t, meta={**t.meta, "split": split, "seed": seed, "uid": uid})
       )
     out.extend(bucket)
   return out

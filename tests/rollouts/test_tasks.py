@@ -95,17 +95,30 @@ def test_split_of_is_a_function_of_the_question():
   assert len(train) + len(test) == 100 and not {t.question for t in train} & {
     t.question for t in test
   }
-  with pytest.raises(ValueError, match="test_fraction"):
+  with pytest.raises(ValueError, match="^test_fraction must be < 1"):
     split_of("q", test_fraction=1.0)
+  with pytest.raises(ValueError, match="^test_fraction must be a number"):
+    split_of("q", test_fraction="0.5")
 
 
 def test_make_tasks_errors():
-  with pytest.raises(ValueError, match="kind"):
-    make_tasks("chess", 1)
-  with pytest.raises(ValueError, match="split"):
-    make_tasks("arithmetic", 1, split="dev")
-  with pytest.raises(ValueError, match="difficulty"):
-    make_tasks("arithmetic", 1, difficulties=[0])
+  """Each argument is checked by generator_options before anything is generated, and the
+  message starts with the argument's name; the generator checks its own range of difficulty."""
+  for kwargs, match in [
+    ({"kind": "chess"}, "^kind: unknown value 'chess'"),
+    ({"split": "dev"}, "^split: unknown value 'dev'"),
+    ({"n": -1}, "^n must be an integer >= 0"),
+    ({"n": 1.5}, "^n must be an integer"),
+    ({"seed": "0"}, "^seed must be an integer"),
+    ({"difficulties": []}, "^difficulties must name at least one difficulty"),
+    ({"difficulties": 2}, "^difficulties must be a list"),
+    ({"difficulties": [1, 0]}, r"^difficulties\[1\] must be an integer >= 1"),
+    ({"difficulties": [1.0]}, r"^difficulties\[0\] must be an integer"),
+    ({"test_fraction": 1.0}, "^test_fraction must be < 1"),
+  ]:
+    args = {"kind": "arithmetic", "n": 1, **kwargs}
+    with pytest.raises(ValueError, match=match):
+      make_tasks(args.pop("kind"), args.pop("n"), **args)
   with pytest.raises(ValueError, match="difficulty"):
     make_tasks("planning", 1, difficulties=[1])
   with pytest.raises(ValueError, match="too few distinct"):
