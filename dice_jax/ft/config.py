@@ -17,6 +17,7 @@ checks. The file itself is read by :func:`dice_jax.rollouts.config_files.read_co
     model: {path: null, lora_rank: 8, lora_alpha: 16, lora_targets: [q_proj, v_proj],
             learning_rate: 1.0e-3}  # path null: the bundled SmolLM2-135M-Instruct
     tasks: {kind: arithmetic, train: 16, test: 16, difficulties: [1, 2], seed: 0,
+            test_fraction: 0.5,     # the train and test split of one rollouts.TaskSource
             instruction: "..."}     # kind jsonl needs path (relative to this file)
     sampling: {num_candidates: 8, max_new_tokens: 40, temperature: 0.7, top_p: 1.0,
                prompt_bucket: 8, max_batch: null}   # prompts padded to a multiple of
@@ -110,7 +111,7 @@ def to_dict(settings: RunSettings) -> Mapping[str, Any]:
       v = {
         g.name: getattr(v, g.name)
         for g in dataclasses.fields(v)
-        if not (f.name == "sampling" and g.name == "tokenizer")
+        if g.init and not (f.name == "sampling" and g.name == "tokenizer")
       }
       v = {k: (list(x) if isinstance(x, tuple) else x) for k, x in v.items()}
     out[f.name] = v

@@ -5,9 +5,10 @@ raises ``ValueError`` naming the field; :mod:`dice_jax.ft.config` only maps a fi
 
 * :class:`ModelSettings` -- the base checkpoint and its LoRA adapters (one set per agent, one
   frozen base shared by all, :func:`dice_jax.ft.shared_lora_agents`) and the adapters' Adam rate.
-* :class:`TaskSettings` -- the training and held-out tasks (:mod:`dice_jax.rollouts.tasks`) and
-  the instruction appended to each question; a task's *state* is its difficulty bucket
-  (``arithmetic/d1``).
+* :class:`TaskSettings` -- the training and held-out tasks, the train and test split of one
+  :class:`~dice_jax.rollouts.task_source.TaskSource` (the settings type DICE-PC's ``tasks``
+  use), and the instruction appended to each question; a task's *state* is its difficulty
+  bucket (``arithmetic/d1``).
 * :class:`LoopSettings` -- the DICE-FT loop (:class:`dice_jax.ft.DiceFT`): iterations, prompts
   per iteration, the mirror step ``eta``, per-state temperatures ``tau(s)``, optimizer steps per
   iteration, the cost per generated token, the fit tolerance, the agents.
@@ -24,13 +25,17 @@ import dataclasses
 from typing import Mapping, Optional, Tuple, Union
 
 from dice_jax.rollouts import fields
+from dice_jax.rollouts.config_files import ConfigError, field_error
 from dice_jax.rollouts.payoffs import cost_per_token
 from dice_jax.rollouts.sampler import Sampling
+from dice_jax.rollouts.task_source import TaskSource
+from dice_jax.rollouts.tasks import KINDS
 from dice_jax.rollouts.temperatures import state_temperatures
 
 __all__ = ["EvalSettings", "LoopSettings", "ModelSettings", "RunSettings", "TaskSettings"]
 
-TASK_KINDS = ("arithmetic", "planning", "jsonl")
+DEFAULT_DIFFICULTIES = (1, 2)  # the generated buckets when a config names none
+_SOURCE_FIELDS = [f.name for f in dataclasses.fields(TaskSource)]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,46 +69,67 @@ class ModelSettings:
 
 @dataclasses.dataclass(frozen=True)
 class TaskSettings:
-  """``kind`` (arithmetic | planning | jsonl); ``train`` / ``test`` tasks per difficulty
-  (jsonl: at most that many in all); ``difficulties`` (generated kinds); ``seed``; ``path`` (the
-  jsonl file); ``instruction`` appended to each question."""
+  """The training and held-out tasks: one :class:`~dice_jax.rollouts.task_source.TaskSource`
+  read twice, its ``"train"`` and its ``"test"`` split (``sources``), which checks every field
+  but ``instruction``.
+
+  Attributes:
+    kind: ``arithmetic``, ``planning`` or ``jsonl``.
+    train, test: the ``count`` of each split's source (generated: tasks per difficulty; jsonl:
+      at most that many in all).
+    difficulties: generated: the buckets (default :data:`DEFAULT_DIFFICULTIES`); jsonl: keep
+      only tasks of these difficulties (default all).
+    seed: the generator's seed.
+    path: the JSONL file (jsonl only).
+    test_fraction: the held-out share of the train/test split, in ``(0, 1)``.
+    instruction: appended to each question.
+
+  Raises:
+    ValueError: naming the field (a source's ``count`` as ``train`` or ``test``).
+  """
 
   kind: str = "arithmetic"
   train: int = 16
   test: int = 16
-  difficulties: Tuple[int, ...] = (1, 2)
+  difficulties: Optional[Tuple] = None
   seed: int = 0
   path: Optional[str] = None
+  test_fraction: float = 0.5
   instruction: str = "Solve the problem. Be brief and end with 'Answer: <number>'."
+  sources: Tuple[TaskSource, TaskSource] = dataclasses.field(init=False, repr=False)
 
   def __post_init__(self):
-    fields.choice("kind", self.kind, TASK_KINDS)
-    for name in ("train", "test"):
-      object.__setattr__(self, name, fields.integer(name, getattr(self, name), low=1, high=100_000))
-    if isinstance(self.difficulties, (str, bytes)) or not isinstance(
-      self.difficulties, (list, tuple)
-    ):
-      raise ValueError(f"difficulties must be a list of integers; got {self.difficulties!r}.")
-    if not self.difficulties:
-      raise ValueError("difficulties must name at least one difficulty.")
-    object.__setattr__(
-      self,
-      "difficulties",
-      tuple(
-        fields.integer(f"difficulties[{i}]", d, low=1, high=16)
-        for i, d in enumerate(self.difficulties)
-      ),
-    )
-    object.__setattr__(self, "seed", fields.integer("seed", self.seed))
-    if (self.kind == "jsonl") != (self.path is not None):
-      raise ValueError(
-        "path must be given for kind jsonl, and only for it; got "
-        f"kind {self.kind!r} and path {self.path!r}."
-      )
-    if self.path is not None and (not isinstance(self.path, str) or not self.path.strip()):
-      raise ValueError(f"path must be a file name; got {self.path!r}.")
     if not isinstance(self.instruction, str):
       raise ValueError(f"instruction must be text; got {self.instruction!r}.")
+    d = self.difficulties
+    if d is None and self.kind in KINDS:
+      d = DEFAULT_DIFFICULTIES
+    sources = tuple(self._source(split, d) for split in ("train", "test"))
+    train, test = sources
+    for name, value in (
+      ("train", train.count),
+      ("test", test.count),
+      ("difficulties", train.difficulties),
+      ("seed", train.seed),
+      ("test_fraction", train.test_fraction),
+      ("sources", sources),
+    ):
+      object.__setattr__(self, name, value)
+
+  def _source(self, split: str, difficulties) -> TaskSource:
+    try:
+      return TaskSource(
+        self.kind,
+        count=getattr(self, split),
+        split=split,
+        difficulties=difficulties,
+        seed=self.seed,
+        path=self.path,
+        test_fraction=self.test_fraction,
+      )
+    except ValueError as e:
+      err = field_error(e, "", _SOURCE_FIELDS)
+      raise ConfigError(split if err.field == "count" else err.field, err.message) from None
 
   def states(self) -> Optional[Tuple[str, ...]]:
     """The state names of the generated tasks (``None`` for a jsonl file: known once read)."""

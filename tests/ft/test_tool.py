@@ -12,6 +12,7 @@ import pytest
 from dice_jax.cli import main as cli_main
 from dice_jax.ft.config import ConfigError, load_config, parse_config
 from dice_jax.ft.harness.runner import completed_iterations, run_settings
+from dice_jax.ft.settings import TaskSettings
 
 EXAMPLE = pathlib.Path(__file__).resolve().parents[2] / "examples" / "ft" / "arithmetic.yaml"
 
@@ -76,6 +77,14 @@ BAD = [
   ("tasks.kind", "chess", "tasks.kind", "one of arithmetic, planning, jsonl"),
   ("tasks.difficulties", 1, "tasks.difficulties", "list of integers"),
   ("tasks.train", 2.0, "tasks.train", "integer"),
+  ("tasks.test", 0, "tasks.test", "must be an integer >= 1"),
+  ("tasks.train", 10_001, "tasks.train", "<= 10,000"),
+  ("tasks.difficulties", [1, 0], "tasks.difficulties[1]", "integer >= 1"),
+  ("tasks.difficulties", [], "tasks.difficulties", "at least one difficulty"),
+  ("tasks.seed", -1, "tasks.seed", ">= 0"),
+  ("tasks.test_fraction", 1.0, "tasks.test_fraction", "< 1"),
+  ("tasks.path", "data.jsonl", "tasks.path", "only a jsonl source reads a file"),
+  ("tasks.instruction", 3, "tasks.instruction", "must be text"),
   ("sampling", ..., "sampling", "missing"),
   ("sampling.num_candidates", 1e30, "sampling.num_candidates", "integer"),
   ("sampling.temperature", "hot", "sampling.temperature", "number"),
@@ -93,6 +102,43 @@ def test_bad_config_names_the_field(path, value, field, phrase):
     parse_config(_with(path, value))
   assert e.value.field == field, str(e.value)
   assert str(e.value).startswith(f"{field}: ") and phrase in str(e.value), str(e.value)
+
+
+def test_tasks_are_the_two_splits_of_one_task_source(tmp_path):
+  """The FT config's tasks section is read into rollouts.TaskSource (the type DICE-PC's tasks
+  use): a generated source gives make_tasks' tasks, a jsonl file its held-out split."""
+  from dice_jax.ft.harness.runner import _tasks  # noqa: PLC0415 - the runner's own reader
+  from dice_jax.rollouts import TaskSource, make_tasks, split_tasks  # noqa: PLC0415
+  from dice_jax.rollouts.tasks import load_jsonl  # noqa: PLC0415
+
+  s = parse_config(TINY)
+  assert s.tasks.sources == (
+    TaskSource("arithmetic", count=2, split="train", difficulties=[1]),
+    TaskSource("arithmetic", count=1, split="test", difficulties=[1]),
+  )
+  train, test = _tasks(s)
+  assert sorted(t.question for t in train) == sorted(
+    t.question for t in make_tasks("arithmetic", 2, difficulties=[1])
+  )
+  assert [t.question for t in test] == [
+    t.question for t in make_tasks("arithmetic", 1, split="test", difficulties=[1])
+  ]
+  assert (
+    TaskSettings().difficulties == (1, 2) and TaskSettings("jsonl", path="x").difficulties is None
+  )
+  data = tmp_path / "data.jsonl"
+  data.write_text(
+    "".join(
+      json.dumps({"question": f"What is {i} + 1?", "answer": i + 1}) + "\n" for i in range(40)
+    )
+  )
+  cfg = _with("tasks", {"kind": "jsonl", "path": "data.jsonl", "train": 5, "test": 3})
+  cfg["loop"]["temperature"] = 0.5
+  s = parse_config(cfg, base_dir=str(tmp_path))
+  train, test = _tasks(s)
+  want_train, want_test = split_tasks(load_jsonl(data))
+  assert [t.question for t in test] == [t.question for t in want_test[:3]]
+  assert sorted(t.question for t in train) == sorted(t.question for t in want_train[:5])
 
 
 def test_example_validates_and_bad_files_exit_2_writing_nothing(tmp_path, capsys):

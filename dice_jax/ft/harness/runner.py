@@ -5,7 +5,8 @@
 
 1. loads the base model and its tokenizer, wraps ``loop.agents`` LoRA adapter sets around one
    frozen base (:func:`dice_jax.ft.shared_lora_agents`), one Adam optimizer each;
-2. draws the training and held-out tasks (:func:`dice_jax.rollouts.make_tasks` or a JSONL file;
+2. draws the training and held-out tasks (the ``tasks`` sources, :meth:`TaskSource.load
+   <dice_jax.rollouts.TaskSource.load>`: :func:`dice_jax.rollouts.make_tasks` or a JSONL file;
    each task's state is its difficulty bucket, :func:`dice_jax.rollouts.state_name`), and
    evaluates the base greedily on the held-out tasks;
 3. runs ``loop.iterations`` iterations of :meth:`dice_jax.ft.DiceFT.rollout_step`: iteration
@@ -143,20 +144,10 @@ def _load_checkpoint(out_dir: str, agents, optimizers) -> None:
 
 
 def _tasks(settings: RunSettings):
-  from dice_jax.rollouts.tasks import load_jsonl, make_tasks, split_tasks  # noqa: PLC0415
-
-  t = settings.tasks
-  if t.kind == "jsonl":
-    train, test = split_tasks(load_jsonl(t.path))
-    train, test = train[: t.train], test[: t.test]
-  else:
-    train = make_tasks(t.kind, t.train, split="train", seed=t.seed, difficulties=t.difficulties)
-    test = make_tasks(t.kind, t.test, split="test", seed=t.seed, difficulties=t.difficulties)
-  if not train or not test:
-    raise ValueError(
-      f"tasks: the source gives {len(train)} training and {len(test)} held-out "
-      "tasks; both must be at least 1."
-    )
+  try:
+    train, test = (source.load() for source in settings.tasks.sources)
+  except ValueError as e:  # a bad dataset line, or no task left after the filters
+    raise ValueError(f"tasks: {e}") from None
   order = np.random.default_rng([settings.seed, 0xF7]).permutation(len(train))
   return [train[i] for i in order], test
 
