@@ -6,8 +6,8 @@ DICE-FT's ``ft`` groups are built on it).
 and returns their parsers, so that a tool adds its own options; :func:`run_config_tool`
 dispatches a parsed command to the tool's functions and turns a bad config or folder
 (``ValueError``; the settings types raise it naming the field) into exit status 2 with one
-message line, before anything is written; :func:`standalone_main` is a tool module's own
-``python -m`` entry.
+message line, before anything is written; :func:`output_folder` is where ``run`` writes (``--out``
+or the config's ``output``); :func:`standalone_main` is a tool module's own ``python -m`` entry.
 """
 
 from __future__ import annotations
@@ -33,15 +33,15 @@ def add_config_tool(
   help: str,
   description: str,
   run_help: str,
-  out_help: str,
-  quiet_help: str,
   report_help: str,
-  validate_help: str,
-  config_help: str,
+  validate_help: str = "check a config and print its resolved settings",
+  out_help: str = "output folder (overrides the config's output)",
+  quiet_help: str = "no progress bars or progress lines",
 ) -> ConfigToolParsers:
   """Add ``name`` with ``run CONFIG [--out DIR] [--quiet]``, ``report FOLDER`` and ``validate
-  CONFIG`` to an ``argparse`` sub-parser collection; the chosen sub-command lands in
-  ``args.<name>_command``."""
+  CONFIG`` (a YAML or JSON file read by ``dice_jax.<name>.config``) to an ``argparse``
+  sub-parser collection; the chosen sub-command lands in ``args.<name>_command``."""
+  config_help = f"a YAML or JSON config (see dice_jax.{name}.config)"
   p = subparsers.add_parser(
     name,
     help=help,
@@ -56,8 +56,20 @@ def add_config_tool(
   rep = sub.add_parser("report", help=report_help)
   rep.add_argument("folder")
   v = sub.add_parser("validate", help=validate_help)
-  v.add_argument("config")
+  v.add_argument("config", help=config_help)
   return ConfigToolParsers(p, r, rep, v)
+
+
+def output_folder(args, configured: Optional[str]) -> str:
+  """Where ``run`` writes: ``--out DIR``, else the config's ``output``.
+
+  Raises:
+    ValueError: ``output: missing: ...`` when neither gives a folder.
+  """
+  out = args.out or configured
+  if not out:
+    raise ValueError("output: missing: give output in the config or --out DIR.")
+  return out
 
 
 def run_config_tool(name: str, args, commands: Mapping[str, Callable[..., int]]) -> int:

@@ -20,7 +20,12 @@ import argparse
 import json
 import sys
 
-from dice_jax.cli.config_tool import add_config_tool, run_config_tool, standalone_main
+from dice_jax.cli.config_tool import (
+  add_config_tool,
+  output_folder,
+  run_config_tool,
+  standalone_main,
+)
 
 __all__ = ["register", "run", "main"]
 
@@ -34,11 +39,7 @@ def register(subparsers) -> argparse.ArgumentParser:
     help="DICE-FT: mirror fine-tuning of LoRA agents (run a config, report a run)",
     description=__doc__.split("\n\n")[0],
     run_help="run or resume a DICE-FT config; write a run folder",
-    config_help="a YAML or JSON config (see dice_jax.ft.config)",
-    out_help="run folder (overrides the config's output)",
-    quiet_help="no progress bar or stage lines",
     report_help="redraw training.png of a run folder; print the table",
-    validate_help="check a config and print its resolved settings",
   )
   parsers.run.add_argument(
     "--stop-after",
@@ -69,12 +70,10 @@ def _validate(args) -> int:
 
 
 def _run(args) -> int:
-  from dice_jax.ft.config import ConfigError, load_config  # noqa: PLC0415
+  from dice_jax.ft.config import load_config  # noqa: PLC0415
 
   settings = load_config(args.config)
-  out = args.out or settings.output
-  if not out:
-    raise ConfigError("output", "missing: give output in the config or --out DIR.")
+  out = output_folder(args, settings.output)
   if args.stop_after is not None and args.stop_after < 0:
     raise ValueError(f"--stop-after must be >= 0; got {args.stop_after}.")
   from dice_jax.ft.harness.runner import run_settings  # noqa: PLC0415

@@ -51,8 +51,8 @@ class ModelSettings:
   learning_rate: float = 1e-3
 
   def __post_init__(self):
-    if self.path is not None and (not isinstance(self.path, str) or not self.path.strip()):
-      raise ValueError(f"path must be a file or folder name; got {self.path!r}.")
+    if self.path is not None:
+      fields.text("path", self.path, "a file or folder name")
     object.__setattr__(
       self, "lora_rank", fields.integer("lora_rank", self.lora_rank, low=1, high=4096)
     )
@@ -99,8 +99,7 @@ class TaskSettings:
   sources: Tuple[TaskSource, TaskSource] = dataclasses.field(init=False, repr=False)
 
   def __post_init__(self):
-    if not isinstance(self.instruction, str):
-      raise ValueError(f"instruction must be text; got {self.instruction!r}.")
+    fields.text("instruction", self.instruction, "text", blank=True)
     d = self.difficulties
     if d is None and self.kind in KINDS:
       d = DEFAULT_DIFFICULTIES
@@ -222,14 +221,11 @@ class RunSettings:
       ("loop", LoopSettings),
       ("evaluation", EvalSettings),
     ):
-      if not isinstance(getattr(self, f), cls):
-        raise ValueError(f"{f} must be a {cls.__name__}; got {type(getattr(self, f)).__name__}.")
-    if not isinstance(self.name, str) or not self.name.strip():
-      raise ValueError(f"name must be non-empty text; got {self.name!r}.")
-    if self.output is not None and (not isinstance(self.output, str) or not self.output.strip()):
-      raise ValueError(f"output must be a folder name; got {self.output!r}.")
-    if not isinstance(self.description, str):
-      raise ValueError(f"description must be text; got {self.description!r}.")
+      fields.instance(f, getattr(self, f), cls)
+    fields.text("name", self.name)
+    fields.text("description", self.description, "text", blank=True)
+    if self.output is not None:
+      fields.text("output", self.output, "a folder name")
     object.__setattr__(self, "seed", fields.integer("seed", self.seed))
     states = self.tasks.states()
     if states is not None:

@@ -32,7 +32,12 @@ import shutil
 import sys
 import time
 
-from dice_jax.cli.config_tool import add_config_tool, run_config_tool, standalone_main
+from dice_jax.cli.config_tool import (
+  add_config_tool,
+  output_folder,
+  run_config_tool,
+  standalone_main,
+)
 
 __all__ = ["register", "run", "main"]
 
@@ -46,9 +51,6 @@ def register(subparsers) -> argparse.ArgumentParser:
     help="DICE-PC: coordinate frozen LLM agents (run a config, report results)",
     description=__doc__.split("\n\n")[0],
     run_help="run every method and seed of a config; write a results folder",
-    config_help="a YAML or JSON config (see dice_jax.pc.config)",
-    out_help="results folder (overrides the config's output)",
-    quiet_help="no progress bars or run lines",
     report_help="regenerate the plots of a results folder; print the table",
     validate_help="check a config and print the game it describes",
   )
@@ -73,12 +75,10 @@ def _validate(args) -> int:
 
 
 def _run(args) -> int:
-  from dice_jax.pc.config import ConfigError, load_config
+  from dice_jax.pc.config import load_config
 
   cfg = load_config(args.config)
-  out = args.out or cfg.output
-  if not out:
-    raise ConfigError("output", "missing: give output in the config or --out DIR.")
+  out = output_folder(args, cfg.output)
   import jax
 
   jax.config.update("jax_enable_x64", True)  # DICE-PC's solver tolerance is a float64 one

@@ -104,8 +104,7 @@ class GameSettings:
       if not isinstance(self.roles, Mapping) or not self.roles:
         raise ValueError(f"roles must name at least one role; got {self.roles!r}.")
       for r, role in self.roles.items():
-        if not isinstance(role, Role):
-          raise ValueError(f"roles.{r} must be a Role; got {type(role).__name__}.")
+        fields.instance(f"roles.{r}", role, Role)
       _set(self, "roles", dict(self.roles))
     if self.token_cost is not None:
       _set(self, "token_cost", cost_per_token("token_cost", self.token_cost))
@@ -487,14 +486,11 @@ class RunConfig:
       ("env", (SyntheticSettings, LLMSettings)),
       ("evaluation", Evaluation),
     ):
-      if not isinstance(getattr(self, f), cls):
-        raise ValueError(f"{f} has the wrong type: {type(getattr(self, f)).__name__}.")
-    if not isinstance(self.name, str) or not self.name.strip():
-      raise ValueError(f"name must be non-empty text; got {self.name!r}.")
-    if not isinstance(self.description, str):
-      raise ValueError(f"description must be text; got {self.description!r}.")
-    if self.output is not None and (not isinstance(self.output, str) or not self.output.strip()):
-      raise ValueError(f"output must be a folder name; got {self.output!r}.")
+      fields.instance(f, getattr(self, f), cls)
+    fields.text("name", self.name)
+    fields.text("description", self.description, "text", blank=True)
+    if self.output is not None:
+      fields.text("output", self.output, "a folder name")
     seeds = self.seeds
     if isinstance(seeds, (str, bytes)) or not isinstance(seeds, (list, tuple)):
       raise ValueError(f"seeds must be a list of integers; got {seeds!r}.")

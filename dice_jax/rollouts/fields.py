@@ -13,7 +13,17 @@ from typing import Any, Optional, Sequence, Tuple
 
 import numpy as np
 
-__all__ = ["choice", "flag", "integer", "names", "numeric_array", "real", "sequence"]
+__all__ = [
+  "choice",
+  "flag",
+  "instance",
+  "integer",
+  "names",
+  "numeric_array",
+  "real",
+  "sequence",
+  "text",
+]
 
 
 def _show(v: Any) -> str:
@@ -79,6 +89,23 @@ def flag(name: str, value: Any) -> bool:
 def choice(name: str, value: Any, options: Sequence[str]) -> str:
   if not isinstance(value, str) or value not in options:
     raise ValueError(f"{name}: unknown value {_show(value)}; choose one of {', '.join(options)}.")
+  return value
+
+
+def text(name: str, value: Any, what: str = "non-empty text", *, blank: bool = False) -> str:
+  """``value`` as a string, not blank unless ``blank`` (``what`` says what it names in the
+  message: ``"a folder name"``)."""
+  if not isinstance(value, str) or (not blank and not value.strip()):
+    raise ValueError(f"{name} must be {what}; got {_show(value)}.")
+  return value
+
+
+def instance(name: str, value: Any, cls) -> Any:
+  """``value``, an instance of ``cls`` (a type or a tuple of types): a settings object or record
+  that checked itself when it was built."""
+  if not isinstance(value, cls):
+    kinds = " or ".join(c.__name__ for c in (cls if isinstance(cls, tuple) else (cls,)))
+    raise ValueError(f"{name} must be a {kinds}; got {type(value).__name__}.")
   return value
 
 

@@ -158,8 +158,7 @@ def generate_rows(
     ValueError: naming the argument, before any work: no rows or an empty row, a bad
       ``max_new_tokens`` / ``temperature`` / ``top_p``, sampling without ``key``.
   """
-  if not isinstance(batching, Batching):
-    raise ValueError(f"batching must be a Batching; got {type(batching).__name__}.")
+  fields.instance("batching", batching, Batching)
   _token_lists("rows", rows)
   max_new_tokens = fields.integer("max_new_tokens", max_new_tokens, low=1)
   if not (np.isfinite(temperature) and temperature >= 0):
@@ -332,8 +331,7 @@ def sample_candidates(
   Raises:
     ValueError: naming the argument, for empty ``prompts`` or an empty prompt, or a bad ``key``.
   """
-  if not isinstance(sampling, Sampling):
-    raise ValueError(f"sampling must be a Sampling; got {type(sampling).__name__}.")
+  fields.instance("sampling", sampling, Sampling)
   _token_lists("prompts", prompts)
   if key is None:
     raise ValueError("key must be a jax.random key; got None.")

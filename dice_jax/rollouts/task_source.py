@@ -69,8 +69,8 @@ class TaskSource:
       raise ValueError("path: missing: a jsonl source needs the dataset file.")
     if not jsonl and self.path is not None:
       raise ValueError(f"path: only a jsonl source reads a file (kind is {self.kind!r}).")
-    if self.path is not None and (not isinstance(self.path, str) or not self.path.strip()):
-      raise ValueError(f"path must be a file name; got {self.path!r}.")
+    if self.path is not None:
+      fields.text("path", self.path, "a file name")
     if not jsonl:  # the generator's own arguments are checked where make_tasks checks them
       count = 20 if self.count is None else self.count
       _set(self, "count", fields.integer("count", count, low=1, high=MAX_GENERATED))

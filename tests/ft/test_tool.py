@@ -85,6 +85,10 @@ BAD = [
   ("tasks.test_fraction", 1.0, "tasks.test_fraction", "< 1"),
   ("tasks.path", "data.jsonl", "tasks.path", "only a jsonl source reads a file"),
   ("tasks.instruction", 3, "tasks.instruction", "must be text"),
+  ("name", " ", "name", "must be non-empty text"),
+  ("description", ["x"], "description", "must be text; got ['x']"),
+  ("output", "", "output", "must be a folder name"),
+  ("model.path", 3, "model.path", "must be a file or folder name"),
   ("sampling", ..., "sampling", "missing"),
   ("sampling.num_candidates", 1e30, "sampling.num_candidates", "integer"),
   ("sampling.temperature", "hot", "sampling.temperature", "number"),
@@ -157,6 +161,11 @@ def test_example_validates_and_bad_files_exit_2_writing_nothing(tmp_path, capsys
   dup.write_text(EXAMPLE.read_text() + "seed: 1\n")
   assert cli_main(["ft", "run", str(dup), "--out", str(out)]) == 2
   assert "duplicate key 'seed'" in capsys.readouterr().err and not out.exists()
+  nowhere = tmp_path / "nowhere.yaml"
+  nowhere.write_text(EXAMPLE.read_text().replace("output: results/ft/arithmetic", ""))
+  assert cli_main(["ft", "run", str(nowhere), "--quiet"]) == 2
+  assert "dice-jax ft: error: output: missing" in capsys.readouterr().err
+  assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.yaml", "dup.yaml", "nowhere.yaml"]
   assert cli_main(["ft", "report", str(tmp_path)]) == 2
 
 

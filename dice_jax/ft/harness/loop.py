@@ -19,6 +19,7 @@ from dice_jax.ft.policies.ft_step import ft_steps, log_policy
 from dice_jax.ft.harness.records import AgentRecord, IterationRecord
 from dice_jax.ft.target.mirror_target import masked_log_softmax, mirror_target
 from dice_jax.ft.target.advantages import joint_advantages
+from dice_jax.rollouts import fields
 from dice_jax.rollouts.payoffs import token_costs
 from dice_jax.rollouts.sampler import Sampling, sample_candidates
 from dice_jax.rollouts.temperatures import state_temperatures
@@ -158,8 +159,8 @@ class DiceFT:
     self.agents = list(agents)
     if not self.agents or not all(isinstance(a, FTAgent) for a in self.agents):
       raise ValueError("agents must be a non-empty sequence of FTAgent.")
-    if sampling is not None and not isinstance(sampling, Sampling):
-      raise ValueError(f"sampling must be a Sampling; got {type(sampling).__name__}.")
+    if sampling is not None:
+      fields.instance("sampling", sampling, Sampling)
     cost = token_costs(token_cost, len(self.agents))
     self.temperature = temperature
     self.step_size = float(step_size)

@@ -286,8 +286,7 @@ class LLMEnvironment:
         raise ValueError(f"extra_controls.{r}: unknown role {r!r}; roles are {', '.join(ROLES)}.")
       for name, c in extra.items():
         where = f"extra_controls.{r}.{name}"
-        if not isinstance(c, Control):
-          raise ValueError(f"{where}: must be a Control; got {type(c).__name__}.")
+        fields.instance(where, c, Control)
         if name in CONTROLS[r] or "@" in name:
           raise ValueError(
             f"{where}: control {name!r} already exists for role {r!r} (or contains '@'); "

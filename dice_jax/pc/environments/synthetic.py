@@ -170,14 +170,14 @@ def _convention_tensors(num_roles, num_actions, on, off, tokens_on, tokens_off):
   return success, tokens
 
 
-def _spec(num_roles, num_actions, num_states, token_cost, state_names=None):
+def _spec(num_roles, num_actions, num_states, token_cost):
   roles = (
     ("planner", "solver", "verifier", "critic")[:num_roles]
     if num_roles <= 4
     else tuple(f"role{i}" for i in range(num_roles))
   )
   styles = tuple(f"convention{k}" for k in range(num_actions))
-  states = state_names or tuple(f"state{s}" for s in range(num_states))
+  states = tuple(f"difficulty{s}" for s in range(num_states))
   return CoordinationSpec(
     roles=roles,
     controls=(styles,) * num_roles,
@@ -214,7 +214,7 @@ def oscillation_suite(
   """
   off = np.asarray(off, np.float64)
   s = off.shape[0]
-  spec = _spec(num_roles, num_actions, s, token_cost, tuple(f"difficulty{i}" for i in range(s)))
+  spec = _spec(num_roles, num_actions, s, token_cost)
   succ, tok = _convention_tensors(
     num_roles, num_actions, np.full((s, num_actions), on), off, tokens_on, tokens_off
   )
@@ -254,7 +254,7 @@ def drift_suite(
   s = off.shape[0]
   if not period > 0:
     raise ValueError(f"period must be > 0; got {period!r}.")
-  spec = _spec(num_roles, num_actions, s, token_cost, tuple(f"difficulty{i}" for i in range(s)))
+  spec = _spec(num_roles, num_actions, s, token_cost)
   k = np.arange(num_actions)
   phase = np.pi * np.arange(s)[:, None] / s
 

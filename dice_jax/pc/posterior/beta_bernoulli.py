@@ -86,8 +86,7 @@ class PayoffPosterior:
     token_pseudocount: float = 1.0,
     discount: float = 1.0,
   ):
-    if not isinstance(spec, CoordinationSpec):
-      raise ValueError(f"spec must be a CoordinationSpec; got {type(spec).__name__}.")
+    fields.instance("spec", spec, CoordinationSpec)
     for name, v in (("alpha0", alpha0), ("beta0", beta0)):
       fields.real(name, v, low=0.0, low_open=True)
     tp = fields.numeric_array(

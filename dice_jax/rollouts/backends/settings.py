@@ -38,10 +38,8 @@ class LocalSettings:
   top_p: float = 1.0
 
   def __post_init__(self):
-    if self.model_path is not None and (
-      not isinstance(self.model_path, str) or not self.model_path.strip()
-    ):
-      raise ValueError(f"model_path must be a file or folder name; got {self.model_path!r}.")
+    if self.model_path is not None:
+      fields.text("model_path", self.model_path, "a file or folder name")
     b = self.batching
     object.__setattr__(self, "max_batch", b.max_batch)
     object.__setattr__(self, "prompt_bucket", b.prompt_bucket)
@@ -87,8 +85,7 @@ class OpenAISettings:
       raise ValueError(
         f"base_url must be an http(s) URL such as 'http://127.0.0.1:8080/v1'; got {self.base_url!r}."
       )
-    if not isinstance(self.model, str) or not self.model.strip():
-      raise ValueError(f"model must be a non-empty name; got {self.model!r}.")
+    fields.text("model", self.model, "a non-empty name")
     if self.api_key_env is not None:
       if not isinstance(self.api_key_env, str) or not self.api_key_env.strip():
         raise ValueError(
