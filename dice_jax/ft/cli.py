@@ -20,12 +20,7 @@ import argparse
 import json
 import sys
 
-from dice_jax.cli.config_tool import (
-  add_config_tool,
-  output_folder,
-  run_config_tool,
-  standalone_main,
-)
+from dice_jax.cli import config_tool
 
 __all__ = ["register", "run", "main"]
 
@@ -33,7 +28,7 @@ __all__ = ["register", "run", "main"]
 def register(subparsers) -> argparse.ArgumentParser:
   """Add the ``ft`` command (``run`` / ``report`` / ``validate``) to an ``argparse`` sub-parser
   collection."""
-  parsers = add_config_tool(
+  parsers = config_tool.add_config_tool(
     subparsers,
     "ft",
     help="DICE-FT: mirror fine-tuning of LoRA agents (run a config, report a run)",
@@ -52,7 +47,9 @@ def register(subparsers) -> argparse.ArgumentParser:
 
 def run(args) -> int:
   """Run the parsed ``ft`` command; returns the exit status (0 ok, 2 bad config or folder)."""
-  return run_config_tool("ft", args, {"run": _run, "report": _report, "validate": _validate})
+  return config_tool.run_config_tool(
+    "ft", args, {"run": _run, "report": _report, "validate": _validate}
+  )
 
 
 def _report(args) -> int:
@@ -73,7 +70,7 @@ def _run(args) -> int:
   from dice_jax.ft.config import load_config  # noqa: PLC0415
 
   settings = load_config(args.config)
-  out = output_folder(args, settings.output)
+  out = config_tool.output_folder(args, settings.output)
   if args.stop_after is not None and args.stop_after < 0:
     raise ValueError(f"--stop-after must be >= 0; got {args.stop_after}.")
   from dice_jax.ft.harness.runner import run_settings  # noqa: PLC0415
@@ -98,7 +95,7 @@ def _run(args) -> int:
 
 def main(argv=None) -> int:
   """Stand-alone entry (``python -m dice_jax.ft.cli ft run CONFIG``)."""
-  return standalone_main(register, run, argv)
+  return config_tool.standalone_main(register, run, argv)
 
 
 if __name__ == "__main__":

@@ -222,10 +222,7 @@ class RunSettings:
       ("evaluation", EvalSettings),
     ):
       fields.instance(f, getattr(self, f), cls)
-    fields.text("name", self.name)
-    fields.text("description", self.description, "text", blank=True)
-    if self.output is not None:
-      fields.text("output", self.output, "a folder name")
+    fields.run_labels(self.name, self.description, self.output)
     object.__setattr__(self, "seed", fields.integer("seed", self.seed))
     states = self.tasks.states()
     if states is not None:

@@ -32,12 +32,7 @@ import shutil
 import sys
 import time
 
-from dice_jax.cli.config_tool import (
-  add_config_tool,
-  output_folder,
-  run_config_tool,
-  standalone_main,
-)
+from dice_jax.cli import config_tool
 
 __all__ = ["register", "run", "main"]
 
@@ -45,7 +40,7 @@ __all__ = ["register", "run", "main"]
 def register(subparsers) -> argparse.ArgumentParser:
   """Add the ``pc`` command (``run`` / ``report`` / ``validate``) to an ``argparse`` sub-parser
   collection."""
-  parsers = add_config_tool(
+  parsers = config_tool.add_config_tool(
     subparsers,
     "pc",
     help="DICE-PC: coordinate frozen LLM agents (run a config, report results)",
@@ -63,7 +58,9 @@ def register(subparsers) -> argparse.ArgumentParser:
 def run(args) -> int:
   """Run the parsed ``pc`` command; returns the exit status (0 ok, 2 bad config or folder;
   the config reader's ``ConfigError`` is a ``ValueError``)."""
-  return run_config_tool("pc", args, {"run": _run, "report": _report, "validate": _validate})
+  return config_tool.run_config_tool(
+    "pc", args, {"run": _run, "report": _report, "validate": _validate}
+  )
 
 
 def _validate(args) -> int:
@@ -78,7 +75,7 @@ def _run(args) -> int:
   from dice_jax.pc.config import load_config
 
   cfg = load_config(args.config)
-  out = output_folder(args, cfg.output)
+  out = config_tool.output_folder(args, cfg.output)
   import jax
 
   jax.config.update("jax_enable_x64", True)  # DICE-PC's solver tolerance is a float64 one
@@ -155,7 +152,7 @@ def _report(args) -> int:
 
 def main(argv=None) -> int:
   """Stand-alone entry (``python -m dice_jax.pc.cli pc run CONFIG``)."""
-  return standalone_main(register, run, argv)
+  return config_tool.standalone_main(register, run, argv)
 
 
 if __name__ == "__main__":

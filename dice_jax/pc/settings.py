@@ -487,10 +487,7 @@ class RunConfig:
       ("evaluation", Evaluation),
     ):
       fields.instance(f, getattr(self, f), cls)
-    fields.text("name", self.name)
-    fields.text("description", self.description, "text", blank=True)
-    if self.output is not None:
-      fields.text("output", self.output, "a folder name")
+    fields.run_labels(self.name, self.description, self.output)
     seeds = self.seeds
     if isinstance(seeds, (str, bytes)) or not isinstance(seeds, (list, tuple)):
       raise ValueError(f"seeds must be a list of integers; got {seeds!r}.")

@@ -21,6 +21,7 @@ __all__ = [
   "names",
   "numeric_array",
   "real",
+  "run_labels",
   "sequence",
   "text",
 ]
@@ -98,6 +99,15 @@ def text(name: str, value: Any, what: str = "non-empty text", *, blank: bool = F
   if not isinstance(value, str) or (not blank and not value.strip()):
     raise ValueError(f"{name} must be {what}; got {_show(value)}.")
   return value
+
+
+def run_labels(name: Any, description: Any, output: Any) -> None:
+  """The labels of a run's settings (a DICE-PC and a DICE-FT run alike): ``name`` (non-empty
+  text), ``description`` (text, may be empty) and ``output`` (a folder name, or ``None``)."""
+  text("name", name)
+  text("description", description, "text", blank=True)
+  if output is not None:
+    text("output", output, "a folder name")
 
 
 def instance(name: str, value: Any, cls) -> Any:
