@@ -42,6 +42,7 @@ __all__ = [
   "SampledCandidates",
   "Sampling",
   "generate_rows",
+  "nucleus_mass",
   "sample_candidates",
   "stop_ids_of",
 ]
@@ -126,6 +127,16 @@ def _pow2_at_least(k: int, cap: int) -> int:
   return min(b, cap)
 
 
+def nucleus_mass(value) -> float:
+  """``value`` as the nucleus-sampling mass ``top_p`` in ``(0, 1]`` (Holtzman et al. 2020,
+  arXiv:1904.09751): the one check of ``top_p``, for the sampler and the backends' settings.
+
+  Raises:
+    ValueError: starting with ``top_p``.
+  """
+  return fields.real("top_p", value, low=0.0, low_open=True, high=1.0)
+
+
 def generate_rows(
   model,
   rows: Sequence[Sequence[int]],
@@ -161,10 +172,8 @@ def generate_rows(
   fields.instance("batching", batching, Batching)
   _token_lists("rows", rows)
   max_new_tokens = fields.integer("max_new_tokens", max_new_tokens, low=1)
-  if not (np.isfinite(temperature) and temperature >= 0):
-    raise ValueError(f"temperature must be a finite number >= 0; got {temperature!r}.")
-  if not 0 < top_p <= 1:
-    raise ValueError(f"top_p must lie in (0, 1]; got {top_p!r}.")
+  temperature = fields.real("temperature", temperature, low=0.0)
+  top_p = nucleus_mass(top_p)
   greedy = float(temperature) == 0
   if not greedy and key is None:
     raise ValueError("key must be a jax.random key when sampling (temperature > 0); got None.")
@@ -255,9 +264,7 @@ class Sampling:
     object.__setattr__(
       self, "temperature", fields.real("temperature", self.temperature, low=0.0, low_open=True)
     )
-    object.__setattr__(
-      self, "top_p", fields.real("top_p", self.top_p, low=0.0, low_open=True, high=1.0)
-    )
+    object.__setattr__(self, "top_p", nucleus_mass(self.top_p))
     if isinstance(self.stop_ids, (str, bytes)) or not isinstance(self.stop_ids, (list, tuple)):
       raise ValueError(f"stop_ids must be a list of token ids; got {self.stop_ids!r}.")
     object.__setattr__(

@@ -59,9 +59,12 @@ def test_bad_input_names_the_argument(model):
     (dict(rows=[]), "rows must hold"),
     (dict(rows=[[1], []]), r"rows\[1\]"),
     (dict(max_new_tokens=0), "max_new_tokens"),
-    (dict(temperature=-1.0), "temperature"),
+    (dict(temperature=-1.0), "^temperature must be >= 0"),
+    (dict(temperature=float("nan")), "^temperature must be finite"),
+    (dict(temperature="0"), "^temperature must be a number"),
     (dict(temperature=0.5), "key must be"),
-    (dict(top_p=1.5), "top_p"),
+    (dict(top_p=1.5), "^top_p must be <= 1"),
+    (dict(top_p=0.0), "^top_p must be > 0"),
     (dict(batching=4), "batching"),
   ]:
     args = {"rows": ROWS, "max_new_tokens": 2, **kwargs}

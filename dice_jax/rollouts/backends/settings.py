@@ -21,7 +21,7 @@ import os
 from typing import Optional, Union
 
 from dice_jax.rollouts import fields
-from dice_jax.rollouts.sampler import Batching
+from dice_jax.rollouts.sampler import Batching, nucleus_mass
 
 __all__ = ["LazyBackend", "LocalSettings", "OpenAISettings"]
 
@@ -44,9 +44,7 @@ class LocalSettings:
     object.__setattr__(self, "max_batch", b.max_batch)
     object.__setattr__(self, "prompt_bucket", b.prompt_bucket)
     object.__setattr__(self, "fixed_batch", b.fixed_batch)
-    object.__setattr__(
-      self, "top_p", fields.real("top_p", self.top_p, low=0.0, low_open=True, high=1.0)
-    )
+    object.__setattr__(self, "top_p", nucleus_mass(self.top_p))
 
   @property
   def batching(self) -> Batching:
@@ -103,9 +101,7 @@ class OpenAISettings:
       self, "max_concurrency", fields.integer("max_concurrency", self.max_concurrency, low=1)
     )
     if self.top_p is not None:
-      object.__setattr__(
-        self, "top_p", fields.real("top_p", self.top_p, low=0.0, low_open=True, high=1.0)
-      )
+      object.__setattr__(self, "top_p", nucleus_mass(self.top_p))
 
   def create(self, name: Optional[str] = None):
     """An :class:`~dice_jax.rollouts.backends.openai.OpenAIBackend` (reads the API key now)."""
