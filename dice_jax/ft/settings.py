@@ -164,16 +164,18 @@ class LoopSettings:
     object.__setattr__(
       self, "step_size", fields.real("step_size", self.step_size, low=0.0, low_open=True)
     )
-    if isinstance(self.temperature, Mapping):
-      for k, v in self.temperature.items():
+    t = self.temperature
+    if isinstance(t, Mapping):
+      for k in t:
         if not isinstance(k, str):
           raise ValueError(f"temperature keys must be state names; got {k!r}.")
-        fields.real(f"temperature[{k!r}]", v, low=0.0, low_open=True)
-      object.__setattr__(self, "temperature", dict(self.temperature))
+      state_temperatures(t, tuple(t))  # each tau it names; RunSettings checks every state has one
+      t = dict(t)
+    elif callable(t):
+      raise ValueError("temperature must be a number or a mapping {state: tau}; got a callable.")
     else:
-      object.__setattr__(
-        self, "temperature", fields.real("temperature", self.temperature, low=0.0, low_open=True)
-      )
+      t = float(state_temperatures(t, ("",))[0])
+    object.__setattr__(self, "temperature", t)
     object.__setattr__(self, "token_cost", cost_per_token("token_cost", self.token_cost))
     object.__setattr__(self, "fit_tol", fields.real("fit_tol", self.fit_tol, low=0.0))
     object.__setattr__(self, "agents", fields.names("agents", self.agents))

@@ -57,15 +57,18 @@ def real(
 
 
 def numeric_array(name: str, value: Any, what: str) -> np.ndarray:
-  """``value`` as a float64 array, refusing text, ``None``, booleans-as-objects and complex
-  numbers (``what`` says what was expected, e.g. ``"a number >= 0 or one per agent"``)."""
+  """``value`` as a float64 array, refusing text, ``None``, booleans (``true`` is not a
+  temperature or a cost) and complex numbers (``what`` says what was expected, e.g. ``"a number >= 0 or one per agent"``)."""
   if isinstance(value, (str, bytes)) or value is None:
     raise ValueError(f"{name} must be {what}; got {_show(value)}.")
   try:
     a = np.asarray(value)
   except (TypeError, ValueError):
     raise ValueError(f"{name} must be {what}; got {_show(value)}.") from None
-  if a.dtype == object or a.dtype.kind not in "biuf":
+  mixed = isinstance(value, (list, tuple)) and a.dtype.kind == "f"  # [0.1, True] reads as floats
+  if a.dtype.kind not in "iuf" or (
+    mixed and any(isinstance(x, (bool, np.bool_)) for x in np.asarray(value, object).ravel())
+  ):  # object, bool, complex or text
     raise ValueError(f"{name} must be {what}; got {_show(value)}.")
   return a.astype(np.float64)
 

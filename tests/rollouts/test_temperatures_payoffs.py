@@ -31,6 +31,10 @@ def test_state_temperatures_forms_and_errors_name_the_state():
   for bad in (None, "0.5", complex(1, 1), [0.5, 0.5]):
     with pytest.raises(ValueError, match="temperature"):
       state_temperatures(bad, states)
+  with pytest.raises(ValueError, match="^temperature must be a number"):
+    state_temperatures(True, states)  # a boolean is not a temperature
+  with pytest.raises(ValueError, match=r"^temperature\['hard'\] must be a number"):
+    state_temperatures({"easy": 1.0, "hard": True}, states)
 
 
 def test_role_state_temperatures_broadcast_and_shapes():
@@ -66,6 +70,8 @@ def test_token_cost_payoffs_team_and_own_by_hand():
     ([0.1, float("nan")], r"token_cost\[1\] must be finite"),
     ([0.1], "one cost per agent"),
     ("0.1", "token_cost must be a number"),
+    (True, "token_cost must be a number"),
+    ([0.1, False], "token_cost must be a number"),
     (None, "token_cost"),
   ]:
     with pytest.raises(ValueError, match=match):
