@@ -51,8 +51,7 @@ def token_costs(value: Any, num_agents: int, *, name: str = "token_cost") -> np.
 
 def charged_costs(tokens: np.ndarray, token_cost: np.ndarray, sharing: str = "own") -> np.ndarray:
   """``[..., N]`` cost charged to each agent from the tokens ``[..., N]`` each agent generated."""
-  if sharing not in SHARING:
-    raise ValueError(f"sharing must be 'team' or 'own'; got {sharing!r}.")
+  fields.choice("sharing", sharing, SHARING)
   cost = np.asarray(tokens, np.float64) * np.asarray(token_cost, np.float64)
   if sharing == "team":
     return np.broadcast_to(cost.sum(-1, keepdims=True), cost.shape)

@@ -23,6 +23,7 @@ from typing import Any, Dict, Optional, Protocol, Sequence, Tuple, Union, runtim
 
 import numpy as np
 
+from dice_jax.rollouts import fields
 from dice_jax.rollouts.payoffs import SHARING, cost_per_token, token_cost_payoffs, token_costs
 from dice_jax.rollouts.tasks import Task
 
@@ -90,25 +91,17 @@ class CoordinationSpec:
   cost_sharing: str = "team"
 
   def __post_init__(self):
-    roles = tuple(str(r) for r in self.roles)
-    if not roles:
-      raise ValueError("roles must name at least one role; got none.")
-    if len(set(roles)) != len(roles):
-      raise ValueError(f"roles must be unique; got {list(roles)}.")
-    controls = tuple(tuple(str(c) for c in cs) for cs in self.controls)
-    if len(controls) != len(roles):
+    roles = fields.names("roles", self.roles)
+    controls = self.controls
+    if not isinstance(controls, (list, tuple)) or len(controls) != len(roles):
       raise ValueError(
-        f"controls must give one action list per role ({len(roles)} roles: "
-        f"{list(roles)}); got {len(controls)}."
+        f"controls must give one action list per role ({len(roles)} roles: {list(roles)}); "
+        f"got {controls!r}."
       )
-    for r, cs in zip(roles, controls):
-      control_names(cs, f"controls[{r!r}]")
-    states = tuple(str(s) for s in self.states)
-    if not states or len(set(states)) != len(states):
-      raise ValueError(f"states must be non-empty and unique; got {list(states)}.")
+    controls = tuple(control_names(cs, f"controls[{r!r}]") for r, cs in zip(roles, controls))
+    states = fields.names("states", self.states)
     cost = tuple(float(c) for c in token_costs(self.token_cost, len(roles)))
-    if self.cost_sharing not in SHARING:
-      raise ValueError(f"cost_sharing must be 'team' or 'own'; got {self.cost_sharing!r}.")
+    fields.choice("cost_sharing", self.cost_sharing, SHARING)
     object.__setattr__(self, "roles", roles)
     object.__setattr__(self, "controls", controls)
     object.__setattr__(self, "states", states)
