@@ -153,10 +153,7 @@ class SyntheticSettings:
           f"{', '.join(params)}."
         )
       if isinstance(params[k], (list, tuple)):  # one number per state
-        if isinstance(v, (str, bytes)) or not isinstance(v, (list, tuple)):
-          raise ValueError(f"{k} must be a list (one number per state); got {v!r}.")
-        if not v:
-          raise ValueError(f"{k} must hold at least one number (one per state).")
+        v = fields.sequence(k, v, of="numbers (one per state)", one="number")
         options[k] = [fields.real(f"{k}[{i}]", x) for i, x in enumerate(v)]
       else:
         options[k] = fields.real(k, v)
@@ -488,11 +485,7 @@ class RunConfig:
     ):
       fields.instance(f, getattr(self, f), cls)
     fields.run_labels(self.name, self.description, self.output)
-    seeds = self.seeds
-    if isinstance(seeds, (str, bytes)) or not isinstance(seeds, (list, tuple)):
-      raise ValueError(f"seeds must be a list of integers; got {seeds!r}.")
-    if not seeds:
-      raise ValueError("seeds must name at least one seed.")
+    seeds = fields.sequence("seeds", self.seeds, of="integers", one="seed")
     seeds = tuple(fields.integer(f"seeds[{i}]", s) for i, s in enumerate(seeds))
     if len(set(seeds)) != len(seeds):
       raise ValueError(f"seeds must be distinct; got {list(seeds)}.")

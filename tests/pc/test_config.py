@@ -77,6 +77,7 @@ BAD_SYNTHETIC = [
   ("budget", ..., "budget", "missing"),
   ("seeds", [0, -1], "seeds[1]", ">= 0"),
   ("seeds", [], "seeds", "at least one"),
+  ("seeds", "0, 1", "seeds", "must be a list of integers"),
   ("seeds", [3, 3], "seeds", "distinct"),
   ("name", " ", "name", "must be non-empty text"),
   ("description", 3, "description", "must be text; got 3"),
