@@ -145,11 +145,10 @@ class Control:
     object.__setattr__(self, "n", fields.integer("n", self.n, low=1))
     object.__setattr__(self, "temperature", fields.real("temperature", self.temperature, low=0.0))
     object.__setattr__(self, "max_tokens", fields.integer("max_tokens", self.max_tokens, low=1))
-    if not isinstance(self.model, str) or not self.model:
-      raise ValueError(f"model must be a backend name; got {self.model!r}.")
+    fields.text("model", self.model, "a backend name")
     if not isinstance(self.stop, (list, tuple)) or not all(
       isinstance(x, str) and x for x in self.stop
-    ):
+    ):  # a stop string may be white space ("\n")
       raise ValueError(f"stop must be a list of non-empty strings; got {self.stop!r}.")
     object.__setattr__(self, "stop", tuple(self.stop))
 
