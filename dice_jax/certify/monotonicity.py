@@ -321,11 +321,12 @@ def multilinear_projected_jacobians(
   prod_{k != i, j} x_k[a_k]`` (the slice combination of :mod:`dice_jax.certify.slices`), so
   block ``(i, j)`` of ``sym(W J)`` is ``(w_i J_ij + w_j J_ji^T) / 2``: half the combination of
   the slices of ``M_ij = w_i U_i + w_j U_j`` (:func:`dice_jax.certify.slices.pair_slices`), and
-  block ``(j, i)`` its transpose. Per unordered pair: the slices are projected by one matrix
-  product with ``Q_i (x) Q_j``, combined with the outer products of the others' profiles (one
-  matrix product for the ``shared`` profiles, one small product per game for the others), and
-  one more matrix product scatters every pair's block and its transpose into place. The same
-  matrix as :func:`projected_symmetric_jacobian` (up to rounding).
+  block ``(j, i)`` its transpose. The unordered pairs whose slices share a shape are handled
+  together (:func:`dice_jax.certify.slices.stacked_pair_slices`): their slices are projected by
+  one matrix product with ``Q_i (x) Q_j``, combined with the outer products of the others'
+  profiles (one batched product for the ``shared`` profiles, one for the games' own), halved,
+  and every block and its transpose concatenated into place. The same matrix as
+  :func:`projected_symmetric_jacobian` (up to rounding).
 
   Args:
     payoffs: the game's payoff tensors, each ``(*batch, n_1, ..., n_N)``.
@@ -343,8 +344,7 @@ def multilinear_projected_jacobians(
   flat = tuple(p.reshape(size, p.shape[-2], -1) for p in profiles)
   k = flat[0].shape[1] + (0 if shared is None else shared[0].shape[0])
   dims = [n - 1 for n in sizes]
-  offsets = np.concatenate([[0], np.cumsum(dims)]).astype(int)
-  d = int(offsets[-1])
+  d = sum(dims)
 
   def outer(profs, lead, i, j):  # the outer product of the others' profiles, (*lead, rest)
     w = jnp.ones((*lead, 1), dtype)
@@ -353,28 +353,40 @@ def multilinear_projected_jacobians(
         w = (w[..., :, None] * profs[m][..., None, :]).reshape(*lead, -1)
     return w
 
-  parts, places = [], []
+  groups = {}  # pairs whose slices share a shape: one stack, one projection, one contraction
   for i in range(n_players):
     for j in range(i + 1, n_players):
-      if not dims[i] or not dims[j]:
-        continue
-      m = slices.pair_slices(payoffs, batch_ndim, i, j, weights)
-      q = jnp.kron(helmert_basis(sizes[i], dtype), helmert_basis(sizes[j], dtype))
-      m = m.reshape(size, m.shape[-3], -1) @ q  # (size, slices, d_i d_j), projected
-      block = []
-      if shared is not None:
-        block.append(jnp.einsum("zsr,ks->zkr", m, outer(shared, shared[0].shape[:1], i, j)))
-      if flat[0].shape[1]:
-        block.append(jnp.einsum("zsr,zks->zkr", m, outer(flat, flat[0].shape[:2], i, j)))
-      parts.append(jnp.concatenate(block, axis=1))
-      places += [(offsets[i] + p, offsets[j] + r) for p in range(dims[i]) for r in range(dims[j])]
-  if not parts:
+      if dims[i] and dims[j]:
+        groups.setdefault((sizes[i], sizes[j]), []).append((i, j))
+  blocks = {}
+  for (ni, nj), pairs in groups.items():
+    m = slices.stacked_pair_slices(payoffs, batch_ndim, pairs, weights)
+    q = jnp.kron(helmert_basis(ni, dtype), helmert_basis(nj, dtype))
+    m = m.reshape(len(pairs), size, -1, ni * nj) @ q  # (pairs, size, slices, d_i d_j), projected
+    block = []
+    if shared is not None:
+      w = jnp.stack([outer(shared, shared[0].shape[:1], i, j) for i, j in pairs])
+      block.append(jnp.einsum("qzsr,qks->qzkr", m, w))
+    if flat[0].shape[1]:
+      w = jnp.stack([outer(flat, flat[0].shape[:2], i, j) for i, j in pairs])
+      block.append(jnp.einsum("qzsr,qzks->qzkr", m, w))
+    m = 0.5 * jnp.concatenate(block, axis=2)
+    for p, (i, j) in enumerate(pairs):
+      blocks[i, j] = m[p].reshape(size, k, ni - 1, nj - 1)
+  if not blocks:
     return jnp.zeros((*batch, k, d, d), dtype)
-  scatter = np.zeros((len(places), d * d))
-  for row, (p, r) in enumerate(places):
-    scatter[row, p * d + r] += 0.5
-    scatter[row, r * d + p] += 0.5
-  out = jnp.concatenate(parts, axis=-1) @ jnp.asarray(scatter, dtype)
+  live = [i for i in range(n_players) if dims[i]]
+
+  def block(i, j):  # block (i, j) of sym(W J): (w_i J_ij + w_j J_ji^T) / 2, or its transpose
+    if (i, j) in blocks:
+      return blocks[i, j]
+    if (j, i) in blocks:
+      return jnp.swapaxes(blocks[j, i], -1, -2)
+    return jnp.zeros((size, k, dims[i], dims[j]), dtype)
+
+  out = jnp.concatenate(
+    [jnp.concatenate([block(i, j) for j in live], axis=-1) for i in live], axis=-2
+  )
   return out.reshape(*batch, k, d, d)
 
 

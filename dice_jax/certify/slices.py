@@ -18,6 +18,7 @@ with orthonormal ``Q``). It is exactly zero when the slice is exactly zero (zero
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Optional
 
@@ -53,6 +54,15 @@ def pair_slices(
   m = jnp.moveaxis(m, (batch_ndim + i, batch_ndim + j), (-2, -1))
   ni, nj = m.shape[-2:]
   return m.reshape(*batch, -1, ni, nj)
+
+
+def stacked_pair_slices(payoffs, batch_ndim: int, pairs, weights=None, *, both: bool = True):
+  """:func:`pair_slices` of several pairs ``(i, j)`` whose slices share a shape, stacked:
+  ``(len(pairs), *batch, S, n_i, n_j)``. The cheap bounds of
+  :func:`cheap_pair_bound_matrices` and the projected Jacobians of
+  :func:`dice_jax.certify.monotonicity.multilinear_projected_jacobians` take the same stack
+  (one copy of the payoffs under ``jax.jit``, where the two identical computations merge)."""
+  return jnp.stack([pair_slices(payoffs, batch_ndim, i, j, weights, both=both) for i, j in pairs])
 
 
 def projected_norms(m: jax.Array, *, exact: bool = False) -> jax.Array:
@@ -113,27 +123,54 @@ SMALL_SLICE = 64
 
 def _small_slice_bounds(m: jax.Array, ni: int, nj: int):
   """Per-slice ``(lower, upper)`` of :func:`cheap_norm_bounds` for flattened ``n_i x n_j``
-  slices ``m`` ``(..., n_i n_j)``, by matrix products: centring with ``P_i (x) P_j``, then the
-  column and row sums of ``|M|``, ``C^2`` and ``M^2`` (XLA on CPU runs these far faster than
-  reductions over axes of length 4). Each entry of ``C`` is a dot product of ``n_i n_j`` terms
-  against a row of ``P_i (x) P_j`` (absolute sum ``< 4``): error ``<= 4 n_i n_j u max|M|`` per
-  entry, so ``||dC||_F <= 2 (n_i n_j)^1.5 eps ||M||_F``, which the upper bound's allowance adds."""
-  dtype = m.dtype
+  slices ``m`` ``(..., n_i n_j)``: centring by one matrix product with ``P_i (x) P_j``, then
+  the column and row sums of ``|M|`` and ``C^2``, their largest and totals and ``||M||_F^2``
+  entry by entry (elementwise over the slices, which XLA on CPU fuses into one loop; reductions
+  over axes of length 4 run far slower there). Each entry of ``C`` is a dot product of
+  ``n_i n_j`` terms against a row of ``P_i (x) P_j`` (absolute sum ``< 4``): error
+  ``<= 4 n_i n_j u max|M|`` per entry, so ``||dC||_F <= 2 (n_i n_j)^1.5 eps ||M||_F``, which the
+  upper bound's allowance adds."""
   pi, pj = (np.eye(k) - 1.0 / k for k in (ni, nj))
-  c = m @ jnp.asarray(np.kron(pi, pj), dtype)
-  # column sums (over a_i) and row sums (over a_j) of a flattened n_i x n_j slice
-  agg = jnp.asarray(
-    np.concatenate(
-      [np.kron(np.ones((ni, 1)), np.eye(nj)), np.kron(np.eye(ni), np.ones((nj, 1)))], 1
-    ),
-    dtype,
+  c = m @ jnp.asarray(np.kron(pi, pj), m.dtype)
+  entry = lambda x, a, b: x[..., a * nj + b]  # noqa: E731 - row a_i, column a_j
+  c_sq = [[jnp.square(entry(c, a, b)) for b in range(nj)] for a in range(ni)]
+  m_abs = [[jnp.abs(entry(m, a, b)) for b in range(nj)] for a in range(ni)]
+  row_sq = [_total(c_sq[a]) for a in range(ni)]
+  col_sq = [_total([c_sq[a][b] for a in range(ni)]) for b in range(nj)]
+  return _combine(
+    jnp.sqrt(_total(row_sq)),
+    _largest([_total([m_abs[a][b] for a in range(ni)]) for b in range(nj)]),
+    _largest([_total(m_abs[a]) for a in range(ni)]),
+    jnp.sqrt(_largest(col_sq)),
+    jnp.sqrt(_largest(row_sq)),
+    jnp.sqrt(_total([jnp.square(entry(m, a, b)) for a in range(ni) for b in range(nj)])),
+    ni,
+    nj,
+    4 * (ni + nj) + 2 * (ni * nj) ** 1.5,
   )
-  a, sq, msq = jnp.abs(m) @ agg, jnp.square(c) @ agg, jnp.square(m) @ agg
-  fro = jnp.sqrt(jnp.sum(sq[..., nj:], -1))
-  one, inf = jnp.max(a[..., :nj], -1), jnp.max(a[..., nj:], -1)
-  m_fro = jnp.sqrt(jnp.sum(msq[..., nj:], -1))
-  cols, rows = jnp.sqrt(jnp.max(sq[..., :nj], -1)), jnp.sqrt(jnp.max(sq[..., nj:], -1))
-  return _combine(fro, one, inf, cols, rows, m_fro, ni, nj, 4 * (ni + nj) + 2 * (ni * nj) ** 1.5)
+
+
+def _largest(columns):
+  """The elementwise maximum of a few arrays: one loop that XLA fuses, where a reduction over a
+  short last axis runs as a slow reduction of its own."""
+  return functools.reduce(jnp.maximum, columns)
+
+
+def _total(columns):
+  """The elementwise sum of a few arrays, left to right (see :func:`_largest`)."""
+  return functools.reduce(jnp.add, columns)
+
+
+def _max_last(x: jax.Array) -> jax.Array:
+  """``max`` over the last axis: elementwise over its columns (:func:`_largest`) when it is
+  short (at most :data:`SHORT_AXIS`), else a reduction."""
+  if x.shape[-1] <= SHORT_AXIS:
+    return _largest([x[..., k] for k in range(x.shape[-1])])
+  return jnp.max(x, axis=-1)
+
+
+SHORT_AXIS = 16
+"""The longest axis :func:`_max_last` reduces column by column."""
 
 
 def _combine(fro, one, inf, cols, rows, m_fro, ni, nj, rounding):
@@ -194,7 +231,7 @@ def cheap_pair_bounds(payoffs, batch_ndim: int, i: int, j: int, weights=None, *,
       nj,
       4 * (ni + nj),
     )
-  return tuple(jnp.max(b.reshape(*batch, -1), axis=-1) for b in bounds)
+  return tuple(_max_last(b.reshape(*batch, -1)) for b in bounds)
 
 
 def cheap_pair_bound_matrices(payoffs, batch_ndim: int, weights=None, *, both: bool = True):
@@ -221,9 +258,9 @@ def cheap_pair_bound_matrices(payoffs, batch_ndim: int, weights=None, *, both: b
       else:
         entries[i, j] = cheap_pair_bounds(payoffs, batch_ndim, i, j, weights, both=both)
   for (ni, nj, _), pairs in groups.items():
-    m = jnp.stack([pair_slices(payoffs, batch_ndim, i, j, weights, both=both) for i, j in pairs])
+    m = stacked_pair_slices(payoffs, batch_ndim, pairs, weights, both=both)
     lo, up = _small_slice_bounds(m.reshape(*m.shape[:-2], ni * nj), ni, nj)
-    lo, up = jnp.max(lo, axis=-1), jnp.max(up, axis=-1)
+    lo, up = _max_last(lo), _max_last(up)
     for k, (i, j) in enumerate(pairs):
       entries[i, j] = (lo[k], up[k])
   if both:
