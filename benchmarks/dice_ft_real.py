@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import math
 import os
 import sys
 import time
@@ -57,6 +56,7 @@ import optax  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from benchmarks._record import environment, write_json  # noqa: E402
+from benchmarks.dice_ft_seeds import wilson  # noqa: E402
 from dice_jax.ft import (
   DiceFT,
   FTAgent,
@@ -95,17 +95,6 @@ QUICK = dict(
   test_per_difficulty=2,
   difficulties=(1, 2),
 )
-
-
-def wilson(k: int, n: int, z: float = 1.96):
-  """Wilson score 95% interval for a binomial proportion."""
-  if n == 0:
-    return (float("nan"), float("nan"))
-  p = k / n
-  d = 1 + z * z / n
-  c = (p + z * z / (2 * n)) / d
-  h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
-  return (c - h, c + h)
 
 
 def encode(tok, task):
@@ -163,12 +152,26 @@ def main(argv=None):
     type=int,
     help="held-out problems per difficulty (default: the size's; 100 gives 200 problems)",
   )
+  ap.add_argument(
+    "--tau-scale",
+    type=float,
+    default=1.0,
+    help="multiplies DICE-FT's per-difficulty temperatures (0.05, 0.1)",
+  )
+  ap.add_argument(
+    "--dice-only",
+    action="store_true",
+    help="train and evaluate only DICE-FT (and the base): one point of the eta/tau sweep "
+    "(benchmarks/dice_ft_sweep.py); --out gets the record, nothing else is written",
+  )
   ap.add_argument("--out", default=os.path.join(RESULTS, "dice_ft_real.json"))
   args = ap.parse_args(argv)
+  if not args.tau_scale > 0:
+    ap.error(f"--tau-scale must be > 0; got {args.tau_scale}")
   size = dict(QUICK if args.quick else FULL)
   if args.test_per_difficulty is not None:
     size["test_per_difficulty"] = args.test_per_difficulty
-  tau = {1: 0.05, 2: 0.1}  # per-state temperatures: difficulty bucket -> tau
+  tau = {1: 0.05 * args.tau_scale, 2: 0.1 * args.tau_scale}  # difficulty bucket -> tau
   t_start = time.perf_counter()
 
   path = smollm2_gguf_path()
@@ -337,6 +340,28 @@ def main(argv=None):
       flush=True,
     )
     return log, after
+
+  if args.dice_only:
+    record = {
+      "benchmark": "dice_ft_real (DICE-FT only: one point of the eta/tau sweep)",
+      "environment": environment(),
+      "seed": args.seed,
+      "size": {**size, "train_tasks": len(train), "test_tasks": len(test)},
+      "settings": {
+        "lr": args.lr,
+        "sample_temperature": args.sample_temperature,
+        "step_size": args.step_size,
+        "tau_scale": args.tau_scale,
+        "temperature_per_difficulty": tau,
+        "token_cost": args.token_cost,
+      },
+      "heldout": {"base": before, "dice_ft": after_dice},
+      "training": {"dice_ft": dice_log},
+      "total_seconds": time.perf_counter() - t_start,
+    }
+    if not args.quick:
+      write_json(args.out, record)
+    return record
 
   sft_log, after_sft = train_baseline("sft", sft_model, sampling)
   pg_log, after_pg = train_baseline("pg", pg_model, dataclasses.replace(sampling, dedupe=False))

@@ -32,6 +32,18 @@ equilibrium regret, distance to the true HQRE and hindsight regret exactly, as o
 synthetic suites. The methods' rounds are then answered from the completion cache; the tokens
 are still charged to each method (the model's cost), the cache only saves our compute.
 
+**Controls that interact** (``--controls interacting``, ``dice_pc_real_interacting.json``): the
+solver also offers ``direct_x3`` -- the direct instruction sampled three times at temperature
+0.7 (a sample budget) -- and an aggregator role {first, vote} joins (4 x 2 x 2 = 16 joint
+actions). With several candidates the judge can replace the answer (``first`` takes the first
+candidate it accepts; ``vote`` weighs a rejected candidate 0.25) and the vote is
+self-consistency (Wang et al. 2023). The environment runs with ``sample_draws=1``: each (task,
+sampled control) has one fixed sample set, seeded by (role, control) and not by the round, so
+over the completion cache the game stays finite and its per-state payoffs exact (pool means of
+that draw), as in the greedy game; best-of-n's samples are fixed the same way. The greedy
+warm-up's cache (``--out``/completions.pkl of the greedy run) is reused: only the sampled
+controls and the judge on their candidates are generated.
+
 Reported: per method accuracy and tokens per task (mean over seeds with 95% t-intervals, and a
 task-level 95% interval over all draws), per task kind, DICE-PC minus each baseline (paired by
 task draw), cumulative equilibrium regret, oscillation, certified fraction; the exact per-state
@@ -42,12 +54,15 @@ summary.json and the plots of :mod:`dice_jax.pc.report.compare` per method and s
 
     python benchmarks/dice_pc_real.py --json --plot --seeds 5 --rounds 100 --out /tmp/dice_pc_real_big
                                                       # the recorded run
+    python benchmarks/dice_pc_real.py --controls interacting --json --plot --seeds 5 --rounds 100 \
+        --out /tmp/dice_pc_real_inter         # with completions.pkl of the greedy run copied in
     python benchmarks/dice_pc_real.py --quick                # smoke (a few minutes; not recorded)
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import os
 import sys
@@ -64,12 +79,20 @@ from dice_jax.pc.report import compare as CR  # noqa: E402
 from dice_jax.rollouts.backends import LocalBackend  # noqa: E402
 from dice_jax.rollouts.backends.cache import CachedBackend  # noqa: E402
 from dice_jax.pc.harness.loop import run  # noqa: E402
-from dice_jax.pc.environments.llm import LLMEnvironment  # noqa: E402
+from dice_jax.pc.environments.llm import Control, LLMEnvironment  # noqa: E402
 from dice_jax.pc.policies.policies import DICEPC, make_policy  # noqa: E402
 from dice_jax.rollouts.tasks import make_tasks  # noqa: E402
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 ROLES = {"solver": ["direct", "fewshot", "step_by_step"], "verifier": ["none", "judge"]}
+#: ``--controls interacting``: a sampled solver control whose candidates the verifier and the
+#: aggregator act on (16 joint actions)
+ROLES_INTERACTING = {
+  "solver": ["direct", "fewshot", "step_by_step", "direct_x3"],
+  "verifier": ["none", "judge"],
+  "aggregator": ["first", "vote"],
+}
+SAMPLED_CONTROLS = {"solver": {"direct_x3": Control("direct", n=3, temperature=0.7, max_tokens=24)}}
 TOKEN_COST = 5e-4
 #: DICE-PC's moving reference as chosen on the synthetic suites (benchmarks/dice_pc_levers.py)
 WELFARE_MAGNET = dict(magnet=0.99, magnet_target="welfare", magnet_schedule="concentration")
@@ -120,17 +143,22 @@ class TrueGameEnv:
 
 
 def warm_and_true_game(env, pool, cached, slice_size, save_path):
-  """Play every joint action on every pool task; returns (success [S,3,2], tokens [S,3,2,2],
-  per-task correct [T,3,2], seconds)."""
+  """Play every joint action on every pool task; returns (success [S, *A], tokens [S, *A, R],
+  per-task correct [T, *A], seconds) for A the roles' action counts and R the roles."""
   t0 = time.perf_counter()
-  n1, n2 = env.spec.num_actions
-  judge = env.spec.controls[1].index("judge")
+  shape = tuple(env.spec.num_actions)
+  heavy = (
+    [0]
+    + [  # with each solver control, the choice that calls the model on every candidate
+      names.index("judge") if "judge" in names else 0 for names in env.spec.controls[1:]
+    ]
+  )
   for a1, name in enumerate(env.spec.controls[0]):
     for s in range(0, len(pool), slice_size):
       chunk = pool[s : s + slice_size]
       before = cached.miss_tokens
       tc = time.perf_counter()
-      env.play(chunk, np.tile([a1, judge], (len(chunk), 1)), round=0)
+      env.play(chunk, np.tile([a1, *heavy[1:]], (len(chunk), 1)), round=0)
       log(
         f"warm {name}+judge tasks {s}-{s + len(chunk)}/{len(pool)}: "
         f"{cached.miss_tokens - before} new tokens in {time.perf_counter() - tc:.0f}s "
@@ -138,14 +166,14 @@ def warm_and_true_game(env, pool, cached, slice_size, save_path):
       )
       if save_path:
         cached.save(save_path)
-  correct = np.zeros((len(pool), n1, n2))
-  tokens = np.zeros((len(pool), n1, n2, 2))
-  failed = np.zeros((len(pool), n1, n2), bool)
+  correct = np.zeros((len(pool), *shape))
+  tokens = np.zeros((len(pool), *shape, len(shape)))
+  failed = np.zeros((len(pool), *shape), bool)
   h0, ht0 = cached.hits, cached.hit_tokens
-  for a1 in range(n1):
-    for a2 in range(n2):
-      out = env.play(pool, np.tile([a1, a2], (len(pool), 1)), round=0)
-      correct[:, a1, a2], tokens[:, a1, a2], failed[:, a1, a2] = out.correct, out.tokens, out.failed
+  for a in np.ndindex(*shape):
+    out = env.play(pool, np.tile(a, (len(pool), 1)), round=0)
+    at = (slice(None), *a)
+    correct[at], tokens[at], failed[at] = out.correct, out.tokens, out.failed
   if failed.any():
     raise RuntimeError(f"{int(failed.sum())} (task, joint action) rollouts failed in the warm-up")
   # the table's own lookups are bookkeeping, not a method's: leave them out of the hit counts
@@ -166,7 +194,7 @@ def t_ci(values):
       "n": len(a),
       "values": a.tolist(),
     }
-  return CR._stats(a.tolist())
+  return CR.seed_stats(a.tolist())
 
 
 def task_ci(x):
@@ -201,6 +229,14 @@ def main():
     help="planning/d3 tasks (a 4th state, near 0 for every control: only cost matters)",
   )
   ap.add_argument("--max-tokens-cap", type=int, default=96)
+  ap.add_argument(
+    "--controls",
+    choices=("greedy", "interacting"),
+    default="greedy",
+    help="greedy: solver x verifier, every control greedy (dice_pc_real.json); interacting: "
+    "adds direct_x3 (3 samples at temperature 0.7) and the first/vote aggregator, one fixed "
+    "sample set per (task, control) (sample_draws=1; dice_pc_real_interacting.json)",
+  )
   ap.add_argument("--out", default="/tmp/dice_pc_real")
   ap.add_argument(
     "--previous",
@@ -231,8 +267,18 @@ def main():
   if args.planning_d3:
     plan += make_tasks("planning", args.planning_d3, split="test", seed=0, difficulties=[3])
   pool = arith + plan
+  interacting = args.controls == "interacting"
+  stem = "dice_pc_real_interacting" if interacting else "dice_pc_real"
+  roles = ROLES_INTERACTING if interacting else ROLES
   env = LLMEnvironment(
-    cached, pool, roles=ROLES, token_cost=TOKEN_COST, max_tokens_cap=args.max_tokens_cap, seed=0
+    cached,
+    pool,
+    roles=roles,
+    token_cost=TOKEN_COST,
+    max_tokens_cap=args.max_tokens_cap,
+    seed=0,
+    extra_controls=SAMPLED_CONTROLS if interacting else None,
+    sample_draws=1 if interacting else None,
   )
   spec = env.spec
   log(f"pool: {len(arith)} arithmetic + {len(plan)} planning held-out tasks, states {spec.states}")
@@ -399,7 +445,13 @@ def main():
     "benchmark": "dice_pc_real",
     "quick": args.quick,
     "env": environment(),
-    "model": "SmolLM2-135M-Instruct (bundled GGUF) via dice_jax.llm, greedy",
+    "model": "SmolLM2-135M-Instruct (bundled GGUF) via dice_jax.llm, "
+    + (
+      "direct_x3 and best-of-n sampled at 0.7 (one sample set per task), the rest greedy"
+      if interacting
+      else "greedy"
+    ),
+    "controls": args.controls,
     "seed_list": list(range(args.seeds)),
     "task_seed": 0,
     "size": {
@@ -414,7 +466,13 @@ def main():
       },
     },
     "game": {
-      "roles": ROLES,
+      "roles": roles,
+      "sampled_controls": {
+        r: {n: dataclasses.asdict(c) for n, c in cs.items()} for r, cs in SAMPLED_CONTROLS.items()
+      }
+      if interacting
+      else None,
+      "sample_draws": env.sample_draws,
       "states": list(spec.states),
       "token_cost": TOKEN_COST,
       "cost_sharing": "team",
@@ -450,7 +508,13 @@ def main():
       "pool is planning/d2 (110) + planning/d3 (90); states are drawn uniformly, then a task "
       "uniformly with replacement, so a pool task recurs across rounds and seeds",
       "the verifier's judge cannot change the answer with one candidate and the 'first' "
-      "aggregator: it is a pure-cost control here (4 tokens per task)",
+      "aggregator: it is a pure-cost control there (4 tokens per task)"
+      + (
+        "; with direct_x3's three sampled candidates the judge picks the first it accepts "
+        "(first) or down-weights the ones it rejects (vote), so it can replace an answer"
+        if interacting
+        else ""
+      ),
       "task-level intervals treat draws as independent (tasks recur; seeds are the "
       "conservative interval)",
     ],
@@ -492,12 +556,10 @@ def main():
     )
   log(f"wall {wall:.0f}s")
   if args.json:
-    write_json(os.path.join(RESULTS, "dice_pc_real.json"), record)
-  write_json(os.path.join(args.out, "dice_pc_real.json"), record)
+    write_json(os.path.join(RESULTS, f"{stem}.json"), record)
+  write_json(os.path.join(args.out, f"{stem}.json"), record)
   if args.plot or args.quick:
-    plot(
-      runs_dir, table, spec, os.path.join(RESULTS if args.plot else args.out, "dice_pc_real.png")
-    )
+    plot(runs_dir, table, spec, os.path.join(RESULTS if args.plot else args.out, f"{stem}.png"))
 
 
 def plot(runs_dir, table, spec, path):
@@ -537,10 +599,10 @@ def plot(runs_dir, table, spec, path):
   ax.grid(alpha=0.3)
   ax.legend(fontsize=7)
   for label in METHODS:
-    er = CR._curves(runs[label], "equilibrium_regret", cumulative=True)
+    er = CR.metric_curves(runs[label], "equilibrium_regret", cumulative=True)
     if er is not None:
       band(axes[1], er, label)
-    osc = CR._curves(runs[label], "oscillation", window=3)
+    osc = CR.metric_curves(runs[label], "oscillation", window=3)
     if osc is not None:
       band(axes[2], osc, label)
   axes[1].set_title("cum. equilibrium regret (exact game; min-max band)")

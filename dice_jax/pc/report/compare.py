@@ -45,7 +45,9 @@ __all__ = [
   "collect",
   "comparison_summary",
   "format_table",
+  "metric_curves",
   "plot_comparison",
+  "seed_stats",
 ]
 
 METRICS = (
@@ -149,7 +151,10 @@ def _metric(res: Results, key: str) -> Optional[float]:
   return None if v is None or not math.isfinite(float(v)) else float(v)
 
 
-def _stats(values: List[float]) -> Optional[Dict[str, Any]]:
+def seed_stats(values: List[float]) -> Optional[Dict[str, Any]]:
+  """``{"mean", "std", "n", "ci95", "values"}`` of per-seed values (``None`` for none):
+  ``ci95`` is the half-width ``t_{0.975, n-1} s / sqrt(n)`` of the Student-t interval of the
+  mean (``None`` for one value)."""
   if not values:
     return None
   a = np.asarray(values, np.float64)
@@ -170,7 +175,7 @@ def aggregate(runs: Dict[str, Dict[int, Results]]) -> Dict[str, Dict[str, Any]]:
     entry: Dict[str, Any] = {"method": by_seed[seeds[0]].method, "seeds": seeds}
     for key in METRICS:
       vals = [v for s in seeds if (v := _metric(by_seed[s], key)) is not None]
-      entry[key] = _stats(vals)
+      entry[key] = seed_stats(vals)
     out[label] = entry
   return out
 
@@ -189,9 +194,11 @@ def comparison_summary(
   return {**(extra or {}), "metrics": list(METRICS), "methods": aggregate(runs), "runs": layout}
 
 
-def _curves(
+def metric_curves(
   by_seed: Dict[int, Results], key: str, cumulative: bool = False, window: int = 1
 ) -> Optional[np.ndarray]:
+  """``[seeds, rounds]``: the per-round series ``key`` of each seed's run (optionally cumulated,
+  then a ``window``-round moving average), cut to the shortest; ``None`` where no run logs it."""
   rows = []
   for res in by_seed.values():
     if not res.records:
@@ -295,10 +302,10 @@ def plot_comparison(
 
   fig, axes = plt.subplots(1, 2, figsize=(11, 4))
   for label, by_seed in runs.items():
-    er = _curves(by_seed, "equilibrium_regret", cumulative=True)
+    er = metric_curves(by_seed, "equilibrium_regret", cumulative=True)
     if er is not None:
       _band(axes[0], er, label)
-    hr = _curves(by_seed, "hindsight_regret")
+    hr = metric_curves(by_seed, "hindsight_regret")
     if hr is not None:
       _band(axes[1], hr, label)
     else:
@@ -332,10 +339,10 @@ def plot_comparison(
 
   fig, axes = plt.subplots(1, 2, figsize=(11, 4))
   for label, by_seed in runs.items():
-    osc = _curves(by_seed, "oscillation", window=int(window))
+    osc = metric_curves(by_seed, "oscillation", window=int(window))
     if osc is not None:
       _band(axes[0], osc, label)
-    dr = _curves(by_seed, "drift")
+    dr = metric_curves(by_seed, "drift")
     if dr is not None:
       _band(axes[1], dr, label)
   axes[0].set_title(f"oscillation sum_i |x_t - x_(t-1)|_1 (moving average, {int(window)} rounds)")
