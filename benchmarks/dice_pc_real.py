@@ -207,6 +207,45 @@ def task_ci(x):
   }
 
 
+def fixed_strategies(game: dict) -> dict:
+  """What each *fixed* joint action achieves in the exact game of a record (states drawn
+  uniformly, as the rounds draw them): accuracy and tokens per task, sorted by tokens, with
+  ``on_frontier`` marking the actions no other action beats in accuracy at no more tokens; and
+  the per-state oracle (the joint action with the highest payoff ``success - cost x tokens`` in
+  each state), the best any method can reach on this game."""
+  states = list(game["exact_true_game"])
+  succ = np.array([game["exact_true_game"][s]["joint_action_success"] for s in states])
+  tok = np.array([game["exact_true_game"][s]["joint_action_tokens"] for s in states])
+  names = list(game["roles"].values())
+  rows = []
+  for a in np.ndindex(*succ.shape[1:]):
+    at = (slice(None), *a)
+    rows.append(
+      {
+        "joint_action": [n[i] for n, i in zip(names, a)],
+        "accuracy": float(succ[at].mean()),
+        "tokens_per_task": float(tok[at].mean()),
+      }
+    )
+  rows.sort(key=lambda r: (r["tokens_per_task"], -r["accuracy"]))
+  best = -1.0
+  for r in rows:
+    r["on_frontier"] = r["accuracy"] > best
+    best = max(best, r["accuracy"])
+  pay = (succ - game["token_cost"] * tok).reshape(len(states), -1)
+  pick = pay.argmax(1)
+  flat_s, flat_t = succ.reshape(len(states), -1), tok.reshape(len(states), -1)
+  oracle = {
+    "per_state": {
+      s: [n[i] for n, i in zip(names, np.unravel_index(k, succ.shape[1:]))]
+      for s, k in zip(states, pick)
+    },
+    "accuracy": float(flat_s[np.arange(len(states)), pick].mean()),
+    "tokens_per_task": float(flat_t[np.arange(len(states)), pick].mean()),
+  }
+  return {"joint_actions": rows, "per_state_oracle": oracle}
+
+
 def main():
   ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
   ap.add_argument("--quick", action="store_true", help="smoke run (not recorded)")
@@ -526,6 +565,7 @@ def main():
     "run_folder": args.out,
   }
   record["cache"]["entries_loaded_from_file"] = loaded
+  record["fixed_strategies"] = fixed_strategies(record["game"])
   if args.previous:
     import json  # noqa: PLC0415
 
