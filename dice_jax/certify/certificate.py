@@ -417,6 +417,13 @@ def _default_draws(num_actions, num_samples, dtype):
   return sample_profiles(jax.random.PRNGKey(0), num_actions, num_samples, dtype)
 
 
+@functools.lru_cache(maxsize=8)
+def _uniform_log_reference(batch, num_actions, dtype):
+  """``log rho_i = -log n_i`` (the uniform reference) per player, ``(*batch, n_i)``, made on the
+  device once per shape (the NumPy arrays it replaces were copied to the device in every call)."""
+  return tuple(jnp.full((*batch, k), -math.log(k), dtype) for k in num_actions)
+
+
 def _log_profile(name, value, batch, n_actions, dtype, *, is_logits=False):
   n = len(n_actions)
   if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != n:
@@ -561,7 +568,8 @@ def certify(
 
   # (also checks that every payoff is finite, naming the field)
   n_actions, batch, dtype, tau = _validation.game_and_temperature(game, temperature)
-  tau = jnp.asarray(tau, dtype)
+  concrete_tau = _validation.is_concrete(tau)
+  tau = np.asarray(tau, dtype) if concrete_tau else jnp.asarray(tau, dtype)  # NumPy: no dispatch
 
   history = None
   if isinstance(solution, Solution):
@@ -578,7 +586,7 @@ def certify(
   log_reference = (
     _log_profile("reference", reference, batch, n_actions, dtype)
     if reference is not None
-    else tuple(np.full((*batch, k), -math.log(k), dtype) for k in n_actions)  # no dispatch
+    else _uniform_log_reference(batch, tuple(int(k) for k in n_actions), np.dtype(dtype))
   )
   init_logits = (
     _log_profile("init", init, batch, n_actions, dtype) if init is not None else log_reference
@@ -613,8 +621,7 @@ def certify(
     init_logits,
     draws,
   )
-  host_tau = np.asarray(tau) if _validation.is_concrete(tau) else None
-  equal = host_tau is not None and bool(np.all(host_tau == host_tau[..., :1]))
+  equal = concrete_tau and bool(np.all(tau == tau[..., :1]))
   options = dict(
     num_samples=int(num_samples),
     steps_per_check=int(steps_per_check),
