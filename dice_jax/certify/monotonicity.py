@@ -322,11 +322,12 @@ def multilinear_projected_jacobians(
   block ``(i, j)`` of ``sym(W J)`` is ``(w_i J_ij + w_j J_ji^T) / 2``: half the combination of
   the slices of ``M_ij = w_i U_i + w_j U_j`` (:func:`dice_jax.certify.slices.pair_slices`), and
   block ``(j, i)`` its transpose. The unordered pairs whose slices share a shape are handled
-  together (:func:`dice_jax.certify.slices.stacked_pair_slices`): their slices are projected by
-  one matrix product with ``Q_i (x) Q_j``, combined with the outer products of the others'
-  profiles (one batched product for the ``shared`` profiles, one for the games' own), halved,
-  and every block and its transpose concatenated into place. The same matrix as
-  :func:`projected_symmetric_jacobian` (up to rounding).
+  together (:func:`dice_jax.certify.slices.stacked_pair_slices`): their slices are combined
+  with the outer products of the others' profiles (:func:`_combine_slices`, the ``shared`` and
+  the games' own profiles alike), projected by one matrix product with ``Q_i (x) Q_j`` (the
+  projection is linear, so it commutes with the combination), halved, and every block and its
+  transpose concatenated into place. The same matrix as :func:`projected_symmetric_jacobian`
+  (up to rounding).
 
   Args:
     payoffs: the game's payoff tensors, each ``(*batch, n_1, ..., n_N)``.
@@ -361,16 +362,16 @@ def multilinear_projected_jacobians(
   blocks = {}
   for (ni, nj), pairs in groups.items():
     m = slices.stacked_pair_slices(payoffs, batch_ndim, pairs, weights)
-    q = jnp.kron(helmert_basis(ni, dtype), helmert_basis(nj, dtype))
-    m = m.reshape(len(pairs), size, -1, ni * nj) @ q  # (pairs, size, slices, d_i d_j), projected
-    block = []
+    m = m.reshape(len(pairs), size, -1, ni * nj)  # (pairs, size, slices, n_i n_j)
+    w = []  # the profiles' outer products, (pairs, size, k, slices)
     if shared is not None:
-      w = jnp.stack([outer(shared, shared[0].shape[:1], i, j) for i, j in pairs])
-      block.append(jnp.einsum("qzsr,qks->qzkr", m, w))
+      w_shared = jnp.stack([outer(shared, shared[0].shape[:1], i, j) for i, j in pairs])
+      w.append(jnp.broadcast_to(w_shared[:, None], (len(pairs), size, *w_shared.shape[1:])))
     if flat[0].shape[1]:
-      w = jnp.stack([outer(flat, flat[0].shape[:2], i, j) for i, j in pairs])
-      block.append(jnp.einsum("qzsr,qzks->qzkr", m, w))
-    m = 0.5 * jnp.concatenate(block, axis=2)
+      w.append(jnp.stack([outer(flat, flat[0].shape[:2], i, j) for i, j in pairs]))
+    w = jnp.concatenate(w, axis=2)
+    q = jnp.kron(helmert_basis(ni, dtype), helmert_basis(nj, dtype))
+    m = 0.5 * (_combine_slices(m, w) @ q)  # (pairs, size, k, d_i d_j)
     for p, (i, j) in enumerate(pairs):
       blocks[i, j] = m[p].reshape(size, k, ni - 1, nj - 1)
   if not blocks:
@@ -388,6 +389,18 @@ def multilinear_projected_jacobians(
     [jnp.concatenate([block(i, j) for j in live], axis=-1) for i in live], axis=-2
   )
   return out.reshape(*batch, k, d, d)
+
+
+def _combine_slices(m: jax.Array, w: jax.Array) -> jax.Array:
+  """``sum_s w[..., k, s] m[..., s, e]`` for slices ``m`` ``(..., S, E)`` and weights ``w``
+  ``(..., K, S)``, shape ``(..., K, E)``: term by term over a short slice axis (one loop that XLA
+  fuses; the slice axis sits between the batch and the entries, where a matrix product would
+  first transpose the whole stack), else by ``einsum``."""
+  if m.shape[-2] > slices.SHORT_AXIS:
+    return jnp.einsum("...ks,...se->...ke", w, m)
+  return functools.reduce(
+    jnp.add, [w[..., :, s, None] * m[..., None, s, :] for s in range(m.shape[-2])]
+  )
 
 
 def _sampled_one(game, profiles, weights, fast=False):

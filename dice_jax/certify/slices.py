@@ -24,7 +24,6 @@ from typing import Optional
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from dice_jax.certify._tangent import helmert_basis
 
@@ -118,23 +117,31 @@ def cheap_norm_bounds(m: jax.Array):
 
 
 SMALL_SLICE = 64
-"""Slices with at most this many entries take :func:`cheap_pair_bounds`' matrix-product path."""
+"""Slices with at most this many entries take :func:`cheap_pair_bounds`' entry-by-entry path."""
 
 
 def _small_slice_bounds(m: jax.Array, ni: int, nj: int):
   """Per-slice ``(lower, upper)`` of :func:`cheap_norm_bounds` for flattened ``n_i x n_j``
-  slices ``m`` ``(..., n_i n_j)``: centring by one matrix product with ``P_i (x) P_j``, then
-  the column and row sums of ``|M|`` and ``C^2``, their largest and totals and ``||M||_F^2``
-  entry by entry (elementwise over the slices, which XLA on CPU fuses into one loop; reductions
-  over axes of length 4 run far slower there). Each entry of ``C`` is a dot product of
-  ``n_i n_j`` terms against a row of ``P_i (x) P_j`` (absolute sum ``< 4``): error
-  ``<= 4 n_i n_j u max|M|`` per entry, so ``||dC||_F <= 2 (n_i n_j)^1.5 eps ||M||_F``, which the
-  upper bound's allowance adds."""
-  pi, pj = (np.eye(k) - 1.0 / k for k in (ni, nj))
-  c = m @ jnp.asarray(np.kron(pi, pj), m.dtype)
-  entry = lambda x, a, b: x[..., a * nj + b]  # noqa: E731 - row a_i, column a_j
-  c_sq = [[jnp.square(entry(c, a, b)) for b in range(nj)] for a in range(ni)]
-  m_abs = [[jnp.abs(entry(m, a, b)) for b in range(nj)] for a in range(ni)]
+  slices ``m`` ``(..., n_i n_j)``, entry by entry: the row means ``r_a``, column means ``c_b``
+  and mean ``t = mean_a r_a``, ``C_ab = (M_ab - r_a) - (c_b - t)``, then the column and row
+  sums of ``|M|`` and ``C^2``, their largest and totals and ``||M||_F^2`` -- elementwise over
+  the slices, which XLA on CPU fuses into a few loops (reductions over axes of length 4, or a
+  centring matrix product, run far slower there).
+
+  Rounding (first order in the unit roundoff ``u = eps / 2``, ``mu = max|M|``): each mean is
+  within ``n u mu`` of its value (``n - 1`` additions of terms ``<= mu``, one division), ``t``
+  within ``(n_i + n_j) u mu``; the three subtractions add ``u (2 + 2 + 4) mu``; so each entry
+  of ``C`` is within ``(2 n_i + 2 n_j + 8) u mu <= 4 n_i n_j u mu`` (``n_i, n_j >= 2``) and
+  ``||dC||_F <= 2 (n_i n_j)^1.5 eps ||M||_F``, which the upper bound's allowance adds."""
+  entry = [[m[..., a * nj + b] for b in range(nj)] for a in range(ni)]  # row a_i, column a_j
+  row_mean = [_total(entry[a]) / nj for a in range(ni)]
+  col_mean = [_total([entry[a][b] for a in range(ni)]) / ni for b in range(nj)]
+  mean = _total(row_mean) / ni
+  c_sq = [
+    [jnp.square((entry[a][b] - row_mean[a]) - (col_mean[b] - mean)) for b in range(nj)]
+    for a in range(ni)
+  ]
+  m_abs = [[jnp.abs(x) for x in row] for row in entry]
   row_sq = [_total(c_sq[a]) for a in range(ni)]
   col_sq = [_total([c_sq[a][b] for a in range(ni)]) for b in range(nj)]
   return _combine(
@@ -143,7 +150,7 @@ def _small_slice_bounds(m: jax.Array, ni: int, nj: int):
     _largest([_total(m_abs[a]) for a in range(ni)]),
     jnp.sqrt(_largest(col_sq)),
     jnp.sqrt(_largest(row_sq)),
-    jnp.sqrt(_total([jnp.square(entry(m, a, b)) for a in range(ni) for b in range(nj)])),
+    jnp.sqrt(_total([jnp.square(x) for row in entry for x in row])),
     ni,
     nj,
     4 * (ni + nj) + 2 * (ni * nj) ** 1.5,
@@ -193,7 +200,7 @@ def cheap_pair_bounds(payoffs, batch_ndim: int, i: int, j: int, weights=None, *,
 
   The same quantities as ``cheap_norm_bounds(pair_slices(...))[k].max(-1)``, summed in another
   order. Small slices (``n_i n_j <=`` :data:`SMALL_SLICE`, e.g. the 4 x 4 slices of 4^4 games)
-  go through matrix products (:func:`_small_slice_bounds`); larger ones are reduced on the
+  are bounded entry by entry (:func:`_small_slice_bounds`); larger ones are reduced on the
   payoff tensor in place over the axes of players i and j (no slice stack is transposed out)."""
   n = len(payoffs)
   batch = payoffs[0].shape[:batch_ndim]
@@ -238,7 +245,7 @@ def cheap_pair_bound_matrices(payoffs, batch_ndim: int, weights=None, *, both: b
   """``(C_low, C_up)``: the matrices of :func:`pair_bound_matrix` built from the lower and the
   upper bounds of :func:`cheap_pair_bounds`, each ``(*batch, N, N)``. The pairs whose slices
   share a shape and count (all pairs of an ``n^N`` game) and are small go through
-  :func:`_small_slice_bounds` as one stack (one set of matrix products for all of them)."""
+  :func:`_small_slice_bounds` as one stack (one set of loops for all of them)."""
   n = len(payoffs)
   batch = payoffs[0].shape[:batch_ndim]
   sizes = payoffs[0].shape[batch_ndim:]
