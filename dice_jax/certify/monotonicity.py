@@ -363,15 +363,15 @@ def multilinear_projected_jacobians(
   for (ni, nj), pairs in groups.items():
     m = slices.stacked_pair_slices(payoffs, batch_ndim, pairs, weights)
     m = m.reshape(len(pairs), size, -1, ni * nj)  # (pairs, size, slices, n_i n_j)
-    w = []  # the profiles' outer products, (pairs, size, k, slices)
+    combined = []  # with the profiles' outer products, (pairs, size, k, n_i n_j)
     if shared is not None:
-      w_shared = jnp.stack([outer(shared, shared[0].shape[:1], i, j) for i, j in pairs])
-      w.append(jnp.broadcast_to(w_shared[:, None], (len(pairs), size, *w_shared.shape[1:])))
+      w = jnp.stack([outer(shared, shared[0].shape[:1], i, j) for i, j in pairs])
+      combined.append(_combine_slices(m, w[:, None]))
     if flat[0].shape[1]:
-      w.append(jnp.stack([outer(flat, flat[0].shape[:2], i, j) for i, j in pairs]))
-    w = jnp.concatenate(w, axis=2)
+      w = jnp.stack([outer(flat, flat[0].shape[:2], i, j) for i, j in pairs])
+      combined.append(_combine_slices(m, w))
     q = jnp.kron(helmert_basis(ni, dtype), helmert_basis(nj, dtype))
-    m = 0.5 * (_combine_slices(m, w) @ q)  # (pairs, size, k, d_i d_j)
+    m = 0.5 * (jnp.concatenate(combined, axis=2) @ q)  # (pairs, size, k, d_i d_j)
     for p, (i, j) in enumerate(pairs):
       blocks[i, j] = m[p].reshape(size, k, ni - 1, nj - 1)
   if not blocks:
@@ -393,7 +393,7 @@ def multilinear_projected_jacobians(
 
 def _combine_slices(m: jax.Array, w: jax.Array) -> jax.Array:
   """``sum_s w[..., k, s] m[..., s, e]`` for slices ``m`` ``(..., S, E)`` and weights ``w``
-  ``(..., K, S)``, shape ``(..., K, E)``: term by term over a short slice axis (one loop that XLA
+  ``(..., K, S)`` (leading axes broadcast), shape ``(..., K, E)``: term by term over a short slice axis (one loop that XLA
   fuses; the slice axis sits between the batch and the entries, where a matrix product would
   first transpose the whole stack), else by ``einsum``."""
   if m.shape[-2] > slices.SHORT_AXIS:
