@@ -301,10 +301,10 @@ def rayleigh_lower(s: jax.Array, iterations: int = 16, normalize_every: int = 8)
   s = s.reshape(-1, n, n)
   tiny = jnp.finfo(s.dtype).tiny
   fro = jnp.sqrt(jnp.sum(jnp.square(s), axis=(-2, -1)))
-  scale = 1.0 / jnp.maximum(fro, tiny)[:, None]
+  m = s / jnp.maximum(fro, tiny)[:, None, None] + 0.5 * jnp.eye(n, dtype=s.dtype)
   v = jnp.broadcast_to(jnp.ones((n,), s.dtype) + 0.1 * jnp.arange(n, dtype=s.dtype), (len(s), n))
   for step in range(iterations):
-    v = jnp.einsum("zij,zj->zi", s, v) * scale + 0.5 * v  # m v, without forming m
+    v = jnp.einsum("zij,zj->zi", m, v)
     if (step + 1) % normalize_every == 0:
       v = v / jnp.maximum(jnp.sqrt(jnp.sum(jnp.square(v), axis=-1, keepdims=True)), tiny)
   quotient = jnp.einsum("zi,zij,zj->z", v, s, v) / jnp.maximum(jnp.sum(jnp.square(v), -1), tiny)
