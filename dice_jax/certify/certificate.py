@@ -435,7 +435,9 @@ def _log_profile(name, value, batch, n_actions, dtype, *, is_logits=False):
     )
     if is_logits:
       _validation.require_finite(f"{name}[{i}]", p)
-      out.append(jnp.broadcast_to(jnp.asarray(p, dtype), (*batch, k)))
+      if not (isinstance(p, jax.Array) and p.shape == (*batch, k) and p.dtype == dtype):
+        p = jnp.broadcast_to(jnp.asarray(p, dtype), (*batch, k))  # (a solver's logits are kept)
+      out.append(p)
     else:
       # The last axis is never broadcast: a length-1 "distribution" sums to 1 too.
       q = _validation.distribution(f"{name}[{i}]", p, k, batch, meaning=f"actions of player {i}")

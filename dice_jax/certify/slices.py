@@ -266,8 +266,8 @@ def cheap_pair_bound_matrices(payoffs, batch_ndim: int, weights=None, *, both: b
         entries[i, j] = cheap_pair_bounds(payoffs, batch_ndim, i, j, weights, both=both)
   for (ni, nj, _), pairs in groups.items():
     m = stacked_pair_slices(payoffs, batch_ndim, pairs, weights, both=both)
-    lo, up = _small_slice_bounds(m.reshape(*m.shape[:-2], ni * nj), ni, nj)
-    lo, up = _max_last(lo), _max_last(up)
+    # lower and upper stacked before the largest over the slices: XLA fuses them into fewer loops
+    lo, up = _max_last(jnp.stack(_small_slice_bounds(m.reshape(*m.shape[:-2], ni * nj), ni, nj)))
     for k, (i, j) in enumerate(pairs):
       entries[i, j] = (lo[k], up[k])
   if both:
