@@ -393,9 +393,9 @@ def multilinear_projected_jacobians(
 
 def _combine_slices(m: jax.Array, w: jax.Array) -> jax.Array:
   """``sum_s w[..., k, s] m[..., s, e]`` for slices ``m`` ``(..., S, E)`` and weights ``w``
-  ``(..., K, S)`` (leading axes broadcast), shape ``(..., K, E)``: term by term over a short slice axis (one loop that XLA
-  fuses; the slice axis sits between the batch and the entries, where a matrix product would
-  first transpose the whole stack), else by ``einsum``."""
+  ``(..., K, S)`` (leading axes broadcast), shape ``(..., K, E)``: term by term over a short
+  slice axis (one loop that XLA fuses; the slice axis sits between the batch and the entries,
+  where a matrix product would first transpose the whole stack), else by ``einsum``."""
   if m.shape[-2] > slices.SHORT_AXIS:
     return jnp.einsum("...ks,...se->...ke", w, m)
   return functools.reduce(
