@@ -221,6 +221,27 @@ def test_multilinear_jacobians_equal_autodiff_ones():
     np.testing.assert_allclose(split, got, atol=1e-14)
 
 
+def test_multilinear_jacobians_with_many_slices_equal_autodiff_ones():
+  """The slice combination both ways (term by term for pairs with at most SHORT_AXIS slices,
+  einsum above: pair (0, 1) of a 2 x 2 x 17 game has 17 slices, the others 2) against jax.jacfwd,
+  with shared and own profiles."""
+  from dice_jax.certify import slices  # noqa: PLC0415
+
+  shape = (2, 2, slices.SHORT_AXIS + 1)
+  game = dst.make_game("uniform", 5, shape, batch_shape=(2,))
+  prof = mono.sample_profiles(jax.random.PRNGKey(2), shape, 3, concentration=0.5)
+  own = tuple(jnp.broadcast_to(p[1:], (2, 2, p.shape[-1])) for p in prof)
+  w = jnp.asarray([[0.5, 2.0, 1.5], [1.0, 3.0, 0.25]])
+  got = np.asarray(mono.multilinear_projected_jacobians(game.payoffs, 1, own, w, shared=prof))
+  for b in range(2):
+    for k in range(3):
+      ref = mono.projected_symmetric_jacobian(game[b], tuple(p[k] for p in prof), w[b])
+      np.testing.assert_allclose(got[b, k], ref, atol=1e-12)
+    for k in range(2):
+      ref = mono.projected_symmetric_jacobian(game[b], tuple(p[b, k] for p in own), w[b])
+      np.testing.assert_allclose(got[b, 3 + k], ref, atol=1e-12)
+
+
 @pytest.mark.slow  # 10 s: the slow tier
 def test_cheap_pair_bounds_equal_the_slice_stack_bounds():
   from dice_jax.certify import slices  # noqa: PLC0415
