@@ -12,6 +12,7 @@ fresh, bit-identical copy of the whole base).
 from __future__ import annotations
 
 import functools
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -20,6 +21,7 @@ from flax import nnx
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from dice_jax.ft.policies.candidates import CandidateBatch
+from dice_jax.ft.policies.prompt_shards import over_prompt_shards, shard_count
 from dice_jax.ft.target.mirror_target import masked_log_softmax
 from dice_jax.llm.lora import ADAPTER, lora_optimizer
 from dice_jax.llm.score import candidate_logprobs, grouped_candidate_logprobs
@@ -67,6 +69,40 @@ def make_ft_optimizer(model, tx: optax.GradientTransformation) -> nnx.Optimizer:
   return lora_optimizer(model, _skip_nonfinite(tx))
 
 
+class _ShardSums(NamedTuple):
+  """One shard's share of the step: its prompts' terms of the batch means (each divided by the
+  batch's ``P`` prompts, so the shards' shares add up to the means) and the gradient of its
+  share of the loss with respect to the adapters."""
+
+  loss: jax.Array
+  grads: Any
+  kl_to_reference: jax.Array
+  entropy: jax.Array
+  temperature: jax.Array
+
+
+def _shard_sums(graphdef, num_prompts: int, params, data):
+  """``(_ShardSums, log pi_theta)`` of one shard of the prompts (see :func:`_ft_step`)."""
+  adapters, frozen = params
+  batch, log_target, log_reference, temperature = data
+  cmask = batch.candidate_mask
+
+  def loss_fn(a):
+    log_q = candidate_log_policy(nnx.merge(graphdef, a, frozen), batch)
+    return jnp.sum(_kl(log_target, log_q, cmask)) / num_prompts, log_q
+
+  (loss, log_q), grads = jax.value_and_grad(loss_fn, has_aux=True)(adapters)
+  q = jnp.exp(log_q)
+  sums = _ShardSums(
+    loss=loss,
+    grads=grads,
+    kl_to_reference=jnp.sum(_kl(log_q, log_reference, cmask)) / num_prompts,
+    entropy=jnp.sum(-jnp.sum(jnp.where(cmask, q * log_q, 0.0), axis=-1)) / num_prompts,
+    temperature=jnp.sum(temperature) / num_prompts,
+  )
+  return sums, log_q
+
+
 def _ft_step(
   model,
   optimizer: nnx.Optimizer,
@@ -74,34 +110,40 @@ def _ft_step(
   log_target: jax.Array,
   log_reference: jax.Array,
   temperature: jax.Array,
+  *,
+  num_shards: int,
+  mesh: Mesh | None,
 ):
   """Minimise ``mean_prompts KL(pi+ || pi_theta)`` over the candidates with one optimizer step on
   the LoRA parameters (the base weights are not differentiated, so they never change).
+
+  The ``P`` prompts are cut into ``num_shards`` equal shards (one per device of ``mesh``): each
+  shard's share ``sum_{p in shard} KL_p / P`` and its gradient are computed alone and the shares
+  added in shard order (:func:`dice_jax.ft.policies.prompt_shards.over_prompt_shards`), so the
+  mesh and one device give the same bits; one shard is the plain mean over the batch.
 
   Use :func:`ft_steps` for several steps in one compiled loop. Returns metrics before the
   update: ``loss`` (= the mean KL to the target), ``kl_to_reference``
   ``KL(pi_theta || rho)``, ``entropy`` of ``pi_theta``, ``temperature`` (mean of the per-state
   temperatures used) and ``skipped`` (the loss or gradients were not finite: no update).
   """
-  cmask = batch.candidate_mask
-
-  def loss_fn(m):
-    log_q = candidate_log_policy(m, batch)
-    return jnp.mean(_kl(log_target, log_q, cmask)), log_q
-
-  (loss, log_q), grads = nnx.value_and_grad(
-    loss_fn, argnums=nnx.DiffState(0, ADAPTER), has_aux=True
-  )(model)
-  finite = jnp.isfinite(loss) & jnp.all(
-    jnp.stack([jnp.all(jnp.isfinite(g)) for g in jax.tree_util.tree_leaves(grads)])
+  graphdef, adapters, frozen = split_adapters(model)
+  sums, _ = over_prompt_shards(
+    functools.partial(_shard_sums, graphdef, batch.shape[0]),
+    (adapters, frozen),
+    (batch, log_target, log_reference, temperature),
+    num_shards=num_shards,
+    mesh=mesh,
   )
-  optimizer.update(model, grads)
-  q = jnp.exp(log_q)
+  finite = jnp.isfinite(sums.loss) & jnp.all(
+    jnp.stack([jnp.all(jnp.isfinite(g)) for g in jax.tree_util.tree_leaves(sums.grads)])
+  )
+  optimizer.update(model, sums.grads)
   return {
-    "loss": loss,
-    "kl_to_reference": jnp.mean(_kl(log_q, log_reference, cmask)),
-    "entropy": jnp.mean(-jnp.sum(jnp.where(cmask, q * log_q, 0.0), axis=-1)),
-    "temperature": jnp.mean(temperature),
+    "loss": sums.loss,
+    "kl_to_reference": sums.kl_to_reference,
+    "entropy": sums.entropy,
+    "temperature": sums.temperature,
     "skipped": ~finite,
   }
 
@@ -115,21 +157,61 @@ def split_adapters(model):
   return nnx.split(model, ADAPTER, ...)
 
 
-@functools.partial(jax.jit, static_argnames=("graphdef", "adapters_on"))
-def _log_policy_pure(graphdef, adapters, frozen, batch, *, adapters_on):
+@functools.partial(jax.jit, static_argnames=("graphdef", "adapters_on", "num_shards", "mesh"))
+def _log_policy_pure(graphdef, adapters, frozen, batch, *, adapters_on, num_shards, mesh):
   if not adapters_on:  # LoRA with B = A = 0 adds exactly 0: the base model's distribution
     adapters = jax.tree_util.tree_map(jnp.zeros_like, adapters)
-  return candidate_log_policy(nnx.merge(graphdef, adapters, frozen), batch)
+
+  def shard_policy(params, shard):
+    return (), candidate_log_policy(nnx.merge(graphdef, *params), shard)
+
+  _, log_pi = over_prompt_shards(
+    shard_policy, (adapters, frozen), batch, num_shards=num_shards, mesh=mesh
+  )
+  return log_pi
 
 
-def log_policy(model, batch: CandidateBatch, *, adapters: bool = True) -> jax.Array:
+def log_policy(
+  model,
+  batch: CandidateBatch,
+  *,
+  adapters: bool = True,
+  mesh: Mesh | None = None,
+  num_shards: int | None = None,
+) -> jax.Array:
   """Jitted :func:`candidate_log_policy`; ``adapters=False`` gives the reference ``rho`` (the
-  base model: every LoRA contribution is exactly zero) without touching the model."""
+  base model: every LoRA contribution is exactly zero) without touching the model.
+
+  ``mesh``: score the prompts split across its devices (``P / devices`` whole prompts each,
+  the model replicated: :func:`replicate_model` once first), bit for bit equal to one device
+  with ``num_shards=mesh.size``; ``num_shards`` (default 1) scores the prompts in that many
+  equal shards one after another (see :func:`ft_steps`).
+
+  Raises:
+    ValueError: ``num_shards`` is not a positive integer or (with a ``mesh``) not its device
+      count; the prompts do not split evenly into the shards.
+  """
+  shards = shard_count(batch.shape[0], mesh=mesh, num_shards=num_shards)
   graphdef, lora, frozen = split_adapters(model)
-  return _log_policy_pure(graphdef, lora, frozen, batch, adapters_on=bool(adapters))
+  if mesh is not None:
+    lora, frozen, batch = _place(mesh, (lora, frozen), batch)
+  return _log_policy_pure(
+    graphdef, lora, frozen, batch, adapters_on=bool(adapters), num_shards=shards, mesh=mesh
+  )
 
 
-@functools.partial(jax.jit, static_argnames=("graphdef", "opt_graphdef", "num_steps"))
+def _place(mesh: Mesh, replicated, split):
+  """``replicated`` on every device of ``mesh``, ``split`` cut along its leading axes over the
+  devices (a no-op for arrays already placed so)."""
+  return (
+    *jax.device_put(replicated, NamedSharding(mesh, PartitionSpec())),
+    jax.device_put(split, NamedSharding(mesh, PartitionSpec(tuple(mesh.axis_names)))),
+  )
+
+
+@functools.partial(
+  jax.jit, static_argnames=("graphdef", "opt_graphdef", "num_steps", "num_shards", "mesh")
+)
 def _ft_steps_pure(
   graphdef,
   opt_graphdef,
@@ -142,19 +224,22 @@ def _ft_steps_pure(
   temperature,
   *,
   num_steps,
+  num_shards,
+  mesh,
 ):
   model = nnx.merge(graphdef, adapters, frozen)
   optimizer = nnx.merge(opt_graphdef, opt_state)
+  step = functools.partial(_ft_step, num_shards=num_shards, mesh=mesh)
 
   def body(_, carry):
     m, o, skipped = carry
-    metrics = _ft_step(m, o, batch, log_target, log_reference, temperature)
+    metrics = step(m, o, batch, log_target, log_reference, temperature)
     return m, o, skipped + metrics["skipped"].astype(jnp.int32)
 
   skipped = jnp.int32(0)
   if num_steps > 1:
     _, _, skipped = nnx.fori_loop(0, num_steps - 1, body, (model, optimizer, skipped))
-  metrics = _ft_step(model, optimizer, batch, log_target, log_reference, temperature)
+  metrics = step(model, optimizer, batch, log_target, log_reference, temperature)
   metrics["skipped"] = skipped + metrics["skipped"].astype(jnp.int32)
   # only the adapters and the optimizer state leave the program: the frozen base arrays are
   # never rewritten, so agents merged around one base keep sharing it
@@ -178,6 +263,7 @@ def ft_steps(
   *,
   num_steps: int,
   mesh: Mesh | None = None,
+  num_shards: int | None = None,
 ):
   """``num_steps`` :func:`ft_step` updates in one compiled ``nnx.fori_loop``; returns the last
   step's metrics with ``skipped`` counting the skipped steps.
@@ -186,33 +272,41 @@ def ft_steps(
   the frozen base is an input of the compiled program, never an output, so its arrays stay the
   very same objects (bit-identical and still shared between agents on one base).
 
-  Data parallelism: with a ``mesh`` the prompts and their candidate sets (every ``[P·K, ...]``
-  and ``[P, ...]`` input) are split across the mesh's devices, ``P / devices`` whole prompts
-  each, while the base, the adapters and the optimizer state are replicated (call
-  :func:`replicate_model` once first; otherwise they are copied onto the mesh every call). The
-  program is the same; XLA's SPMD partitioner runs each device's share of the forward and
-  backward passes and sums the adapter gradients across devices (an all-reduce) before the
-  replicated optimizer update, so the result equals the one-device step up to the order of
-  that sum (tests/ft/test_data_parallel.py).
+  Shards: with ``num_shards = S`` (default 1) the ``P`` prompts are cut into ``S`` equal
+  contiguous shards; each shard's share of the loss, ``sum_{p in shard} KL_p / P``, and its
+  adapter gradient are computed alone (one compiled body run ``S`` times, ``lax.map``) and the
+  shards' shares are added in shard order, ``((g_0 + g_1) + g_2) + ...``, before one optimizer
+  update. Mathematically this is the gradient of the batch mean for every ``S``; in float32
+  the shapes of the matrix products, and so their rounding, depend on ``S``.
+
+  Data parallelism: with a ``mesh`` the shards are its devices (``S = mesh.size``): every
+  ``[P·K, ...]`` and ``[P, ...]`` input is split across them, ``P / devices`` whole prompts each,
+  while the base, the adapters and the optimizer state are replicated (call
+  :func:`replicate_model` once first; otherwise they are copied onto the mesh every call). Each
+  device runs the per-shard program on its shard (``jax.shard_map``), the shares are gathered
+  (``lax.all_gather``) and every device adds them in shard order, then applies the replicated
+  update. The mesh step therefore equals the one-device step with ``num_shards=mesh.size``
+  bit for bit (same per-shard program on the same shapes, same order of additions: measured
+  on 2 forced host CPU devices, tests/ft/test_data_parallel.py); it equals the default
+  one-shard step to float32 round-off.
 
   Raises:
-    ValueError: ``num_steps`` is not a positive integer; the prompts do not split evenly over
-      the ``mesh``'s devices.
+    ValueError: ``num_steps`` is not a positive integer; ``num_shards`` is not a positive
+      integer or (with a ``mesh``) not its device count; the prompts do not split evenly into
+      the shards.
   """
   num_steps = fields.integer("num_steps", num_steps, low=1)
+  shards = shard_count(batch.shape[0], mesh=mesh, num_shards=num_shards)
   graphdef, lora, frozen = split_adapters(model)
   opt_graphdef, opt_state = nnx.split(optimizer)
+  log_target, log_reference, temperature = (
+    jnp.asarray(log_target),
+    jnp.asarray(log_reference),
+    jnp.asarray(temperature),
+  )
   if mesh is not None:
-    if batch.shape[0] % mesh.size:
-      raise ValueError(
-        f"batch: {batch.shape[0]} prompts do not split evenly over the mesh's {mesh.size} devices."
-      )
-    lora, frozen, opt_state = jax.device_put(
-      (lora, frozen, opt_state), NamedSharding(mesh, PartitionSpec())
-    )
-    batch, log_target, log_reference, temperature = jax.device_put(
-      (batch, jnp.asarray(log_target), jnp.asarray(log_reference), jnp.asarray(temperature)),
-      NamedSharding(mesh, PartitionSpec(mesh.axis_names)),
+    lora, frozen, opt_state, (batch, log_target, log_reference, temperature) = _place(
+      mesh, (lora, frozen, opt_state), (batch, log_target, log_reference, temperature)
     )
   new_lora, new_opt, metrics = _ft_steps_pure(
     graphdef,
@@ -221,10 +315,12 @@ def ft_steps(
     frozen,
     opt_state,
     batch,
-    jnp.asarray(log_target),
-    jnp.asarray(log_reference),
-    jnp.asarray(temperature),
+    log_target,
+    log_reference,
+    temperature,
     num_steps=int(num_steps),
+    num_shards=shards,
+    mesh=mesh,
   )
   nnx.update(model, new_lora)
   nnx.update(optimizer, new_opt)
