@@ -117,6 +117,7 @@ def main(argv=None):
       and c["size"]["test_per_difficulty"] == args.test_per_difficulty
       and dice["step_size"] == 2.0
       and dice["token_cost"] == 0.0
+      and {int(k): v for k, v in dice["temperature_per_difficulty"].items()} == {1: 0.05, 2: 0.1}
     ):
       rows.append(point_summary(2.0, 1.0, c, os.path.relpath(args.centre, HERE + "/..")))
   tmp = tempfile.mkdtemp(prefix="dice_ft_sweep_")

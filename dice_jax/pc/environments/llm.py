@@ -223,7 +223,8 @@ class LLMEnvironment:
     cost_sharing: ``"team"`` or ``"own"`` (see :class:`CoordinationSpec`).
     extra_controls: ``{role: {name: Control}}`` added to :data:`CONTROLS`.
     max_tokens_cap: if given, every control's ``max_tokens`` is capped at it (quick runs).
-    seed: base of the per-call seeds (each call's seed is a hash of it, the round, role, control).
+    seed: base of the per-call seeds (each call's seed is a hash of it, the round, role, control;
+      for sampled controls with ``sample_draws``, of it, role, control and the draw instead).
     best_of_n_control: the solver control whose instruction and token limit best-of-n samples.
     sample_draws: ``None`` (default): every sampled call (temperature > 0) draws fresh samples,
       its seed hashing the round. An integer ``P >= 1``: a *finite sample pool*: task ``b`` of
