@@ -10,6 +10,11 @@ discordant counts, and the exact two-sided McNemar p-value (binomial test of the
 pairs, McNemar 1947). Writes JSON and a PNG. Not a unit test.
 
     python benchmarks/dice_ft_seeds.py S0.json S1.json S2.json --out benchmarks/results/dice_ft_seeds.json
+
+``--dice-ft-from D1.json D2.json`` replaces each seed's DICE-FT with a ``dice_ft_real.py
+--dice-only`` run of the same seed (another eta or tau; :func:`with_dice_ft_from`), keeping that
+seed's base, SFT and policy-gradient verdicts: the same held-out problems and the same base
+model, so the pairing by problem still holds (checked: the base verdicts must be equal).
 """
 
 from __future__ import annotations
@@ -62,6 +67,32 @@ def paired(x: np.ndarray, y: np.ndarray) -> Dict[str, float]:
     "pairs": int(len(d)),
     "mcnemar_p": mcnemar_exact(b, c),
   }
+
+
+def with_dice_ft_from(record: dict, dice_only: dict) -> dict:
+  """``record`` (a full per-seed run) with its DICE-FT results and settings replaced by those of
+  ``dice_only`` (a ``--dice-only`` run of the same seed and size).
+
+  Raises:
+    ValueError: the seeds differ, or the two runs' base verdicts differ problem by problem (not
+      the same held-out problems or base model, so the pairing would be wrong).
+  """
+  if record["seed"] != dice_only["seed"]:
+    raise ValueError(
+      f"dice_only: seed {dice_only['seed']} does not match the record's seed {record['seed']}."
+    )
+  a = record["heldout"]["base"]["per_task_correct"]
+  b = dice_only["heldout"]["base"]["per_task_correct"]
+  if list(a) != list(b):
+    raise ValueError(
+      f"dice_only: seed {record['seed']}: its base verdicts differ from the record's "
+      f"({sum(b)}/{len(b)} vs {sum(a)}/{len(a)}); not the same held-out problems."
+    )
+  out = dict(record)
+  out["heldout"] = {**record["heldout"], "dice_ft": dice_only["heldout"]["dice_ft"]}
+  out["settings"] = {**record["settings"], "dice_ft": dice_only["settings"]}
+  out["timing"] = {**record.get("timing", {}), "dice_only_seconds": dice_only["total_seconds"]}
+  return out
 
 
 def combine(records: Sequence[dict]) -> dict:
@@ -172,12 +203,29 @@ def plot(rec: dict, path: str) -> None:
 def main(argv=None):
   ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
   ap.add_argument("records", nargs="+", help="per-seed JSON records of dice_ft_real.py")
+  ap.add_argument(
+    "--dice-ft-from",
+    nargs="+",
+    default=None,
+    help="dice_ft_real.py --dice-only records, one per seed, whose DICE-FT replaces the "
+    "records' (same seeds)",
+  )
   ap.add_argument("--out", default=None, help="JSON path (and .png beside it); default: print only")
   args = ap.parse_args(argv)
   recs = []
   for p in args.records:
     with open(p) as f:
       recs.append(json.load(f))
+  if args.dice_ft_from is not None:
+    by_seed = {}
+    for p in args.dice_ft_from:
+      with open(p) as f:
+        d = json.load(f)
+      by_seed[d["seed"]] = d
+    missing = [r["seed"] for r in recs if r["seed"] not in by_seed]
+    if missing or len(by_seed) != len(args.dice_ft_from):
+      ap.error(f"--dice-ft-from: need one record per seed of the records; missing {missing}")
+    recs = [with_dice_ft_from(r, by_seed[r["seed"]]) for r in recs]
   rec = combine(recs)
   print(table(rec))
   if args.out:

@@ -200,3 +200,35 @@ def test_auto_sweep_quick_record(tmp_path):
   main = [r for r in rec["rows"] if r["tau"] >= 1e-3]
   frac = sum(r["converged"] for r in main) / sum(r["games"] for r in main)
   assert rec["converged_fraction_1e-3_to_1e4"] == frac >= 0.99
+
+
+def test_kernel_breakdown_times_the_same_work_on_both_sides():
+  """The two contraction loops compute the same iterates (NumPy's both ways); the quick
+  record's game-step counts are the solve's, and its parts add up to the solve time."""
+  import jax
+  import numpy as np
+
+  import dice_jax as dj
+  from benchmarks import kernel_breakdown as kb
+
+  a, b = (
+    np.asarray(u)
+    for u in dj.games.random.uniform(jax.random.PRNGKey(3), (6, 5), batch_shape=(32,)).payoffs
+  )
+  xj, yj = kb.jax_contractions(a, b, 8, 5)()
+  for c in ("einsum", "matmul"):
+    xn, yn = kb.numpy_contractions(a, b, c, 5)()
+    np.testing.assert_allclose(np.asarray(xj), xn, rtol=1e-13)
+    np.testing.assert_allclose(np.asarray(yj), yn, rtol=1e-13)
+  rec = kb.measure(n=8, batch=64, repeats=2)
+  game = dj.games.random.uniform(jax.random.PRNGKey(0), (8, 8), batch_shape=(64,))
+  steps = np.asarray(dj.solve(game, 0.5, method="mirror", tol=kb.TOL).steps)
+  p = rec["parts"]["dice_jax"]
+  assert rec["parts"]["numpy_best_effort"]["game_steps"] == steps.sum()
+  assert p["game_steps"] == sum(
+    rec["chunk"] * steps[i : i + rec["chunk"]].max() for i in range(0, 64, rec["chunk"])
+  )
+  assert p["host_checks_ms"] + p["contractions_ms"] + p["elementwise_rest_ms"] == pytest.approx(
+    p["total_ms"]
+  )
+  assert "2x target" in kb.table(rec)

@@ -74,3 +74,25 @@ def test_one_seed_has_no_interval_over_seeds_but_keeps_the_paired_test():
   rec = combine([_record(0, {m: rng.random(40) < 0.3 for m in ("base", "dice_ft")})])
   assert rec["methods"]["dice_ft"]["accuracy_ci95_over_seeds"] is None
   assert rec["dice_ft_vs"]["base"]["pairs"] == 40 and "[   -,     -]" in table(rec)
+
+
+def test_dice_ft_from_a_dice_only_run_replaces_dice_ft_and_keeps_the_pairing():
+  from benchmarks.dice_ft_seeds import with_dice_ft_from
+
+  rng = np.random.default_rng(2)
+  base = rng.random(30) < 0.3
+  full = _record(1, {"base": base, "dice_ft": rng.random(30) < 0.3, "sft": rng.random(30) < 0.3})
+  new = rng.random(30) < 0.6
+  only = _record(1, {"base": base, "dice_ft": new})
+  only["settings"] = {"step_size": 8.0}
+  rec = combine([with_dice_ft_from(full, only)])
+  assert rec["methods"]["dice_ft"]["pooled_correct"] == new.sum()
+  assert rec["methods"]["sft"]["pooled_correct"] == full["heldout"]["sft"][
+    "per_task_correct"
+  ].count(1)
+  assert rec["settings"]["dice_ft"] == {"step_size": 8.0}
+  assert rec["dice_ft_vs"]["base"]["first_only"] == np.sum(new & ~base)
+  with pytest.raises(ValueError, match="seed 2 does not match"):
+    with_dice_ft_from(full, _record(2, {"base": base, "dice_ft": new}))
+  with pytest.raises(ValueError, match="base verdicts differ"):
+    with_dice_ft_from(full, _record(1, {"base": ~base, "dice_ft": new}))
