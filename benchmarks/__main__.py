@@ -20,8 +20,8 @@ are medians of repeats interleaved in this process):
   Gambit's branch; the answers are compared).
 
 ``--quick`` times Gambit on 2 games instead of 8, repeats each timing 5 times instead of 15
-and runs the certify benchmark on its quick setting; the full run also writes the throughput
-and peers records.
+(``--repeats`` overrides either) and runs the certify benchmark on its quick setting; the full
+run also writes the throughput and peers records.
 """
 
 from __future__ import annotations
@@ -102,8 +102,13 @@ def main(argv=None):
   p.add_argument("--n", type=int, default=32, help="actions per player of the throughput batch")
   p.add_argument("--batch", type=int, default=1024)
   p.add_argument("--small-n", type=int, default=50, help="actions of the lambda=50 game")
+  p.add_argument(
+    "--repeats", type=int, default=None, help="repeats of each timing (default 5 quick, 15 full)"
+  )
   args = p.parse_args(argv)
-  reps = 5 if args.quick else 15
+  if args.repeats is not None and args.repeats < 1:
+    p.error(f"--repeats must be >= 1; got {args.repeats}")
+  reps = args.repeats or (5 if args.quick else 15)
   row = throughput.run_setting(
     args.n, args.batch, 2.0, gambit_games=2 if args.quick else 8, repeats=reps, seed=0
   )
