@@ -5,7 +5,7 @@ Issue 13 asks for ``dj.solve`` at >= 2x :mod:`benchmarks.numpy_best` on 1024 ran
 each timed in this process (interleaved medians), so a miss has a measured reason:
 
 * **host**: ``dice_jax``'s argument checks and broadcasting before the compiled call
-  (:func:`dice_jax.solvers._solve.prepare`); NumPy has none;
+  (:func:`dice_jax.solvers.prepare`); NumPy has none;
 * **contractions**: the two batched mat-vecs ``A x_2`` and ``x_1^T B`` of one step, run alone
   for ``STEPS`` steps over the whole batch -- ``dice_jax``'s formulation (``einsum`` lowered to
   XLA's dot kernels, in the solver's cache-sized chunks, inside one compiled loop) against
@@ -41,7 +41,6 @@ from jax import lax  # noqa: E402
 import dice_jax as dj  # noqa: E402
 from benchmarks._record import environment, interleaved_times, write_json  # noqa: E402
 from benchmarks.numpy_best import CONTRACTIONS, solve_numpy_best  # noqa: E402
-from dice_jax.solvers._solve import prepare  # noqa: E402
 from dice_jax.solvers.batching import chunk_size  # noqa: E402
 
 TOL = 1e-8
@@ -127,7 +126,7 @@ def measure(n=32, batch=1024, lam=2.0, seed=0, repeats=15):
   exp_j, exp_n = exp_passes((chunk, n), passes)
   fns = {
     "solve": lambda: jax.block_until_ready(dj.solve(game, tau, method="mirror", tol=TOL)),
-    "host_checks": lambda: prepare(game, tau, method="mirror", tol=TOL),
+    "host_checks": lambda: dj.solvers.prepare(game, tau, method="mirror", tol=TOL),
     "jax_contractions": jax_contractions(aj, bj, chunk, STEPS),
     "jax_exp": exp_j,
     "numpy_exp": exp_n,

@@ -10,7 +10,7 @@ from dice_jax.solvers.mirror import Mirror, mirror_update
 from dice_jax.solvers.optimistic import Extragradient, Optimistic
 from dice_jax.solvers.result import RESULT
 from dice_jax.solvers.solution import Solution
-from dice_jax.solvers._solve import METHODS, solve, solve_one
+from dice_jax.solvers._solve import METHODS, prepare, solve, solve_batch, solve_one
 from dice_jax.solvers.sharded import default_mesh, solve_sharded
 
 __all__ = [
@@ -29,6 +29,8 @@ __all__ = [
   "solve_sharded",
   "iterate",
   "mirror_update",
+  "prepare",
   "solve",
+  "solve_batch",
   "solve_one",
 ]

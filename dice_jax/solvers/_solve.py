@@ -289,11 +289,13 @@ def prepare(
   max_steps: Optional[int] = None,
   history: bool = False,
 ):
-  """Validate and broadcast :func:`solve`'s arguments on the host (no compilation).
+  """Validate and broadcast :func:`solve`'s arguments on the host (no compilation): the checks
+  :func:`solve` runs before its compiled call, raising the same errors.
 
-  Returns ``(args, static)`` for ``_solve_jit(*args, **static)``: ``args`` are the solver, the
-  game, temperatures ``(*batch, N)``, log-references and initial logits ``(*batch, n_i)``, the
-  tolerance and the step budget; ``static`` holds ``history_length`` and ``batch_shape``.
+  Returns ``(args, static)``: ``args`` are the solver, the game, temperatures ``(*batch, N)``,
+  log-references and initial logits ``(*batch, n_i)``, the tolerance and the step budget;
+  ``static`` holds ``history_length`` and ``batch_shape``. :func:`solve` is
+  ``jax.jit(solve_batch, static_argnames=tuple(static))(*args, **static)``.
   """
   n_actions, batch, dtype, temperature = _validation.game_and_temperature(game, temperature)
   solver = get_solver(method)
