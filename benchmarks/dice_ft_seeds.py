@@ -11,8 +11,8 @@ pairs, McNemar 1947). Writes JSON and a PNG. Not a unit test.
 
     python benchmarks/dice_ft_seeds.py S0.json S1.json S2.json --out benchmarks/results/dice_ft_seeds.json
 
-``--dice-ft-from D1.json D2.json`` replaces each seed's DICE-FT with a ``dice_ft_real.py
---dice-only`` run of the same seed (another eta or tau; :func:`with_dice_ft_from`), keeping that
+``--dice-ft-from D1.json D2.json`` replaces the DICE-FT of those records' seeds with a
+``dice_ft_real.py --dice-only`` run of the same seed (the other seeds keep their own) (another eta or tau; :func:`with_dice_ft_from`), keeping that
 seed's base, SFT and policy-gradient verdicts: the same held-out problems and the same base
 model, so the pairing by problem still holds (checked: the base verdicts must be equal).
 """
@@ -207,8 +207,8 @@ def main(argv=None):
     "--dice-ft-from",
     nargs="+",
     default=None,
-    help="dice_ft_real.py --dice-only records, one per seed, whose DICE-FT replaces the "
-    "records' (same seeds)",
+    help="dice_ft_real.py --dice-only records (at most one per seed) whose DICE-FT replaces "
+    "that seed's record's; seeds without one keep their own",
   )
   ap.add_argument("--out", default=None, help="JSON path (and .png beside it); default: print only")
   args = ap.parse_args(argv)
@@ -222,10 +222,13 @@ def main(argv=None):
       with open(p) as f:
         d = json.load(f)
       by_seed[d["seed"]] = d
-    missing = [r["seed"] for r in recs if r["seed"] not in by_seed]
-    if missing or len(by_seed) != len(args.dice_ft_from):
-      ap.error(f"--dice-ft-from: need one record per seed of the records; missing {missing}")
-    recs = [with_dice_ft_from(r, by_seed[r["seed"]]) for r in recs]
+    unmatched = sorted(set(by_seed) - {r["seed"] for r in recs})
+    if unmatched or len(by_seed) != len(args.dice_ft_from):
+      ap.error(
+        f"--dice-ft-from: at most one record per seed, each a seed of the records; "
+        f"seeds {sorted(by_seed)} given, {unmatched} not among the records"
+      )
+    recs = [with_dice_ft_from(r, by_seed[r["seed"]]) if r["seed"] in by_seed else r for r in recs]
   rec = combine(recs)
   print(table(rec))
   if args.out:

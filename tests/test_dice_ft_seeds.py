@@ -96,3 +96,28 @@ def test_dice_ft_from_a_dice_only_run_replaces_dice_ft_and_keeps_the_pairing():
     with_dice_ft_from(full, _record(2, {"base": base, "dice_ft": new}))
   with pytest.raises(ValueError, match="base verdicts differ"):
     with_dice_ft_from(full, _record(1, {"base": ~base, "dice_ft": new}))
+
+
+def test_dice_ft_from_on_some_seeds_keeps_the_others_and_refuses_unknown_seeds(tmp_path):
+  import json
+
+  from benchmarks.dice_ft_seeds import main
+
+  rng = np.random.default_rng(3)
+  paths = {}
+  base = {s: rng.random(20) < 0.3 for s in (1, 2, 9)}
+  for name, rec in {
+    "r1": _record(1, {"base": base[1], "dice_ft": rng.random(20) < 0.3}),
+    "r2": _record(2, {"base": base[2], "dice_ft": rng.random(20) < 0.3}),
+    "d1": _record(1, {"base": base[1], "dice_ft": np.ones(20, bool)}),
+    "d9": _record(9, {"base": base[9], "dice_ft": np.ones(20, bool)}),
+  }.items():
+    paths[name] = str(tmp_path / f"{name}.json")
+    with open(paths[name], "w") as f:
+      json.dump(rec, f)
+  rec = main([paths["r1"], paths["r2"], "--dice-ft-from", paths["d1"]])
+  with open(paths["r2"]) as f:
+    own = sum(json.load(f)["heldout"]["dice_ft"]["per_task_correct"])
+  assert rec["methods"]["dice_ft"]["pooled_correct"] == 20 + own
+  with pytest.raises(SystemExit):
+    main([paths["r1"], paths["r2"], "--dice-ft-from", paths["d9"]])
