@@ -153,6 +153,12 @@ def main(argv=None):
     help="held-out problems per difficulty (default: the size's; 100 gives 200 problems)",
   )
   ap.add_argument(
+    "--iterations",
+    type=int,
+    help="training iterations of every method (default: the size's, 4); each draws new "
+    "training prompts, so the training budget (prompts, samples, optimizer steps) scales with it",
+  )
+  ap.add_argument(
     "--tau-scale",
     type=float,
     default=1.0,
@@ -171,6 +177,10 @@ def main(argv=None):
   size = dict(QUICK if args.quick else FULL)
   if args.test_per_difficulty is not None:
     size["test_per_difficulty"] = args.test_per_difficulty
+  if args.iterations is not None:
+    if args.iterations < 1:
+      ap.error(f"--iterations must be >= 1; got {args.iterations}")
+    size["iterations"] = args.iterations
   tau = {1: 0.05 * args.tau_scale, 2: 0.1 * args.tau_scale}  # difficulty bucket -> tau
   t_start = time.perf_counter()
 
