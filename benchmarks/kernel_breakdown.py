@@ -40,7 +40,7 @@ from jax import lax  # noqa: E402
 
 import dice_jax as dj  # noqa: E402
 from benchmarks._record import environment, interleaved_times, write_json  # noqa: E402
-from benchmarks.numpy_best import CONTRACTIONS, solve_numpy_best  # noqa: E402
+from benchmarks.numpy_best import CONTRACTIONS, respond, solve_numpy_best  # noqa: E402
 from dice_jax.solvers.batching import chunk_size  # noqa: E402
 
 TOL = 1e-8
@@ -72,21 +72,16 @@ def jax_contractions(a, b, chunk: int, steps: int):
 
 
 def numpy_contractions(a, b, contraction: str, steps: int):
-  """``steps`` steps of both mat-vecs over the whole batch, as :mod:`benchmarks.numpy_best`
-  computes them (``contraction``: ``"einsum"`` or ``"matmul"``); the call returns the final
-  ``(x, y)``."""
+  """``steps`` steps of both mat-vecs over the whole batch, with the baseline's own
+  :func:`benchmarks.numpy_best.respond` (``contraction``: ``"einsum"`` or ``"matmul"``); the
+  call returns the final ``(x, y)``."""
   x = np.full(a.shape[:2], 1.0 / a.shape[1])
   y = np.full((a.shape[0], a.shape[2]), 1.0 / a.shape[2])
 
   def run():
     xx, yy = x.copy(), y.copy()
     for _ in range(steps):
-      if contraction == "einsum":
-        u = np.einsum("gij,gj->gi", a, yy)
-        v = np.einsum("gi,gij->gj", xx, b)
-      else:
-        u = np.matmul(a, yy[:, :, None])[:, :, 0]
-        v = np.matmul(xx[:, None, :], b)[:, 0, :]
+      u, v = respond(a, b, xx, yy, 1.0, contraction)
       xx += 1e-3 * u
       yy += 1e-3 * v
     return xx, yy

@@ -37,7 +37,7 @@ import numpy as np
 CONTRACTIONS = ("einsum", "matmul")
 
 
-def _respond(a, b, x1, x2, inv_tau, contraction):
+def respond(a, b, x1, x2, inv_tau, contraction):
   """``(v_1 / tau, v_2 / tau)`` for every live game: ``A x_2`` and ``x_1^T B``."""
   if contraction == "einsum":
     z1 = np.einsum("gij,gj->gi", a, x2)
@@ -116,7 +116,7 @@ def solve_numpy_best(
   res, steps = np.full(g, np.inf), np.full(g, max_steps, dtype=np.int64)
   buf1, buf2 = np.empty((g, n)), np.empty((g, m))
   for t in range(max_steps):
-    z1, z2 = _respond(a, b, x1, x2, inv_tau, contraction)
+    z1, z2 = respond(a, b, x1, x2, inv_tau, contraction)
     r = np.maximum(_softmax_l1(x1, z1, buf1), _softmax_l1(x2, z2, buf2))
     new = r <= tol
     if t == max_steps - 1:
