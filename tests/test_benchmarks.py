@@ -215,7 +215,7 @@ def test_kernel_breakdown_times_the_same_work_on_both_sides():
     np.asarray(u)
     for u in dj.games.random.uniform(jax.random.PRNGKey(3), (6, 5), batch_shape=(32,)).payoffs
   )
-  xj, yj = kb.jax_contractions(a, b, 8, 5)()
+  xj, yj = kb.jax_contractions(a, b, 5)()
   for c in ("einsum", "matmul"):
     xn, yn = kb.numpy_contractions(a, b, c, 5)()
     np.testing.assert_allclose(np.asarray(xj), xn, rtol=1e-13)
@@ -225,9 +225,11 @@ def test_kernel_breakdown_times_the_same_work_on_both_sides():
   steps = np.asarray(dj.solve(game, 0.5, method="mirror", tol=kb.TOL).steps)
   p = rec["parts"]["dice_jax"]
   assert rec["parts"]["numpy_best_effort"]["game_steps"] == steps.sum()
+  c = rec["chunk"]
   assert p["game_steps"] == sum(
-    rec["chunk"] * steps[i : i + rec["chunk"]].max() for i in range(0, 64, rec["chunk"])
+    steps[i : i + c].max() * len(steps[i : i + c]) for i in range(0, 64, c)
   )
+  assert kb.chunk_game_steps(np.array([1, 5, 2, 2, 3]), 2) == 2 * 5 + 2 * 2 + 1 * 3
   assert p["host_checks_ms"] + p["contractions_ms"] + p["elementwise_rest_ms"] == pytest.approx(
     p["total_ms"]
   )
